@@ -1,0 +1,221 @@
+"""Where results go, and how they come back as tables.
+
+A run of a notebook ends with :func:`save`, which writes
+``results/<profile>/<notebook>/``:
+
+* ``metrics.json``: ``{"notebook", "profile", "rows": [...], "info": {...}}``; each row is one
+  method/variant with its metrics (see :mod:`colorlab.metrics`) and bookkeeping columns;
+* ``config.json``: the notebook's parameters and anything else that defines the run;
+* ``environment.json``: package versions, Python, torch/CUDA, device name, git commit,
+  host, start/end time and wall time;
+* one PNG per figure.
+
+:func:`collect` reads every ``metrics.json`` under a results folder into one
+:class:`pandas.DataFrame`. The results folder is ``$COLORLAB_RESULTS`` when set (the
+runner and the test-suite set it), otherwise ``results/`` at the top of the checkout
+that holds the current directory.
+
+Example:
+    >>> out = save("00_example", [{"method": "gray", "auc": 0.89}], {"steps": 1}, profile="adhoc")
+    >>> collect(profile="adhoc")["auc"].iloc[0]
+    0.89
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["results_root", "run_dir", "checkpoint_path", "save", "load", "collect", "environment"]
+
+#: When this module was imported: the notebook's start, for its wall time.
+_STARTED = time.time()
+_PACKAGES = (
+    "colorlab", "torch", "torchvision", "kornia", "numpy", "scikit-image", "scikit-learn",
+    "matplotlib", "pandas", "pillow", "torchmetrics", "papermill", "tqdm",
+)
+
+
+def results_root(root: str | os.PathLike | None = None) -> Path:
+    """The results folder: ``root``, else ``$COLORLAB_RESULTS``, else ``<checkout>/results``."""
+    if root is not None:
+        return Path(root)
+    if os.environ.get("COLORLAB_RESULTS"):
+        return Path(os.environ["COLORLAB_RESULTS"])
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "colorlab" / "__init__.py").exists() and (d / "notebooks").is_dir():
+            return d / "results"
+    return here / "results"
+
+
+def _check_name(kind: str, value: str) -> str:
+    if not value or any(c in value for c in "/\\") or value.startswith("."):
+        raise ValueError(f"{kind} must be a plain folder name; got {value!r}")
+    return value
+
+
+def run_dir(name: str, profile: str, root: str | os.PathLike | None = None) -> Path:
+    """``<results>/<profile>/<name>``."""
+    return results_root(root) / _check_name("profile", profile) / _check_name("name", name)
+
+
+def checkpoint_path(name: str, profile: str, root: str | os.PathLike | None = None) -> Path:
+    """Where a notebook keeps a trained model for later notebooks: ``<results>/<profile>/checkpoints/<name>.pt``
+    (git-ignored)."""
+    return results_root(root) / _check_name("profile", profile) / "checkpoints" / f"{_check_name('name', name)}.pt"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+            timeout=5, cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(device: str | None = None) -> dict[str, Any]:
+    """What ran: package versions, Python, platform, torch/CUDA, device, git commit, times."""
+    import torch
+
+    versions = {}
+    for pkg in _PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    now = time.time()
+    cuda = torch.cuda.is_available()
+    return {
+        "packages": versions,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda_available": cuda,
+        "cuda_version": torch.version.cuda,
+        "device": device,
+        "device_name": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
+        "git_commit": _git_commit(),
+        "started": dt.datetime.fromtimestamp(_STARTED, dt.UTC).isoformat(timespec="seconds"),
+        "finished": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(now - _STARTED, 2),
+    }
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else str(x)
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def _rows(metrics: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:
+    if isinstance(metrics, pd.DataFrame):
+        return [_jsonable(r) for r in metrics.reset_index(drop=True).to_dict(orient="records")]
+    if isinstance(metrics, Mapping):
+        return [_jsonable(metrics)]
+    rows = [_jsonable(r) for r in metrics]
+    if not all(isinstance(r, dict) for r in rows):
+        raise TypeError("metrics must be a DataFrame, a dict, or a list of dicts")
+    return rows
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def save(
+    name: str,
+    metrics: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any],
+    config: Mapping[str, Any],
+    figures: Mapping[str, Any] | None = None,
+    *,
+    profile: str,
+    info: Mapping[str, Any] | None = None,
+    device: str | None = None,
+    root: str | os.PathLike | None = None,
+    dpi: int = 80,
+) -> Path:
+    """Write one run's metrics, config, figures and environment record; return its folder.
+
+    Args:
+        name: the notebook's name, e.g. ``"01_yuv_regression"``.
+        metrics: rows (one per method/variant) as a DataFrame or list of dicts, or one dict.
+        config: the run's parameters (JSON-serialisable after conversion to plain types).
+        figures: ``{"name": matplotlib Figure}``, each saved as ``name.png``.
+        profile: ``smoke``, ``quick``, ``full`` or anything else (``adhoc`` is git-ignored).
+        info: free-form extras stored beside the rows (data path used, weights used, ...).
+        device: the device that ran, for the environment record.
+    """
+    out = run_dir(name, profile, root)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _rows(metrics)
+    _write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
+                                       "info": _jsonable(dict(info or {}))})
+    _write_json(out / "config.json", _jsonable(dict(config)))
+    for fig_name, fig in (figures or {}).items():
+        fig.savefig(out / f"{_check_name('figure', fig_name)}.png", dpi=dpi, bbox_inches="tight")
+    _write_json(out / "environment.json", _jsonable(environment(device)))
+    return out
+
+
+def load(name: str, profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The ``metrics.json`` of one run."""
+    path = run_dir(name, profile, root) / "metrics.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results for {name!r} in profile {profile!r} (looked for {path})")
+    return json.loads(path.read_text())
+
+
+def collect(root: str | os.PathLike | None = None, profile: str | None = None) -> pd.DataFrame:
+    """Every row of every ``metrics.json`` under the results folder (or one profile of it) as one
+    DataFrame, with ``profile``, ``notebook`` and the environment's ``device_name``,
+    ``wall_seconds`` and ``git_commit`` added."""
+    base = results_root(root)
+    pattern = f"{profile}/*/metrics.json" if profile else "*/*/metrics.json"
+    frames = []
+    for path in sorted(base.glob(pattern)):
+        rec = json.loads(path.read_text())
+        env_path = path.with_name("environment.json")
+        env = json.loads(env_path.read_text()) if env_path.exists() else {}
+        df = pd.DataFrame(rec.get("rows", []))
+        df.insert(0, "notebook", rec.get("notebook", path.parent.name))
+        df.insert(0, "profile", rec.get("profile", path.parent.parent.name))
+        for key in ("device_name", "wall_seconds", "git_commit"):
+            df[key] = env.get(key)
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["profile", "notebook"])
+    return pd.concat(frames, ignore_index=True)

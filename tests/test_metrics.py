@@ -1,0 +1,113 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio as sk_psnr
+from skimage.metrics import structural_similarity as sk_ssim
+
+from colorlab import metrics as M
+
+
+def _rand(b=2, h=16, w=16, seed=0):
+    return torch.rand(b, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def test_zero_error_gives_auc_one():
+    ab = torch.randn(2, 2, 8, 8) * 30
+    assert torch.allclose(M.auc(ab, ab), torch.ones(2))
+
+
+def test_constant_error_75_gives_76_over_151():
+    gt = torch.zeros(1, 2, 5, 5)
+    pred = gt.clone()
+    pred[:, 0] = 75.0  # error exactly 75 everywhere: correct at thresholds 75..150
+    assert M.auc(gt, pred).item() == pytest.approx(76 / 151)
+
+
+def test_error_beyond_150_gives_zero():
+    gt = torch.zeros(1, 2, 3, 3)
+    assert M.auc(gt, gt + 200).item() == 0.0
+
+
+def test_cdf_is_monotone_and_ends_at_one():
+    gt, pred = torch.randn(1, 2, 8, 8) * 20, torch.randn(1, 2, 8, 8) * 20
+    cdf = M.ab_error_cdf(gt, pred)
+    assert cdf.shape == (1, 151)
+    assert torch.all(cdf[:, 1:] >= cdf[:, :-1])
+    assert cdf[0, -1] == pytest.approx(1.0)
+
+
+def test_rebalanced_auc_weights_pixels_by_inverse_prior():
+    bins = torch.tensor([[0.0, 0.0], [50.0, 50.0]])
+    prior = torch.tensor([0.9, 0.1])
+    gt = torch.zeros(1, 2, 2, 2)
+    gt[..., 1, :] = 50.0  # bottom row in the rare bin
+    pred = gt.clone()
+    pred[..., 1, :] += 200.0  # the rare pixels are wrong at every threshold
+    assert M.auc(gt, pred).item() == pytest.approx(0.5)
+    expected = (1 / 0.9) / (1 / 0.9 + 1 / 0.1)
+    assert M.auc(gt, pred, prior, bins).item() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="bins"):
+        M.auc(gt, pred, prior)
+
+
+def test_gray_image_has_zero_colorfulness():
+    gray = torch.rand(2, 1, 8, 8).expand(2, 3, 8, 8)
+    assert torch.allclose(M.colorfulness(gray), torch.zeros(2))
+
+
+def test_colorfulness_hand_computed():
+    img = torch.zeros(1, 3, 2, 2)
+    img[:, 0, 0, :] = 1.0  # top row pure red, bottom row black
+    # |rg| = 255 or 0, |yb| = 127.5 or 0: mean and std are both half of those
+    expected = 1.3 * math.hypot(127.5, 63.75)
+    assert M.colorfulness(img).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_psnr_ssim_agree_with_skimage():
+    gt = _rand(seed=1, h=32, w=32)
+    pred = (gt + 0.05 * torch.randn_like(gt)).clamp(0, 1)
+    for i in range(2):
+        a, b = gt[i].permute(1, 2, 0).double().numpy(), pred[i].permute(1, 2, 0).double().numpy()
+        assert M.psnr(gt, pred)[i].item() == pytest.approx(sk_psnr(a, b, data_range=1.0), rel=1e-4)
+        ref = sk_ssim(a, b, data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        assert M.ssim(gt, pred)[i].item() == pytest.approx(ref, abs=2e-3)
+
+
+def test_chroma_ratio():
+    gt = torch.randn(2, 2, 4, 4) * 20
+    assert torch.allclose(M.chroma_ratio(gt, gt * 0.5), torch.full((2,), 0.5), atol=1e-5)
+    assert math.isnan(M.chroma_ratio(torch.zeros(1, 2, 4, 4), gt[:1]).item())
+
+
+def test_evaluate_and_summarize():
+    gt = _rand(seed=2)
+    gray = gt.mean(1, keepdim=True).expand_as(gt)
+    df = M.evaluate(gt, gray)
+    assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap", "chroma_ratio"]
+    assert len(df) == 2
+    assert (df["chroma_ratio"] < 0.05).all()
+    s = M.summarize(M.evaluate(gt, gt))
+    assert s["auc"] == pytest.approx(1.0) and s["n_images"] == 2
+    assert s["colorfulness_gap"] == pytest.approx(0.0, abs=1e-4)
+    assert math.isnan(s["psnr"])  # identical images: PSNR is infinite and left out of the mean
+
+
+@pytest.mark.parametrize("fn", [M.psnr, M.ssim, M.colorfulness])
+def test_bad_input_raises(fn):
+    with pytest.raises(ValueError):
+        fn(torch.rand(3, 8, 8)) if fn is M.colorfulness else fn(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9))
+
+
+def test_optional_metrics_are_reported_unavailable_not_zero():
+    status = M.optional_metrics()
+    assert set(status) == {"fid", "lpips"}
+    assert all(v.startswith("unavailable") for v in status.values())
+
+
+def test_one_pixel_images():
+    gt = _rand(b=1, h=1, w=1, seed=3)
+    df = M.evaluate(gt, gt * 0.9)
+    assert np.isfinite(df[["auc", "psnr", "colorfulness"]].to_numpy()).all()
+    assert math.isnan(df["ssim"].iloc[0])  # undefined below the 11-pixel window, not zero
