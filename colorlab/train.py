@@ -34,6 +34,7 @@ import os
 import random
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -186,8 +187,11 @@ def fit(
     history: dict[str, list[float]] = {"step": [], "loss": [], "seconds": []}
     start_step, elapsed_before, resumed_from = 0, 0.0, None
     ckpt = Path(config.checkpoint) if config.checkpoint else None
-    if ckpt is not None and ckpt.exists() and config.resume:
-        state = load_checkpoint(ckpt, map_location=device)
+    state = load_checkpoint(ckpt, map_location=device) if ckpt is not None and ckpt.exists() and config.resume else None
+    if state is not None and (why := _incompatible(state, config)):
+        warnings.warn(f"not resuming from {ckpt}: {why}; training from scratch and overwriting it", stacklevel=2)
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng_cpu"].cpu())
@@ -265,6 +269,23 @@ def fit(
         stopped_by=stopped_by,
     )
     return df
+
+
+#: Settings that may change between a run and its resumption (how long, where, how shown).
+_RESUMABLE_CHANGES = ("steps", "seconds", "device", "amp", "channels_last", "checkpoint", "checkpoint_every",
+                      "resume", "progress")
+
+
+def _incompatible(state: dict[str, Any], config: TrainConfig) -> str:
+    """Why a checkpoint cannot continue this run ("" when it can)."""
+    saved = state.get("config", {})
+    now = _plain(asdict(config))
+    diff = sorted(k for k in now if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k])
+    if diff:
+        return "its settings differ in " + ", ".join(diff)
+    if int(state["step"]) > config.steps:
+        return f"it is at step {state['step']}, beyond the {config.steps} steps asked for"
+    return ""
 
 
 def _plain(x: Any) -> Any:

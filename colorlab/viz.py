@@ -22,7 +22,7 @@ from torchvision.utils import make_grid
 
 from .color import check_image, chroma, rgb_to_gray, rgb_to_lab
 
-__all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "to_numpy_image"]
+__all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "metric_scatter", "sweep_plot", "to_numpy_image"]
 
 
 def _row(images: Tensor, pad: int = 2) -> np.ndarray:
@@ -122,3 +122,43 @@ def to_numpy_image(rgb: Tensor) -> np.ndarray:
         rgb = rgb[0]
     return (rgb.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
 
+
+
+def metric_scatter(table: pd.DataFrame, x: str = "auc", y: str = "colorfulness_gap") -> Figure:
+    """Every method/variant of a results table as a point in (``x``, ``y``), labelled: the
+    accuracy/vividness trade-off across the study at a glance."""
+    d = table.dropna(subset=[x, y])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for nb, g in d.groupby("notebook", sort=True):
+        ax.scatter(g[x], g[y], label=str(nb), s=22)
+        for _, r in g.iterrows():
+            label = "/".join(str(r[c]) for c in ("method", "variant", "decode") if c in r and isinstance(r[c], str) and r[c])
+            ax.annotate(label, (r[x], r[y]), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    if y.endswith("_gap"):
+        ax.axhline(0, color="gray", lw=0.8, ls="--")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_plot(table: pd.DataFrame, x: str, ys: tuple[str, ...], hue: str | None = None,
+               reference: dict[str, float] | None = None) -> Figure:
+    """One panel per metric in ``ys`` against a swept parameter ``x`` (a boost factor, a
+    temperature), one line per value of ``hue``; ``reference`` draws horizontal lines
+    (e.g. the ground truth's colourfulness)."""
+    fig, axes = plt.subplots(1, len(ys), figsize=(3.4 * len(ys), 3.0), squeeze=False)
+    groups = table.groupby(hue, sort=True) if hue else [("", table)]
+    for ax, y in zip(axes[0], ys, strict=True):
+        for label, g in groups:
+            g = g.sort_values(x)
+            ax.plot(g[x].astype(float), g[y].astype(float), marker="o", ms=3, label=str(label) or None)
+        if reference and y in reference:
+            ax.axhline(reference[y], color="gray", ls="--", lw=0.8, label="ground truth")
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+    if hue or reference:
+        axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

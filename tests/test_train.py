@@ -141,3 +141,24 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     straight, _ = run(str(tmp_path / "straight.pt"), 50)
     for (name, a), (_, b) in zip(resumed.state_dict().items(), straight.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    fit(_model(), _loss, _batches, TrainConfig(steps=4, lr=1e-2, checkpoint=str(ckpt), progress=False))
+    with pytest.warns(UserWarning, match="differ in lr"):
+        hist = fit(_model(), _loss, _batches, TrainConfig(steps=4, lr=1e-3, checkpoint=str(ckpt), progress=False))
+    assert hist.attrs["resumed_from"] is None and len(hist) == 4
+    with pytest.warns(UserWarning, match="beyond the 2 steps"):
+        fit(_model(), _loss, _batches, TrainConfig(steps=2, lr=1e-3, checkpoint=str(ckpt), progress=False))
+
+
+def test_finished_checkpoint_is_reused_without_training(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    a = _model()
+    fit(a, _loss, _batches, TrainConfig(steps=5, checkpoint=str(ckpt), progress=False))
+    b = _model()
+    hist = fit(b, _loss, _batches, TrainConfig(steps=5, checkpoint=str(ckpt), progress=False))
+    assert hist.attrs["resumed_from"] == 5 and len(hist) == 5
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
