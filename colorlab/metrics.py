@@ -187,8 +187,8 @@ def evaluate(
 
     The ab channels are recomputed from the (gamut-clipped) RGB, so every method is scored
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
-    colorfulness_gap`` (prediction − truth), ``chroma_ratio`` and, with a prior,
-    ``auc_rebal``.
+    colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
+    ``chroma_gt`` and, with a prior, ``auc_rebal``.
     """
     _check_same(gt_rgb, pred_rgb, 3)
     _, gt_ab = rgb_to_lab(gt_rgb.float())
@@ -202,6 +202,8 @@ def evaluate(
         "colorfulness_gt": cf_gt,
         "colorfulness_gap": cf_pred - cf_gt,
         "chroma_ratio": chroma_ratio(gt_ab, pred_ab),
+        "chroma": chroma(pred_ab).flatten(1).mean(1),
+        "chroma_gt": chroma(gt_ab).flatten(1).mean(1),
     }
     if prior is not None:
         cols["auc_rebal"] = auc(gt_ab, pred_ab, prior, bins)
@@ -209,15 +211,18 @@ def evaluate(
 
 
 def summarize(per_image: pd.DataFrame) -> dict[str, float]:
-    """Aggregate a per-image table: means, except ``chroma_ratio`` which is the ratio of the
-    mean chromas (robust to near-gray crops) when the table carries the needed columns, and PSNR
-    whose mean skips infinite values."""
+    """Aggregate a per-image table: means, except PSNR whose mean skips infinite values and
+    ``chroma_ratio`` which is the ratio of the mean chromas over the whole test set: a mean of
+    per-image ratios would be dominated by nearly gray crops."""
     out: dict[str, float] = {}
     for col in per_image.columns:
         v = per_image[col].astype(float)
         if col == "psnr":
             v = v[~v.isin([math.inf])]
         out[col] = float(v.mean()) if len(v) else math.nan
+    if {"chroma", "chroma_gt"} <= set(per_image.columns):
+        gt_mean = float(per_image["chroma_gt"].mean())
+        out["chroma_ratio"] = float(per_image["chroma"].mean()) / gt_mean if gt_mean > 1e-6 else math.nan
     out["n_images"] = int(len(per_image))
     return out
 

@@ -47,7 +47,9 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-__all__ = ["TrainConfig", "pick_device", "seed_everything", "fit", "save_checkpoint", "load_checkpoint", "to_device"]
+from .data import to_device
+
+__all__ = ["TrainConfig", "pick_device", "seed_everything", "fit", "save_checkpoint", "load_checkpoint"]
 
 Batch = Mapping[str, Any]
 LossFn = Callable[[nn.Module, Batch], "Tensor | Mapping[str, Tensor]"]
@@ -108,17 +110,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def to_device(batch: Batch, device: torch.device, channels_last: bool = False) -> dict[str, Any]:
-    """Move every tensor of a batch dict to ``device`` (non-blocking); 4-D float tensors optionally
-    to channels_last."""
-    out: dict[str, Any] = {}
-    for k, v in batch.items():
-        if isinstance(v, Tensor):
-            v = v.to(device, non_blocking=True)
-            if channels_last and v.ndim == 4 and v.is_floating_point():
-                v = v.contiguous(memory_format=torch.channels_last)
-        out[k] = v
-    return out
+def _channels_last(batch: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.contiguous(memory_format=torch.channels_last)
+            if isinstance(v, Tensor) and v.ndim == 4 and v.is_floating_point() else v
+            for k, v in batch.items()}
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -231,7 +226,9 @@ def fit(
             if config.seconds is not None and elapsed_before + time.perf_counter() - t0 >= config.seconds:
                 stopped_by = "seconds"
                 break
-            batch = to_device(next(it), device, channels_last)
+            batch = to_device(next(it), device)
+            if channels_last:
+                batch = _channels_last(batch)
             with autocast:
                 loss, logs = _loss_and_logs(loss_fn(model, batch))
             value = float(loss.detach())

@@ -85,7 +85,8 @@ def test_evaluate_and_summarize():
     gt = _rand(seed=2)
     gray = gt.mean(1, keepdim=True).expand_as(gt)
     df = M.evaluate(gt, gray)
-    assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap", "chroma_ratio"]
+    assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap",
+                                "chroma_ratio", "chroma", "chroma_gt"]
     assert len(df) == 2
     assert (df["chroma_ratio"] < 0.05).all()
     s = M.summarize(M.evaluate(gt, gt))
@@ -111,3 +112,10 @@ def test_one_pixel_images():
     df = M.evaluate(gt, gt * 0.9)
     assert np.isfinite(df[["auc", "psnr", "colorfulness"]].to_numpy()).all()
     assert math.isnan(df["ssim"].iloc[0])  # undefined below the 11-pixel window, not zero
+
+
+def test_summary_chroma_ratio_is_ratio_of_means():
+    import pandas as pd
+
+    per_image = pd.DataFrame({"chroma_ratio": [10.0, 0.5], "chroma": [1.0, 10.0], "chroma_gt": [0.1, 20.0]})
+    assert M.summarize(per_image)["chroma_ratio"] == pytest.approx(11.0 / 20.1)
