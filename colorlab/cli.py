@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = dict(args.param)
     if args.data:
-        overrides["data"] = args.data
+        overrides["data_spec"] = args.data
     if args.device:
         overrides["device"] = args.device
     try:

@@ -20,30 +20,34 @@ from typing import Any
 
 __all__ = ["PROFILES", "parameters_for"]
 
+# Notebook 02 reuses notebook 01's L1 checkpoint, so both get the same training settings.
+_YUV_QUICK = {"steps": 800, "base": 16, "lr": 0.001, "max_tiles": None}
+_YUV_FULL = {"steps": 20000, "base": 32, "lr": 0.001, "max_tiles": None}
+
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
-        "common": {"profile": "smoke", "data": "samples", "device": "auto"},
+        "common": {"profile": "smoke", "data_spec": "samples", "device": "auto"},
         "notebooks": {},
     },
     "quick": {
         "common": {
-            "profile": "quick", "data": "samples", "device": "auto",
+            "profile": "quick", "data_spec": "samples", "device": "auto",
             "crop": 64, "image_size": 256, "batch_size": 16,
         },
         "notebooks": {
-            "01": {"steps": 400},
-            "02": {"steps": 400},
+            "01": _YUV_QUICK,
+            "02": _YUV_QUICK,
             "03": {"steps": 400, "width": 0.25},
         },
     },
     "full": {
         "common": {
-            "profile": "full", "data": "samples", "device": "auto",
+            "profile": "full", "data_spec": "samples", "device": "auto",
             "crop": 176, "image_size": None, "batch_size": 40,
         },
         "notebooks": {
-            "01": {"steps": 20000},
-            "02": {"steps": 20000},
+            "01": _YUV_FULL,
+            "02": _YUV_FULL,
             "03": {"steps": 100000, "width": 1.0},
         },
     },

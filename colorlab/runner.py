@@ -142,6 +142,10 @@ def run(
         raise FileNotFoundError(f"no numbered notebooks in {folder}")
     overrides = dict(overrides or {})
     parameters_for(profile, "00")  # unknown profile: fail before anything runs
+    declared = {nb: set(pm.inspect_notebook(str(nb))) for nb in books}
+    unknown = set(overrides) - set().union(*declared.values())
+    if unknown:
+        raise KeyError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
     out_root = results.results_root(root).resolve()
     os.environ["COLORLAB_RESULTS"] = str(out_root)  # kernels inherit it: results land here
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -154,7 +158,8 @@ def run(
         stem = nb.stem
         out_nb = out_root / profile / stem / f"{stem}.ipynb"
         out_nb.parent.mkdir(parents=True, exist_ok=True)
-        params = parameters_for(profile, nb.name[:2], overrides)
+        # a notebook gets the parameters its `parameters` cell declares, no others
+        params = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared[nb]}
         echo(f"[{i}/{len(books)}] {stem}: running")
         t0 = time.perf_counter()
         status, error = "ok", ""

@@ -84,3 +84,25 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
     ran = {s[:2] for s in numbered}
     assert (claims.loc[claims["notebook"].astype(str).str.zfill(2).isin(ran), "verdict"] != "not run").all()
     assert "report:" in proc.stdout and "[1/" in proc.stdout
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_profile_parameters_are_declared_by_the_notebooks(profile):
+    """A profile key no notebook declares would be silently dropped: catch typos here."""
+    import papermill as pm
+
+    from colorlab.profiles import PROFILES, parameters_for
+
+    books = runner.find_notebooks(NOTEBOOKS)
+    declared = {p.name[:2]: set(pm.inspect_notebook(str(p))) for p in books}
+    for number, params in declared.items():
+        assert "profile" in params, number
+        if number in PROFILES[profile]["notebooks"]:
+            assert set(parameters_for(profile, number)) <= params, (number, set(parameters_for(profile, number)) - params)
+    common = set(PROFILES[profile]["common"])
+    assert common <= set().union(*(declared[n] for n in declared if n != "99"))
+
+
+def test_unknown_override_is_refused_before_running(tmp_path):
+    assert cli.main(["run", "--profile", "smoke", "-p", "stpes=3", "--results", str(tmp_path)]) == 2
+    assert not (tmp_path / "smoke" / "run.json").exists()
