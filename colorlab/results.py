@@ -99,6 +99,8 @@ def environment(device: str | None = None) -> dict[str, Any]:
     """What ran: package versions, Python, platform, torch/CUDA, device, git commit, times."""
     import torch
 
+    from .metrics import optional_metrics
+
     versions = {}
     for pkg in _PACKAGES:
         try:
@@ -122,6 +124,7 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "started": dt.datetime.fromtimestamp(_STARTED, dt.UTC).isoformat(timespec="seconds"),
         "finished": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
         "wall_seconds": round(now - _STARTED, 2),
+        "unavailable_metrics": optional_metrics(),
     }
 
 
