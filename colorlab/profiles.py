@@ -37,7 +37,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "notebooks": {
             "01": _YUV_QUICK,
             "02": _YUV_QUICK,
-            "03": {"steps": 400, "width": 0.25},
+            "03": {"steps": 800, "width": 0.125},
         },
     },
     "full": {

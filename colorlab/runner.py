@@ -148,7 +148,6 @@ def run(
         raise KeyError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
     out_root = results.results_root(root).resolve()
     os.environ["COLORLAB_RESULTS"] = str(out_root)  # kernels inherit it: results land here
-    os.environ.setdefault("MPLBACKEND", "Agg")
     kernel = ensure_kernel()
     log_path = out_root / profile / "run.json"
     runs: list[NotebookRun] = []

@@ -25,6 +25,9 @@ from .color import check_image, chroma, rgb_to_gray, rgb_to_lab
 __all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "metric_scatter", "sweep_plot", "to_numpy_image"]
 
 
+_INCHES_PER_PIXEL = 0.02
+
+
 def _row(images: Tensor, pad: int = 2) -> np.ndarray:
     grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=images.shape[0], padding=pad, pad_value=1.0)
     return grid.permute(1, 2, 0).numpy()
@@ -50,9 +53,11 @@ def colorization_rows(
         check_image(pred, 3, label)
         rows[label] = pred[:n]
     h, w = rgb.shape[-2:]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(min(1.6 * n * w / h, 14), 1.7 * len(rows)), squeeze=False)
+    # about 1.5 screen pixels per image pixel, at most 9 inches wide: small files, no resampling blur
+    width = min(n * w * _INCHES_PER_PIXEL, 9.0)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(width, len(rows) * (0.25 + width * h / (n * w))), squeeze=False)
     for ax, (label, imgs) in zip(axes[:, 0], rows.items(), strict=True):
-        ax.imshow(_row(imgs))
+        ax.imshow(_row(imgs), interpolation="nearest")
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -7,6 +7,7 @@ from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 
 from colorlab import metrics as M
+from colorlab.color import lab_to_rgb
 
 
 def _rand(b=2, h=16, w=16, seed=0):
@@ -119,3 +120,20 @@ def test_summary_chroma_ratio_is_ratio_of_means():
 
     per_image = pd.DataFrame({"chroma_ratio": [10.0, 0.5], "chroma": [1.0, 10.0], "chroma_gt": [0.1, 20.0]})
     assert M.summarize(per_image)["chroma_ratio"] == pytest.approx(11.0 / 20.1)
+
+
+def test_summary_pools_rebalanced_auc_over_the_test_set():
+    bins = torch.tensor([[0.0, 0.0], [20.0, 20.0]])
+    prior = torch.tensor([0.9, 0.1])
+    gt_ab = torch.zeros(2, 2, 1, 2)
+    gt_ab[1, :, 0, 1] = 20.0  # image 1 holds the one pixel of the rare colour
+    gt_rgb = lab_to_rgb(torch.full((2, 1, 1, 2), 60.0), gt_ab)
+    pred_rgb = lab_to_rgb(torch.full((2, 1, 1, 2), 60.0), torch.zeros_like(gt_ab))  # gray prediction
+    s = M.summarize(M.evaluate(gt_rgb, pred_rgb, prior, bins))
+    # the reference: one weighted error curve over the four pixels side by side
+    gt_all, pred_all = (M.rgb_to_lab(torch.cat(list(x), dim=-1).unsqueeze(0))[1] for x in (gt_rgb, pred_rgb))
+    pooled = M.auc(gt_all, pred_all, prior, bins).item()
+    per_image_mean = M.auc(M.rgb_to_lab(gt_rgb)[1], M.rgb_to_lab(pred_rgb)[1], prior, bins).mean().item()
+    assert s["auc_rebal"] == pytest.approx(pooled, rel=1e-6)
+    assert abs(pooled - per_image_mean) > 0.05  # the two aggregations really differ here
+    assert "rebal_weight" not in s
