@@ -56,4 +56,4 @@ def paper_table(df: pd.DataFrame, notebook_prefix: str = "03_") -> pd.DataFrame:
             "paper_measured_on": _PAPER_SCALE,
             "ours_measured_on": scale,
         })
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).round(2)

@@ -106,3 +106,15 @@ def test_profile_parameters_are_declared_by_the_notebooks(profile):
 def test_unknown_override_is_refused_before_running(tmp_path):
     assert cli.main(["run", "--profile", "smoke", "-p", "stpes=3", "--results", str(tmp_path)]) == 2
     assert not (tmp_path / "smoke" / "run.json").exists()
+
+
+def test_every_parameters_line_is_declared():
+    """papermill skips a `parameters` line it cannot parse (an '=' in its comment, say): the
+    runner would then never pass that parameter."""
+    import papermill as pm
+
+    for nb_path in runner.find_notebooks(NOTEBOOKS):
+        nb = nbformat.read(nb_path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        names = [line.split("=", 1)[0].strip() for line in cell.source.splitlines() if line.strip() and not line.startswith("#")]
+        assert sorted(pm.inspect_notebook(str(nb_path))) == sorted(names), nb_path.name
