@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 from torchvision.utils import make_grid
@@ -45,16 +46,18 @@ def colorization_rows(
     Args:
         rgb: ground truth ``(B, 3, H, W)`` in ``[0, 1]``.
         predictions: ``{"label": (B, 3, H, W)}``, one row each.
+        max_images: columns; that many images evenly spaced over the batch.
     """
     check_image(rgb, 3, "rgb")
     n = min(max_images, rgb.shape[0])
-    rows = {"original": rgb[:n], "grayscale input": rgb_to_gray(rgb[:n].float())}
+    pick = torch.linspace(0, rgb.shape[0] - 1, n).round().long()  # spread over the whole test set
+    rows = {"original": rgb[pick], "grayscale input": rgb_to_gray(rgb[pick].float())}
     for label, pred in predictions.items():
         check_image(pred, 3, label)
-        rows[label] = pred[:n]
+        rows[label] = pred[pick]
     h, w = rgb.shape[-2:]
     # about 1.5 screen pixels per image pixel, at most 9 inches wide: small files, no resampling blur
-    width = min(n * w * _INCHES_PER_PIXEL, 9.0)
+    width = min(max(n * w * _INCHES_PER_PIXEL, 3.0), 9.0)
     fig, axes = plt.subplots(len(rows), 1, figsize=(width, len(rows) * (0.25 + width * h / (n * w))), squeeze=False)
     for ax, (label, imgs) in zip(axes[:, 0], rows.items(), strict=True):
         ax.imshow(_row(imgs), interpolation="nearest")
