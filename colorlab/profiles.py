@@ -21,8 +21,8 @@ from typing import Any
 __all__ = ["PROFILES", "parameters_for"]
 
 # Notebook 02 reuses notebook 01's L1 checkpoint, so both get the same training settings.
-_YUV_QUICK = {"steps": 800, "base": 16, "lr": 0.001, "max_tiles": None}
-_YUV_FULL = {"steps": 20000, "base": 32, "lr": 0.001, "max_tiles": None}
+_YUV_QUICK = {"steps": 800, "base": 16, "lr": 0.001}
+_YUV_FULL = {"steps": 20000, "base": 32, "lr": 0.001}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "quick": {
         "common": {
             "profile": "quick", "data_spec": "samples", "device": "auto",
-            "crop": 64, "image_size": 256, "batch_size": 16,
+            "crop": 64, "image_size": 256, "batch_size": 16, "max_tiles": None,
         },
         "notebooks": {
             "01": _YUV_QUICK,
@@ -43,7 +43,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "full": {
         "common": {
             "profile": "full", "data_spec": "samples", "device": "auto",
-            "crop": 176, "image_size": None, "batch_size": 40,
+            "crop": 176, "image_size": None, "batch_size": 40, "max_tiles": None,
         },
         "notebooks": {
             "01": _YUV_FULL,
