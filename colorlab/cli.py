@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             args.profile, args.only, overrides, notebooks=args.notebooks, root=args.results,
             timeout=args.timeout, report_notebook=not args.no_report_notebook,
         )
-    except (KeyError, FileNotFoundError) as e:
-        print(f"colorlab run: {e.args[0] if e.args else e}", file=sys.stderr)
+    except runner.UsageError as e:
+        print(f"colorlab run: {e}", file=sys.stderr)
         return 2
     failed = [r.notebook for r in runs if r.status != "ok"]
     if any(r.status == "interrupted" for r in runs):

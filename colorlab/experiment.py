@@ -97,15 +97,14 @@ def reference_rows(
 
     * ``ground_truth``: the test images themselves;
     * ``gray``: ``ab = 0`` (the grayscale input);
-    * ``random``: the true ``L`` with the ``ab`` of another test image (a fixed random
-      permutation), as the paper's "random colours" copies the colours of a random image.
+    * ``random``: the true ``L`` with the ``ab`` of another test image (a seeded random cyclic
+      shift of the test set), as the paper's "random colours" copies the colours of a random image.
     """
     g = torch.Generator().manual_seed(seed)
     n = gt.shape[0]
-    perm = torch.randperm(n, generator=g)
-    if n > 1:  # no image keeps its own colours
-        same = perm == torch.arange(n)
-        perm[same] = (perm[same] + 1) % n
+    # a random cyclic shift: a permutation in which no image keeps its own colours
+    shift = int(torch.randint(1, n, (1,), generator=g)) if n > 1 else 0
+    perm = (torch.arange(n) + shift) % n
     L, ab = rgb_to_lab(gt)
     random_rgb = lab_to_rgb(L, ab[perm])
     rows = []

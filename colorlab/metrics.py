@@ -15,9 +15,9 @@ Per-image functions return a tensor ``(B,)``; :func:`evaluate` gathers them into
 * Mean chroma ratio prediction / ground truth (1 is as saturated as the truth, < 1 is
   desaturated).
 
-FID and LPIPS need network weights that are downloaded on first use. They are reported
-only where those weights are available locally; otherwise :func:`optional_metrics` says
-they are unavailable and why, and they are left out of the tables, never set to zero.
+FID and LPIPS need network weights that are downloaded on first use and are not bundled
+here; this study does not compute them. :func:`optional_metrics` says so (every
+``environment.json`` records it), and they are left out of the tables, never set to zero.
 
 Example:
     >>> gt = torch.rand(2, 3, 16, 16)
@@ -60,6 +60,8 @@ __all__ = [
 AUC_MAX_THRESHOLD = 150
 #: Weight of the mean term in Hasler and Süsstrunk's colourfulness.
 COLORFULNESS_MEAN_WEIGHT = 0.3
+#: Share of a uniform distribution mixed into the prior before inverting it for the rebalanced AuC.
+AUC_PRIOR_UNIFORM_MIX = 1e-3
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
@@ -116,9 +118,11 @@ def ab_error_cdf(
         check_image(weights, 1, "weights")
         w = weights.float().flatten(1)
         w = w / w.sum(1, keepdim=True).clamp_min(1e-12)
-    thresholds = torch.arange(max_threshold + 1, device=err.device, dtype=err.dtype)
-    hit = err.unsqueeze(-1) <= thresholds  # (B, N, T)
-    return (hit * w.unsqueeze(-1)).sum(1)
+    # an error e first counts at threshold ceil(e): a weighted histogram of those, accumulated,
+    # is the curve, in O(B * N) memory (errors beyond the last threshold land in a spill bin)
+    first = err.ceil().clamp(max=max_threshold + 1).long()
+    hist = torch.zeros(err.shape[0], max_threshold + 2, device=err.device, dtype=w.dtype).scatter_add_(1, first, w)
+    return hist.cumsum(1)[:, : max_threshold + 1]
 
 
 def auc(
@@ -142,16 +146,21 @@ def auc(
 
 
 def rebalancing_weights(gt_ab: Tensor, prior: Tensor, bins: Tensor | None) -> Tensor:
-    """Per-pixel weights ``1 / prior[nearest_bin(gt)]`` ``(B, 1, H, W)`` of the rebalanced AuC."""
+    """Per-pixel weights ``1 / p'[nearest_bin(gt)]`` ``(B, 1, H, W)`` of the rebalanced AuC.
+
+    ``p' = (1 - m) p + m / Q`` with ``m =`` :data:`AUC_PRIOR_UNIFORM_MIX`: a prior estimated from
+    a few photos is zero on colours they never show, and one test pixel of such a colour would
+    otherwise outweigh the rest of the test set (the paper's ImageNet prior has no empty bins).
+    """
     if bins is None:
         raise ValueError("a rebalanced AuC needs the bins the prior is defined on")
-    if prior.ndim != 1 or prior.shape[0] != bins.shape[0]:
-        raise ValueError(f"prior has shape {tuple(prior.shape)} but there are {bins.shape[0]} bins")
-    from .quantize import nearest_bin
+    if prior.ndim != 1:
+        raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
+    from .quantize import pixel_weights
 
-    p = prior.to(gt_ab.device, torch.float32)
-    idx = nearest_bin(gt_ab.float(), bins.to(gt_ab.device))
-    return (1.0 / p.clamp_min(1e-12))[idx].unsqueeze(1)
+    p = prior.double() / prior.double().sum()
+    p = (1 - AUC_PRIOR_UNIFORM_MIX) * p + AUC_PRIOR_UNIFORM_MIX / p.shape[0]
+    return pixel_weights(gt_ab.float(), bins.to(gt_ab.device), (1.0 / p).float())
 
 
 def colorfulness(rgb: Tensor) -> Tensor:
@@ -192,8 +201,8 @@ def evaluate(
     The ab channels are recomputed from the (gamut-clipped) RGB, so every method is scored
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
     colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
-    ``chroma_gt`` and, with a prior, ``auc_rebal`` and the image's total rebalancing weight
-    ``rebal_weight`` (for pooling in :func:`summarize`).
+    ``chroma_gt`` and, with a prior, ``auc_rebal`` and the image's sum of rebalancing weights
+    and of their squares, ``rebal_weight`` and ``rebal_weight_sq`` (for :func:`summarize`).
     """
     _check_same(gt_rgb, pred_rgb, 3)
     _, gt_ab = rgb_to_lab(gt_rgb.float())
@@ -212,7 +221,8 @@ def evaluate(
     }
     if prior is not None:
         cols["auc_rebal"] = auc(gt_ab, pred_ab, prior, bins)
-        cols["rebal_weight"] = rebalancing_weights(gt_ab, prior, bins).flatten(1).sum(1)
+        w = rebalancing_weights(gt_ab, prior, bins).flatten(1).double()
+        cols["rebal_weight"], cols["rebal_weight_sq"] = w.sum(1), w.square().sum(1)
     return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in cols.items()})
 
 
@@ -226,7 +236,8 @@ def summarize(per_image: pd.DataFrame) -> dict[str, float]:
       total rebalancing weight, which equals one weighted error curve over every pixel of the
       test set. Averaging per-image values instead lets the few pixels of rare colours in each
       crop count as much as a whole crop; pooled, the gray baseline scores close to the
-      paper's 58 % (Zhang et al. 2016, Table 1), per image far above it.
+      paper's 58 % (Zhang et al. 2016, Table 1), per image far above it. With it comes
+      ``auc_rebal_eff_pixels``, the effective number of pixels ``(Σw)² / Σw²`` it rests on.
     """
     out: dict[str, float] = {}
     for col in per_image.columns:
@@ -238,7 +249,9 @@ def summarize(per_image: pd.DataFrame) -> dict[str, float]:
         # pooled over the test set: every pixel counts with its weight, whichever crop holds it
         w = per_image["rebal_weight"].astype(float)
         out["auc_rebal"] = float((per_image["auc_rebal"] * w).sum() / w.sum())
-        del out["rebal_weight"]
+        # how many pixels the pooled curve effectively rests on: (sum w)^2 / sum w^2
+        out["auc_rebal_eff_pixels"] = float(w.sum() ** 2 / per_image["rebal_weight_sq"].astype(float).sum())
+        del out["rebal_weight"], out["rebal_weight_sq"]
     if {"chroma", "chroma_gt"} <= set(per_image.columns):
         gt_mean = float(per_image["chroma_gt"].mean())
         out["chroma_ratio"] = float(per_image["chroma"].mean()) / gt_mean if gt_mean > 1e-6 else math.nan

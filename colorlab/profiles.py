@@ -2,8 +2,9 @@
 
 * ``smoke``: seconds per notebook, for CI and nbval. These are also the defaults written in
   every notebook's ``parameters`` cell, so a notebook opened and run as is does the smoke run.
-* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, about two minutes
-  a notebook, long enough to show each source's effect.
+* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, about seven minutes
+  for all notebooks (notebook 01, three models, takes the longest), long enough to show each
+  source's effect.
 * ``full``: for a GPU and a real dataset folder (``--data folder:PATH``); hours, not minutes.
 
 A profile has ``common`` parameters (every notebook gets them) and per-notebook overrides

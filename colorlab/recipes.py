@@ -50,7 +50,8 @@ def yuv_regression(
         checkpoint=str(checkpoint) if checkpoint else None,
         checkpoint_every=max(1, min(100, steps)),
         extra={"model": "yuv", "base": base, "norm": norm, "loss": loss, "batch_size": batch_size,
-               "data": train_set.data_path, "crop": train_set.crop},
+               "data": train_set.data_path, "crop": train_set.crop,
+               "image_size": train_set.images.image_size},
     )
     hist = fit(
         model, chroma_regression(YUV, loss),

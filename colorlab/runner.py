@@ -26,10 +26,14 @@ from typing import Any
 from . import report, results
 from .profiles import parameters_for
 
-__all__ = ["NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run"]
+__all__ = ["UsageError", "NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run"]
 
 KERNEL_NAME = "colorlab"
 REPORT_PREFIX = "99"
+
+
+class UsageError(ValueError):
+    """A request ``run`` refuses before executing anything: unknown profile, notebook or parameter."""
 
 
 @dataclass
@@ -127,25 +131,29 @@ def run(
         profile: ``smoke``, ``quick`` or ``full``.
         only: notebook numbers to run (the report notebook ``99`` runs anyway unless
             ``report_notebook`` is false).
-        overrides: parameters passed to every notebook after the profile's.
+        overrides: parameters passed, after the profile's, to every notebook that declares them
+            in its ``parameters`` cell; one that no notebook declares raises :class:`UsageError`.
         notebooks: the notebooks folder.
         root: the results folder (default ``results/``).
         timeout: per-cell execution timeout in seconds for each notebook.
     """
     import papermill as pm
 
-    folder = notebooks_dir(notebooks)
-    books = find_notebooks(folder, only)
-    if report_notebook and only:
-        books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX and p not in books]
-    if not books:
-        raise FileNotFoundError(f"no numbered notebooks in {folder}")
+    try:  # everything that can be refused is refused here, before any notebook runs
+        folder = notebooks_dir(notebooks)
+        books = find_notebooks(folder, only)
+        if report_notebook and only:
+            books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX and p not in books]
+        if not books:
+            raise FileNotFoundError(f"no numbered notebooks in {folder}")
+        parameters_for(profile, "00")
+    except (KeyError, FileNotFoundError) as e:
+        raise UsageError(e.args[0] if e.args else str(e)) from e
     overrides = dict(overrides or {})
-    parameters_for(profile, "00")  # unknown profile: fail before anything runs
     declared = {nb: set(pm.inspect_notebook(str(nb))) for nb in books}
     unknown = set(overrides) - set().union(*declared.values())
     if unknown:
-        raise KeyError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
+        raise UsageError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
     out_root = results.results_root(root).resolve()
     os.environ["COLORLAB_RESULTS"] = str(out_root)  # kernels inherit it: results land here
     kernel = ensure_kernel()

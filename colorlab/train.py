@@ -268,9 +268,9 @@ def fit(
     return df
 
 
-#: Settings that may change between a run and its resumption (how long, where, how shown).
-_RESUMABLE_CHANGES = ("steps", "seconds", "device", "amp", "channels_last", "checkpoint", "checkpoint_every",
-                      "resume", "progress")
+#: Settings that may change between a run and its resumption (how long, where, how shown). A
+#: change of device resumes too (a run moved to another machine), though not bit for bit.
+_RESUMABLE_CHANGES = ("steps", "seconds", "device", "checkpoint", "checkpoint_every", "resume", "progress")
 
 
 def _incompatible(state: dict[str, Any], config: TrainConfig) -> str:

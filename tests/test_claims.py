@@ -83,7 +83,12 @@ def test_rebalancing(full, cls, expected):
 
 @pytest.mark.parametrize(
     "decodes, expected",
-    [((40.0, 30.0, 20.0), C.REPRODUCED), ((20.0, 30.0, 40.0), C.NOT_REPRODUCED), ((30.0, 45.0, 29.5), C.INCONCLUSIVE)],
+    [
+        ((40.0, 30.0, 20.0), C.REPRODUCED),
+        ((20.0, 30.0, 40.0), C.NOT_REPRODUCED),  # the mean more vivid than the mode
+        ((40.0, 45.0, 20.0), C.NOT_REPRODUCED),  # annealed more vivid than the mode
+        ((30.0, 30.4, 29.5), C.INCONCLUSIVE),  # mode and mean alike
+    ],
 )
 def test_annealed_mean(decodes, expected):
     assert _verdict(_nb03((0.9, 0.6, None), (0.9, 0.6, 20.0), decodes), "annealed_mean") == expected
@@ -92,6 +97,12 @@ def test_annealed_mean(decodes, expected):
 @pytest.mark.parametrize("l2_cf, expected", [(10.0, C.REPRODUCED), (50.0, C.NOT_REPRODUCED), (29.8, C.INCONCLUSIVE)])
 def test_classification_vs_l2(l2_cf, expected):
     assert _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf), "classification_vs_l2") == expected
+
+
+def test_missing_values_are_inconclusive_not_lower():
+    df = _nb03((0.9, float("nan"), 35.0), (0.9, 0.6, 25.0))
+    out = C.judge(df).set_index("key").loc["rebalancing"]
+    assert out["verdict"] == C.INCONCLUSIVE and "could not evaluate" in out["evidence"]
 
 
 def test_missing_notebook_is_not_run_and_missing_rows_inconclusive():

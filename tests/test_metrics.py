@@ -47,8 +47,10 @@ def test_rebalanced_auc_weights_pixels_by_inverse_prior():
     pred = gt.clone()
     pred[..., 1, :] += 200.0  # the rare pixels are wrong at every threshold
     assert M.auc(gt, pred).item() == pytest.approx(0.5)
-    expected = (1 / 0.9) / (1 / 0.9 + 1 / 0.1)
-    assert M.auc(gt, pred, prior, bins).item() == pytest.approx(expected)
+    mixed = (1 - M.AUC_PRIOR_UNIFORM_MIX) * prior + M.AUC_PRIOR_UNIFORM_MIX / 2
+    expected = (1 / mixed[0]) / (1 / mixed[0] + 1 / mixed[1])
+    assert M.auc(gt, pred, prior, bins).item() == pytest.approx(float(expected))
+    assert M.auc(gt, pred, prior, bins).item() == pytest.approx(0.1, abs=1e-3)  # 1/0.9 against 1/0.1
     with pytest.raises(ValueError, match="bins"):
         M.auc(gt, pred, prior)
 
@@ -136,4 +138,22 @@ def test_summary_pools_rebalanced_auc_over_the_test_set():
     per_image_mean = M.auc(M.rgb_to_lab(gt_rgb)[1], M.rgb_to_lab(pred_rgb)[1], prior, bins).mean().item()
     assert s["auc_rebal"] == pytest.approx(pooled, rel=1e-6)
     assert abs(pooled - per_image_mean) > 0.05  # the two aggregations really differ here
-    assert "rebal_weight" not in s
+    assert "rebal_weight" not in s and "rebal_weight_sq" not in s
+    assert 1.0 < s["auc_rebal_eff_pixels"] < 4.0  # four pixels, one of them weighing nine times more
+
+
+def test_unseen_colour_does_not_swamp_the_rebalanced_auc():
+    bins = torch.tensor([[0.0, 0.0], [20.0, 20.0]])
+    prior = torch.tensor([1.0, 0.0])  # the training photos never showed the second colour
+    gt = torch.zeros(1, 2, 1, 1000)
+    gt[..., 0] = 20.0  # one test pixel of the unseen colour, predicted gray
+    value = M.auc(gt, torch.zeros_like(gt), prior, bins).item()
+    assert math.isfinite(value) and 0.0 < value < 1.0
+
+
+def test_cdf_matches_direct_threshold_count():
+    g = torch.Generator().manual_seed(0)
+    gt, pred = torch.randn(3, 2, 8, 8, generator=g) * 60, torch.randn(3, 2, 8, 8, generator=g) * 60
+    err = (gt - pred).norm(dim=1).flatten(1)
+    direct = (err.unsqueeze(-1) <= torch.arange(151.0)).float().mean(1)
+    torch.testing.assert_close(M.ab_error_cdf(gt, pred), direct)

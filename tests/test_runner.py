@@ -36,6 +36,8 @@ def test_cli_parses_overrides():
 def test_unknown_notebook_and_profile_are_clear_errors(tmp_path):
     with pytest.raises(KeyError, match="no notebook numbered 42"):
         runner.find_notebooks(NOTEBOOKS, ["42"])
+    with pytest.raises(runner.UsageError, match="unknown profile"):
+        runner.run("huge", notebooks=NOTEBOOKS, root=tmp_path)
     assert cli.main(["run", "--only", "42", "--results", str(tmp_path)]) == 2
     with pytest.raises(SystemExit):
         cli.main(["run", "--profile", "huge"])
