@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .results import find_row
+
 __all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "Claim", "CLAIMS", "judge"]
 
 REPRODUCED = "reproduced"
@@ -54,15 +56,6 @@ class Claim:
     rule: Callable[[pd.DataFrame], Verdict]
 
 
-def _row(df: pd.DataFrame, **where: object) -> pd.Series | None:
-    sel = df
-    for col, value in where.items():
-        if col not in sel.columns:
-            return None
-        sel = sel[sel[col].astype(str) == str(value)]
-    return None if sel.empty else sel.iloc[0]
-
-
 def _cmp(a: float, b: float, tol: float) -> int:
     """+1 if a > b beyond tol, -1 if a < b beyond tol, 0 for a tie; a missing (NaN) value raises
     ``ValueError``, which :func:`judge` turns into an inconclusive verdict."""
@@ -76,7 +69,7 @@ def _missing(*names: str) -> Verdict:
 
 
 def regression_desaturates(df: pd.DataFrame) -> Verdict:
-    rows = {v: _row(df, method="yuv_regression", variant=v) for v in ("l1", "l2")}
+    rows = {v: find_row(df, method="yuv_regression", variant=v) for v in ("l1", "l2")}
     if any(r is None for r in rows.values()):
         return _missing(*(f"yuv_regression/{v}" for v, r in rows.items() if r is None))
     ratios = {v: float(r["chroma_ratio"]) for v, r in rows.items()}
@@ -119,8 +112,8 @@ def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
 
 
 def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
-    full = _row(df, method="zhang", variant="full", decode="annealed")
-    cls = _row(df, method="zhang", variant="class", decode="annealed")
+    full = find_row(df, method="zhang", variant="full", decode="annealed")
+    cls = find_row(df, method="zhang", variant="class", decode="annealed")
     if full is None or cls is None:
         return _missing("zhang/full/annealed", "zhang/class/annealed")
     rebal = _cmp(float(full["auc_rebal"]), float(cls["auc_rebal"]), AUC_TOL)
@@ -139,7 +132,7 @@ def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
 
 
 def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
-    rows = {d: _row(df, method="zhang", variant="full", decode=d) for d in ("mode", "annealed", "mean")}
+    rows = {d: find_row(df, method="zhang", variant="full", decode=d) for d in ("mode", "annealed", "mean")}
     if any(r is None for r in rows.values()):
         return _missing(*(f"zhang/full/{d}" for d, r in rows.items() if r is None))
     cf = {d: float(r["colorfulness"]) for d, r in rows.items()}
@@ -156,8 +149,8 @@ def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
 
 
 def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
-    l2 = _row(df, method="zhang", variant="l2")
-    full = _row(df, method="zhang", variant="full", decode="annealed")
+    l2 = find_row(df, method="zhang", variant="l2")
+    full = find_row(df, method="zhang", variant="full", decode="annealed")
     if l2 is None or full is None:
         return _missing("zhang/l2", "zhang/full/annealed")
     vivid = _cmp(float(full["colorfulness"]), float(l2["colorfulness"]), COLORFULNESS_TOL)
@@ -169,8 +162,8 @@ def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
 
 
 def batchnorm_over_instancenorm(df: pd.DataFrame) -> Verdict:
-    bn = _row(df, method="yuv_regression", variant="l1")
-    inn = _row(df, method="yuv_regression", variant="l1_instancenorm")
+    bn = find_row(df, method="yuv_regression", variant="l1")
+    inn = find_row(df, method="yuv_regression", variant="l1_instancenorm")
     if bn is None or inn is None:
         return _missing("yuv_regression/l1", "yuv_regression/l1_instancenorm")
     auc = _cmp(float(bn["auc"]), float(inn["auc"]), AUC_TOL)

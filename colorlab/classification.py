@@ -44,7 +44,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from . import data, experiment, results, viz
+from . import data, experiment, paper, results, viz
 from .color import ZHANG, lab_to_rgb, rgb_to_lab
 from .models import count_parameters
 from .models.zhang import ZhangNet, upsample
@@ -67,6 +67,7 @@ from .quantize import (
     soft_cross_entropy,
     soft_encode,
 )
+from .results import find_row
 from .train import TrainConfig, fit, pick_device
 
 __all__ = [
@@ -84,7 +85,6 @@ __all__ = [
     "regression_colorize",
     "run_labels",
     "score_model",
-    "TABLE1_ROWS",
     "TABLE1_COLUMNS",
     "table1",
     "temperature_plot",
@@ -469,15 +469,6 @@ def score_model(
 
 # ------------------------------------------------------------------------------ tables, plots
 
-#: Table 1's rows: (label, method, variant, decode or None for any).
-TABLE1_ROWS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("ground truth", "reference", "ground_truth", None),
-    ("gray", "reference", "gray", None),
-    ("random", "reference", "random", None),
-    ("L2", "zhang", "l2", None),
-    ("class", "zhang", "class", "annealed"),
-    ("full (class + rebalancing)", "zhang", "full", "annealed"),
-)
 #: Table 1's columns: ours -> (shown name, scale).
 TABLE1_COLUMNS: dict[str, tuple[str, float]] = {
     "auc": ("AuC %", 100.0),
@@ -498,13 +489,10 @@ def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
         >>> table1(pd.DataFrame([{"method": "reference", "variant": "gray", "auc": 0.9}]))  # doctest: +SKIP
     """
     out = []
-    for label, method, variant, dec in TABLE1_ROWS:
-        sel = table[(table["method"] == method) & (table["variant"] == variant)]
-        if dec is not None and "decode" in sel:
-            sel = sel[sel["decode"] == dec]
-        if sel.empty:
+    for label, _, _, (method, variant, dec) in paper.ZHANG_2016_TABLE1:
+        r = find_row(table, method=method, variant=variant, **({"decode": dec} if dec is not None else {}))
+        if r is None:
             continue
-        r = sel.iloc[0]
         out.append({"method": label, **{name: float(r[c]) * scale if c in r else float("nan")
                                         for c, (name, scale) in TABLE1_COLUMNS.items()}})
     return pd.DataFrame(out).set_index("method").round(digits)

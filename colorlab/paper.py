@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .results import find_row
+
 __all__ = ["ZHANG_2016_TABLE1", "paper_table"]
 
 #: (label, AuC %, rebalanced AuC %, our (method, variant, decode) or None)
@@ -25,20 +27,15 @@ ZHANG_2016_TABLE1: list[tuple[str, float, float, tuple[str, str, str | None]]] =
 _PAPER_SCALE = "ImageNet val, trained on 1.3M ImageNet images, 176-256 px, full-width VGG-style net"
 
 
-def _match(df: pd.DataFrame, method: str, variant: str, decode: str | None) -> pd.Series | None:
-    sel = df[(df.get("method") == method) & (df.get("variant").astype(str) == variant)]
-    if decode is not None and "decode" in sel.columns:
-        sel = sel[sel["decode"].astype(str) == decode]
-    return None if sel.empty else sel.iloc[0]
-
-
 def paper_table(df: pd.DataFrame, notebook_prefix: str = "03_") -> pd.DataFrame:
     """Zhang et al. 2016 Table 1 beside our rows of notebook 03, with the differences (percentage
     points) and the data and scale each was measured on."""
     ours_df = df[df["notebook"].astype(str).str.startswith(notebook_prefix)] if "notebook" in df else df.iloc[0:0]
     out = []
     for label, auc, rebal, key in ZHANG_2016_TABLE1:
-        r = _match(ours_df, *key) if not ours_df.empty and "method" in ours_df else None
+        method, variant, decode = key
+        where = {"method": method, "variant": variant} | ({"decode": decode} if decode is not None else {})
+        r = find_row(ours_df, **where)
         ours_auc = 100 * float(r["auc"]) if r is not None else float("nan")
         ours_rebal = 100 * float(r["auc_rebal"]) if r is not None and "auc_rebal" in r else float("nan")
         scale = "not run"

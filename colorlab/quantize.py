@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
@@ -41,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .color import AB_SCALE, check_image, rgb_to_lab
+from .results import atomic_write
 
 __all__ = [
     "PAPER_Q",
@@ -375,15 +375,7 @@ def cached_prior(key: str, compute: Callable[[], Tensor], cache_dir: str | os.Pa
     prior = compute().detach().cpu()
     if prior.ndim != 1:
         raise ValueError(f"compute() must return a (Q,) prior; got {tuple(prior.shape)}")
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".prior_{key}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(prior, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: torch.save(prior, f))
     return prior
 
 

@@ -30,15 +30,16 @@ import os
 import platform
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
-__all__ = ["results_root", "run_dir", "checkpoint_path", "save", "load", "collect", "environment"]
+__all__ = ["results_root", "run_dir", "checkpoint_path", "save", "load", "collect", "find_row", "atomic_write", "environment"]
 
 #: When this module was imported: the notebook's start, for its wall time.
 _STARTED = time.time()
@@ -153,10 +154,31 @@ def _rows(metrics: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any
     return rows
 
 
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, then :func:`os.replace` it onto
+    ``path``: a kill mid-write leaves the previous file intact, and concurrent writers never
+    share a temporary file.
+
+    Example:
+        >>> atomic_write("/tmp/x.txt", lambda f: f.write(b"hello"))
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def save(
@@ -200,6 +222,21 @@ def load(name: str, profile: str, root: str | os.PathLike | None = None) -> dict
     if not path.exists():
         raise FileNotFoundError(f"no results for {name!r} in profile {profile!r} (looked for {path})")
     return json.loads(path.read_text())
+
+
+def find_row(table: pd.DataFrame, **where: object) -> pd.Series | None:
+    """The first row of a results table whose columns equal ``where`` (compared as strings), or
+    ``None`` when there is none or a named column is missing.
+
+    Example:
+        >>> find_row(collect(), method="zhang", variant="full", decode="annealed")  # doctest: +SKIP
+    """
+    sel = table
+    for col, value in where.items():
+        if col not in sel.columns:
+            return None
+        sel = sel[sel[col].astype(str) == str(value)]
+    return None if sel.empty else sel.iloc[0]
 
 
 def collect(root: str | os.PathLike | None = None, profile: str | None = None) -> pd.DataFrame:

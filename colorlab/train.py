@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -48,6 +47,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .data import to_device
+from .results import atomic_write
 
 __all__ = ["TrainConfig", "pick_device", "seed_everything", "fit", "save_checkpoint", "load_checkpoint"]
 
@@ -119,19 +119,7 @@ def _channels_last(batch: dict[str, Any]) -> dict[str, Any]:
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Write ``state`` with :func:`torch.save` atomically: a temporary file beside ``path``, then
     :func:`os.replace`, so a kill mid-write leaves the previous checkpoint intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: torch.save(state, f))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

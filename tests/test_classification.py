@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from colorlab import classification as C
-from colorlab import data, experiment
+from colorlab import data, experiment, paper
 from colorlab import quantize as Qz
 from colorlab.color import lab_to_rgb, rgb_to_lab
 from colorlab.models.zhang import ZhangNet
@@ -168,9 +168,9 @@ def test_table1_shape():
               "colorfulness": 30.0, "colorfulness_gap": 5.0, "psnr": 21.0}
              for v in ("class", "full") for d in Qz.DECODERS]
     t = C.table1(pd.DataFrame(rows))
-    assert list(t.index) == [r[0] for r in C.TABLE1_ROWS]
+    assert list(t.index) == [r[0] for r in paper.ZHANG_2016_TABLE1]
     assert list(t.columns) == [name for name, _ in C.TABLE1_COLUMNS.values()]
-    assert t.loc["full (class + rebalancing)", "rebalanced AuC %"] == 65.0
+    assert t.loc["Zhang full (class + rebalancing)", "rebalanced AuC %"] == 65.0
 
 
 def test_temperature_plot():
