@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from colorlab import data as D
+from colorlab.data import sources
 
 
 def _rgb(h, w, seed=0):
@@ -190,12 +191,24 @@ def test_step_batch_sampler_resumes_exactly(samples):
 
 
 def test_torchvision_offline_fails_fast(tmp_path):
-    if D._reachable("www.cs.toronto.edu", 443):
+    if sources._reachable("www.cs.toronto.edu", 443):
         pytest.skip("network reachable: a real download would start")
     t = time.perf_counter()
     with pytest.raises(RuntimeError, match="folder:PATH"):
         D.load_dataset("CIFAR10", "train", root=tmp_path)
     assert time.perf_counter() - t < 15
+
+
+def test_torchvision_download_needs_the_probe(tmp_path, monkeypatch):
+    """The probe load_images consults is ``sources._reachable``: when it says offline, no
+    download is tried and the error points to the offline sources."""
+    probed = []
+    monkeypatch.setattr(sources, "_reachable", lambda host, port: probed.append((host, port)) or False)
+    t = time.perf_counter()
+    with pytest.raises(RuntimeError, match="folder:PATH"):
+        D.load_dataset("cifar10", "train", root=tmp_path)
+    assert probed == [("www.cs.toronto.edu", 443)] and time.perf_counter() - t < 15
+    assert not any(tmp_path.iterdir())  # nothing downloaded
 
 
 def test_torchvision_cached_copy_is_used_without_network(monkeypatch):
@@ -206,7 +219,11 @@ def test_torchvision_cached_copy_is_used_without_network(monkeypatch):
             assert not download
             super().__init__(size=5 if train else 3, image_size=(3, 24, 20), random_offset=int(train))
 
+    def no_network(host, port):
+        raise AssertionError(f"probed {host}:{port} although the dataset is cached")
+
     monkeypatch.setattr(tvd, "CIFAR10", Cached)
+    monkeypatch.setattr(sources, "_reachable", no_network)
     train = D.load_dataset("cifar10", "train", crop=32)
     test = D.load_dataset("cifar10", "test", crop=32, max_tiles=2)
     assert train.data_path == "torchvision:cifar10 (cached)" and not train.images.in_memory

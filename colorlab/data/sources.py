@@ -1,32 +1,10 @@
-"""Image sources, leak-free train/test splits and reproducible colourisation batches.
+"""Image sources and their leak-free train/test split rules.
 
-Images are uint8 RGB tensors ``(3, H, W)``; dataset items are dicts of float32 crops.
-Sources (the ``spec`` strings, see :data:`SPECS`):
-
-* ``"samples"`` (default, offline): eight natural colour photos shipped inside installed
-  wheels: scikit-image's astronaut, coffee, chelsea, rocket and motorcycle (the left view of
-  the stereo pair, shipped in the wheel, no download), scikit-learn's china and flower and
-  matplotlib's grace_hopper. Split by region: train = the left three quarters of every photo,
-  test = the right quarter.
-* ``"historical"`` (offline): real grayscale photographs from scikit-image (camera, coins,
-  moon, page, text, clock) as RGB with the channel replicated; no colour ground truth.
-* ``"folder:PATH"``: every file under PATH (recursive, hidden files skipped) with an extension
-  Pillow can open, in sorted order. Whole images are held out: a file is a test image when a
-  SHA-1 hash of its relative path falls in the lowest 10%, with at least one test and one
-  train image when there are two or more readable images; a single image is split by region.
-* ``"stl10"``, ``"places365"`` (small, 256x256), ``"cifar10"``, ``"flowers102"``: torchvision
-  datasets under ``root``, downloaded when missing; train/test map to the dataset's own splits
-  (stl10 train/test, places365 train-standard/val, cifar10 train/test, flowers102 train/test).
-
-The region is cut in the original pixel grid and only then resized (``image_size``) or
-upscaled (to at least ``crop``), so resampling never mixes train and test pixels.
-
-Example:
-    >>> ds = load_dataset("samples", "train", crop=64)
-    >>> item = ds[(0, 1234)]                     # (image index, augmentation seed): pure
-    >>> item["rgb"].shape, item["L"].shape, item["ab"].shape
-    (torch.Size([3, 64, 64]), torch.Size([1, 64, 64]), torch.Size([2, 64, 64]))
-    >>> batch = next(iter(make_loader(ds, 16, train=True, start_step=100)))
+:func:`load_images` turns a spec string (see :data:`SPECS`) into an :class:`ImageSet` of uint8
+RGB ``(3, h, w)`` images cut to the split: the embedded ``samples``/``historical`` photos split
+by region (:data:`TRAIN_FRACTION` of the columns for train), ``folder:PATH`` files held out
+whole by a hash of their relative path (:data:`TEST_FRACTION`), and torchvision datasets by
+their own splits (a copy under ``root`` or a download that fails fast when offline).
 """
 
 from __future__ import annotations
@@ -37,24 +15,18 @@ import os
 import socket
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler
 
-from colorlab.color import rgb_to_lab, rgb_to_yuv
+from .decode import _resize, load_image, pil_to_tensor
 
-__all__ = [
-    "SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "ColorDataset", "StepBatchSampler",
-    "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "to_device",
-]
+__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "load_images"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
 SPECS = ("samples", "historical", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
@@ -75,76 +47,17 @@ _TORCHVISION = {
     "places365": ("Places365", "data.csail.mit.edu", 80,
                   {"train": {"split": "train-standard", "small": True}, "test": {"split": "val", "small": True}}),
 }
-_HIGH_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-
-
-# ----------------------------------------------------------------------------- decoding
-def pil_to_tensor(img: Image.Image) -> Tensor:
-    """Any Pillow image to uint8 RGB ``(3, H, W)``.
-
-    EXIF orientation is applied; transparency (LA, RGBA, PA, palette with a transparent
-    index) is composited over white; grayscale is replicated to three channels; CMYK, YCbCr
-    and the like go through Pillow's conversion. 16-bit and 32-bit integer images (``I;16*``,
-    ``I``) are scaled by ``255 / 65535`` (the full range is kept, not clipped at 255; ``I``
-    above 65535 is scaled by its maximum); float images (``F``) are taken as ``[0, 1]`` when
-    they fit, else as ``[0, 255]`` or 16-bit by their maximum.
-
-    Example:
-        >>> pil_to_tensor(Image.new("I;16", (2, 1), 65535))[:, 0, 0].tolist()
-        [255, 255, 255]
-    """
-    img = ImageOps.exif_transpose(img)
-    if img.mode in _HIGH_BIT:
-        a = np.asarray(img, dtype=np.float64)
-        top = float(a.max(initial=0.0))
-        if img.mode == "F":
-            scale = 255.0 if top <= 1.0 else (1.0 if top <= 255.0 else 255.0 / max(top, 65535.0))
-        else:
-            scale = 255.0 / max(top, 65535.0)
-        a = np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
-        return torch.from_numpy(a).unsqueeze(0).expand(3, -1, -1).contiguous()
-    if img.mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    elif img.mode in ("L", "1") and "transparency" in img.info:
-        img = img.convert("LA")
-    if img.mode in ("LA", "La", "PA", "RGBA", "RGBa"):
-        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, img.convert("RGBA"))
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
-
-
-def load_image(path: str | os.PathLike) -> Tensor:
-    """Fully decode an image file to uint8 RGB ``(3, H, W)`` (see :func:`pil_to_tensor`).
-
-    Raises ``OSError`` naming the file when it cannot be opened or decoded, truncated files
-    included (Pillow is made to decode every byte; truncation is never tolerated).
-
-    Example:
-        >>> load_image("photo.jpg").shape  # doctest: +SKIP
-        torch.Size([3, 480, 640])
-    """
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return pil_to_tensor(img)
-    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, EOFError, ...
-        raise OSError(f"cannot read image {os.fspath(path)!r}: {type(e).__name__}: {e}") from e
-
-
-def _resize(img: Tensor, size: tuple[int, int]) -> Tensor:
-    """Antialiased bilinear resize of a uint8 ``(3, H, W)`` image to ``size = (h, w)``."""
-    if tuple(img.shape[-2:]) == size:
-        return img
-    out = F.interpolate(img[None].float(), size=size, mode="bilinear", antialias=True, align_corners=False)
-    return out[0].round_().clamp_(0, 255).to(torch.uint8)
 
 
 def _prepare(img: Tensor, region: tuple[float, float], image_size: int | None, min_size: int) -> Tensor:
     """Cut the column ``region`` (fractions of W) from the original pixels, scale it by the
     factor that gives the whole image a shorter side of ``image_size``, then upscale it so its
-    shorter side is at least ``min_size``."""
+    shorter side is at least ``min_size``; uint8 ``(3, H, W)`` in, uint8 ``(3, h, w)`` out.
+
+    Example (the train region of a 40x100 image: 75 columns, halved, then upscaled to 32):
+        >>> _prepare(torch.zeros(3, 40, 100, dtype=torch.uint8), (0.0, TRAIN_FRACTION), 20, 32).shape
+        torch.Size([3, 32, 61])
+    """
     H, W = img.shape[-2:]
     if region != (0.0, 1.0):
         if W < 2:
@@ -432,6 +345,15 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         >>> imgs = load_images("samples", "test")
         >>> imgs.names[0], imgs[0].dtype, imgs.split_rule
         ('astronaut', torch.uint8, 'region')
+
+    A ``folder:`` of six images (written to a temporary directory) holds whole files out:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     for k in range(6):
+        ...         Image.new("RGB", (40, 30), (40 * k, 0, 0)).save(f"{d}/{k}.png")
+        ...     train, test = load_images(f"folder:{d}", "train"), load_images(f"folder:{d}", "test")
+        >>> test.split_rule, list(train.names), list(test.names), test[0].shape
+        ('holdout', ['0.png', '1.png', '3.png', '4.png', '5.png'], ['2.png'], torch.Size([3, 30, 40]))
     """
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None; got {split!r}")
@@ -461,206 +383,3 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         if imgs._images is not None:
             imgs._images = imgs._images[:max_images]
     return imgs
-
-
-# ----------------------------------------------------------------------------- datasets
-class ColorDataset(Dataset):
-    """Colourisation items from an :class:`ImageSet`.
-
-    train: one item per image: a random ``crop x crop`` window plus a random horizontal flip.
-    ``ds[(i, aug_seed)]`` draws both from ``torch.Generator().manual_seed(aug_seed)`` only, so
-    the item is a pure function of the key; ``ds[i]`` draws a seed from torch's global RNG.
-
-    test: fixed tiles: each image's grid of non-overlapping ``crop x crop`` tiles (centred,
-    row-major), all of them or ``max_tiles`` evenly spaced ones; a lazily decoded set gives
-    ``max_tiles or 1`` tiles per image (so ``len`` needs no decoding).
-
-    Items: ``"rgb"`` float32 ``(3, crop, crop)`` in ``[0, 1]``; with ``space="lab"`` also
-    ``"L"`` ``(1, crop, crop)`` in ``[0, 100]`` and ``"ab"`` ``(2, crop, crop)``; with ``"yuv"``
-    ``"Y"`` in ``[0, 1]`` and ``"uv"``; ``"rgb"`` alone with ``space="rgb"``; and ``"image"``,
-    the index of the source image in ``images``.
-    """
-
-    def __init__(self, images: ImageSet, split: str, *, crop: int = 64, space: str = "lab",
-                 max_tiles: int | None = None, seed: int = 0) -> None:
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
-        if space not in ("lab", "yuv", "rgb"):
-            raise ValueError(f"space must be 'lab', 'yuv' or 'rgb'; got {space!r}")
-        if len(images) == 0:
-            raise ValueError(f"no {split} images in {images.data_path}")
-        self.images, self.split, self.crop, self.space, self.seed = images, split, crop, space, seed
-        self.max_tiles = max_tiles
-        self.tiles: list[tuple[int, int, int]] = []  # (image, j, k): tile j of k of the image
-        if split == "test":
-            for i in range(len(images)):
-                if images.in_memory:
-                    h, w = self._fetch(i)[1].shape[-2:]
-                    k = (h // crop) * (w // crop)
-                    k = min(k, max_tiles) if max_tiles else k
-                else:
-                    k = max_tiles or 1
-                self.tiles += [(i, j, k) for j in range(k)]
-
-    @property
-    def data_path(self) -> str:
-        return self.images.data_path
-
-    def __len__(self) -> int:
-        return len(self.images) if self.split == "train" else len(self.tiles)
-
-    def _fetch(self, i: int) -> tuple[int, Tensor]:
-        i, img = self.images.fetch(i)
-        if min(img.shape[-2:]) < self.crop:  # an ImageSet built with a smaller min_size
-            img = _prepare(img, (0.0, 1.0), None, self.crop)
-        return i, img
-
-    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor | int]:
-        index, aug_seed = key if isinstance(key, tuple) else (key, None)
-        c = self.crop
-        if self.split == "train":
-            i, img = self._fetch(int(index))
-            if aug_seed is None:
-                aug_seed = int(torch.randint(0, 2**62, ()).item())
-            g = torch.Generator().manual_seed(int(aug_seed))
-            h, w = img.shape[-2:]
-            top = int(torch.randint(0, h - c + 1, (), generator=g))
-            left = int(torch.randint(0, w - c + 1, (), generator=g))
-            patch = img[:, top : top + c, left : left + c]
-            if torch.rand((), generator=g) < 0.5:
-                patch = patch.flip(-1)
-        else:
-            i, j, k = self.tiles[index]
-            i, img = self._fetch(i)
-            h, w = img.shape[-2:]
-            nh, nw = h // c, w // c
-            t = (j * nh * nw) // k
-            top, left = (h - nh * c) // 2 + (t // nw) * c, (w - nw * c) // 2 + (t % nw) * c
-            patch = img[:, top : top + c, left : left + c]
-        rgb = patch.float().div_(255.0)
-        item: dict[str, Tensor | int] = {"rgb": rgb, "image": i}
-        if self.space == "lab":
-            L, ab = rgb_to_lab(rgb[None])
-            item |= {"L": L[0], "ab": ab[0]}
-        elif self.space == "yuv":
-            Y, uv = rgb_to_yuv(rgb[None])
-            item |= {"Y": Y[0], "uv": uv[0]}
-        return item
-
-    def describe(self) -> dict[str, Any]:
-        """What ran: spec, split, data path, split rule, counts and crop settings."""
-        im = self.images
-        return {"spec": im.spec, "split": self.split, "data_path": im.data_path,
-                "split_rule": im.split_rule, "region": list(im.region), "n_images": len(im),
-                "n_items": len(self), "crop": self.crop, "image_size": im.image_size,
-                "space": self.space, "in_memory": im.in_memory,
-                "names": list(im.names) if len(im) <= 20 else None}
-
-    def __repr__(self) -> str:
-        return f"ColorDataset({self.describe()})"
-
-
-def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
-                 image_size: int | None = None, space: str = "lab", root: str | os.PathLike = "data",
-                 max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
-                 cache_limit: int = 2000) -> ColorDataset:
-    """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to
-    at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`.
-
-    Example:
-        >>> test = load_dataset("samples", "test", crop=64)
-        >>> test.describe()["data_path"], test.describe()["split_rule"]
-        ('samples (embedded)', 'region')
-    """
-    images = load_images(spec, split, root=root, image_size=image_size, min_size=crop,
-                         max_images=max_images, cache_limit=cache_limit)
-    return ColorDataset(images, split, crop=crop, space=space, max_tiles=max_tiles, seed=seed)
-
-
-# ----------------------------------------------------------------------------- batching
-def _mix(*xs: int) -> int:
-    """A 62-bit hash of integers (splitmix64 chain), stable across runs and platforms."""
-    z = 0x9E3779B97F4A7C15
-    for x in xs:
-        z = (z ^ (x & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
-        z ^= z >> 31
-    return z >> 2
-
-
-class StepBatchSampler(Sampler[list[tuple[int, int]]]):
-    """Infinite batches of ``(index, aug_seed)`` keys; the batch of step ``s`` is a pure function
-    of ``(seed, s)``, so starting at ``start_step=k`` resumes a run exactly at step ``k``.
-
-    Items are drawn without replacement through a fresh permutation per epoch (epoch ``e``
-    permutes with seed ``mix(seed, e)``); batches run on across epoch ends.
-
-    Example:
-        >>> a = StepBatchSampler(10, 4, seed=0)
-        >>> b = StepBatchSampler(10, 4, seed=0, start_step=3)
-        >>> it = iter(a); _ = [next(it) for _ in range(3)]
-        >>> next(it) == next(iter(b))
-        True
-    """
-
-    def __init__(self, n_items: int, batch_size: int, seed: int = 0, start_step: int = 0) -> None:
-        if n_items < 1 or batch_size < 1 or start_step < 0:
-            raise ValueError(f"need n_items, batch_size >= 1 and start_step >= 0; got "
-                             f"{n_items}, {batch_size}, {start_step}")
-        self.n_items, self.batch_size, self.seed, self.start_step = n_items, batch_size, seed, start_step
-        self._perm: tuple[int, list[int]] = (-1, [])
-
-    def _order(self, epoch: int) -> list[int]:
-        if self._perm[0] != epoch:
-            g = torch.Generator().manual_seed(_mix(self.seed, epoch))
-            self._perm = (epoch, torch.randperm(self.n_items, generator=g).tolist())
-        return self._perm[1]
-
-    def batch(self, step: int) -> list[tuple[int, int]]:
-        """The keys of step ``step`` (0-based)."""
-        out = []
-        for pos in range(step * self.batch_size, (step + 1) * self.batch_size):
-            epoch, k = divmod(pos, self.n_items)
-            out.append((self._order(epoch)[k], _mix(self.seed, 1, step, pos)))
-        return out
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        step = self.start_step
-        while True:
-            yield self.batch(step)
-            step += 1
-
-
-def make_loader(dataset: ColorDataset, batch_size: int, *, train: bool, seed: int | None = None,
-                start_step: int = 0, num_workers: int | None = None,
-                device: str | torch.device | None = None) -> DataLoader:
-    """A DataLoader: infinite :class:`StepBatchSampler` batches for ``train`` (``seed``
-    defaults to ``dataset.seed``), else one sequential pass. ``num_workers`` defaults to 0 for
-    in-memory images, else ``min(4, cpus - 1)``; memory is pinned only for a CUDA ``device``
-    (``None``: when CUDA is available).
-
-    Example:
-        >>> batch = next(iter(make_loader(load_dataset(), 8, train=True)))
-        >>> batch["rgb"].shape
-        torch.Size([8, 3, 64, 64])
-    """
-    if num_workers is None:
-        num_workers = 0 if dataset.images.in_memory else min(4, max(1, (os.cpu_count() or 1) - 1))
-    cuda = torch.device(device).type == "cuda" if device is not None else torch.cuda.is_available()
-    kw: dict[str, Any] = dict(num_workers=num_workers, pin_memory=cuda and torch.cuda.is_available(),
-                              persistent_workers=num_workers > 0)
-    if train:
-        sampler = StepBatchSampler(len(dataset), batch_size, dataset.seed if seed is None else seed, start_step)
-        return DataLoader(dataset, batch_sampler=sampler, **kw)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, **kw)
-
-
-def to_device(batch: Any, device: str | torch.device) -> Any:
-    """Move every tensor in a (nested) batch to ``device`` with ``non_blocking=True``."""
-    if isinstance(batch, Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(v, device) for v in batch)
-    return batch

@@ -1,0 +1,130 @@
+"""Colourisation datasets: crops of an :class:`~colorlab.data.sources.ImageSet` as float32
+items in RGB plus Lab or YUV (random crops for train, fixed tiles for test)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from colorlab.color import rgb_to_lab, rgb_to_yuv
+
+from .sources import ImageSet, _prepare, load_images
+
+__all__ = ["ColorDataset", "load_dataset"]
+
+
+class ColorDataset(Dataset):
+    """Colourisation items from an :class:`ImageSet`.
+
+    train: one item per image: a random ``crop x crop`` window plus a random horizontal flip.
+    ``ds[(i, aug_seed)]`` draws both from ``torch.Generator().manual_seed(aug_seed)`` only, so
+    the item is a pure function of the key; ``ds[i]`` draws a seed from torch's global RNG.
+
+    test: fixed tiles: each image's grid of non-overlapping ``crop x crop`` tiles (centred,
+    row-major), all of them or ``max_tiles`` evenly spaced ones; a lazily decoded set gives
+    ``max_tiles or 1`` tiles per image (so ``len`` needs no decoding).
+
+    Items: ``"rgb"`` float32 ``(3, crop, crop)`` in ``[0, 1]``; with ``space="lab"`` also
+    ``"L"`` ``(1, crop, crop)`` in ``[0, 100]`` and ``"ab"`` ``(2, crop, crop)``; with ``"yuv"``
+    ``"Y"`` in ``[0, 1]`` and ``"uv"``; ``"rgb"`` alone with ``space="rgb"``; and ``"image"``,
+    the index of the source image in ``images``.
+    """
+
+    def __init__(self, images: ImageSet, split: str, *, crop: int = 64, space: str = "lab",
+                 max_tiles: int | None = None, seed: int = 0) -> None:
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+        if space not in ("lab", "yuv", "rgb"):
+            raise ValueError(f"space must be 'lab', 'yuv' or 'rgb'; got {space!r}")
+        if len(images) == 0:
+            raise ValueError(f"no {split} images in {images.data_path}")
+        self.images, self.split, self.crop, self.space, self.seed = images, split, crop, space, seed
+        self.max_tiles = max_tiles
+        self.tiles: list[tuple[int, int, int]] = []  # (image, j, k): tile j of k of the image
+        if split == "test":
+            for i in range(len(images)):
+                if images.in_memory:
+                    h, w = self._fetch(i)[1].shape[-2:]
+                    k = (h // crop) * (w // crop)
+                    k = min(k, max_tiles) if max_tiles else k
+                else:
+                    k = max_tiles or 1
+                self.tiles += [(i, j, k) for j in range(k)]
+
+    @property
+    def data_path(self) -> str:
+        return self.images.data_path
+
+    def __len__(self) -> int:
+        return len(self.images) if self.split == "train" else len(self.tiles)
+
+    def _fetch(self, i: int) -> tuple[int, Tensor]:
+        i, img = self.images.fetch(i)
+        if min(img.shape[-2:]) < self.crop:  # an ImageSet built with a smaller min_size
+            img = _prepare(img, (0.0, 1.0), None, self.crop)
+        return i, img
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Tensor | int]:
+        index, aug_seed = key if isinstance(key, tuple) else (key, None)
+        c = self.crop
+        if self.split == "train":
+            i, img = self._fetch(int(index))
+            if aug_seed is None:
+                aug_seed = int(torch.randint(0, 2**62, ()).item())
+            g = torch.Generator().manual_seed(int(aug_seed))
+            h, w = img.shape[-2:]
+            top = int(torch.randint(0, h - c + 1, (), generator=g))
+            left = int(torch.randint(0, w - c + 1, (), generator=g))
+            patch = img[:, top : top + c, left : left + c]
+            if torch.rand((), generator=g) < 0.5:
+                patch = patch.flip(-1)
+        else:
+            i, j, k = self.tiles[index]
+            i, img = self._fetch(i)
+            h, w = img.shape[-2:]
+            nh, nw = h // c, w // c
+            t = (j * nh * nw) // k
+            top, left = (h - nh * c) // 2 + (t // nw) * c, (w - nw * c) // 2 + (t % nw) * c
+            patch = img[:, top : top + c, left : left + c]
+        rgb = patch.float().div_(255.0)
+        item: dict[str, Tensor | int] = {"rgb": rgb, "image": i}
+        if self.space == "lab":
+            L, ab = rgb_to_lab(rgb[None])
+            item |= {"L": L[0], "ab": ab[0]}
+        elif self.space == "yuv":
+            Y, uv = rgb_to_yuv(rgb[None])
+            item |= {"Y": Y[0], "uv": uv[0]}
+        return item
+
+    def describe(self) -> dict[str, Any]:
+        """What ran: spec, split, data path, split rule, counts and crop settings."""
+        im = self.images
+        return {"spec": im.spec, "split": self.split, "data_path": im.data_path,
+                "split_rule": im.split_rule, "region": list(im.region), "n_images": len(im),
+                "n_items": len(self), "crop": self.crop, "image_size": im.image_size,
+                "space": self.space, "in_memory": im.in_memory,
+                "names": list(im.names) if len(im) <= 20 else None}
+
+    def __repr__(self) -> str:
+        return f"ColorDataset({self.describe()})"
+
+
+def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
+                 image_size: int | None = None, space: str = "lab", root: str | os.PathLike = "data",
+                 max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
+                 cache_limit: int = 2000) -> ColorDataset:
+    """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to
+    at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`.
+
+    Example:
+        >>> test = load_dataset("samples", "test", crop=64)
+        >>> test.describe()["data_path"], test.describe()["split_rule"]
+        ('samples (embedded)', 'region')
+    """
+    images = load_images(spec, split, root=root, image_size=image_size, min_size=crop,
+                         max_images=max_images, cache_limit=cache_limit)
+    return ColorDataset(images, split, crop=crop, space=space, max_tiles=max_tiles, seed=seed)
