@@ -1,32 +1,38 @@
-"""The sources' central claims and the rules that turn measurements into verdicts.
+"""Claims, published values and the machinery that turns measurements into verdicts.
 
-Each :class:`Claim` names its source document, the notebook that measures it and a rule:
-a function of that notebook's rows (a :class:`pandas.DataFrame` as
-:func:`colorlab.results.collect` returns it) that gives the evidence in words and one of
-the verdicts ``reproduced``, ``not reproduced`` or ``inconclusive at this scale``. A claim
-whose notebook has no rows is ``not run``. Differences smaller than the named tolerances
-below count as no difference: at the scale of the quick profile (a few photos, minutes of
-CPU training), such small gaps are within run-to-run noise.
+Each method module (:mod:`colorlab.methods`) declares its source's claims as :class:`Claim`
+objects: a source document, the notebook that measures it and a rule, a function of that
+notebook's rows (a :class:`pandas.DataFrame` as :func:`colorlab.results.collect` returns it)
+that gives the evidence in words and one of the verdicts ``reproduced``, ``not reproduced`` or
+``inconclusive at this scale``. :func:`judge` applies them; a claim whose notebook has no rows is
+``not run``. Differences smaller than the named tolerances below count as no difference
+(:func:`compare`): at the scale of the quick profile (a few photos, minutes of CPU training),
+such small gaps are within run-to-run noise.
 
-Rows are found by their ``method`` and ``variant`` columns (and ``decode`` and ``boost``
-where a notebook has them); the notebooks write them under these names.
+A method also declares the values its source publishes as :class:`Published` rows;
+:func:`paper_table` sets them beside ours.
 
 Example:
-    >>> judge(pd.DataFrame(columns=["notebook"]))["verdict"].unique().tolist()
+    >>> claim = Claim("demo", "000", "01", "A is more colourful than B",
+    ...               lambda df: ("A 30 vs B 20", REPRODUCED))
+    >>> judge(pd.DataFrame(columns=["notebook"]), [claim])["verdict"].tolist()
     ['not run']
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .results import find_row
 
-__all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "Claim", "CLAIMS", "judge"]
+__all__ = [
+    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "DESATURATED_BELOW", "SATURATED_FROM", "AUC_TOL",
+    "COLORFULNESS_TOL", "PSNR_TOL", "Claim", "Published", "compare", "missing", "judge", "paper_table",
+]
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -49,14 +55,32 @@ Verdict = tuple[str, str]  # (evidence, verdict)
 
 @dataclass(frozen=True)
 class Claim:
+    """A claim of a source, the notebook (number prefix, e.g. ``"01"``) whose rows test it, and
+    its rule: ``rule(rows) -> (evidence, verdict)``."""
+
     key: str
     source: str
-    notebook: str  # number prefix, e.g. "01"
+    notebook: str
     text: str
     rule: Callable[[pd.DataFrame], Verdict]
 
 
-def _cmp(a: float, b: float, tol: float) -> int:
+@dataclass(frozen=True)
+class Published:
+    """A row of a published table: its ``label`` there, the published ``values`` by our metric
+    name, the ``scale`` that turns our metric into the published unit (100 for percent), the
+    notebook and the columns (``match``) that find our row, and what the paper measured it on."""
+
+    source: str
+    label: str
+    values: Mapping[str, float]
+    notebook: str
+    match: Mapping[str, str]
+    measured_on: str
+    scale: Mapping[str, float] = field(default_factory=dict)
+
+
+def compare(a: float, b: float, tol: float) -> int:
     """+1 if a > b beyond tol, -1 if a < b beyond tol, 0 for a tie; a missing (NaN) value raises
     ``ValueError``, which :func:`judge` turns into an inconclusive verdict."""
     if not (math.isfinite(a) and math.isfinite(b)):
@@ -64,142 +88,21 @@ def _cmp(a: float, b: float, tol: float) -> int:
     return 0 if abs(a - b) < tol else (1 if a > b else -1)
 
 
-def _missing(*names: str) -> Verdict:
+def missing(*names: str) -> Verdict:
+    """The verdict for rows a rule needs but cannot find."""
     return (f"rows missing: {', '.join(names)}", INCONCLUSIVE)
 
 
-def regression_desaturates(df: pd.DataFrame) -> Verdict:
-    rows = {v: find_row(df, method="yuv_regression", variant=v) for v in ("l1", "l2")}
-    if any(r is None for r in rows.values()):
-        return _missing(*(f"yuv_regression/{v}" for v, r in rows.items() if r is None))
-    ratios = {v: float(r["chroma_ratio"]) for v, r in rows.items()}
-    gaps = {v: float(r["colorfulness_gap"]) for v, r in rows.items()}
-    evidence = "; ".join(
-        f"{v.upper()}: chroma ratio {ratios[v]:.2f}, colourfulness gap {gaps[v]:+.1f}" for v in rows
-    )
-    if all(r < DESATURATED_BELOW and gaps[v] < -COLORFULNESS_TOL for v, r in ratios.items()):
-        return evidence, REPRODUCED
-    if any(r >= SATURATED_FROM for r in ratios.values()):
-        return evidence, NOT_REPRODUCED
-    return evidence, INCONCLUSIVE
+def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
+    return df[df["notebook"].astype(str).str.startswith(number + "_")] if "notebook" in df else df.iloc[0:0]
 
 
-def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
-    if "boost" not in df.columns or df.empty:
-        return _missing("saturation_boost rows with a boost column")
-    d = df[df["method"] == "saturation_boost"].copy()
-    d["boost"] = d["boost"].astype(float)
-    base = d[d["boost"] == 1.0]
-    boosted = d[d["boost"] > 1.0]
-    if base.empty or boosted.empty:
-        return _missing("boost 1.0 and boosts > 1.0")
-    b = base.iloc[0]
-    best_gap = boosted.loc[boosted["colorfulness_gap"].abs().idxmin()]
-    best_auc = float(boosted["auc"].max())
-    evidence = (
-        f"unboosted: colourfulness gap {b['colorfulness_gap']:+.1f}, AuC {b['auc']:.3f}; "
-        f"boost {best_gap['boost']:g} ({best_gap.get('space', '')}) brings the gap to "
-        f"{best_gap['colorfulness_gap']:+.1f}; best AuC over boosts {best_auc:.3f}"
-    )
-    more_colour = _cmp(float(boosted["colorfulness"].max()), float(b["colorfulness"]), COLORFULNESS_TOL) > 0
-    closer = abs(float(best_gap["colorfulness_gap"])) + COLORFULNESS_TOL < abs(float(b["colorfulness_gap"]))
-    no_gain = _cmp(best_auc, float(b["auc"]), AUC_TOL) <= 0
-    if more_colour and closer and no_gain:
-        return evidence, REPRODUCED
-    if not more_colour or not no_gain:
-        return evidence, NOT_REPRODUCED
-    return evidence, INCONCLUSIVE
-
-
-def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
-    full = find_row(df, method="zhang", variant="full", decode="annealed")
-    cls = find_row(df, method="zhang", variant="class", decode="annealed")
-    if full is None or cls is None:
-        return _missing("zhang/full/annealed", "zhang/class/annealed")
-    rebal = _cmp(float(full["auc_rebal"]), float(cls["auc_rebal"]), AUC_TOL)
-    vivid = _cmp(float(full["colorfulness"]), float(cls["colorfulness"]), COLORFULNESS_TOL)
-    raw = _cmp(float(full["auc"]), float(cls["auc"]), AUC_TOL)
-    evidence = (
-        f"rebalanced vs plain classification: rebalanced AuC {full['auc_rebal']:.3f} vs {cls['auc_rebal']:.3f}, "
-        f"colourfulness {full['colorfulness']:.1f} vs {cls['colorfulness']:.1f}, raw AuC {full['auc']:.3f} vs {cls['auc']:.3f}"
-        + (" (raw AuC lower, as the paper reports)" if raw < 0 else "")
-    )
-    if rebal > 0 and vivid > 0:
-        return evidence, REPRODUCED
-    if rebal < 0 and vivid < 0:
-        return evidence, NOT_REPRODUCED
-    return evidence, INCONCLUSIVE
-
-
-def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
-    rows = {d: find_row(df, method="zhang", variant="full", decode=d) for d in ("mode", "annealed", "mean")}
-    if any(r is None for r in rows.values()):
-        return _missing(*(f"zhang/full/{d}" for d, r in rows.items() if r is None))
-    cf = {d: float(r["colorfulness"]) for d, r in rows.items()}
-    T = float(rows["annealed"].get("temperature", float("nan")))
-    evidence = f"colourfulness mode {cf['mode']:.1f}, annealed (T = {T:g}) {cf['annealed']:.1f}, mean {cf['mean']:.1f}"
-    spread = _cmp(cf["mode"], cf["mean"], COLORFULNESS_TOL)
-    above_mean = _cmp(cf["annealed"], cf["mean"], COLORFULNESS_TOL)
-    below_mode = _cmp(cf["mode"], cf["annealed"], COLORFULNESS_TOL)
-    if spread < 0 or above_mean < 0 or below_mode < 0:  # mean more vivid than mode, or annealed outside
-        return evidence, NOT_REPRODUCED
-    if spread > 0:
-        return evidence, REPRODUCED
-    return evidence, INCONCLUSIVE  # mode and mean alike: nothing to lie between
-
-
-def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
-    l2 = find_row(df, method="zhang", variant="l2")
-    full = find_row(df, method="zhang", variant="full", decode="annealed")
-    if l2 is None or full is None:
-        return _missing("zhang/l2", "zhang/full/annealed")
-    vivid = _cmp(float(full["colorfulness"]), float(l2["colorfulness"]), COLORFULNESS_TOL)
-    evidence = (
-        f"colourfulness full {full['colorfulness']:.1f} vs L2 {l2['colorfulness']:.1f}; chroma ratio "
-        f"{full['chroma_ratio']:.2f} vs {l2['chroma_ratio']:.2f}"
-    )
-    return evidence, {1: REPRODUCED, -1: NOT_REPRODUCED, 0: INCONCLUSIVE}[vivid]
-
-
-def batchnorm_over_instancenorm(df: pd.DataFrame) -> Verdict:
-    bn = find_row(df, method="yuv_regression", variant="l1")
-    inn = find_row(df, method="yuv_regression", variant="l1_instancenorm")
-    if bn is None or inn is None:
-        return _missing("yuv_regression/l1", "yuv_regression/l1_instancenorm")
-    auc = _cmp(float(bn["auc"]), float(inn["auc"]), AUC_TOL)
-    psnr = _cmp(float(bn["psnr"]), float(inn["psnr"]), PSNR_TOL)
-    evidence = f"batch norm vs instance norm: AuC {bn['auc']:.3f} vs {inn['auc']:.3f}, PSNR {bn['psnr']:.2f} vs {inn['psnr']:.2f} dB"
-    if auc >= 0 and psnr >= 0 and (auc + psnr) > 0:
-        return evidence, REPRODUCED
-    if auc <= 0 and psnr <= 0 and (auc + psnr) < 0:
-        return evidence, NOT_REPRODUCED
-    return evidence, INCONCLUSIVE
-
-
-CLAIMS: list[Claim] = [
-    Claim("regression_desaturates", "000", "01",
-          "L1/L2 regression on U,V gives desaturated colours", regression_desaturates),
-    Claim("batchnorm", "002", "01",
-          "batch normalisation instead of instance normalisation colours better", batchnorm_over_instancenorm),
-    Claim("boosting", "000", "02",
-          "boosting saturation closes the colourfulness gap of a desaturated result without adding information",
-          boosting_adds_no_information),
-    Claim("rebalancing", "000", "03",
-          "class rebalancing gives more vivid colours and a higher rebalanced AuC", rebalancing_is_more_vivid),
-    Claim("annealed_mean", "000", "03",
-          "the annealed mean (T = 0.38) lies between the mode's vividness and the mean's smoothness",
-          annealed_mean_in_between),
-    Claim("classification_vs_l2", "000", "03",
-          "classification gives more colourful results than L2 regression with the same network",
-          classification_beats_regression_on_colour),
-]
-
-
-def judge(df: pd.DataFrame, claims: list[Claim] | None = None) -> pd.DataFrame:
-    """One row per claim: ``source, notebook, claim, evidence, verdict``."""
+def judge(df: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
+    """One row per claim: ``key, source, notebook, claim, evidence, verdict``
+    (:func:`colorlab.methods.all_claims` gives every registered method's claims)."""
     out = []
-    for c in claims if claims is not None else CLAIMS:
-        rows = df[df["notebook"].astype(str).str.startswith(c.notebook + "_")] if "notebook" in df else df.iloc[0:0]
+    for c in claims:
+        rows = _notebook_rows(df, c.notebook)
         if rows.empty:
             evidence, verdict = "notebook not run", NOT_RUN
         else:
@@ -210,3 +113,30 @@ def judge(df: pd.DataFrame, claims: list[Claim] | None = None) -> pd.DataFrame:
         out.append({"key": c.key, "source": c.source, "notebook": c.notebook, "claim": c.text,
                     "evidence": evidence, "verdict": verdict})
     return pd.DataFrame(out)
+
+
+def paper_table(df: pd.DataFrame, published: Sequence[Published]) -> pd.DataFrame:
+    """Each published row beside ours (found in its notebook's rows by its ``match`` columns), with
+    the differences in the published unit and what each was measured on; ``NaN`` where we have
+    no such row (:func:`colorlab.methods.all_published` gives every registered method's rows).
+
+    Example:
+        >>> p = Published("Demo 2020, Table 1", "gray", {"auc": 89.1}, "03", {"variant": "gray"},
+        ...               "ImageNet val", scale={"auc": 100.0})
+        >>> ours = pd.DataFrame([{"notebook": "03_x", "variant": "gray", "auc": 0.874, "data": "samples", "n_images": 32}])
+        >>> paper_table(ours, [p])[["method", "paper_auc", "ours_auc", "diff_auc"]].values.tolist()
+        [['gray', 89.1, 87.4, -1.7]]
+    """
+    out = []
+    for p in published:
+        r = find_row(_notebook_rows(df, p.notebook), **p.match)
+        row: dict[str, object] = {"source": p.source, "method": p.label}
+        for metric, value in p.values.items():
+            ours = float(r[metric]) * p.scale.get(metric, 1.0) if r is not None and metric in r else math.nan
+            row |= {f"paper_{metric}": value, f"ours_{metric}": ours, f"diff_{metric}": ours - value}
+        scale = "not run"
+        if r is not None:
+            n = r.get("n_images")
+            scale = f"{r.get('data', '?')}, {int(n) if n is not None and pd.notna(n) else '?'} test crops"
+        out.append(row | {"paper_measured_on": p.measured_on, "ours_measured_on": scale})
+    return pd.DataFrame(out).round(2)

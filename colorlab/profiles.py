@@ -21,9 +21,6 @@ from typing import Any
 
 __all__ = ["PROFILES", "parameters_for"]
 
-# Notebook 02 reuses notebook 01's L1 checkpoint, so both get the same training settings.
-_YUV_QUICK = {"steps": 800, "base": 16, "lr": 0.001}
-_YUV_FULL = {"steps": 20000, "base": 32, "lr": 0.001}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
@@ -36,8 +33,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "crop": 64, "image_size": 256, "batch_size": 16, "max_tiles": None,
         },
         "notebooks": {
-            "01": _YUV_QUICK,
-            "02": _YUV_QUICK,
+            "01": {"steps": 800, "base": 16, "lr": 0.001},
             "03": {"steps": 800, "width": 0.125},
         },
     },
@@ -47,8 +43,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "crop": 176, "image_size": None, "batch_size": 40, "max_tiles": None,
         },
         "notebooks": {
-            "01": _YUV_FULL,
-            "02": _YUV_FULL,
+            "01": {"steps": 20000, "base": 32, "lr": 0.001},
             "03": {"steps": 100000, "width": 1.0},
         },
     },

@@ -2,15 +2,22 @@
 
 1. the main table: one row per method and decoding variant with its metrics, size, cost
    and device;
-2. the paper-comparison table (:mod:`colorlab.paper`);
-3. the claims table (:mod:`colorlab.claims`), verdicts computed by rules in code.
+2. the paper-comparison table: each method's published values beside ours;
+3. the claims table: each method's claims, verdicts computed by its rules (:mod:`colorlab.claims`).
 
 :func:`write` puts them into ``results/<profile>/summary.md`` and ``summary.csv`` (the main
 table), plus ``paper.csv`` and ``claims.csv``.
 
 Example:
-    >>> tables = build("smoke")          # doctest: +SKIP
-    >>> tables["claims"][["claim", "verdict"]]   # doctest: +SKIP
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> _ = results.save("01_yuv_regression", [{"method": "yuv_regression", "variant": "l1", "auc": 0.9}], {},
+    ...                  profile="smoke", root=root)
+    >>> tables = build("smoke", root)
+    >>> tables["main"][["notebook", "method", "auc"]].values.tolist()
+    [['01_yuv_regression', 'yuv_regression', 0.9]]
+    >>> tables["claims"].set_index("key").loc["regression_desaturates", "verdict"]  # no l2 row
+    'inconclusive at this scale'
 """
 
 from __future__ import annotations
@@ -22,8 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import claims as claims_mod
-from . import paper, results
+from . import claims, methods, results
 
 __all__ = ["MAIN_COLUMNS", "main_table", "build", "write", "to_markdown"]
 
@@ -52,8 +58,8 @@ def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, pd.D
     df = results.collect(root, profile=profile)
     return {
         "main": main_table(df),
-        "paper": paper.paper_table(df),
-        "claims": claims_mod.judge(df),
+        "paper": claims.paper_table(df, methods.all_published()),
+        "claims": claims.judge(df, methods.all_claims()),
         "runs": _run_log(profile, root),
     }
 
@@ -89,7 +95,7 @@ def write(profile: str, root: str | os.PathLike | None = None) -> Path:
         "",
         f"Produced by `colorlab run --profile {profile}` (or `colorlab report --profile {profile}` over existing "
         "results). Every number below comes from the `metrics.json` files beside this summary; "
-        "verdicts are computed by the rules in `colorlab/claims.py`.",
+        "verdicts are computed by the rules in the method modules (`colorlab/methods/`).",
         "",
         "## Claims",
         "",

@@ -16,30 +16,32 @@ runner and the test-suite set it), otherwise ``results/`` at the top of the chec
 that holds the current directory.
 
 Example:
-    >>> out = save("00_example", [{"method": "gray", "auc": 0.89}], {"steps": 1}, profile="adhoc")
-    >>> collect(profile="adhoc")["auc"].iloc[0]
-    0.89
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> out = save("00_example", [{"method": "gray", "auc": 0.89}], {"steps": 1}, profile="smoke", root=root)
+    >>> collect(root, profile="smoke")["auc"].iloc[0]
+    np.float64(0.89)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import os
 import platform
 import socket
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["results_root", "run_dir", "checkpoint_path", "save", "load", "collect", "find_row", "atomic_write", "environment"]
+from .files import plain, write_json
+
+__all__ = ["results_root", "profile_dir", "run_dir", "save", "load", "collect", "find_row", "environment", "git_commit"]
 
 #: When this module was imported: the notebook's start, for its wall time.
 _STARTED = time.time()
@@ -68,18 +70,24 @@ def _check_name(kind: str, value: str) -> str:
     return value
 
 
+def profile_dir(profile: str, root: str | os.PathLike | None = None) -> Path:
+    """``<results>/<profile>``: a profile's notebooks, checkpoints (``checkpoints/``, git-ignored)
+    and caches (``cache/``)."""
+    return results_root(root) / _check_name("profile", profile)
+
+
 def run_dir(name: str, profile: str, root: str | os.PathLike | None = None) -> Path:
     """``<results>/<profile>/<name>``."""
-    return results_root(root) / _check_name("profile", profile) / _check_name("name", name)
+    return profile_dir(profile, root) / _check_name("name", name)
 
 
-def checkpoint_path(name: str, profile: str, root: str | os.PathLike | None = None) -> Path:
-    """Where a notebook keeps a trained model for later notebooks: ``<results>/<profile>/checkpoints/<name>.pt``
-    (git-ignored)."""
-    return results_root(root) / _check_name("profile", profile) / "checkpoints" / f"{_check_name('name', name)}.pt"
+#: Set by ``colorlab run`` to the commit (and ``-dirty``) of the checkout when the run started, so
+#: every notebook of the run records the code it started from, not a tree its predecessors wrote to.
+GIT_COMMIT_ENV = "COLORLAB_GIT_COMMIT"
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
+    """The checkout's commit, with ``-dirty`` when tracked files differ from it; ``None`` outside git."""
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -121,7 +129,7 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "cuda_version": torch.version.cuda,
         "device": device,
         "device_name": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
-        "git_commit": _git_commit(),
+        "git_commit": os.environ.get(GIT_COMMIT_ENV) or git_commit(),
         "started": dt.datetime.fromtimestamp(_STARTED, dt.UTC).isoformat(timespec="seconds"),
         "finished": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
         "wall_seconds": round(now - _STARTED, 2),
@@ -130,17 +138,7 @@ def environment(device: str | None = None) -> dict[str, Any]:
 
 
 def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", 1) == 0:
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else str(x)
-    if x is None or isinstance(x, (bool, int, float, str)):
-        return x
-    return str(x)
+    return plain(x, strict_json=True)
 
 
 def _rows(metrics: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -152,33 +150,6 @@ def _rows(metrics: pd.DataFrame | Sequence[Mapping[str, Any]] | Mapping[str, Any
     if not all(isinstance(r, dict) for r in rows):
         raise TypeError("metrics must be a DataFrame, a dict, or a list of dicts")
     return rows
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(f)`` on a temporary file beside ``path``, then :func:`os.replace` it onto
-    ``path``: a kill mid-write leaves the previous file intact, and concurrent writers never
-    share a temporary file.
-
-    Example:
-        >>> atomic_write("/tmp/x.txt", lambda f: f.write(b"hello"))
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def save(
@@ -207,12 +178,12 @@ def save(
     out = run_dir(name, profile, root)
     out.mkdir(parents=True, exist_ok=True)
     rows = _rows(metrics)
-    _write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
+    write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
                                        "info": _jsonable(dict(info or {}))})
-    _write_json(out / "config.json", _jsonable(dict(config)))
+    write_json(out / "config.json", _jsonable(dict(config)))
     for fig_name, fig in (figures or {}).items():
         fig.savefig(out / f"{_check_name('figure', fig_name)}.png", dpi=dpi, bbox_inches="tight")
-    _write_json(out / "environment.json", _jsonable(environment(device)))
+    write_json(out / "environment.json", _jsonable(environment(device)))
     return out
 
 
@@ -229,7 +200,12 @@ def find_row(table: pd.DataFrame, **where: object) -> pd.Series | None:
     ``None`` when there is none or a named column is missing.
 
     Example:
-        >>> find_row(collect(), method="zhang", variant="full", decode="annealed")  # doctest: +SKIP
+        >>> t = pd.DataFrame([{"method": "zhang", "variant": "full", "decode": "mode", "auc": 0.8},
+        ...                   {"method": "zhang", "variant": "full", "decode": "annealed", "auc": 0.9}])
+        >>> find_row(t, method="zhang", variant="full", decode="annealed")["auc"]
+        np.float64(0.9)
+        >>> find_row(t, method="zhang", temperature=0.38) is None  # no such column
+        True
     """
     sel = table
     for col, value in where.items():

@@ -156,6 +156,7 @@ def run(
         raise UsageError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
     out_root = results.results_root(root).resolve()
     os.environ["COLORLAB_RESULTS"] = str(out_root)  # kernels inherit it: results land here
+    os.environ[results.GIT_COMMIT_ENV] = results.git_commit() or ""  # the code as it was before this run wrote
     kernel = ensure_kernel()
     log_path = out_root / profile / "run.json"
     runs: list[NotebookRun] = []

@@ -1,4 +1,4 @@
-"""Train a tiny colouriser on `samples` for 50 steps with checkpoints; used by test_train.py.
+"""Train a small YUV regression on `samples` for a few steps with checkpoints; used by test_train.py.
 
 Usage: python _resume_script.py CHECKPOINT STEPS [SLEEP_PER_STEP]
 """
@@ -7,36 +7,26 @@ import sys
 import time
 
 import torch
-from torch import nn
 
 from colorlab import data
-from colorlab.color import ZHANG
+from colorlab.methods import build
 from colorlab.train import TrainConfig, fit
-
-
-def tiny_model() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 2, 3, padding=1)
-    )
 
 
 def run(checkpoint: str, steps: int, sleep: float = 0.0):
     torch.set_num_threads(1)
-    ds = data.load_dataset("samples", "train", crop=32, image_size=128)
-    model = tiny_model()
+    ds = data.load_dataset("samples", "train", crop=32, image_size=128, space="yuv")
+    torch.manual_seed(0)
+    method = build("yuv_regression", "l1", base=4, lr=1e-2)
+    if sleep:
+        step = method.train_step
+        method.train_step = lambda *args: (time.sleep(sleep), step(*args))[1]
 
     def batches(start_step):
         return data.make_loader(ds, batch_size=4, train=True, seed=0, start_step=start_step)
 
-    def loss_fn(m, b):
-        if sleep:
-            time.sleep(sleep)
-        x, y = ZHANG.encode(b["L"], b["ab"])
-        return (m(x) - y).abs().mean()
-
-    cfg = TrainConfig(steps=steps, lr=1e-2, checkpoint=checkpoint, checkpoint_every=5, progress=False)
-    return model, fit(model, loss_fn, batches, cfg)
+    cfg = TrainConfig(steps=steps, checkpoint=checkpoint, checkpoint_every=5, progress=False)
+    return method, fit(method, batches, cfg)
 
 
 if __name__ == "__main__":

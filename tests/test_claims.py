@@ -1,9 +1,10 @@
-"""Every verdict rule, fed made-up metrics for each outcome."""
+"""Every verdict rule of every method, fed made-up metrics for each outcome."""
 
 import pandas as pd
 import pytest
 
 from colorlab import claims as C
+from colorlab.methods import all_claims
 
 
 def _nb01(l1_ratio, l2_ratio, gap=-10.0, in_auc=0.80, in_psnr=20.0):
@@ -15,7 +16,7 @@ def _nb01(l1_ratio, l2_ratio, gap=-10.0, in_auc=0.80, in_psnr=20.0):
 
 
 def _verdict(df, key):
-    out = C.judge(df)
+    out = C.judge(df, all_claims())
     return out.set_index("key").loc[key, "verdict"]
 
 
@@ -101,13 +102,26 @@ def test_classification_vs_l2(l2_cf, expected):
 
 def test_missing_values_are_inconclusive_not_lower():
     df = _nb03((0.9, float("nan"), 35.0), (0.9, 0.6, 25.0))
-    out = C.judge(df).set_index("key").loc["rebalancing"]
+    out = C.judge(df, all_claims()).set_index("key").loc["rebalancing"]
     assert out["verdict"] == C.INCONCLUSIVE and "could not evaluate" in out["evidence"]
 
 
 def test_missing_notebook_is_not_run_and_missing_rows_inconclusive():
-    out = C.judge(pd.DataFrame(columns=["notebook"]))
-    assert (out["verdict"] == C.NOT_RUN).all() and len(out) == len(C.CLAIMS)
+    out = C.judge(pd.DataFrame(columns=["notebook"]), all_claims())
+    assert (out["verdict"] == C.NOT_RUN).all() and len(out) == len(all_claims())
     partial = _nb01(0.5, 0.5).iloc[:1]
     assert _verdict(partial, "regression_desaturates") == C.INCONCLUSIVE
-    assert "rows missing" in C.judge(partial).set_index("key").loc["regression_desaturates", "evidence"]
+    assert "rows missing" in C.judge(partial, all_claims()).set_index("key").loc["regression_desaturates", "evidence"]
+
+
+def test_paper_table_sets_published_values_beside_ours():
+    p = C.Published("Demo 2020, Table 2", "model", {"auc": 90.0, "psnr": 24.0}, "05", {"method": "m"}, "ImageNet",
+                    scale={"auc": 100.0})
+    ours = pd.DataFrame([{"notebook": "05_x", "method": "m", "auc": 0.85, "psnr": 25.5, "data": "samples", "n_images": 8},
+                         {"notebook": "06_y", "method": "m", "auc": 0.5, "psnr": 1.0}])
+    row = C.paper_table(ours, [p]).iloc[0]
+    assert (row["paper_auc"], row["ours_auc"], row["diff_auc"]) == (90.0, 85.0, -5.0)
+    assert (row["ours_psnr"], row["diff_psnr"]) == (25.5, 1.5)  # no scale: the same unit
+    assert row["ours_measured_on"] == "samples, 8 test crops"
+    missing = C.paper_table(ours.iloc[1:], [p]).iloc[0]
+    assert missing["ours_measured_on"] == "not run" and pd.isna(missing["ours_auc"])

@@ -1,5 +1,6 @@
 import json
 import math
+import os
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -45,7 +46,18 @@ def test_bad_names_raise(tmp_path, bad):
 def test_root_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COLORLAB_RESULTS", str(tmp_path))
     assert results.results_root() == tmp_path
-    assert results.checkpoint_path("01_x", "quick") == tmp_path / "quick" / "checkpoints" / "01_x.pt"
+    assert results.profile_dir("quick") == tmp_path / "quick"
+    assert results.run_dir("01_x", "quick") == tmp_path / "quick" / "01_x"
+
+
+def test_results_files_are_readable_by_others(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = results.save("01_x", {"method": "a"}, {}, profile="smoke", root=tmp_path)
+    finally:
+        os.umask(old)
+    for name in ("metrics.json", "config.json", "environment.json"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name
 
 
 def test_metrics_must_be_rows(tmp_path):

@@ -1,3 +1,6 @@
+"""The training loop (colorlab.train.fit) over methods: history, repeatability, budgets, the NaN
+guard, checkpoints and exact resumption, for one optimiser and for two alternating ones."""
+
 import math
 import os
 import signal
@@ -10,9 +13,55 @@ import pytest
 import torch
 from torch import nn
 
-from colorlab.train import TrainConfig, fit, load_checkpoint, pick_device, save_checkpoint
+from colorlab import checkpoint
+from colorlab.color import ZHANG
+from colorlab.device import pick_device
+from colorlab.methods.base import Method, Variant
+from colorlab.train import TrainConfig, fit
 
 HERE = Path(__file__).parent
+
+
+class Tiny(Method):
+    """Two convolutions fitting ``y`` from ``x``; not registered (the loop needs no registry)."""
+
+    name = "tiny"
+    norm = ZHANG
+    defaults = {"lr": 1e-3}
+    variants = {"plain": Variant("a tiny regression")}
+
+    def __init__(self, variant=None, **args):
+        super().__init__(variant, **args)
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 3, padding=1))
+
+    def configure_optimizers(self):
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=self.args["lr"])}
+
+    def loss(self, batch):
+        return (self.net(batch["x"]) - batch["y"]).pow(2).mean()
+
+
+class TwoPlayers(Tiny):
+    """A second network with its own optimiser, updated after the first each step (as a GAN's
+    discriminator after its generator)."""
+
+    name = "two_players"
+
+    def __init__(self, variant=None, **args):
+        super().__init__(variant, **args)
+        self.critic = nn.Conv2d(2, 1, 1)
+
+    def configure_optimizers(self):
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=self.args["lr"]),
+                "critic": torch.optim.SGD(self.critic.parameters(), lr=self.args["lr"])}
+
+    def train_step(self, batch, optimizers, step):
+        fit_loss = self.loss(batch)
+        self.update(optimizers["net"], fit_loss)
+        critic_loss = self.critic(self.net(batch["x"]).detach()).pow(2).mean()
+        self.update(optimizers["critic"], critic_loss)
+        return {"loss": fit_loss.detach(), "critic": critic_loss.detach()}
 
 
 def _batches(start_step):
@@ -25,72 +74,71 @@ def _batches(start_step):
         step += 1
 
 
-def _model():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 3, padding=1))
-
-
-def _loss(m, b):
-    return (m(b["x"]) - b["y"]).pow(2).mean()
+def _cfg(**kw):
+    return TrainConfig(progress=False, device="cpu", **kw)
 
 
 def test_fit_returns_history_and_lowers_loss():
-    hist = fit(_model(), _loss, _batches, TrainConfig(steps=60, lr=1e-2, progress=False, device="cpu"))
+    m = Tiny(lr=1e-2)
+    hist = fit(m, _batches, _cfg(steps=60))
     assert list(hist.columns[:3]) == ["step", "loss", "seconds"]
     assert len(hist) == 60 and hist["step"].iloc[-1] == 60
     assert hist["loss"].iloc[-5:].mean() < hist["loss"].iloc[:5].mean()
-    assert hist.attrs["device"] == "cpu" and hist.attrs["stopped_by"] == "steps"
+    assert hist.attrs["device"] == "cpu" and hist.attrs["stopped_by"] == "steps" and not m.training
 
 
 def test_repeatable_on_cpu():
-    a, b = _model(), _model()
-    cfg = TrainConfig(steps=10, progress=False, device="cpu")
-    fit(a, _loss, _batches, cfg)
-    fit(b, _loss, _batches, cfg)
+    a, b = Tiny(), Tiny()
+    fit(a, _batches, _cfg(steps=10))
+    fit(b, _batches, _cfg(steps=10))
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
 
 
-def test_wall_time_budget_stops_early():
-    def slow(m, b):
-        time.sleep(0.05)
-        return _loss(m, b)
-
-    hist = fit(_model(), slow, _batches, TrainConfig(steps=10_000, seconds=0.5, progress=False))
+def test_wall_time_budget_stops_early(monkeypatch):
+    slow = Tiny()
+    monkeypatch.setattr(slow, "loss", lambda b: (time.sleep(0.05), Tiny.loss(slow, b))[1])
+    hist = fit(slow, _batches, _cfg(steps=10_000, seconds=0.5))
     assert hist.attrs["stopped_by"] == "seconds" and 1 <= len(hist) < 100
 
 
-def test_nan_loss_names_the_step():
-    calls = {"n": 0}
+def test_nan_loss_names_the_step(monkeypatch):
+    m, calls = Tiny(), {"n": 0}
 
-    def loss(m, b):
+    def loss(batch):
         calls["n"] += 1
-        out = _loss(m, b)
+        out = Tiny.loss(m, batch)
         return out * math.nan if calls["n"] == 3 else out
 
+    monkeypatch.setattr(m, "loss", loss)
     with pytest.raises(FloatingPointError, match="at step 3"):
-        fit(_model(), loss, _batches, TrainConfig(steps=10, progress=False))
+        fit(m, _batches, _cfg(steps=10))
 
 
-def test_dict_loss_logs_extra_columns():
-    def loss(m, b):
-        value = _loss(m, b)
-        return {"loss": value, "l1": value.sqrt()}
-
-    hist = fit(_model(), loss, _batches, TrainConfig(steps=3, progress=False))
-    assert "l1" in hist.columns and hist["l1"].notna().all()
+def test_dict_losses_and_two_optimisers_are_logged_and_resumed(tmp_path):
+    ckpt = tmp_path / "two.pt"
+    straight = TwoPlayers()
+    hist = fit(straight, _batches, _cfg(steps=12))
+    assert "critic" in hist.columns and hist["critic"].notna().all()
+    part = TwoPlayers()
+    fit(part, _batches, _cfg(steps=5, checkpoint=str(ckpt)))
+    assert sorted(checkpoint.read(ckpt)["optimizers"]) == ["critic", "net"]
+    resumed = TwoPlayers()
+    hist = fit(resumed, _batches, _cfg(steps=12, checkpoint=str(ckpt)))
+    assert hist.attrs["resumed_from"] == 5 and len(hist) == 12
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
 
 
 def test_checkpoint_is_weights_only_and_resumes(tmp_path):
     ckpt = tmp_path / "run.pt"
-    full = _model()
-    fit(full, _loss, _batches, TrainConfig(steps=20, progress=False))
-    part = _model()
-    fit(part, _loss, _batches, TrainConfig(steps=8, checkpoint=str(ckpt), checkpoint_every=4, progress=False))
-    state = load_checkpoint(ckpt)  # weights_only=True inside
-    assert state["step"] == 8 and state["config"]["steps"] == 8
-    resumed = _model()
-    hist = fit(resumed, _loss, _batches, TrainConfig(steps=20, checkpoint=str(ckpt), progress=False))
+    full = Tiny()
+    fit(full, _batches, _cfg(steps=20))
+    fit(Tiny(), _batches, _cfg(steps=8, checkpoint=str(ckpt), checkpoint_every=4))
+    state = checkpoint.read(ckpt)  # weights_only=True inside
+    assert state["step"] == 8 and state["run"]["steps"] == 8 and state["method"] == "tiny"
+    resumed = Tiny()
+    hist = fit(resumed, _batches, _cfg(steps=20, checkpoint=str(ckpt)))
     assert hist.attrs["resumed_from"] == 8 and len(hist) == 20
     for pa, pb in zip(full.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(pa, pb)
@@ -98,26 +146,28 @@ def test_checkpoint_is_weights_only_and_resumes(tmp_path):
 
 def test_atomic_checkpoint_leaves_no_temp_files(tmp_path):
     path = tmp_path / "sub" / "c.pt"
-    save_checkpoint(path, {"a": torch.ones(2)})
-    save_checkpoint(path, {"a": torch.zeros(2)})
+    checkpoint.save(path, Tiny(), step=1)
+    checkpoint.save(path, Tiny(), step=2)
     assert [p.name for p in path.parent.iterdir()] == ["c.pt"]
-    assert torch.equal(load_checkpoint(path)["a"], torch.zeros(2))
+    assert checkpoint.read(path)["step"] == 2
 
 
-def test_bad_config_and_device():
-    with pytest.raises(ValueError):
+def test_bad_config_and_device(monkeypatch):
+    with pytest.raises(ValueError, match="steps"):
         TrainConfig(steps=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps="3")
+    with pytest.raises(ValueError, match="seconds"):
         TrainConfig(seconds=0)
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="CUDA is not available"):
-            pick_device("cuda")
-    assert pick_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        pick_device("cuda")
+    assert pick_device("auto").type in ("cpu", "mps") and pick_device("cpu").type == "cpu"
 
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
-    """A tiny model on `samples`, 50 steps: kill -9 mid-run, resume, compare with an uninterrupted run."""
+    """A small YUV regression on `samples`, 50 steps: kill -9 mid-run, resume, compare with an uninterrupted run."""
     sys.path.insert(0, str(HERE))
     from _resume_script import run
 
@@ -133,7 +183,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     finally:
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    killed_at = load_checkpoint(ckpt)["step"]
+    killed_at = checkpoint.read(ckpt)["step"]
     assert 0 < killed_at < 50
 
     resumed, hist = run(str(ckpt), 50)
@@ -145,20 +195,33 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     ckpt = tmp_path / "c.pt"
-    fit(_model(), _loss, _batches, TrainConfig(steps=4, lr=1e-2, checkpoint=str(ckpt), progress=False))
+    fit(Tiny(lr=1e-2), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
     with pytest.warns(UserWarning, match="differ in lr"):
-        hist = fit(_model(), _loss, _batches, TrainConfig(steps=4, lr=1e-3, checkpoint=str(ckpt), progress=False))
+        hist = fit(Tiny(lr=1e-3), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
     assert hist.attrs["resumed_from"] is None and len(hist) == 4
+    with pytest.warns(UserWarning, match="differ in seed"):
+        fit(Tiny(lr=1e-3), _batches, _cfg(steps=4, seed=1, checkpoint=str(ckpt)))
     with pytest.warns(UserWarning, match="beyond the 2 steps"):
-        fit(_model(), _loss, _batches, TrainConfig(steps=2, lr=1e-3, checkpoint=str(ckpt), progress=False))
+        fit(Tiny(lr=1e-3), _batches, _cfg(steps=2, seed=1, checkpoint=str(ckpt)))
 
 
-def test_finished_checkpoint_is_reused_without_training(tmp_path):
+def test_finished_checkpoint_is_reused_without_training(tmp_path, monkeypatch):
     ckpt = tmp_path / "c.pt"
-    a = _model()
-    fit(a, _loss, _batches, TrainConfig(steps=5, checkpoint=str(ckpt), progress=False))
-    b = _model()
-    hist = fit(b, _loss, _batches, TrainConfig(steps=5, checkpoint=str(ckpt), progress=False))
+    a = Tiny()
+    fit(a, _batches, _cfg(steps=5, checkpoint=str(ckpt)))
+    b = Tiny()
+    monkeypatch.setattr(b, "train_step", lambda *args: pytest.fail("trained although the checkpoint was finished"))
+    hist = fit(b, _batches, _cfg(steps=5, checkpoint=str(ckpt)))
     assert hist.attrs["resumed_from"] == 5 and len(hist) == 5
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
+
+
+def test_corrupt_checkpoint_is_named_moved_aside_and_retrained(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    fit(Tiny(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated, as by a full disk
+    with pytest.warns(UserWarning, match=r"c\.pt: not a readable checkpoint.*moved it to c\.pt\.corrupt"):
+        hist = fit(Tiny(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
+    assert hist.attrs["resumed_from"] is None and len(hist) == 4
+    assert (tmp_path / "c.pt.corrupt").exists() and checkpoint.read(ckpt)["step"] == 4

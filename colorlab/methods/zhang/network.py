@@ -1,4 +1,4 @@
-"""Zhang, Isola, Efros (2016) colourisation network ("Colorful Image Colorization", ECCV).
+"""The network of Zhang, Isola, Efros (2016), "Colorful Image Colorization" (ECCV).
 
 The VGG-style fully convolutional network of the official Caffe model
 (``colorization_deploy_v2.prototxt``) and its PyTorch port (``eccv16``):
@@ -25,7 +25,7 @@ or to two normalised ab channels (``head='regress'``, the paper's L2 baseline). 
 Modules are named and indexed as in the port (``model1`` … ``model8``, the 1×1 head being
 ``model8[6]``), so at ``width=1, num_classes=313`` its ``state_dict`` keys and shapes match the
 released PyTorch weights (load with ``strict=False``: the port's extra ``model_out`` is the
-fixed bin-centre expectation, :func:`colorlab.quantize.decode_mean`).
+fixed bin-centre expectation, :func:`colorlab.abgrid.decode_expectation` at ``T = 1``).
 
 Input: normalised luminance ``(L - 50) / 100`` (:data:`colorlab.color.ZHANG`), ``(B, 1, H, W)``
 with ``H`` and ``W`` multiples of :data:`INPUT_MULTIPLE`.
@@ -42,16 +42,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-import torch
+import torch  # noqa: F401 (the examples use it)
 from torch import Tensor, nn
 
-from ..quantize import PAPER_Q
-
-__all__ = ["ZhangNet", "OUTPUT_STRIDE", "INPUT_MULTIPLE", "MIN_CHANNELS", "upsample"]
+__all__ = ["ZhangNet", "PAPER_Q", "OUTPUT_STRIDE", "INPUT_MULTIPLE", "MIN_CHANNELS"]
 
 Head = Literal["class", "regress"]
 Norm = Literal["batch", "none"]
 
+#: Number of ab bins in the paper and in its released ``pts_in_hull.npy``.
+PAPER_Q = 313
 #: The output is this many times smaller than the input in each dimension.
 OUTPUT_STRIDE = 4
 #: Input height and width must be multiples of this (three stride-2 convolutions).
@@ -95,8 +95,8 @@ class ZhangNet(nn.Module):
     """Zhang et al.'s colourisation network: normalised L ``(B, 1, H, W)`` to 1/4-resolution outputs.
 
     Args:
-        num_classes: ``Q``, the number of ab bins (:data:`colorlab.quantize.PAPER_Q` = 313 by
-            default; :func:`colorlab.quantize.ab_gamut_bins` gives 262).
+        num_classes: ``Q``, the number of ab bins (:data:`PAPER_Q` = 313 by default;
+            :func:`colorlab.abgrid.ab_gamut_bins` gives 262).
         width: multiplies every channel count (at least :data:`MIN_CHANNELS`); 0.125–0.25 for
             quick CPU runs. ``num_classes`` is not scaled.
         head: ``'class'``: logits ``(B, Q, H/4, W/4)`` for the cross-entropy losses;
@@ -151,17 +151,3 @@ class ZhangNet(nn.Module):
             x = getattr(self, f"model{i}")(x)
         return x
 
-
-def upsample(out: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bilinearly resize network outputs ``(B, C, h, w)`` to ``size = (H, W)``.
-
-    The official demo decodes at 1/4 resolution and upsamples the *ab* image (not the
-    logits) by 4 before joining it with the full-resolution L.
-
-    Example:
-        >>> upsample(torch.zeros(1, 2, 4, 4), (16, 16)).shape
-        torch.Size([1, 2, 16, 16])
-    """
-    if out.ndim != 4:
-        raise ValueError(f"out must have shape (B, C, h, w); got {tuple(out.shape)}")
-    return torch.nn.functional.interpolate(out, size=tuple(size), mode="bilinear", align_corners=False)

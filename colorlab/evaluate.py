@@ -1,31 +1,39 @@
 """The evaluation steps every notebook shares: colourise a test set, score it, and the
 reference rows (ground truth, gray, random colours) of Zhang et al.'s Table 1.
 
-A *colouriser* is ``fn(batch) -> rgb``: it takes a batch dict on the device (with ``rgb``
-and the luminance channels) and returns the colourised RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+A *colouriser* is ``fn(batch) -> rgb``: it takes a batch dict on the device (with ``rgb`` and
+the luminance channels) and returns the colourised RGB ``(B, 3, H, W)`` in ``[0, 1]``;
+:func:`colorizer` makes one from a method and a decoding. :func:`score_method` does the whole
+step for a trained method: colourise, score, label the row.
 
 Example:
-    >>> gt, pred, ips = predict(lambda b: b["rgb"], loader)       # doctest: +SKIP
-    >>> row = score(gt, pred, method="identity", variant="-")      # doctest: +SKIP
+    >>> from colorlab import data
+    >>> test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=1)
+    >>> gt, pred, ips = predict(lambda b: b["rgb"], data.make_loader(test, 8, train=False))
+    >>> row = score(gt, pred, method="identity")
+    >>> row["method"], round(row["auc"], 6), row["n_images"]
+    ('identity', 1.0, 8)
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from contextlib import nullcontext
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from .color import lab_to_rgb, rgb_to_gray, rgb_to_lab
 from .data import to_device
+from .device import pick_device
 from .metrics import evaluate, summarize
-from .train import pick_device
 
-__all__ = ["predict", "score", "reference_rows", "model_colorizer"]
+if TYPE_CHECKING:
+    from .methods.base import Method, Trained
+
+__all__ = ["predict", "colorizer", "score", "score_method", "reference_rows"]
 
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
@@ -59,17 +67,11 @@ def predict(
     return gt, pred, gt.shape[0] / max(seconds, 1e-9)
 
 
-def model_colorizer(model: nn.Module, to_rgb: Callable[[nn.Module, dict[str, Any]], Tensor]) -> Colorizer:
-    """A colouriser from a model in eval mode and ``to_rgb(model, batch)``; on CUDA it runs in
-    bf16 autocast like training."""
-    model.eval()
-
-    def colorize(batch: dict[str, Any]) -> Tensor:
-        dev = batch["rgb"].device
-        with torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else nullcontext():
-            return to_rgb(model, batch).float()
-
-    return colorize
+def colorizer(method: Method, decode: str | None = None, **options: Any) -> Colorizer:
+    """A colouriser from a method (put in eval mode) and one of its decodings."""
+    method.eval()
+    decode = method.check_decode(decode)
+    return lambda batch: method.colorize(batch, decode, **options)
 
 
 def score(
@@ -83,6 +85,36 @@ def score(
     """One table row: the labels (``method``, ``variant``, ...) then the aggregated metrics of
     :func:`colorlab.metrics.evaluate`."""
     return {**labels, **summarize(evaluate(gt, pred, prior, bins))}
+
+
+def score_method(
+    trained: Trained,
+    loader: Iterable[dict[str, Any]],
+    *,
+    decode: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    prior: Tensor | None = None,
+    bins: Tensor | None = None,
+    device: str | torch.device = "auto",
+    labels: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], Tensor, Tensor]:
+    """Colourise the test ``loader`` with a trained method's decoding and score it: ``(row, gt, pred)``.
+
+    The row has ``method`` (the method's name), ``variant``, ``decode``, the method's own labels
+    for that decoding (a temperature, a boost factor), ``params``, ``steps``, ``train_seconds``,
+    then ``labels`` (which add to or override any of these), the metrics (with ``auc_rebal`` when ``prior``
+    and ``bins`` are given), ``images_per_second`` and ``device``; ``gt`` and ``pred`` are RGB
+    ``(N, 3, H, W)`` on the CPU.
+    """
+    method, options = trained.method, dict(options or {})
+    dev = pick_device(device)
+    method.to(dev)
+    decode = method.check_decode(decode)
+    gt, pred, ips = predict(colorizer(method, decode, **options), loader, dev)
+    head = {"method": method.name, "variant": method.variant, "decode": decode,
+            **method.row_labels(decode, **options), **trained.labels(), **(labels or {})}
+    row = score(gt, pred, prior=prior, bins=bins, **head, images_per_second=ips, device=str(dev))
+    return row, gt, pred
 
 
 def reference_rows(
@@ -99,6 +131,11 @@ def reference_rows(
     * ``gray``: ``ab = 0`` (the grayscale input);
     * ``random``: the true ``L`` with the ``ab`` of another test image (a seeded random cyclic
       shift of the test set), as the paper's "random colours" copies the colours of a random image.
+
+    Example:
+        >>> rows = reference_rows(torch.rand(4, 3, 16, 16))
+        >>> [r["variant"] for r in rows], rows[0]["auc"]
+        (['ground_truth', 'gray', 'random'], 1.0)
     """
     g = torch.Generator().manual_seed(seed)
     n = gt.shape[0]

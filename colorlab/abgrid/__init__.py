@@ -1,0 +1,41 @@
+"""The quantised ab plane shared by the methods that classify colours: :mod:`.bins` (bin
+centres, assignment, soft targets, decoding, soft cross entropy) and :mod:`.prior` (class
+priors over a training split, smoothing, caching, per-pixel weights).
+
+Example:
+    >>> bins = ab_gamut_bins()
+    >>> bins.shape
+    torch.Size([262, 2])
+"""
+
+from .bins import (
+    GRAY_THRESHOLD,
+    GRID,
+    SIGMA,
+    SWEEP,
+    ab_gamut_bins,
+    decode_expectation,
+    decode_mode,
+    grayscale_mask,
+    nearest_bin,
+    soft_cross_entropy,
+    soft_encode,
+)
+from .prior import (
+    PRIOR_MAX_IMAGES,
+    ab_histogram,
+    cached_prior,
+    dataset_prior,
+    empirical_prior,
+    gaussian_smooth,
+    pixel_weights,
+    prior_key,
+    smooth_prior,
+)
+
+__all__ = [
+    "GRID", "SWEEP", "SIGMA", "GRAY_THRESHOLD", "PRIOR_MAX_IMAGES",
+    "ab_gamut_bins", "nearest_bin", "soft_encode", "grayscale_mask", "decode_expectation", "decode_mode",
+    "soft_cross_entropy", "ab_histogram", "gaussian_smooth", "smooth_prior", "empirical_prior",
+    "cached_prior", "prior_key", "dataset_prior", "pixel_weights",
+]

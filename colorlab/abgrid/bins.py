@@ -1,0 +1,306 @@
+"""The quantised ab plane: bin centres, pixel-to-bin assignment, soft targets and decoding.
+
+Zhang, Isola and Efros (2016) turned colourisation into classification over ``Q`` bins of the
+Lab ab plane on a grid of 10; the U-Net reproduction (source 001) reuses that grid with fewer
+classes, and Larsson et al. predict histograms over binned chroma too. What they share lives
+here, as pure functions over batched tensors; what belongs to one paper (its ``Q``, ``k``,
+``λ``, annealing temperature, target stride) lives in its method module.
+
+* the bins: :func:`ab_gamut_bins` (``(Q, 2)`` ab centres reachable from sRGB);
+* the targets: :func:`nearest_bin`, :func:`soft_encode` (k nearest bins, Gaussian weights) and
+  :func:`grayscale_mask` (images with no colour, left out of losses and priors);
+* the decoding of logits to ab: :func:`decode_expectation` (at a temperature: ``T = 1`` is the
+  mean, Zhang et al.'s annealed mean uses ``T < 1``) and :func:`decode_mode`;
+* the loss over bin distributions: :func:`soft_cross_entropy`.
+
+Shapes: ``ab`` is ``(B, 2, H, W)`` in Lab units (roughly ``[-110, 110]``), ``bins`` is ``(Q, 2)``,
+logits and distributions are ``(B, Q, H, W)``. Everything runs on the device of its input
+(``bins`` are moved to it) and none of the per-batch functions synchronises with the host.
+
+Example:
+    >>> bins = ab_gamut_bins()
+    >>> ab = torch.zeros(1, 2, 2, 2)
+    >>> target = soft_encode(ab, bins, k=5)                      # (1, Q, 2, 2)
+    >>> logits = torch.randn(1, bins.shape[0], 2, 2)
+    >>> loss = soft_cross_entropy(logits, target)
+    >>> decode_expectation(logits, bins, temperature=0.38).shape
+    torch.Size([1, 2, 2, 2])
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..color import AB_SCALE, check_image, rgb_to_lab
+
+__all__ = [
+    "GRID",
+    "SWEEP",
+    "SIGMA",
+    "GRAY_THRESHOLD",
+    "ab_gamut_bins",
+    "nearest_bin",
+    "soft_encode",
+    "grayscale_mask",
+    "decode_expectation",
+    "decode_mode",
+    "soft_cross_entropy",
+]
+
+#: Grid step of the ab quantisation, in ab units (Zhang et al. 2016).
+GRID = 10.0
+#: Samples per edge of each RGB-cube face in the default gamut sweep (Q is stable from 384 on).
+SWEEP = 512
+#: Default Gaussian width, in ab units, of the soft encoding and of the prior smoothing (Zhang et al.: 5).
+SIGMA = 5.0
+#: An image whose every pixel has ``|a|, |b| <= GRAY_THRESHOLD`` counts as grayscale (the
+#: ``NonGrayMask`` layer of Zhang et al.'s official training code).
+GRAY_THRESHOLD = 5.0
+#: Pixels per chunk when computing pixel-to-bin distances (chunk × Q floats at a time).
+_CHUNK = 1 << 16
+
+
+# --------------------------------------------------------------------------------------- bins
+
+
+def _rgb_cube_faces(n: int) -> Tensor:
+    """All colours on the six faces of the RGB cube, ``n × n`` per face, as ``(1, 3, 1, 6·n²)``."""
+    t = torch.linspace(0.0, 1.0, n)
+    u, v = (g.flatten() for g in torch.meshgrid(t, t, indexing="ij"))
+    faces = []
+    for axis in range(3):
+        for value in (0.0, 1.0):
+            free = iter((u, v))
+            faces.append(torch.stack([torch.full_like(u, value) if c == axis else next(free) for c in range(3)]))
+    return torch.cat(faces, dim=1).view(1, 3, 1, -1)
+
+
+@functools.lru_cache(maxsize=8)
+def _gamut_bins(grid: float, ab_range: float, sweep: int) -> Tensor:
+    _, ab = rgb_to_lab(_rgb_cube_faces(sweep))
+    cells = torch.unique(torch.round(ab[0, :, 0].T / grid), dim=0) * grid
+    return cells[(cells.abs() <= ab_range).all(dim=1)].contiguous()
+
+
+def ab_gamut_bins(grid: float = GRID, *, ab_range: float = AB_SCALE, sweep: int = SWEEP) -> Tensor:
+    """The ``(Q, 2)`` float32 ab bin centres (multiples of ``grid``) reached by sRGB colours.
+
+    A bin is kept when some sRGB colour rounds to it (its ab lies in the bin's cell
+    ``[c - grid/2, c + grid/2)²``). The sweep covers only the surface of the RGB cube,
+    ``sweep × sweep`` colours per face: Lab is a continuous bijection of the cube, so the
+    gamut solid's ab projection equals that of its boundary (each vertical L-line through the
+    solid meets it at boundary points), and a dense surface sweep is far cheaper than a dense
+    volume. Bins beyond ``|a|, |b| <= ab_range`` are dropped (sRGB never gets there: its ab
+    spans about ``[-86.2, 98.2] × [-107.9, 94.5]``). Rows are sorted by ``a`` then ``b``, the
+    order of the released ``pts_in_hull.npy``. Cached per arguments; a fresh clone is returned.
+
+    **Q measured (grid 10, D65 sRGB, colorlab.color.rgb_to_lab): 262**, stable for
+    ``sweep >= 384`` (face sweeps of 1024 and 2048, and a full 128³ lattice, agree). All 8-bit
+    colours (256³), a 64³ lattice or 256 per face give 261: bin ``(20, -80)`` is reached only by
+    a sliver at its corner, ``a ∈ [24.68, 25)``, ``b ∈ [-75.22, -75.0006]`` (float64 confirms
+    it), so 8-bit images never round to it. Other gamut tests on the same sweep: floor instead of round 268, bin centre in gamut for some
+    ``L`` (lab→rgb, 1001 L values) 229, bins within Euclidean 10 of a colour 290, the
+    4-neighbour dilation of the 262 bins 324 and the 8-neighbour one 348.
+
+    Why not the paper's 313 (:data:`colorlab.methods.zhang.PAPER_Q`): a transcription of the released 313 bins (from
+    a public reimplementation) contains all 262 bins found here plus 51 more, all on a
+    one-bin ring outside the reachable region (every one of them lies in the 4-neighbour
+    dilation). So the released set is not "cells an sRGB colour falls in" but a looser test
+    that also admits bins whose cell is merely touched at its edge or adjacent to the gamut;
+    none of the rules above reproduces 313 exactly (nor do D50, E or C white points), and its
+    construction is undocumented. Since every sRGB colour's own cell is among the 313, no
+    colour's nearest bin is one of the 51 extras: they get no hard-assigned prior mass, only
+    soft-encoding and smoothing weight, so they widen the softmax more than they change targets.
+
+    Example:
+        >>> bins = ab_gamut_bins()
+        >>> bins.shape, bins.dtype
+        (torch.Size([262, 2]), torch.float32)
+    """
+    if grid <= 0 or ab_range <= 0 or sweep < 2:
+        raise ValueError(f"need grid > 0, ab_range > 0, sweep >= 2; got {grid}, {ab_range}, {sweep}")
+    return _gamut_bins(float(grid), float(ab_range), int(sweep)).clone()
+
+
+# ------------------------------------------------------------------------------- assignments
+
+
+def _check_bins(bins: Tensor, like: Tensor) -> Tensor:
+    if bins.ndim != 2 or bins.shape[1] != 2 or bins.shape[0] < 1:
+        raise ValueError(f"bins must have shape (Q, 2); got {tuple(bins.shape)}")
+    return bins.to(device=like.device, dtype=like.dtype)
+
+
+def _check_q(name: str, t: Tensor, q: int, dim: int) -> None:
+    if t.shape[dim] != q:
+        raise ValueError(f"{name} has {t.shape[dim]} classes (dim {dim}) but there are {q} bins")
+
+
+def _pixels(ab: Tensor) -> Tensor:
+    """``(B, 2, H, W)`` to ``(B·H·W, 2)``."""
+    return ab.permute(0, 2, 3, 1).reshape(-1, 2)
+
+
+def _nearest(ab: Tensor, bins: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """Squared distances and indices ``(N, k)`` of the ``k`` nearest bins to each pixel, nearest first."""
+    pts = _pixels(ab)
+    d2, idx = [], []
+    for chunk in pts.split(_CHUNK):
+        dist = torch.cdist(chunk, bins, compute_mode="donot_use_mm_for_euclid_dist")
+        d, i = dist.topk(k, dim=1, largest=False, sorted=True)
+        d2.append(d.square())
+        idx.append(i)
+    return torch.cat(d2), torch.cat(idx)
+
+
+def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
+    """Index ``(B, H, W)`` int64 of the bin nearest (Euclidean in ab) to each pixel of ``ab`` ``(B, 2, H, W)``.
+
+    Example:
+        >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+        >>> nearest_bin(torch.tensor([8.0, 1.0]).view(1, 2, 1, 1), bins).tolist()
+        [[[1]]]
+    """
+    check_image(ab, 2, "ab")
+    bins = _check_bins(bins, ab)
+    b, _, h, w = ab.shape
+    return _nearest(ab, bins, 1)[1].view(b, h, w)
+
+
+def soft_encode(ab: Tensor, bins: Tensor, k: int, sigma: float = SIGMA) -> Tensor:
+    """Soft one-hot targets ``(B, Q, H, W)``: each pixel spread over its ``k`` nearest bins.
+
+    The weights are ``exp(-d² / 2σ²)`` over the ``k`` nearest bins, normalised to sum to 1
+    (computed as a softmax, so pixels far outside the gamut do not underflow to 0/0). Zhang et
+    al. use ``k = 5`` in the paper and ``k = 10`` in their training code; ``k = 1`` gives hard
+    one-hot targets.
+
+    Example:
+        >>> bins = ab_gamut_bins()
+        >>> t = soft_encode(torch.randn(2, 2, 4, 4) * 30, bins, k=5)
+        >>> torch.allclose(t.sum(1), torch.ones(2, 4, 4)), int((t > 0).sum(1).max())
+        (True, 5)
+    """
+    check_image(ab, 2, "ab")
+    bins = _check_bins(bins, ab)
+    q = bins.shape[0]
+    if not 1 <= k <= q:
+        raise ValueError(f"k must be in [1, Q={q}]; got {k}")
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0; got {sigma}")
+    b, _, h, w = ab.shape
+    d2, idx = _nearest(ab, bins, k)
+    weights = torch.softmax(-d2 / (2.0 * sigma**2), dim=1)
+    out = ab.new_zeros(b * h * w, q).scatter_(1, idx, weights)
+    return out.view(b, h, w, q).permute(0, 3, 1, 2).contiguous()
+
+
+def grayscale_mask(ab: Tensor, threshold: float = GRAY_THRESHOLD) -> Tensor:
+    """``(B,)`` bool, True for images with no pixel whose ``|a|`` or ``|b|`` exceeds ``threshold``.
+
+    The official code's ``NonGrayMask`` layer; such images are masked out of the loss
+    (pass ``mask=~grayscale_mask(ab)`` to :func:`soft_cross_entropy`).
+
+    Example:
+        >>> ab = torch.zeros(2, 2, 4, 4); ab[1, 0, 0, 0] = 6.0
+        >>> grayscale_mask(ab).tolist()
+        [True, False]
+    """
+    check_image(ab, 2, "ab")
+    return ~(ab.abs() > threshold).flatten(1).any(dim=1)
+
+
+# ---------------------------------------------------------------------------------- decoding
+
+
+def _check_logits(logits: Tensor, bins: Tensor) -> Tensor:
+    if logits.ndim != 4:
+        raise ValueError(f"logits must have shape (B, Q, H, W); got {tuple(logits.shape)}")
+    bins = _check_bins(bins, logits)
+    _check_q("logits", logits, bins.shape[0], 1)
+    return bins
+
+
+def decode_expectation(logits: Tensor, bins: Tensor, temperature: float = 1.0) -> Tensor:
+    """ab ``(B, 2, H, W)``: expectation of the bin centres under ``softmax(logits / T)``.
+
+    With ``p = softmax(logits)``, ``softmax(log p / T) = softmax(logits / T)``: ``T = 1`` is the
+    mean of the predicted distribution, ``T → 0`` its mode (:func:`decode_mode`), and Zhang et
+    al.'s annealed mean is ``T = 0.38`` in between.
+
+    Example:
+        >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+        >>> decode_expectation(torch.zeros(1, 2, 1, 1), bins).flatten().tolist()
+        [5.0, 0.0]
+    """
+    T = temperature
+    if not T > 0:
+        raise ValueError(f"temperature must be > 0 (use decode_mode for T -> 0); got {T}")
+    bins = _check_logits(logits, bins)
+    probs = torch.softmax(logits / T, dim=1)
+    return torch.einsum("bqhw,qc->bchw", probs, bins)
+
+
+def decode_mode(logits: Tensor, bins: Tensor) -> Tensor:
+    """ab ``(B, 2, H, W)``: the centre of the most probable bin (the ``T → 0`` limit).
+
+    Example:
+        >>> bins = torch.tensor([[0.0, 0.0], [10.0, 20.0]])
+        >>> decode_mode(torch.tensor([0.0, 1.0]).view(1, 2, 1, 1), bins).flatten().tolist()
+        [10.0, 20.0]
+    """
+    bins = _check_logits(logits, bins)
+    return bins[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()
+
+
+# -------------------------------------------------------------------------------------- loss
+
+
+def soft_cross_entropy(
+    logits: Tensor,
+    target_dist: Tensor,
+    weights: Tensor | None = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """Mean over pixels of ``-w · Σ_q target_q · log_softmax(logits)_q``: a scalar.
+
+    ``logits`` and ``target_dist`` are ``(B, Q, H, W)``. ``weights`` ``(B, 1, H, W)`` (or
+    ``(B, H, W)``) rescales each pixel's term (Zhang's rebalancing, :func:`colorlab.abgrid.prior.pixel_weights`);
+    the mean is still over pixels, not over weights. ``mask`` is True where a pixel counts:
+    ``(B,)`` per image (e.g. ``~grayscale_mask(ab)``) or ``(B, 1, H, W)`` / ``(B, H, W)`` per
+    pixel; the mean is over the counted pixels, and 0 if there are none.
+
+    Example:
+        >>> logits = torch.randn(2, 4, 3, 3)
+        >>> target = F.one_hot(torch.randint(0, 4, (2, 3, 3)), 4).permute(0, 3, 1, 2).float()
+        >>> torch.allclose(soft_cross_entropy(logits, target), F.cross_entropy(logits, target.argmax(1)))
+        True
+    """
+    if logits.ndim != 4 or logits.shape != target_dist.shape:
+        raise ValueError(
+            f"logits and target_dist must both be (B, Q, H, W); got {tuple(logits.shape)}, {tuple(target_dist.shape)}"
+        )
+    b, _, h, w = logits.shape
+    per_pixel = -(target_dist * F.log_softmax(logits, dim=1)).sum(dim=1)
+    if weights is not None:
+        per_pixel = per_pixel * _per_pixel("weights", weights, b, h, w)
+    if mask is None:
+        return per_pixel.mean()
+    keep = _per_pixel("mask", mask, b, h, w).to(per_pixel.dtype).expand_as(per_pixel)
+    return (per_pixel * keep).sum() / keep.sum().clamp_min(1.0)
+
+
+def _per_pixel(name: str, t: Tensor, b: int, h: int, w: int) -> Tensor:
+    """``(B,)``, ``(B, H, W)`` or ``(B, 1, H, W)`` to something broadcasting against ``(B, H, W)``."""
+    if t.shape == (b,):
+        return t.view(b, 1, 1)
+    if t.shape == (b, 1, h, w):
+        return t.view(b, h, w)
+    if t.shape == (b, h, w):
+        return t
+    raise ValueError(f"{name} must be (B,), (B, H, W) or (B, 1, H, W) with B, H, W = {b}, {h}, {w}; got {tuple(t.shape)}")
+

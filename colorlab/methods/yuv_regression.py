@@ -1,0 +1,208 @@
+"""Regression of the YUV chrominance (sources 000 and 002; notebook 01).
+
+Source 000 ("Image colorization") says that *direct regression of the U and V channel, e.g. via
+the L1-norm, yields de-saturated results*; source 002 ("colorize") trains a CNN in YUV and uses
+*batch normalisation instead of the instance normalisation used for style transfer*, because
+*we care about the relative brightness of images*.
+
+The network, :class:`YUVNet`, is a convolutional encoder–decoder: input ``Y`` ``(B, 1, H, W)``
+in ``[0, 1]``, output ``U/U_MAX, V/V_MAX`` ``(B, 2, H, W)`` in ``[-1, 1]`` (the convention
+:data:`colorlab.color.YUV`), three stride-2 encoder stages, two residual blocks at 1/8
+resolution, three transposed-convolution decoder stages with skip connections, a tanh head;
+batch or instance normalisation. The method, :class:`YuvRegression`, trains it with an L1 or L2
+loss and Adam. Variants: ``l1`` and ``l2`` (batch norm), ``l1_instancenorm`` (the ablation).
+
+Example:
+    >>> m = YuvRegression("l1", base=4)
+    >>> m.net(torch.rand(2, 1, 32, 32)).shape
+    torch.Size([2, 2, 32, 32])
+    >>> sorted(m.variants)
+    ['l1', 'l1_instancenorm', 'l2']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..claims import (
+    AUC_TOL,
+    COLORFULNESS_TOL,
+    DESATURATED_BELOW,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    PSNR_TOL,
+    REPRODUCED,
+    SATURATED_FROM,
+    Claim,
+    Verdict,
+    compare,
+    missing,
+)
+from ..color import YUV
+from ..results import find_row
+from .base import Method, Variant
+
+__all__ = ["YUVNet", "YuvRegression", "REGRESSION_LOSSES"]
+
+Norm = Literal["batch", "instance"]
+#: Encoder downsamplings: H and W must be multiples of ``2 ** STAGES``.
+STAGES = 3
+#: The regression losses by name.
+REGRESSION_LOSSES = {"l1": F.l1_loss, "l2": F.mse_loss}
+
+
+def _norm(kind: Norm, ch: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(ch)
+    if kind == "instance":
+        return nn.InstanceNorm2d(ch, affine=True)
+    raise ValueError(f"norm must be 'batch' or 'instance'; got {kind!r}")
+
+
+def _block(cin: int, cout: int, norm: Norm, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), _norm(norm, cout), nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, ch: int, norm: Norm) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_block(ch, ch, norm), nn.Conv2d(ch, ch, 3, 1, 1, bias=False), _norm(norm, ch))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class YUVNet(nn.Module):
+    """Encoder–decoder regressing normalised U, V from Y; ``base`` sets the width (channels
+    ``base, 2·base, 4·base, 8·base``).
+
+    Example:
+        >>> YUVNet(base=4)(torch.rand(1, 1, 16, 24)).shape
+        torch.Size([1, 2, 16, 24])
+    """
+
+    def __init__(self, base: int = 32, norm: Norm = "batch", residual_blocks: int = 2) -> None:
+        super().__init__()
+        _norm(norm, 1)  # validate early
+        chans = [base * 2**i for i in range(STAGES + 1)]
+        self.stem = _block(1, chans[0], norm)
+        self.down = nn.ModuleList(_block(chans[i], chans[i + 1], norm, stride=2) for i in range(STAGES))
+        self.middle = nn.Sequential(*(_Residual(chans[-1], norm) for _ in range(residual_blocks)))
+        self.up = nn.ModuleList(
+            nn.Sequential(nn.ConvTranspose2d(chans[i + 1], chans[i], 4, 2, 1, bias=False), _norm(norm, chans[i]), nn.ReLU(inplace=True))
+            for i in reversed(range(STAGES))
+        )
+        self.fuse = nn.ModuleList(_block(2 * chans[i], chans[i], norm) for i in reversed(range(STAGES)))
+        self.head = nn.Conv2d(chans[0], 2, 1)
+
+    def forward(self, y: Tensor) -> Tensor:
+        if y.ndim != 4 or y.shape[1] != 1:
+            raise ValueError(f"YUVNet takes Y as (B, 1, H, W); got {tuple(y.shape)}")
+        if y.shape[-1] % 2**STAGES or y.shape[-2] % 2**STAGES:
+            raise ValueError(f"H and W must be multiples of {2**STAGES}; got {tuple(y.shape[-2:])}")
+        x = self.stem(y)
+        skips = [x]
+        for down in self.down:
+            x = down(x)
+            skips.append(x)
+        x = self.middle(skips.pop())
+        for up, fuse in zip(self.up, self.fuse, strict=True):
+            x = fuse(torch.cat([up(x), skips.pop()], dim=1))
+        return torch.tanh(self.head(x))
+
+
+class YuvRegression(Method):
+    """:class:`YUVNet` regressing normalised U, V from Y with an L1 or L2 loss.
+
+    Args (all in :attr:`defaults`): ``base`` (width), ``norm`` (``'batch'`` or ``'instance'``),
+    ``residual_blocks``, ``loss`` (``'l1'`` or ``'l2'``), and Adam's ``lr``, ``betas`` and
+    ``weight_decay``.
+    """
+
+    name = "yuv_regression"
+    title = "CNN regressing U, V from Y (sources 000 and 002)"
+    source = "000_197132e167817555.txt, 002_489bed13d13660ea.txt"
+    space = "yuv"
+    norm = YUV
+    defaults = {"base": 32, "norm": "batch", "residual_blocks": 2, "loss": "l1",
+                "lr": 2e-3, "betas": (0.9, 0.99), "weight_decay": 0.0}
+    variants = {
+        "l1": Variant("L1 loss on normalised U, V; batch norm (source 002's choice)", {"loss": "l1", "norm": "batch"}),
+        "l2": Variant("L2 loss on normalised U, V; batch norm", {"loss": "l2", "norm": "batch"}),
+        "l1_instancenorm": Variant("L1 loss; instance norm (the style-transfer network source 002 started from)",
+                                   {"loss": "l1", "norm": "instance"}),
+    }
+    smoke_args = {"base": 4}
+    input_multiple = 2**STAGES
+
+    def __init__(self, variant: str | None = None, **args: Any) -> None:
+        super().__init__(variant, **args)
+        a = self.args
+        if a["loss"] not in REGRESSION_LOSSES:
+            raise ValueError(f"{self.name}: loss must be one of {', '.join(REGRESSION_LOSSES)}; got {a['loss']!r}")
+        self.net = YUVNet(base=a["base"], norm=a["norm"], residual_blocks=a["residual_blocks"])
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        a = self.args
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
+                                        weight_decay=a["weight_decay"])}
+
+    def loss(self, batch: Mapping[str, Any]) -> Tensor:
+        """L1 or L2 between the predicted and the true normalised U, V."""
+        missing_keys = [k for k in ("Y", "uv") if k not in batch]
+        if missing_keys:
+            raise KeyError(f"batch lacks {missing_keys}; build the dataset with space='yuv'")
+        x, y = self.norm.encode(batch["Y"], batch["uv"])
+        pred = self.net(x)
+        return REGRESSION_LOSSES[self.args["loss"]](pred.float(), y.float())
+
+    def predict_chroma(self, lum: Tensor, decode: str, **options: Any) -> Tensor:
+        return self.norm.decode_chroma(self.net(self.norm.encode_l(lum)))
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def regression_desaturates(df: pd.DataFrame) -> Verdict:
+    rows = {v: find_row(df, method="yuv_regression", variant=v) for v in ("l1", "l2")}
+    if any(r is None for r in rows.values()):
+        return missing(*(f"yuv_regression/{v}" for v, r in rows.items() if r is None))
+    ratios = {v: float(r["chroma_ratio"]) for v, r in rows.items()}
+    gaps = {v: float(r["colorfulness_gap"]) for v, r in rows.items()}
+    evidence = "; ".join(
+        f"{v.upper()}: chroma ratio {ratios[v]:.2f}, colourfulness gap {gaps[v]:+.1f}" for v in rows
+    )
+    if all(r < DESATURATED_BELOW and gaps[v] < -COLORFULNESS_TOL for v, r in ratios.items()):
+        return evidence, REPRODUCED
+    if any(r >= SATURATED_FROM for r in ratios.values()):
+        return evidence, NOT_REPRODUCED
+    return evidence, INCONCLUSIVE
+
+
+def batchnorm_over_instancenorm(df: pd.DataFrame) -> Verdict:
+    bn = find_row(df, method="yuv_regression", variant="l1")
+    inn = find_row(df, method="yuv_regression", variant="l1_instancenorm")
+    if bn is None or inn is None:
+        return missing("yuv_regression/l1", "yuv_regression/l1_instancenorm")
+    auc = compare(float(bn["auc"]), float(inn["auc"]), AUC_TOL)
+    psnr = compare(float(bn["psnr"]), float(inn["psnr"]), PSNR_TOL)
+    evidence = f"batch norm vs instance norm: AuC {bn['auc']:.3f} vs {inn['auc']:.3f}, PSNR {bn['psnr']:.2f} vs {inn['psnr']:.2f} dB"
+    if auc >= 0 and psnr >= 0 and (auc + psnr) > 0:
+        return evidence, REPRODUCED
+    if auc <= 0 and psnr <= 0 and (auc + psnr) < 0:
+        return evidence, NOT_REPRODUCED
+    return evidence, INCONCLUSIVE
+
+
+YuvRegression.claims = (
+    Claim("regression_desaturates", "000", "01",
+          "L1/L2 regression on U,V gives desaturated colours", regression_desaturates),
+    Claim("batchnorm", "002", "01",
+          "batch normalisation instead of instance normalisation colours better", batchnorm_over_instancenorm),
+)

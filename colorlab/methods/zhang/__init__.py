@@ -1,0 +1,169 @@
+"""Zhang, Isola and Efros (2016), "Colorful Image Colorization" (ECCV): colourisation as
+classification over quantised ab bins with class rebalancing (source 000; notebook 03).
+
+* :mod:`.network`: the VGG-style network with dilated conv5–6 (:class:`ZhangNet`, width-scaled);
+* :mod:`.recipe`: the paper's constants, rebalancing weights, stride-4 targets and losses;
+* :mod:`.paper`: its claims with their verdict rules, Table 1, the temperature sweep and figure;
+* :class:`Zhang`: the method. Variants are the trained rows of Table 1: ``full`` (classification
+  with rebalancing, λ = 0.5), ``class`` (no rebalancing) and ``l2`` (a regression head, the
+  paper's L2 baseline). The bins are the in-gamut cells of a grid of 10
+  (:func:`colorlab.abgrid.ab_gamut_bins`, Q = 262 where the paper has 313); the rebalancing
+  weights come from the smoothed prior of the training split (:meth:`Zhang.prepare`).
+  Decodings of the class head: the annealed mean (``T = 0.38``; ``temperature=`` to change it),
+  the mode and the mean, each at 1/4 resolution; the ab image is then upsampled bilinearly and
+  joined with the full-resolution L, as the official demo does (the logits are never upsampled).
+
+Example:
+    >>> m = Zhang("class", width=0.125).eval()
+    >>> m.decodings, m.args["k"]
+    (('annealed', 'mode', 'mean'), 5)
+    >>> m.colorize(torch.rand(1, 3, 20, 12), "mode").shape
+    torch.Size([1, 3, 20, 12])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from ...abgrid import (
+    GRID,
+    SIGMA,
+    ab_gamut_bins,
+    dataset_prior,
+    decode_expectation,
+    decode_mode,
+    prior_key,
+)
+from ...color import ZHANG
+from ..base import Method, Variant
+from . import paper
+from .network import INPUT_MULTIPLE, PAPER_Q, ZhangNet
+from .recipe import (
+    ADAM_BETAS,
+    ANNEALED_T,
+    DECODERS,
+    K_OFFICIAL,
+    K_PAPER,
+    LAMBDA,
+    PAPER_TEMPERATURES,
+    WEIGHT_DECAY,
+    class_loss,
+    l2_loss,
+    rebalance_weights,
+)
+
+if TYPE_CHECKING:
+    from ...data import ColorDataset
+
+__all__ = [
+    "Zhang", "ZhangNet", "PAPER_Q", "ANNEALED_T", "K_PAPER", "K_OFFICIAL", "LAMBDA", "ADAM_BETAS", "WEIGHT_DECAY",
+    "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights",
+]
+
+#: The temperature of each decoding of the class head (the mode is the ``T -> 0`` limit).
+TEMPERATURE = {"annealed": ANNEALED_T, "mode": 0.0, "mean": 1.0}
+
+
+class Zhang(Method):
+    """Zhang et al.'s network and recipe.
+
+    Args (all in :attr:`defaults`): ``width`` (channel multiplier; 1 is the paper's 32M-parameter
+    network), ``head`` (``'class'`` or ``'regress'``), ``rebalance`` and ``lam`` (λ of the
+    weights ``((1 - λ) p + λ/Q)^-1``), ``k`` and ``sigma`` of the soft encoding (``sigma`` also
+    smooths the prior), ``grid`` (the ab bin spacing), ``norm_layer`` (``'batch'`` or ``'none'``),
+    Adam's ``lr``, ``betas`` and ``weight_decay`` (the official solver's by default).
+    """
+
+    name = "zhang"
+    title = "Zhang, Isola and Efros 2016, classification over ab bins with class rebalancing"
+    source = "000_197132e167817555.txt"
+    space = "lab"
+    norm = ZHANG
+    defaults = {"width": 0.25, "head": "class", "rebalance": True, "lam": LAMBDA, "k": K_PAPER, "sigma": SIGMA,
+                "grid": GRID, "norm_layer": "batch", "lr": 1e-3, "betas": ADAM_BETAS, "weight_decay": WEIGHT_DECAY}
+    variants = {
+        "full": Variant("classification with class rebalancing, lambda = 0.5 (the paper's full method)",
+                        {"head": "class", "rebalance": True}),
+        "class": Variant("classification over the ab bins, soft-encoded targets, no rebalancing",
+                         {"head": "class", "rebalance": False}),
+        "l2": Variant("regression head, L2 loss on ab/110 (the paper's 'L2' baseline)",
+                      {"head": "regress", "rebalance": False}),
+    }
+    smoke_args = {"width": 0.125, "lr": 3e-3}
+    input_multiple = INPUT_MULTIPLE
+    claims = paper.CLAIMS
+    published = paper.TABLE1
+
+    def __init__(self, variant: str | None = None, **args: Any) -> None:
+        super().__init__(variant, **args)
+        a = self.args
+        if a["head"] not in ("class", "regress"):
+            raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
+        if a["rebalance"] and a["head"] != "class":
+            raise ValueError(f"{self.name}: rebalancing needs the class head")
+        self.register_buffer("bins", ab_gamut_bins(a["grid"]))
+        q = self.bins.shape[0]
+        self.net = ZhangNet(num_classes=q, width=a["width"], head=a["head"], norm=a["norm_layer"])
+        if a["rebalance"]:  # filled by prepare() from the training split, saved with the weights
+            self.register_buffer("prior", torch.zeros(q))
+            self.register_buffer("class_weights", torch.ones(q))
+
+    @property
+    def num_classes(self) -> int:
+        """``Q``, the number of ab bins."""
+        return self.bins.shape[0]
+
+    def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
+        """With rebalancing: the training split's smoothed ab prior (cached in ``cache_dir``) and
+        the weights ``rebalance_weights(prior, lam)``."""
+        if not self.args["rebalance"]:
+            return {}
+        prior = dataset_prior(train_set, self.bins, sigma=self.args["sigma"], cache_dir=cache_dir)
+        self.prior.copy_(prior)
+        self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
+        return {"prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
+                "nonzero_bins": int((prior > 0).sum())}
+
+    def check_trainable(self) -> None:
+        if self.args["rebalance"] and not bool(self.prior.sum() > 0):
+            raise ValueError(f"{self.name} ({self.variant}) rebalances by the training prior: call prepare(train_set) first")
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        a = self.args
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
+                                        weight_decay=a["weight_decay"])}
+
+    def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        missing = [k for k in ("L", "ab") if k not in batch]
+        if missing:
+            raise KeyError(f"batch lacks {missing}; build the dataset with space='lab'")
+        out = self.net(self.norm.encode_l(batch["L"])).float()
+        if self.args["head"] == "regress":
+            return l2_loss(out, batch["ab"])
+        weights = self.class_weights if self.args["rebalance"] else None
+        return class_loss(out, batch["ab"], self.bins, k=self.args["k"], sigma=self.args["sigma"], class_weights=weights)
+
+    @property
+    def decodings(self) -> tuple[str, ...]:
+        return DECODERS if self.args["head"] == "class" else ("direct",)
+
+    def row_labels(self, decode: str, temperature: float | None = None, **options: Any) -> dict[str, Any]:
+        if decode == "annealed" and temperature is not None:
+            return {"temperature": float(temperature)}
+        return {"temperature": TEMPERATURE.get(decode)}
+
+    def predict_chroma(self, lum: Tensor, decode: str, temperature: float | None = None, **options: Any) -> Tensor:
+        """ab ``(B, 2, H/4, W/4)``: the regression head's output, or the class head's logits decoded
+        by ``decode`` (``temperature`` overrides the annealed mean's 0.38)."""
+        out = self.net(self.norm.encode_l(lum)).float()
+        if decode == "direct":
+            return self.norm.decode_chroma(out)
+        if decode == "mode":
+            return decode_mode(out, self.bins)
+        T = 1.0 if decode == "mean" else (ANNEALED_T if temperature is None else temperature)
+        return decode_expectation(out, self.bins, T)

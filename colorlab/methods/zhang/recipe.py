@@ -1,0 +1,155 @@
+"""The training recipe of Zhang, Isola and Efros (2016) as pure functions: the paper's
+constants, the rebalancing weights, the stride-4 targets and the two losses (soft-encoded
+cross entropy, optionally rebalanced, and the L2 baseline).
+
+Network input is ``(L - 50) / 100`` (:data:`colorlab.color.ZHANG`); its outputs are at 1/4
+resolution, and the ground truth is point-sampled at stride 4 to match (as the official
+training prototxt). Grayscale images (no ``|a|, |b| > 5``) are masked out of both losses.
+
+Example:
+    >>> from colorlab.abgrid import ab_gamut_bins
+    >>> bins = ab_gamut_bins()
+    >>> ab = torch.randn(2, 2, 16, 16) * 20
+    >>> logits = torch.randn(2, bins.shape[0], 4, 4)
+    >>> out = class_loss(logits, ab, bins, k=K_PAPER)
+    >>> sorted(out), out["loss"].shape
+    (['ce', 'colour_images', 'loss'], torch.Size([]))
+"""
+
+from __future__ import annotations
+
+import torch  # noqa: F401 (the examples use it)
+from torch import Tensor
+
+from ...abgrid import SIGMA, grayscale_mask, pixel_weights, soft_cross_entropy, soft_encode
+from ...color import ZHANG, check_image
+
+__all__ = [
+    "ANNEALED_T", "OFFICIAL_LOGIT_SCALE", "K_PAPER", "K_OFFICIAL", "LAMBDA", "TARGET_STRIDE", "ADAM_BETAS",
+    "WEIGHT_DECAY", "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights", "downsample_targets", "class_loss",
+    "l2_loss",
+]
+
+#: Annealed-mean temperature of the paper.
+ANNEALED_T = 0.38
+#: The official Caffe demo multiplies the logits by this before the softmax (``1/2.606 ≈ 0.384``).
+OFFICIAL_LOGIT_SCALE = 2.606
+#: Nearest bins per pixel in the soft encoding: the paper's 5, the official training code's 10.
+K_PAPER = 5
+K_OFFICIAL = 10
+#: Mixing weight of the uniform distribution in the rebalancing weights.
+LAMBDA = 0.5
+#: The ground truth is point-sampled at this stride to match the network's 1/4-resolution output.
+TARGET_STRIDE = 4
+#: Adam's betas in the official solver (``momentum: 0.9``, ``momentum2: 0.99``).
+ADAM_BETAS = (0.9, 0.99)
+#: Weight decay of the official solver (Caffe's, i.e. an L2 penalty added to the gradient, as torch's Adam).
+WEIGHT_DECAY = 1e-3
+#: The temperatures of the paper's annealed-mean figure (1 is the mean; T -> 0, the mode, is added apart).
+PAPER_TEMPERATURES = (1.0, 0.77, 0.58, 0.38, 0.29, 0.14)
+#: Decodings of the class head: the annealed mean (T = 0.38), the mode (T -> 0) and the mean (T = 1).
+DECODERS = ("annealed", "mode", "mean")
+#: Half of the squared error, the Euclidean loss of the paper's Eq. 1 (and Caffe's EuclideanLoss).
+_HALF = 0.5
+
+
+def rebalance_weights(prior: Tensor, lam: float = LAMBDA) -> Tensor:
+    """Class weights ``(Q,)``: ``w ∝ ((1 - λ)·p + λ/Q)^-1``, scaled so that ``Σ_q p_q w_q = 1``.
+
+    ``prior`` must be a distribution (non-negative, sums to 1). ``λ = 1`` gives all ones,
+    ``λ = 0`` gives ``w = 1 / (Q·p)`` (needs every ``p_q > 0``). Not a hot path: the checks
+    synchronise with the host.
+
+    Example:
+        >>> w = rebalance_weights(torch.tensor([0.7, 0.2, 0.1]))
+        >>> round(float((torch.tensor([0.7, 0.2, 0.1]) * w).sum()), 6)
+        1.0
+    """
+    if prior.ndim != 1:
+        raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must be in [0, 1]; got {lam}")
+    p = prior.float()
+    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-4:
+        raise ValueError("prior must be non-negative and sum to 1")
+    if lam == 0.0 and bool((p == 0).any()):
+        raise ValueError("lam = 0 needs a prior with no empty bin (its weight would be infinite)")
+    w = 1.0 / ((1.0 - lam) * p + lam / p.shape[0])
+    return w / (p * w).sum()
+
+
+def downsample_targets(ab: Tensor, factor: int = TARGET_STRIDE, offset: int = 0) -> Tensor:
+    """Point-sample ``ab`` ``(B, 2, H, W)`` at stride ``factor``: ``ab[..., offset::factor, offset::factor]``.
+
+    The official training prototxt builds the 1/4-resolution target with a 1×1 convolution of
+    stride 4 and unit weights (``data_ab_ss``), i.e. the top-left pixel of every 4×4 block:
+    ``offset = 0``, the default. No averaging, so targets stay real colours rather than blends.
+    The result is ``(B, 2, ceil((H - offset) / factor), ...)``, ``H/4`` for ``H`` divisible by 4.
+
+    Example:
+        >>> downsample_targets(torch.arange(64.0).view(1, 1, 8, 8).repeat(1, 2, 1, 1))[0, 0].tolist()
+        [[0.0, 4.0], [32.0, 36.0]]
+    """
+    check_image(ab, 2, "ab")
+    if factor < 1 or not 0 <= offset < factor:
+        raise ValueError(f"need factor >= 1 and 0 <= offset < factor; got {factor}, {offset}")
+    return ab[..., offset::factor, offset::factor]
+
+
+
+def _targets(ab: Tensor, out: Tensor) -> Tensor:
+    ab_ss = downsample_targets(ab, TARGET_STRIDE)
+    if ab_ss.shape[-2:] != out.shape[-2:]:
+        raise ValueError(f"stride-{TARGET_STRIDE} targets {tuple(ab_ss.shape[-2:])} do not match the "
+                         f"network output {tuple(out.shape[-2:])}")
+    return ab_ss
+
+
+def class_loss(
+    logits: Tensor,
+    ab: Tensor,
+    bins: Tensor,
+    *,
+    k: int = K_PAPER,
+    sigma: float = SIGMA,
+    class_weights: Tensor | None = None,
+) -> dict[str, Tensor]:
+    """The paper's classification loss: ``{"loss", "ce", "colour_images"}``.
+
+    ``logits`` ``(B, Q, H/4, W/4)`` against the ground truth ``ab`` ``(B, 2, H, W)``,
+    point-sampled at stride 4 (:func:`downsample_targets`), soft-encoded over its ``k`` nearest
+    bins with Gaussian weights of width ``sigma`` (:func:`colorlab.abgrid.soft_encode`) and
+    compared by the soft cross entropy. With ``class_weights`` ``(Q,)`` (:func:`rebalance_weights`)
+    each pixel's term is multiplied by the weight of its nearest bin. Grayscale images are masked
+    out. ``"ce"`` is the unweighted cross entropy (equal to ``"loss"`` without weights),
+    ``"colour_images"`` the share of images not masked.
+    """
+    ab = ab.float()
+    ab_ss = _targets(ab, logits)
+    target = soft_encode(ab_ss, bins, k, sigma)
+    keep = ~grayscale_mask(ab)
+    weights = None if class_weights is None else pixel_weights(ab_ss, bins, class_weights)
+    loss = soft_cross_entropy(logits, target, weights, keep)
+    ce = loss.detach() if weights is None else soft_cross_entropy(logits.detach(), target, None, keep)
+    return {"loss": loss, "ce": ce, "colour_images": keep.float().mean()}
+
+
+def l2_loss(pred: Tensor, ab: Tensor) -> dict[str, Tensor]:
+    """The paper's L2 baseline: ``{"loss", "colour_images"}``.
+
+    ``pred`` is ``ab / 110`` ``(B, 2, H/4, W/4)``; the loss is ``½‖ŷ - y‖²`` per pixel against the
+    stride-4 point-sampled ``ab / 110``, averaged over the pixels of the colour images (grayscale
+    ones masked as in :func:`class_loss`).
+
+    Example:
+        >>> ab = torch.zeros(1, 2, 8, 8); ab[:, 0] = 11.0
+        >>> round(float(l2_loss(torch.zeros(1, 2, 2, 2), ab)["loss"]), 6)  # ½ (11/110)²
+        0.005
+    """
+    ab = ab.float()
+    check_image(pred, 2, "prediction")
+    y = ZHANG.encode_chroma(_targets(ab, pred))
+    per_pixel = _HALF * (pred - y).square().sum(1)  # (B, h, w)
+    keep = (~grayscale_mask(ab)).to(per_pixel.dtype).view(-1, 1, 1).expand_as(per_pixel)
+    loss = (per_pixel * keep).sum() / keep.sum().clamp_min(1.0)
+    return {"loss": loss, "colour_images": keep[:, 0, 0].mean()}

@@ -1,0 +1,130 @@
+"""colorlab.study: parameters captured as the config, checkpoints keyed by their settings,
+another notebook's model reused read-only, and what a run records."""
+
+import hashlib
+import json
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from colorlab import study
+
+BASE = dict(profile="smoke", data_spec="samples", device="cpu", seed=0, steps=2, batch_size=2, crop=16,
+            image_size=48, max_tiles=1)
+
+
+def _study(tmp_path, name="01_a", **changes):
+    return study.start(name, {**BASE, **changes}, root=tmp_path)
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _train(s, **args):
+    s.datasets("yuv")
+    return s.train("yuv_regression", ["l1"], progress=False, **{"base": 4, **args})["l1"]
+
+
+def test_parameters_are_the_literals_of_the_namespace():
+    ns = {"steps": 3, "image_size": None, "boost_factors": [1.0, 2.0], "opts": {"a": 1}, "name": "x",
+          "In": ["cell"], "Out": {}, "_": 5, "_i1": "x", "math": math, "pd": pd, "fn": len, "t": torch.zeros(1)}
+    assert study.parameters(ns) == {"steps": 3, "image_size": None, "boost_factors": [1.0, 2.0],
+                                    "opts": {"a": 1}, "name": "x"}
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"profile": "../escaped"}, "profile"), ({"profile": ""}, "profile"), ({"steps": "abc"}, "steps"),
+    ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"), ({"batch_size": True}, "batch_size"), ({"crop": -8}, "crop"),
+    ({"image_size": 0}, "image_size"), ({"max_tiles": "all"}, "max_tiles"), ({"seed": "0"}, "seed"),
+    ({"data_spec": 3}, "data_spec"),
+])
+def test_bad_parameters_are_refused_before_any_work(tmp_path, bad, match):
+    with pytest.raises(ValueError, match=f"parameter {match}"):
+        _study(tmp_path, **bad)
+    assert not any(tmp_path.iterdir())
+
+
+def test_train_before_data_and_wrong_space_are_clear(tmp_path):
+    s = _study(tmp_path)
+    with pytest.raises(RuntimeError, match="datasets"):
+        s.train("yuv_regression", ["l1"])
+    s.datasets("lab")
+    with pytest.raises(ValueError, match="yuv items"):
+        s.train("yuv_regression", ["l1"])
+
+
+def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys):
+    first = _train(_study(tmp_path))
+    assert first.checkpoint.parent == tmp_path / "smoke" / "checkpoints" / "yuv_regression"
+    assert first.checkpoint.name.startswith("l1-2steps-") and first.history.attrs["resumed_from"] is None
+    kept = _digest(first.checkpoint)
+    again = _train(_study(tmp_path))  # the same settings: the finished checkpoint is reused, not retrained
+    assert again.checkpoint == first.checkpoint and again.history.attrs["resumed_from"] == 2
+    others = [_train(_study(tmp_path, steps=3)), _train(_study(tmp_path), base=8), _train(_study(tmp_path, seed=1)),
+              _train(_study(tmp_path, batch_size=4)), _train(_study(tmp_path, image_size=64))]
+    paths = {first.checkpoint, *(t.checkpoint for t in others)}
+    assert len(paths) == 6 and all(t.history.attrs["resumed_from"] is None for t in others)
+    assert _digest(first.checkpoint) == kept  # never overwritten by a run with other settings
+
+
+def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
+    a = _study(tmp_path, "01_a")
+    trained = _train(a)
+    ev = a.evaluate({"l1": trained})
+    a.save(ev.table)
+    before = (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns)
+
+    b = _study(tmp_path, "02_b")
+    b.datasets("yuv")
+    reused = b.reuse("01_a", "l1")
+    assert not reused.method.training and reused.checkpoint == trained.checkpoint
+    assert reused.history.attrs["steps"] == 2 and list(reused.history["loss"]) == list(trained.history["loss"])
+    for x, y in zip(trained.method.state_dict().values(), reused.method.state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+    assert "loaded read-only" in capsys.readouterr().out
+    b.save(b.evaluate({"l1": reused}).table)
+    assert (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns) == before
+    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["l1"]
+    assert record["from_notebook"] == "01_a" and record["checkpoint"].startswith("smoke/checkpoints/")
+
+    with pytest.raises(KeyError, match="no 'l2' model; it has: l1"):
+        b.reuse("01_a", "l2")
+    with pytest.raises(FileNotFoundError, match="run it first"):
+        b.reuse("01_missing", "l1")
+    c = _study(tmp_path, "02_c", crop=32)
+    c.datasets("yuv")
+    with pytest.raises(ValueError, match="crop=16.*this run has crop=32"):
+        c.reuse("01_a", "l1")
+
+
+def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
+    s = _study(tmp_path)
+    trained = _train(s)
+    ev = s.evaluate({"mine": trained})
+    t = ev.table
+    assert list(t["variant"]) == ["mine", "ground_truth", "gray", "random"]
+    row = t.iloc[0]
+    assert (row["method"], row["decode"], row["steps"], row["device"]) == ("yuv_regression", "direct", 2, "cpu")
+    assert row["data"] == "samples (embedded)" and row["n_images"] == len(s.test_set) == ev.gt.shape[0]
+    assert set(ev.predictions) == {("mine", "direct")} and ev.predictions[("mine", "direct")].shape == ev.gt.shape
+    assert len(s.evaluate({"mine": trained}, references=False).table) == 1
+    with pytest.raises(ValueError, match="unknown decoding"):
+        s.evaluate({"mine": trained}, decodings=["annealed"])
+    verdicts = s.judge(t, "yuv_regression")
+    assert list(verdicts["key"]) == ["regression_desaturates", "batchnorm"]
+    assert "rows missing" in capsys.readouterr().out  # no l2 or instance-norm rows here
+
+
+def test_save_records_the_parameters_data_and_models(tmp_path, capsys):
+    s = _study(tmp_path, lr_note="kept as given")
+    trained = _train(s)
+    out = s.save(s.evaluate({"l1": trained}).table, extra={"a": 1})
+    assert json.loads((out / "config.json").read_text()) == {**BASE, "lr_note": "kept as given"}
+    info = json.loads((out / "metrics.json").read_text())["info"]
+    assert info["extra"] == {"a": 1} and info["train"]["split_rule"] == "region" and info["test"]["crop"] == 16
+    model = info["models"]["l1"]
+    assert model["args"]["base"] == 4 and (tmp_path / model["checkpoint"]).is_file()
+    assert "saved to smoke/01_a/" in capsys.readouterr().out

@@ -1,0 +1,95 @@
+"""Figures: each test checks what is drawn (pixels, curves, points, labels), not only how many axes."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torchvision.utils import make_grid
+
+from colorlab import viz
+from colorlab.abgrid import ab_gamut_bins
+from colorlab.color import chroma, rgb_to_gray, rgb_to_lab
+
+
+def _rgb(n=4, size=16, seed=0):
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def _row(images):
+    return make_grid(images, nrow=images.shape[0], padding=2, pad_value=1.0).permute(1, 2, 0).numpy()
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_colorization_rows_draw_originals_gray_inputs_and_each_prediction():
+    rgb = _rgb(6)
+    half = rgb * 0.5
+    fig = viz.colorization_rows(rgb, {"a": rgb, "b": half}, max_images=3, title="t")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["original", "grayscale input", "a", "b"]
+    pick = torch.tensor([0, 2, 5])  # three columns spread over the whole batch, first and last included
+    expected = [rgb[pick], rgb_to_gray(rgb[pick]), rgb[pick], half[pick]]
+    for ax, images in zip(fig.axes, expected, strict=True):
+        np.testing.assert_allclose(ax.images[0].get_array(), _row(images.clamp(0, 1)), atol=1e-6)
+    assert fig.texts[0].get_text() == "t"
+    with pytest.raises(ValueError):
+        viz.colorization_rows(rgb[:, :1], {})
+
+
+def test_chroma_histogram_draws_one_density_per_series():
+    rgb = _rgb()
+    gray = rgb_to_gray(rgb)
+    fig = viz.chroma_histogram(rgb, {"gray": gray}, bins=10)
+    ax = fig.axes[0]
+    assert [p.get_label() for p in ax.patches] == ["ground truth", "gray"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ground truth", "gray"]
+    c = chroma(rgb_to_lab(rgb)[1]).flatten().numpy()
+    density, edges = np.histogram(c, bins=np.linspace(0, c.max(), 11), density=True)
+    outline = ax.patches[0].get_xy()  # a step outline: the density is its height over each bin
+    heights = [y for x, y in outline if edges[0] < x < edges[-1]]
+    assert max(heights) == pytest.approx(density.max(), rel=1e-5)
+    gray_outline = ax.patches[1].get_xy()
+    assert max(x for x, y in gray_outline if y > 0) <= edges[1] + 1e-6  # a gray image's chroma is all near 0
+
+
+def test_prior_plot_places_bins_on_the_grid():
+    bins = ab_gamut_bins()
+    prior = torch.full((bins.shape[0],), 1.0 / bins.shape[0])
+    fig = viz.ab_prior_plot(prior, bins)
+    img = np.ma.masked_invalid(fig.axes[0].images[0].get_array())
+    assert img.count() == bins.shape[0]  # one coloured cell per bin, the rest of the plane empty
+    np.testing.assert_allclose(img.compressed(), np.log10(1.0 / bins.shape[0]), rtol=1e-6)
+    with pytest.raises(ValueError):
+        viz.ab_prior_plot(prior[:-1], bins)
+
+
+def test_sweep_plot_draws_each_group_against_x_and_the_reference():
+    t = pd.DataFrame({"boost": [2.0, 1.0, 2.0, 1.0], "space": ["yuv", "yuv", "hsv", "hsv"],
+                      "auc": [0.8, 0.9, 0.7, 0.9], "colorfulness_gap": [3.0, -5.0, 6.0, -5.0]})
+    fig = viz.sweep_plot(t, "boost", ("auc", "colorfulness_gap"), hue="space", reference={"colorfulness_gap": 0.0})
+    auc_ax, gap_ax = fig.axes
+    curves = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata())) for line in auc_ax.lines}
+    assert curves == {"hsv": ([1.0, 2.0], [0.9, 0.7]), "yuv": ([1.0, 2.0], [0.9, 0.8])}
+    assert [list(line.get_ydata()) for line in gap_ax.lines if line.get_label() == "ground truth"] == [[0.0, 0.0]]
+    assert (auc_ax.get_xlabel(), auc_ax.get_ylabel(), gap_ax.get_ylabel()) == ("boost", "auc", "colorfulness_gap")
+
+
+def test_metric_scatter_places_and_labels_every_row():
+    t = pd.DataFrame({"notebook": ["01_x", "01_x", "03_y"], "method": ["m", "m", "n"], "variant": ["a", "b", "c"],
+                      "decode": ["", "", "mode"], "auc": [0.9, 0.8, 0.7], "colorfulness_gap": [-5.0, 3.0, np.nan]})
+    ax = viz.metric_scatter(t).axes[0]
+    points = [tuple(p) for c in ax.collections for p in c.get_offsets()]
+    assert points == [(0.9, -5.0), (0.8, 3.0)]  # the NaN row is left out
+    assert [a.get_text() for a in ax.texts] == ["m/a", "m/b"]
+    assert [line.get_ydata()[0] for line in ax.lines] == [0]  # the zero-gap line
+
+
+def test_loss_curves_draw_every_history():
+    h = {"a": pd.DataFrame({"step": [1, 2, 3], "loss": [3.0, 2.0, 1.0]}),
+         "b": pd.DataFrame({"step": [1, 2], "loss": [5.0, 4.0]})}
+    ax = viz.loss_curves(h).axes[0]
+    assert [(line.get_label(), list(line.get_ydata())) for line in ax.lines] == [("a", [3.0, 2.0, 1.0]), ("b", [5.0, 4.0])]
