@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from . import __version__
 from .files import atomic_write, plain
 from .methods import Method, get
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "read", "rebuild", "load", "history"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "UnreadableCheckpoint", "save", "read", "rebuild", "load", "history"]
 
 #: The ``format`` entry of every colorlab checkpoint.
 FORMAT = "colorlab-checkpoint"
@@ -54,6 +55,11 @@ VERSION = 1
 
 class CheckpointError(ValueError):
     """A file that is not a checkpoint this code can rebuild; the message names the file."""
+
+
+class UnreadableCheckpoint(CheckpointError):
+    """A file :func:`torch.load` cannot read at all: empty, truncated, not a torch file."""
+
 
 
 def _first_line(e: BaseException) -> str:
@@ -93,14 +99,18 @@ def save(
 
 def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The checkpoint's entries, checked: a missing file raises ``FileNotFoundError``; an unreadable
-    or foreign file or a newer format raise :class:`CheckpointError` naming the file."""
+    file (empty, truncated, not a torch file, not weights-only) :class:`UnreadableCheckpoint`; a
+    foreign file or a newer format :class:`CheckpointError`; each names the file. Errors that say
+    nothing about the file (no permission, out of memory) pass through unchanged."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # truncated zip, a pickle that is not weights-only, not a torch file at all
-        raise CheckpointError(f"{path}: not a readable checkpoint ({_first_line(e)})") from e
+    except torch.OutOfMemoryError:
+        raise
+    except (EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as e:
+        raise UnreadableCheckpoint(f"{path}: not a readable checkpoint ({_first_line(e)})") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a colorlab checkpoint (it has no 'format': {FORMAT!r} entry)")
     version = state.get("version")
@@ -115,9 +125,12 @@ def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") 
     unknown method raises :class:`CheckpointError` naming the file. Building it does not disturb
     the caller's random number generators."""
     try:
-        cls = get(state["method"])
+        cls = get(state.get("method", "<none>"))
     except KeyError as e:
         raise CheckpointError(f"{path}: {e.args[0]}") from e
+    if state.get("normalisation") != cls.norm.name:
+        raise CheckpointError(f"{path}: its inputs were normalised as {state.get('normalisation')!r}; "
+                              f"{cls.name} now uses {cls.norm.name!r}")
     try:
         with torch.random.fork_rng(devices=[]):
             method = cls(state["variant"], **state["args"])
@@ -134,8 +147,9 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> M
 
 def history(state: Mapping[str, Any]) -> pd.DataFrame:
     """The loss history of a :func:`read` checkpoint, with ``attrs`` ``steps``, ``train_seconds``
-    and ``device`` as :func:`colorlab.train.fit` returns them."""
+    and ``device`` (the one that trained it) as :func:`colorlab.train.fit` returns them."""
     df = pd.DataFrame(state.get("history", {}))
+    run = state.get("run", {})
     df.attrs.update(steps=int(state.get("step", 0)), train_seconds=float(state.get("train_seconds", 0.0)),
-                    device=state.get("run", {}).get("device"), resumed_from=int(state.get("step", 0)))
+                    device=run.get("device_used", run.get("device")))
     return df

@@ -38,6 +38,14 @@ __all__ = ["predict", "colorizer", "score", "score_method", "reference_rows"]
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
 
+def _synchronize(dev: torch.device) -> None:
+    """Wait for queued work on an asynchronous device, so a timing measures the work itself."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+
 @torch.no_grad()
 def predict(
     colorize: Colorizer,
@@ -52,12 +60,10 @@ def predict(
     gts, preds, seconds = [], [], 0.0
     for batch in tqdm(loader, desc="predict", disable=not progress, leave=False):
         batch = to_device(batch, dev)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
+        _synchronize(dev)
         t0 = time.perf_counter()
         rgb = colorize(batch)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
+        _synchronize(dev)
         seconds += time.perf_counter() - t0
         gts.append(batch["rgb"].float().cpu())
         preds.append(rgb.float().clamp(0, 1).cpu())

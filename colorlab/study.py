@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from torch import Tensor
 
 from . import checkpoint, data, evaluate, methods, results
@@ -185,8 +186,10 @@ class Study:
 
     def _data_key(self) -> dict[str, Any]:
         d = self.train_set.describe()
-        return {k: d[k] for k in ("spec", "data_path", "split_rule", "region", "n_images", "crop", "image_size",
-                                  "space", "names")}
+        names = self.train_set.images.names
+        listed = json.dumps(list(names) if isinstance(names, list) else len(names)).encode()
+        return {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "n_images", "crop", "image_size",
+                                     "space")}, "names": hashlib.sha1(listed).hexdigest()}
 
     def checkpoint_path(self, method: Method, steps: int, batch_size: int) -> Path:
         """Where ``method`` trained with these settings on this study's data is kept."""
@@ -205,6 +208,11 @@ class Study:
         cls = methods.get(method)
         if self.train_set.space != cls.space:
             raise ValueError(f"{method} trains on {cls.space} items; datasets() was called with {self.train_set.space!r}")
+        if self.train_set.crop % cls.input_multiple:
+            raise ValueError(f"{method} needs a crop that is a multiple of {cls.input_multiple}; got crop={self.train_set.crop}")
+        with torch.random.fork_rng(devices=[]):  # every variant's arguments checked before any trains
+            for variant in variants:
+                cls(variant, **args)
         out = {}
         for variant in variants:
             seed_everything(self.seed)
@@ -218,39 +226,46 @@ class Study:
             hist = fit(m, lambda start, ts=train_set: data.make_loader(ts, batch_size, train=True, seed=self.seed,
                                                                       start_step=start), cfg)
             out[variant] = Trained(m, hist, path)
-            self.models[variant] = {"method": m.name, "variant": m.variant, "args": m.args,
+            self.models[f"{m.name}/{variant}"] = {"method": m.name, "variant": m.variant, "args": m.args,
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                                     "steps": hist.attrs["steps"], **prepared}
             print(f"{variant}: {hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
                   f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
         return out
 
-    def reuse(self, notebook: str, variant: str) -> Trained:
-        """The ``variant`` model that ``notebook`` trained and recorded in this profile, loaded
-        read-only from its checkpoint (never trained further). Its training data must be this
-        study's (same data, crop and image size), else ``ValueError``."""
+    def reuse(self, notebook: str, model: str) -> Trained:
+        """The model that ``notebook`` trained and recorded in this profile, ``model`` being its
+        variant (``"l1"``) or ``"method/variant"``, loaded read-only from its checkpoint (never
+        trained further). Its training data must be this study's (same data, crop and image size):
+        call :meth:`datasets` first."""
+        if self.test_set is None:
+            raise RuntimeError(f"{self.notebook}: call datasets() first; a reused model's training data is checked against it")
+        hint = f"run it first (colorlab run --profile {self.profile} --only {notebook[:2]} {self.notebook[:2]})"
         try:
             rec = results.load(notebook, self.profile, self.root)
         except FileNotFoundError as e:
-            raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {variant!r} model, but {notebook} has "
-                                    f"no results in profile {self.profile!r}: run it first "
-                                    f"(colorlab run --profile {self.profile} --only {notebook[:2]} {self.notebook[:2]})") from e
+            raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {model!r} model, but {notebook} has "
+                                    f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
-        if variant not in recorded:
-            raise KeyError(f"{notebook} recorded no {variant!r} model; it has: {', '.join(recorded) or 'none'}")
-        path = results.results_root(self.root) / recorded[variant]["checkpoint"]
+        keys = [k for k in recorded if k == model or k.split("/")[-1] == model]
+        if len(keys) != 1:
+            why = "several" if keys else "no"
+            raise KeyError(f"{notebook} recorded {why} {model!r} model(s); it has: {', '.join(recorded) or 'none'}")
+        path = results.results_root(self.root) / recorded[keys[0]]["checkpoint"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{notebook}'s {model!r} checkpoint {self._relative(path)} is missing (checkpoints "
+                                    f"are not in git): {hint}")
         state = checkpoint.read(path)
-        if self.test_set is not None:
-            had, wants = state.get("data", {}), self.test_set.describe()
-            diff = [k for k in ("data_path", "crop", "image_size") if had.get(k) != wants[k]]
-            if diff:
-                raise ValueError(f"{notebook}'s {variant!r} model was trained on " + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
-                                 + "; this run has " + ", ".join(f"{k}={wants[k]!r}" for k in diff)
-                                 + f": run {notebook} with the same data first")
+        had, wants = state.get("data", {}), self.test_set.describe()
+        diff = [k for k in ("data_path", "crop", "image_size") if had.get(k) != wants[k]]
+        if diff:
+            raise ValueError(f"{notebook}'s {model!r} model was trained on " + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
+                             + "; this run has " + ", ".join(f"{k}={wants[k]!r}" for k in diff)
+                             + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
-        self.models[variant] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
+        self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
                                 "checkpoint": self._relative(path), "from_notebook": notebook, "steps": state["step"]}
-        print(f"{variant}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
+        print(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
               f"{self._relative(path)}")
         return trained
 

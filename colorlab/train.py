@@ -14,8 +14,11 @@ number of steps or a wall-time budget, whichever ends first, and returns the los
   every ``checkpoint_every`` steps and at the end; a run pointed at an existing checkpoint of
   the same settings resumes from it (a finished one is reused without training), and ends with
   the same weights as an uninterrupted run when the batch stream is a pure function of the step
-  (:class:`colorlab.data.StepBatchSampler`); a checkpoint that cannot be read is named in a
-  warning, moved aside (``*.corrupt``) and the run starts afresh;
+  (:class:`colorlab.data.StepBatchSampler`). Nothing is destroyed: a checkpoint that cannot be
+  read (``*.corrupt``), or holds other settings or weights that no longer fit the method
+  (``*.replaced``), is named in a warning and moved aside before the run starts afresh; a foreign
+  or newer-format file stops the run with an error naming it; ``resume=False`` refuses a path
+  that exists;
 * a NaN or infinite loss stops the run with :class:`FloatingPointError` naming the step;
 * a tqdm progress bar showing the loss.
 
@@ -109,24 +112,49 @@ def _incompatible(state: Mapping[str, Any], method: Method, config: TrainConfig)
     return ""
 
 
+def _move_aside(path: Path, suffix: str, why: str) -> None:
+    aside = path.with_name(f"{path.name}.{suffix}")
+    n = 1
+    while aside.exists():
+        aside, n = path.with_name(f"{path.name}.{suffix}{n}"), n + 1
+    path.replace(aside)
+    warnings.warn(f"{why}; moved it to {aside.name} and training from scratch", stacklevel=4)
+
+
 def _resumable(path: Path | None, method: Method, config: TrainConfig, device: torch.device) -> dict[str, Any] | None:
-    """The checkpoint to resume from, or ``None`` (no file, resumption off, unreadable, other settings)."""
-    if path is None or not config.resume or not path.exists():
+    """The checkpoint to resume from, or ``None`` (no file; an unreadable one or one of other
+    settings, moved aside). A foreign or newer-format file raises; with ``resume=False`` an
+    existing file raises rather than be overwritten."""
+    if path is None or not path.exists():
         return None
+    if not config.resume:
+        raise FileExistsError(f"{path} exists and resume=False: give another checkpoint path or move it away")
     try:
         state = checkpoint.read(path, map_location=device)
-    except checkpoint.CheckpointError as e:
-        aside = path.with_name(path.name + ".corrupt")
-        n = 1
-        while aside.exists():
-            aside, n = path.with_name(f"{path.name}.corrupt{n}"), n + 1
-        path.replace(aside)
-        warnings.warn(f"{e}; moved it to {aside.name} and training from scratch", stacklevel=3)
+    except checkpoint.UnreadableCheckpoint as e:
+        _move_aside(path, "corrupt", str(e))
         return None
     if why := _incompatible(state, method, config):
-        warnings.warn(f"not resuming from {path}: {why}; training from scratch and overwriting it", stacklevel=3)
+        _move_aside(path, "replaced", f"not resuming from {path}: {why}")
         return None
     return state
+
+
+def _restore(path: Path, state: dict[str, Any], method: Method, optimizers: Mapping[str, torch.optim.Optimizer]) -> bool:
+    """Load a checkpoint's weights and optimiser states; ``False`` (file moved aside, the method's
+    own initial weights put back: a failed ``load_state_dict`` has copied what fitted) when they
+    no longer fit the method, as after a change of its code."""
+    initial = {k: v.clone() for k, v in method.state_dict().items()}
+    try:
+        method.load_state_dict(state["state_dict"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+    except (KeyError, RuntimeError, ValueError) as e:
+        method.load_state_dict(initial)
+        _move_aside(path, "replaced", f"not resuming from {path}: its weights do not fit {method.name} "
+                                      f"({checkpoint._first_line(e)})")
+        return False
+    return True
 
 
 def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: TrainConfig) -> pd.DataFrame:
@@ -155,10 +183,9 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     start_step, elapsed_before, resumed_from = 0, 0.0, None
     ckpt = Path(config.checkpoint) if config.checkpoint else None
     state = _resumable(ckpt, method, config, device)
+    if state is not None and not _restore(ckpt, state, method, optimizers):
+        state, optimizers = None, method.configure_optimizers()  # fresh optimisers for the initial weights
     if state is not None:
-        method.load_state_dict(state["state_dict"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
         torch.set_rng_state(state["rng"]["cpu"].cpu())
         if cuda and state["rng"].get("cuda") is not None:
             torch.cuda.set_rng_state(state["rng"]["cuda"].cpu())
@@ -168,13 +195,16 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     else:
         seed_everything(config.seed)
     method.check_trainable()
+    saved = {"step": start_step if state is not None else None}
 
     def snapshot(step: int, seconds: float) -> None:
         if ckpt is None:
             return
         rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None}
-        checkpoint.save(ckpt, method, optimizers=optimizers, step=step, train_seconds=seconds, run=asdict(config),
-                        rng=rng, history=history, data=config.extra.get("data"))
+        checkpoint.save(ckpt, method, optimizers=optimizers, step=step, train_seconds=seconds,
+                        run={**asdict(config), "device_used": str(device)}, rng=rng, history=history,
+                        data=config.extra.get("data"))
+        saved["step"] = step
 
     t0 = time.perf_counter()
     step, stopped_by = start_step, "steps"
@@ -192,10 +222,10 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
             logs = {k: float(v) for k, v in method.train_step(batch, optimizers, step).items()}
             value = logs.pop("loss")
             if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"loss is {value} at step {step + 1}; the last good checkpoint is "
-                    f"{ckpt if ckpt else '(none: no checkpoint path was set)'}"
-                )
+                last = ("no checkpoint path was set" if ckpt is None else
+                        f"the last checkpoint, {ckpt}, holds step {saved['step']}" if saved["step"] is not None else
+                        f"no checkpoint was written yet (every {config.checkpoint_every} steps to {ckpt})")
+                raise FloatingPointError(f"loss is {value} at step {step + 1}; {last}")
             step += 1
             seconds = elapsed_before + time.perf_counter() - t0
             history["step"].append(step)
@@ -203,6 +233,9 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
             history["seconds"].append(seconds)
             for k, v in logs.items():
                 history.setdefault(k, [math.nan] * (len(history["step"]) - 1)).append(v)
+            for v in history.values():  # a value logged at some steps only is NaN at the others
+                if len(v) < len(history["step"]):
+                    v.append(math.nan)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
             if step % config.checkpoint_every == 0:

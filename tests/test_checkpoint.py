@@ -96,3 +96,14 @@ def test_arguments_or_weights_that_do_not_fit_are_named(saved, tmp_path):
     torch.save(state, tmp_path / "shape.pt")
     with pytest.raises(checkpoint.CheckpointError, match=r"shape\.pt: cannot rebuild 'zhang'.*size mismatch"):
         checkpoint.load(tmp_path / "shape.pt")
+
+
+def test_a_changed_normalisation_or_a_missing_method_is_named(saved, tmp_path):
+    path = _rewrite(saved[0], tmp_path / "norm.pt", normalisation="pix2pix")
+    with pytest.raises(checkpoint.CheckpointError, match=r"norm\.pt: its inputs were normalised as 'pix2pix'"):
+        checkpoint.load(path)
+    state = torch.load(saved[0], weights_only=True)
+    del state["method"]
+    torch.save(state, tmp_path / "nameless.pt")
+    with pytest.raises(checkpoint.CheckpointError, match=r"nameless\.pt: unknown method '<none>'"):
+        checkpoint.load(tmp_path / "nameless.pt")

@@ -56,7 +56,7 @@ def test_train_before_data_and_wrong_space_are_clear(tmp_path):
         s.train("yuv_regression", ["l1"])
 
 
-def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys):
+def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
     first = _train(_study(tmp_path))
     assert first.checkpoint.parent == tmp_path / "smoke" / "checkpoints" / "yuv_regression"
     assert first.checkpoint.name.startswith("l1-2steps-") and first.history.attrs["resumed_from"] is None
@@ -68,6 +68,12 @@ def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys):
     paths = {first.checkpoint, *(t.checkpoint for t in others)}
     assert len(paths) == 6 and all(t.history.attrs["resumed_from"] is None for t in others)
     assert _digest(first.checkpoint) == kept  # never overwritten by a run with other settings
+    s = _study(tmp_path)
+    s.datasets("yuv")
+    names = s.train_set.images.names
+    names[0] = "another_photo"  # the same number of images, one of them another: other data
+    renamed = s.train("yuv_regression", ["l1"], base=4, progress=False)["l1"]
+    assert renamed.checkpoint != first.checkpoint
 
 
 def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
@@ -78,8 +84,11 @@ def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     before = (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns)
 
     b = _study(tmp_path, "02_b")
+    with pytest.raises(RuntimeError, match="datasets"):
+        b.reuse("01_a", "l1")
     b.datasets("yuv")
     reused = b.reuse("01_a", "l1")
+    assert b.reuse("01_a", "yuv_regression/l1").checkpoint == reused.checkpoint
     assert not reused.method.training and reused.checkpoint == trained.checkpoint
     assert reused.history.attrs["steps"] == 2 and list(reused.history["loss"]) == list(trained.history["loss"])
     for x, y in zip(trained.method.state_dict().values(), reused.method.state_dict().values(), strict=True):
@@ -87,10 +96,10 @@ def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     assert "loaded read-only" in capsys.readouterr().out
     b.save(b.evaluate({"l1": reused}).table)
     assert (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns) == before
-    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["l1"]
+    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["yuv_regression/l1"]
     assert record["from_notebook"] == "01_a" and record["checkpoint"].startswith("smoke/checkpoints/")
 
-    with pytest.raises(KeyError, match="no 'l2' model; it has: l1"):
+    with pytest.raises(KeyError, match="no 'l2' model.*it has: yuv_regression/l1"):
         b.reuse("01_a", "l2")
     with pytest.raises(FileNotFoundError, match="run it first"):
         b.reuse("01_missing", "l1")
@@ -98,6 +107,32 @@ def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     c.datasets("yuv")
     with pytest.raises(ValueError, match="crop=16.*this run has crop=32"):
         c.reuse("01_a", "l1")
+    trained.checkpoint.unlink()  # a fresh clone: results are committed, checkpoints are not
+    with pytest.raises(FileNotFoundError, match="checkpoint .* is missing.*--only 01 02"):
+        b.reuse("01_a", "l1")
+
+
+def test_every_variant_is_checked_before_any_trains(tmp_path):
+    s = _study(tmp_path)
+    s.datasets("lab")
+    with pytest.raises(ValueError, match=r"k \(soft-encoding neighbours\) must be in \[1, Q=262\]"):
+        s.train("zhang", ["l2", "class"], width=0.125, k=0, progress=False)  # l2 would train fine; class cannot
+    with pytest.raises(ValueError, match="variant 'l2' sets head"):
+        s.train("zhang", ["full", "l2"], width=0.125, head="class", progress=False)
+    assert not (tmp_path / "smoke" / "checkpoints").exists()
+    odd = _study(tmp_path, crop=12)
+    odd.datasets("yuv")
+    with pytest.raises(ValueError, match="multiple of 8; got crop=12"):
+        odd.train("yuv_regression", ["l1"], base=4)
+
+
+def test_records_of_two_methods_with_one_variant_name_are_kept_apart(tmp_path, capsys):
+    s = _study(tmp_path)
+    s.datasets("yuv")
+    s.train("yuv_regression", ["l1"], base=4, progress=False)
+    s.train("saturation_boost", ["yuv"], base=4, progress=False)
+    s.train("saturation_boost", ["hsv"], base=4, progress=False)
+    assert sorted(s.models) == ["saturation_boost/hsv", "saturation_boost/yuv", "yuv_regression/l1"]
 
 
 def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
@@ -125,6 +160,6 @@ def test_save_records_the_parameters_data_and_models(tmp_path, capsys):
     assert json.loads((out / "config.json").read_text()) == {**BASE, "lr_note": "kept as given"}
     info = json.loads((out / "metrics.json").read_text())["info"]
     assert info["extra"] == {"a": 1} and info["train"]["split_rule"] == "region" and info["test"]["crop"] == 16
-    model = info["models"]["l1"]
+    model = info["models"]["yuv_regression/l1"]
     assert model["args"]["base"] == 4 and (tmp_path / model["checkpoint"]).is_file()
     assert "saved to smoke/01_a/" in capsys.readouterr().out

@@ -87,12 +87,25 @@ def test_fit_returns_history_and_lowers_loss():
     assert hist.attrs["device"] == "cpu" and hist.attrs["stopped_by"] == "steps" and not m.training
 
 
-def test_repeatable_on_cpu():
-    a, b = Tiny(), Tiny()
+class Noisy(Tiny):
+    """Dropout in training: the result depends on the random numbers drawn while training."""
+
+    name = "noisy"
+
+    def loss(self, batch):
+        return (torch.nn.functional.dropout(self.net(batch["x"]), 0.5) - batch["y"]).pow(2).mean()
+
+
+def test_repeatable_on_cpu_whatever_the_generator_held_before():
+    a, b, c = Noisy(), Noisy(), Noisy()
+    torch.manual_seed(1)
     fit(a, _batches, _cfg(steps=10))
+    torch.manual_seed(2)
     fit(b, _batches, _cfg(steps=10))
+    fit(c, _batches, _cfg(steps=10, seed=1))
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters(), strict=True))
 
 
 def test_wall_time_budget_stops_early(monkeypatch):
@@ -111,8 +124,29 @@ def test_nan_loss_names_the_step(monkeypatch):
         return out * math.nan if calls["n"] == 3 else out
 
     monkeypatch.setattr(m, "loss", loss)
-    with pytest.raises(FloatingPointError, match="at step 3"):
+    with pytest.raises(FloatingPointError, match="at step 3; no checkpoint path was set"):
         fit(m, _batches, _cfg(steps=10))
+
+
+def test_nan_loss_names_the_checkpoint_that_exists(monkeypatch, tmp_path):
+    for nan_at, every, says in ((3, 5, "no checkpoint was written yet"), (7, 5, r"holds step 5")):
+        m, calls = Tiny(), {"n": 0}
+
+        def loss(batch, m=m, calls=calls, nan_at=nan_at):
+            calls["n"] += 1
+            return Tiny.loss(m, batch) * (math.nan if calls["n"] == nan_at else 1.0)
+
+        monkeypatch.setattr(m, "loss", loss)
+        with pytest.raises(FloatingPointError, match=says):
+            fit(m, _batches, _cfg(steps=10, checkpoint=str(tmp_path / f"{nan_at}.pt"), checkpoint_every=every))
+
+
+def test_a_value_logged_at_some_steps_only_is_nan_at_the_others():
+    m = Tiny()
+    m.train_step = lambda batch, opts, step: {**Tiny.train_step(m, batch, opts, step),
+                                              **({"extra": torch.tensor(float(step))} if step % 2 else {})}
+    hist = fit(m, _batches, _cfg(steps=5))
+    assert hist["extra"].isna().tolist() == [True, False, True, False, True]
 
 
 def test_dict_losses_and_two_optimisers_are_logged_and_resumed(tmp_path):
@@ -193,16 +227,48 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(a, b), name
 
 
-def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+def test_checkpoint_of_other_settings_is_moved_aside_not_overwritten(tmp_path):
     ckpt = tmp_path / "c.pt"
     fit(Tiny(lr=1e-2), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
-    with pytest.warns(UserWarning, match="differ in lr"):
+    first = ckpt.read_bytes()
+    with pytest.warns(UserWarning, match=r"differ in lr; moved it to c\.pt\.replaced"):
         hist = fit(Tiny(lr=1e-3), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
     assert hist.attrs["resumed_from"] is None and len(hist) == 4
-    with pytest.warns(UserWarning, match="differ in seed"):
+    assert (tmp_path / "c.pt.replaced").read_bytes() == first
+    with pytest.warns(UserWarning, match=r"differ in seed; moved it to c\.pt\.replaced1"):
         fit(Tiny(lr=1e-3), _batches, _cfg(steps=4, seed=1, checkpoint=str(ckpt)))
     with pytest.warns(UserWarning, match="beyond the 2 steps"):
         fit(Tiny(lr=1e-3), _batches, _cfg(steps=2, seed=1, checkpoint=str(ckpt)))
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_weights_that_no_longer_fit_are_moved_aside_and_training_starts_afresh(tmp_path):
+    class Wider(Tiny):  # the same method, name and arguments, after a change of its code
+        def __init__(self, variant=None, **args):
+            super().__init__(variant, **args)
+            torch.manual_seed(0)
+            self.net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 3, padding=1))
+
+    ckpt = tmp_path / "c.pt"
+    fit(Tiny(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
+    with pytest.warns(UserWarning, match=r"weights do not fit tiny.*moved it to c\.pt\.replaced"):
+        moved = fit(wider := Wider(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
+    fresh = Wider()
+    fit(fresh, _batches, _cfg(steps=4))
+    assert moved.attrs["resumed_from"] is None
+    for a, b in zip(wider.parameters(), fresh.parameters(), strict=True):
+        assert torch.equal(a, b)  # from its own initial weights, nothing half-loaded
+
+
+def test_resume_false_refuses_an_existing_checkpoint_and_foreign_files_stop_the_run(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    fit(Tiny(), _batches, _cfg(steps=2, checkpoint=str(ckpt)))
+    with pytest.raises(FileExistsError, match="resume=False"):
+        fit(Tiny(), _batches, _cfg(steps=2, checkpoint=str(ckpt), resume=False))
+    torch.save({"model": {}, "step": 3}, ckpt)  # another project's file at this path
+    with pytest.raises(checkpoint.CheckpointError, match=r"c\.pt: not a colorlab checkpoint"):
+        fit(Tiny(), _batches, _cfg(steps=2, checkpoint=str(ckpt)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]  # left as it was
 
 
 def test_finished_checkpoint_is_reused_without_training(tmp_path, monkeypatch):

@@ -100,6 +100,13 @@ def test_sweep_shares_the_regression_and_boosts_its_output():
     torch.testing.assert_close(m.colorize(rgb, "direct"), reg.colorize(rgb))
     with pytest.raises(TypeError, match="yuv_regression"):
         SB.sweep(Trained(build("zhang", width=0.125), None), [2.0])
+    with pytest.raises(ValueError, match="include 1.0"):
+        SB.sweep(Trained(reg, pd.DataFrame()), [1.5, 2.0])
+    with pytest.raises(ValueError, match=">= 0"):
+        SB.sweep(Trained(reg, pd.DataFrame()), [1.0, -2.0])
+    rng = torch.get_rng_state()
+    SB.SaturationBoost.from_regression(reg, "yuv", 2.0)
+    assert torch.equal(torch.get_rng_state(), rng)  # its discarded network drew nothing of the caller's
 
 
 # ------------------------------------------------------------------------ evaluation steps

@@ -233,6 +233,9 @@ def test_variants_set_head_and_rebalancing():
         Z.Zhang("rebalanced")
     with pytest.raises(TypeError, match="unknown argument"):
         Z.Zhang("full", lambda_=0.5)
+    for bad in ({"k": 0}, {"k": 263}, {"lam": 1.5}, {"sigma": 0.0}):
+        with pytest.raises(ValueError, match="k|lam"):
+            Z.Zhang("full", width=WIDTH, **bad)
 
 
 def test_full_needs_the_training_prior(train_set):
@@ -244,6 +247,10 @@ def test_full_needs_the_training_prior(train_set):
     assert abs(float(m.prior.sum()) - 1) < 1e-5 and info["nonzero_bins"] == int((m.prior > 0).sum())
     torch.testing.assert_close(m.class_weights, Z.rebalance_weights(m.prior))
     assert Z.Zhang("class").prepare(train_set) == {}
+    bins, prior = Z.Zhang.training_prior(train_set, **m.args)
+    assert torch.equal(bins, m.bins) and torch.equal(prior, m.prior)
+    coarse_bins, coarse = Z.Zhang.training_prior(train_set, grid=20.0)
+    assert coarse_bins.shape[0] < 100 and coarse.shape == coarse_bins.shape[:1]
 
 
 def test_decodings_are_the_abgrid_decoders(bins):
@@ -261,6 +268,8 @@ def test_decodings_are_the_abgrid_decoders(bins):
     assert m.row_labels("mode") == {"temperature": 0.0}
     with pytest.raises(ValueError, match="unknown decoding 'median'"):
         m.colorize(_batch(1), "median")
+    with pytest.raises(ValueError, match="annealed mean only"):
+        m.colorize(_batch(1), "mode", temperature=0.5)
 
 
 def test_colourisers_give_rgb_in_range_and_keep_luminance():

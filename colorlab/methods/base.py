@@ -99,7 +99,7 @@ class Method(nn.Module):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__()
         self.variant, self.args = self.resolve(variant, args)
-        #: bf16 autocast on CUDA, set by the training loop (and honoured by :meth:`colorize`)
+        #: bf16 autocast of the training step on CUDA, set by the training loop
         self.amp = False
 
     # ------------------------------------------------------------------------ arguments
@@ -145,6 +145,11 @@ class Method(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The method's optimisers by name (saved and resumed with the checkpoint)."""
         raise NotImplementedError
+
+    def adam(self, module: nn.Module) -> torch.optim.Adam:
+        """Adam over ``module``'s parameters with the method's ``lr``, ``betas`` and ``weight_decay``."""
+        a = self.args
+        return torch.optim.Adam(module.parameters(), lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"])
 
     def loss(self, batch: Batch) -> Tensor | dict[str, Tensor]:
         """The training loss of a batch (on the device), or a dict with ``"loss"`` and values to log."""
@@ -227,6 +232,8 @@ class Method(nn.Module):
         and at least twice it on each side, the predicted chroma is resized bilinearly to the padded size when the network's output
         is smaller, cropped back and joined with the input's own full-resolution luminance.
         Call ``eval()`` first (a loaded checkpoint and a finished training run are in eval mode).
+        Colourising runs in float32 whatever :attr:`amp` says, so a model scores the same whether it
+        was just trained or loaded from its checkpoint.
         """
         decode = self.check_decode(decode)
         lum = self.luminance(batch)
@@ -236,16 +243,15 @@ class Method(nn.Module):
         # (instance norm needs that; a 1-pixel image would otherwise reach it as 1x1)
         pad_h, pad_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
         x = F.pad(lum, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else lum
-        with self.autocast():
-            chroma = self.predict_chroma(x, decode, **options).float()
+        chroma = self.predict_chroma(x, decode, **options).float()
         if chroma.shape[-2:] != x.shape[-2:]:
             chroma = F.interpolate(chroma, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
         return self.to_rgb(lum, chroma[..., :h, :w])
 
     def count_parameters(self) -> int:
-        """Trainable parameters of the networks that colourise (all of them, unless a method says
-        otherwise: a GAN's discriminator does not colourise)."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+        """Parameters of the networks that colourise, frozen ones included (all of the method's,
+        unless it says otherwise: a GAN's discriminator does not colourise)."""
+        return sum(p.numel() for p in self.parameters())
 
 
 @dataclass

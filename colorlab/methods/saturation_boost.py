@@ -108,7 +108,8 @@ class SaturationBoost(YuvRegression):
             True
         """
         args = {k: v for k, v in regression.args.items() if k in cls.defaults}
-        boosted = cls(boost_space, **args, factor=factor)
+        with torch.random.fork_rng(devices=[]):  # its own network is replaced: draw nothing of the caller's
+            boosted = cls(boost_space, **args, factor=factor)
         boosted.net = regression.net
         return boosted.train(regression.training)
 
@@ -131,7 +132,8 @@ class SaturationBoost(YuvRegression):
 
 def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SPACES) -> dict[str, Trained]:
     """Boosts of a trained regression for every space and factor, labelled ``'{space}_x{factor}'``,
-    each sharing the regression's network and history (notebook 02's rows).
+    each sharing the regression's network and history (notebook 02's rows). The factors must be
+    ``>= 0`` and include 1.0 (the unboosted output).
 
     Example:
         >>> t = Trained(YuvRegression(base=4).eval(), pd.DataFrame())
@@ -140,7 +142,11 @@ def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SP
     """
     if not isinstance(trained.method, YuvRegression):
         raise TypeError(f"saturation boosting takes a trained yuv_regression; got {trained.method.name}")
-    factors = list(factors)
+    factors = [float(f) for f in factors]
+    for f in factors:
+        _check_factor(f)
+    if 1.0 not in factors:
+        raise ValueError(f"boost factors must include 1.0, the unboosted output the others are compared with; got {factors}")
     return {f"{space}_x{f:g}": Trained(SaturationBoost.from_regression(trained.method, space, f),
                                        trained.history, trained.checkpoint)
             for space in spaces for f in factors}

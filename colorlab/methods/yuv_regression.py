@@ -149,9 +149,7 @@ class YuvRegression(Method):
         self.net = YUVNet(base=a["base"], norm=a["norm"], residual_blocks=a["residual_blocks"])
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        a = self.args
-        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
-                                        weight_decay=a["weight_decay"])}
+        return {"net": self.adam(self.net)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
         """L1 or L2 between the predicted and the true normalised U, V."""

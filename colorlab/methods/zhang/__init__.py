@@ -106,8 +106,12 @@ class Zhang(Method):
             raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
         if a["rebalance"] and a["head"] != "class":
             raise ValueError(f"{self.name}: rebalancing needs the class head")
+        if not 0.0 <= a["lam"] <= 1.0 or not a["sigma"] > 0:
+            raise ValueError(f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
         self.register_buffer("bins", ab_gamut_bins(a["grid"]))
         q = self.bins.shape[0]
+        if not 1 <= a["k"] <= q:
+            raise ValueError(f"{self.name}: k (soft-encoding neighbours) must be in [1, Q={q}]; got {a['k']}")
         self.net = ZhangNet(num_classes=q, width=a["width"], head=a["head"], norm=a["norm_layer"])
         if a["rebalance"]:  # filled by prepare() from the training split, saved with the weights
             self.register_buffer("prior", torch.zeros(q))
@@ -118,12 +122,22 @@ class Zhang(Method):
         """``Q``, the number of ab bins."""
         return self.bins.shape[0]
 
+    @classmethod
+    def training_prior(cls, train_set: ColorDataset, cache_dir: str | Path | None = None,
+                       **args: Any) -> tuple[Tensor, Tensor]:
+        """``(bins, prior)`` of a training split for these arguments (``grid`` sets the bins,
+        ``sigma`` the smoothing): what :meth:`prepare` rebalances by, and what a notebook scores the
+        rebalanced AuC with, computed once and cached in ``cache_dir``."""
+        a = {**cls.defaults, **args}
+        bins = ab_gamut_bins(a["grid"])
+        return bins, dataset_prior(train_set, bins, sigma=a["sigma"], cache_dir=cache_dir)
+
     def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """With rebalancing: the training split's smoothed ab prior (cached in ``cache_dir``) and
-        the weights ``rebalance_weights(prior, lam)``."""
+        """With rebalancing: the training split's smoothed ab prior (:meth:`training_prior`) and the
+        weights ``rebalance_weights(prior, lam)``."""
         if not self.args["rebalance"]:
             return {}
-        prior = dataset_prior(train_set, self.bins, sigma=self.args["sigma"], cache_dir=cache_dir)
+        _, prior = self.training_prior(train_set, cache_dir, **self.args)
         self.prior.copy_(prior)
         self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
         return {"prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
@@ -134,9 +148,7 @@ class Zhang(Method):
             raise ValueError(f"{self.name} ({self.variant}) rebalances by the training prior: call prepare(train_set) first")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        a = self.args
-        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
-                                        weight_decay=a["weight_decay"])}
+        return {"net": self.adam(self.net)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("L", "ab") if k not in batch]
@@ -160,6 +172,8 @@ class Zhang(Method):
     def predict_chroma(self, lum: Tensor, decode: str, temperature: float | None = None, **options: Any) -> Tensor:
         """ab ``(B, 2, H/4, W/4)``: the regression head's output, or the class head's logits decoded
         by ``decode`` (``temperature`` overrides the annealed mean's 0.38)."""
+        if temperature is not None and decode != "annealed":
+            raise ValueError(f"temperature applies to the annealed mean only; decode={decode!r} has its own")
         out = self.net(self.norm.encode_l(lum)).float()
         if decode == "direct":
             return self.norm.decode_chroma(out)
