@@ -30,7 +30,7 @@ import pandas as pd
 from .results import find_row
 
 __all__ = [
-    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "DESATURATED_BELOW", "SATURATED_FROM", "AUC_TOL",
+    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "DESATURATED_BELOW", "SATURATED_FROM", "AUC_TOL",
     "COLORFULNESS_TOL", "PSNR_TOL", "Claim", "Published", "compare", "missing", "judge", "paper_table",
 ]
 
@@ -38,6 +38,8 @@ REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive at this scale"
 NOT_RUN = "not run"
+#: The verdict of every claim in the smoke profile: a few steps show that the code runs, nothing more.
+NOT_EVIDENCE = "smoke: not evidence"
 
 #: Chroma ratio (prediction / truth) below which colours count as desaturated.
 DESATURATED_BELOW = 0.8
@@ -97,9 +99,10 @@ def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
     return df[df["notebook"].astype(str).str.startswith(number + "_")] if "notebook" in df else df.iloc[0:0]
 
 
-def judge(df: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
+def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None) -> pd.DataFrame:
     """One row per claim: ``key, source, notebook, claim, evidence, verdict``
-    (:func:`colorlab.methods.all_claims` gives every registered method's claims)."""
+    (:func:`colorlab.methods.all_claims` gives every registered method's claims). In the smoke
+    profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown."""
     out = []
     for c in claims:
         rows = _notebook_rows(df, c.notebook)
@@ -110,6 +113,8 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
                 evidence, verdict = c.rule(rows)
             except (KeyError, ValueError, TypeError) as e:
                 evidence, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
+            if profile == "smoke":
+                verdict = NOT_EVIDENCE
         out.append({"key": c.key, "source": c.source, "notebook": c.notebook, "claim": c.text,
                     "evidence": evidence, "verdict": verdict})
     return pd.DataFrame(out)

@@ -4,9 +4,13 @@ Examples::
 
     colorlab run                       # every notebook, quick profile, embedded samples
     colorlab run --profile smoke       # seconds per notebook
-    colorlab run --only 01 02 -p steps=50 --device cpu
+    colorlab run --only 01 02 -p steps=50 --results /tmp/try   # a variation, kept apart
     colorlab run --profile full --data folder:/data/coco/train2017
+    colorlab run --list-params         # every parameter, its default and each profile's value
     colorlab report --profile quick
+
+Exit status: 0 when every notebook ran, 1 when one failed, 2 for a request refused before
+anything ran (one line says why), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,14 +20,24 @@ import ast
 import sys
 from typing import Any
 
+from . import __version__
 from .profiles import PROFILES
 
 __all__ = ["main", "parse_override"]
 
+_DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded grayscale photos) | "
+              "folder:PATH (any folder of images; a relative PATH is taken from here) | "
+              "stl10 | places365 | cifar10 | flowers102 (torchvision, kept in data/)")
+
 
 def parse_override(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` with VALUE read as a Python literal when it is one (``3``, ``0.5``, ``None``,
-    ``True``, ``'x'``), else kept as a string; ``true``/``false``/``none`` are accepted too."""
+    ``True``, ``'x'``, ``[1, 2]``), else kept as a string; ``true``/``false``/``none`` are accepted too.
+
+    Example:
+        >>> parse_override("steps=50"), parse_override("data_spec=folder:/x")
+        (('steps', 50), ('data_spec', 'folder:/x'))
+    """
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, raw = text.split("=", 1)
@@ -39,21 +53,38 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, raw
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="colorlab", description="Reproductions of automatic image colourisation.")
+    p.add_argument("--version", action="version", version=f"colorlab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="execute the numbered notebooks with papermill and write the report")
-    r.add_argument("--profile", default="quick", choices=sorted(PROFILES), help="parameter profile (default: quick)")
+    r = sub.add_parser("run", help="execute the numbered notebooks with papermill and write the report",
+                       description="Execute the numbered notebooks and write the report. Every input is "
+                                   "checked before the first notebook starts.")
+    r.add_argument("--profile", default="quick", choices=list(PROFILES), help="parameter profile (default: quick)")
     r.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. --only 01 03")
-    r.add_argument("--data", help="samples | folder:PATH | a torchvision dataset name (stl10, places365, cifar10, flowers102)")
+    r.add_argument("--data", metavar="SPEC", help=_DATA_HELP)
     r.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="device for every notebook (default: auto)")
     r.add_argument("-p", "--param", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
-                   help="parameter override passed to every notebook (repeatable)")
-    r.add_argument("--timeout", type=float, default=None, help="per-cell timeout in seconds for each notebook")
+                   help="parameter passed to every notebook that declares it (repeatable; see --list-params)")
+    r.add_argument("--timeout", type=_positive, default=None, metavar="SECONDS",
+                   help="per-cell timeout for each notebook (default: none)")
     r.add_argument("--results", default=None, help="results folder (default: results/ of the checkout)")
     r.add_argument("--notebooks", default=None, help="notebooks folder (default: notebooks/ of the checkout)")
     r.add_argument("--no-report-notebook", action="store_true", help="with --only, do not also run 99_results_summary")
+    r.add_argument("--force", action="store_true", help="run the full profile on the embedded photos anyway")
+    r.add_argument("--list-params", action="store_true",
+                   help="list every notebook parameter with its default and each profile's value, and exit")
 
     rep = sub.add_parser("report", help="rebuild summary.md / summary.csv from existing results")
     rep.add_argument("--profile", default="quick", help="profile folder under results/ (default: quick)")
@@ -61,18 +92,36 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "report":
-        from . import report
+def _report(args: argparse.Namespace) -> int:
+    from . import report, results
+    from .checks import UsageError, check_profile
 
-        path = report.write(args.profile, args.results)
-        print(path.read_text())
-        print(f"report: {path}")
-        return 0
+    try:
+        check_profile(args.profile)
+        folder = results.results_root(args.results) / args.profile
+        if not any(folder.glob("*/metrics.json")):
+            raise UsageError(f"no results for profile {args.profile!r} in {folder} (run colorlab run --profile {args.profile})")
+    except UsageError as e:
+        print(f"colorlab report: {e}", file=sys.stderr)
+        return 2
+    path = report.write(args.profile, args.results)
+    print(path.read_text())
+    print(f"report: {path}")
+    return 0
 
+
+def _run(args: argparse.Namespace) -> int:
     from . import runner
+    from .checks import UsageError, notebooks_dir, parameter_table
 
+    if args.list_params:
+        try:
+            table = parameter_table(notebooks_dir(args.notebooks))
+        except UsageError as e:
+            print(f"colorlab run: {e}", file=sys.stderr)
+            return 2
+        print(table.to_string(index=False))
+        return 0
     overrides = dict(args.param)
     if args.data:
         overrides["data_spec"] = args.data
@@ -81,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runs, summary = runner.run(
             args.profile, args.only, overrides, notebooks=args.notebooks, root=args.results,
-            timeout=args.timeout, report_notebook=not args.no_report_notebook,
+            timeout=args.timeout, report_notebook=not args.no_report_notebook, force=args.force,
         )
-    except runner.UsageError as e:
+    except UsageError as e:
         print(f"colorlab run: {e}", file=sys.stderr)
         return 2
     failed = [r.notebook for r in runs if r.status != "ok"]
@@ -94,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed: {', '.join(failed)} (executed copies keep the error cell)", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return _report(args) if args.command == "report" else _run(args)
+    except KeyboardInterrupt:  # at any moment, imports included: one line, not a traceback
+        print("colorlab: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -131,7 +131,8 @@ def reference_rows(
     seed: int = 0,
     **labels: Any,
 ) -> list[dict[str, Any]]:
-    """The reference rows of Zhang et al. 2016, Table 1, on this test set:
+    """The reference rows of Zhang et al. 2016, Table 1, on this test set (``seed`` draws the random
+    colours, and is a row label too):
 
     * ``ground_truth``: the test images themselves;
     * ``gray``: ``ab = 0`` (the grayscale input);
@@ -152,5 +153,5 @@ def reference_rows(
     random_rgb = lab_to_rgb(L, ab[perm])
     rows = []
     for variant, pred in (("ground_truth", gt), ("gray", rgb_to_gray(gt)), ("random", random_rgb)):
-        rows.append(score(gt, pred, prior=prior, bins=bins, method="reference", variant=variant, **labels))
+        rows.append(score(gt, pred, prior=prior, bins=bins, method="reference", variant=variant, seed=seed, **labels))
     return rows

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-__all__ = ["atomic_write", "write_json", "plain"]
+__all__ = ["atomic_write", "write_json", "plain", "checkout_root"]
 
 
 def _umask() -> int:
@@ -83,3 +83,13 @@ def plain(x: Any, *, strict_json: bool = False) -> Any:
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return str(x)
+
+
+def checkout_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The top of the colorlab checkout holding ``start`` (default: the current directory): the
+    first folder upwards with ``colorlab/__init__.py`` and ``notebooks/``; ``None`` outside one."""
+    here = Path(start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "colorlab" / "__init__.py").exists() and (d / "notebooks").is_dir():
+            return d
+    return None

@@ -2,24 +2,36 @@
 
 * ``smoke``: seconds per notebook, for CI and nbval. These are also the defaults written in
   every notebook's ``parameters`` cell, so a notebook opened and run as is does the smoke run.
-* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, about seven minutes
-  for all notebooks (notebook 01, three models, takes the longest), long enough to show each
+* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, 10 to 15 minutes for
+  all notebooks (notebook 01, three models, takes the longest), long enough to show each
   source's effect.
-* ``full``: for a GPU and a real dataset folder (``--data folder:PATH``); hours, not minutes.
+* ``full``: the papers' settings (crop 176, batch 40 and their step counts), for a GPU and a real
+  dataset folder (``--data folder:PATH``); hours, not minutes. ``colorlab run`` refuses it on the
+  embedded photos unless forced.
 
 A profile has ``common`` parameters (every notebook gets them) and per-notebook overrides
 keyed by the notebook's number. Parameters a notebook does not declare are ignored by it.
 
+:data:`RULES` says what a value of each shared parameter must be; :func:`check_parameter` checks
+a value against its rule, or against the type of the notebook's declared default for the
+others, so ``colorlab run`` refuses ``-p steps=abc`` or ``-p steps=0`` before any kernel starts.
+
 Example:
     >>> parameters_for("quick", "03")["profile"]
     'quick'
+    >>> check_parameter("steps", 0, "3")
+    Traceback (most recent call last):
+    ...
+    ValueError: steps must be a positive integer (notebook default: 3); got 0
 """
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PROFILES", "parameters_for"]
+__all__ = ["PROFILES", "RESERVED", "RULES", "parameters_for", "check_parameter"]
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -56,3 +68,71 @@ def parameters_for(profile: str, number: str, overrides: dict[str, Any] | None =
         raise KeyError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
     p = PROFILES[profile]
     return {**p["common"], **p["notebooks"].get(number, {}), **(overrides or {})}
+
+
+#: Parameters ``-p`` may not set: the profile is ``--profile``'s.
+RESERVED = {"profile": "set it with --profile"}
+#: The devices ``device`` may name besides ``cuda:N``.
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _device(v: Any) -> bool:
+    return isinstance(v, str) and (v in DEVICES or (v.startswith("cuda:") and v[5:].isdigit()))
+
+
+def _numbers(ok: Callable[[float], bool]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, list) and len(v) > 0 and all(_number(x) and ok(x) for x in v)
+
+
+#: name -> (test, what a value must be)
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "steps": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "batch_size": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    "crop": (lambda v: _int(v) and v >= 8 and v % 8 == 0, "a multiple of 8 (8 or more)"),
+    "image_size": (lambda v: v is None or (_int(v) and v >= 8), "None or an integer >= 8"),
+    "max_tiles": (lambda v: v is None or (_int(v) and v >= 1), "None or a positive integer"),
+    "lr": (lambda v: _number(v) and 0 < v < 1, "a number in (0, 1)"),
+    "width": (lambda v: _number(v) and v > 0, "a positive number"),
+    "base": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "k_neighbours": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "rebalance_lambda": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "boost_factors": (lambda v: _numbers(lambda x: x >= 0)(v) and 1.0 in v,
+                      "a list of numbers >= 0 that includes 1.0"),
+    "temperatures": (_numbers(lambda x: x > 0), "a non-empty list of positive numbers"),
+    "device": (_device, f"one of {', '.join(DEVICES)} or cuda:N"),
+    "data_spec": (lambda v: isinstance(v, str) and bool(v.strip()), "a data spec (samples, folder:PATH, ...)"),
+}
+
+
+def check_parameter(name: str, value: Any, default: str | None) -> None:
+    """Raise ``ValueError`` (one line naming the parameter, what it must be and the notebook's
+    default) unless ``value`` is valid: by :data:`RULES` for the shared parameters, else of the
+    type of the notebook's declared ``default`` (its source text, as papermill reports it; an
+    integer passes for a float, anything for a ``None`` default)."""
+    if name in RESERVED:
+        raise ValueError(f"{name} cannot be set with -p: {RESERVED[name]}")
+    shown = f" (notebook default: {default})" if default is not None else ""
+    if name in RULES:
+        ok, what = RULES[name]
+        if not ok(value):
+            raise ValueError(f"{name} must be {what}{shown}; got {value!r}")
+        return
+    try:
+        declared = ast.literal_eval(default) if default is not None else None
+    except (ValueError, SyntaxError):
+        return  # an expression, not a literal: nothing to compare with
+    if declared is None:
+        return
+    kind = float if isinstance(declared, float) else type(declared)
+    fits = _number(value) if kind is float else (_int(value) if kind is int else isinstance(value, kind))
+    if not fits:
+        raise ValueError(f"{name} must be of type {kind.__name__}{shown}; got {value!r}")

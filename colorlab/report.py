@@ -1,12 +1,14 @@
-"""The results report: three tables built from every ``metrics.json`` of a profile.
+"""The results report: the tables built from every ``metrics.json`` of a profile.
 
-1. the main table: one row per method and decoding variant with its metrics, size, cost
-   and device;
-2. the paper-comparison table: each method's published values beside ours;
-3. the claims table: each method's claims, verdicts computed by its rules (:mod:`colorlab.claims`).
+1. the claims: each method's claims, verdicts computed by its rules (:mod:`colorlab.claims`;
+   the smoke profile says ``smoke: not evidence`` instead);
+2. the main table: one row per method and decoding variant with its metrics, and for each
+   notebook the profile, steps, seed, data and device it ran with, and the files its data left out;
+3. the comparison with the published values;
+4. the runs: what ran, when, and what failed.
 
-:func:`write` puts them into ``results/<profile>/summary.md`` and ``summary.csv`` (the main
-table), plus ``paper.csv`` and ``claims.csv``.
+:func:`write` puts them into ``results/<profile>/summary.md`` (lines that fit a screen) and
+``summary.csv`` (the main table, every column), ``paper.csv`` and ``claims.csv``.
 
 Example:
     >>> import tempfile
@@ -16,8 +18,8 @@ Example:
     >>> tables = build("smoke", root)
     >>> tables["main"][["notebook", "method", "auc"]].values.tolist()
     [['01_yuv_regression', 'yuv_regression', 0.9]]
-    >>> tables["claims"].set_index("key").loc["regression_desaturates", "verdict"]  # no l2 row
-    'inconclusive at this scale'
+    >>> tables["claims"].set_index("key").loc["regression_desaturates", "verdict"]
+    'smoke: not evidence'
 """
 
 from __future__ import annotations
@@ -25,25 +27,34 @@ from __future__ import annotations
 import json
 import math
 import os
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from . import claims, methods, results
+from .files import atomic_write
 
 __all__ = ["MAIN_COLUMNS", "main_table", "build", "write", "to_markdown"]
 
 MAIN_COLUMNS = [
     "notebook", "method", "variant", "decode", "auc", "auc_rebal", "psnr", "ssim", "colorfulness",
-    "colorfulness_gap", "chroma_ratio", "params", "train_seconds", "images_per_second", "device",
-    "data", "n_images",
+    "colorfulness_gap", "chroma_ratio", "params", "steps", "seed", "train_seconds", "images_per_second",
+    "device", "data", "n_images",
 ]
+#: The metric columns of summary.md: column -> (heading, decimals).
+SHOWN = {"auc": ("AuC", 3), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 2), "ssim": ("SSIM", 3),
+         "colorfulness": ("colourf.", 1), "colorfulness_gap": ("gap", 1), "chroma_ratio": ("chroma ratio", 2)}
+#: The cost columns of summary.md.
+COST = {"params": ("params", 0), "train_seconds": ("train s", 1), "images_per_second": ("images/s", 0)}
+#: summary.md wraps its prose at this width.
+WIDTH = 100
 
 
 def main_table(df: pd.DataFrame) -> pd.DataFrame:
     """The main table's columns (missing ones empty), rows in notebook order."""
-    out = df.reindex(columns=MAIN_COLUMNS)
-    return out.reset_index(drop=True)
+    return df.reindex(columns=MAIN_COLUMNS).reset_index(drop=True)
 
 
 def _run_log(profile: str, root: str | os.PathLike | None) -> pd.DataFrame:
@@ -53,30 +64,145 @@ def _run_log(profile: str, root: str | os.PathLike | None) -> pd.DataFrame:
     return pd.DataFrame(json.loads(path.read_text()).get("notebooks", []))
 
 
-def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, pd.DataFrame]:
-    """``{"main", "paper", "claims", "runs"}`` tables for one profile."""
+def _records(profile: str, root: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
+    """Per notebook: its config, environment record and the ``info`` of its metrics."""
+    out = {}
+    for path in sorted((results.results_root(root) / profile).glob("*/metrics.json")):
+        folder = path.parent
+        if results.is_set_aside(folder):
+            continue
+
+        def read(name: str, folder: Path = folder) -> dict[str, Any]:
+            p = folder / name
+            return json.loads(p.read_text()) if p.exists() else {}
+
+        out[folder.name] = {"config": read("config.json"), "environment": read("environment.json"),
+                            "info": read("metrics.json").get("info", {})}
+    return out
+
+
+def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """``{"main", "paper", "claims", "runs", "records"}`` for one profile."""
     df = results.collect(root, profile=profile)
     return {
         "main": main_table(df),
         "paper": claims.paper_table(df, methods.all_published()),
-        "claims": claims.judge(df, methods.all_claims()),
+        "claims": claims.judge(df, methods.all_claims(), profile),
         "runs": _run_log(profile, root),
+        "records": _records(profile, root),
     }
 
 
-def _fmt(x: object) -> object:
+def _fmt(x: object, decimals: int | None = None) -> object:
     if isinstance(x, float):
         if math.isnan(x):
             return ""
+        if decimals is not None:
+            return f"{x:,.{decimals}f}" if decimals == 0 else f"{x:.{decimals}f}"
         return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.3g}"
     return x
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    """A table as GitHub markdown with numbers to four significant digits."""
+def to_markdown(df: pd.DataFrame, decimals: dict[str, int] | None = None) -> str:
+    """A table as GitHub markdown: numbers to ``decimals`` per column, else four significant digits."""
     if df.empty:
         return "_(empty)_"
-    return df.map(_fmt).to_markdown(index=False)
+    decimals = decimals or {}
+    shown = df.copy().astype(object)
+    for col in shown.columns:
+        shown[col] = [_fmt(v, decimals.get(col)) for v in shown[col]]
+    return shown.to_markdown(index=False)
+
+
+def _wrap(text: str, indent: str = "  ") -> str:
+    return textwrap.fill(text, WIDTH, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def _label(r: pd.Series) -> str:
+    return "/".join(str(r[c]) for c in ("method", "variant", "decode") if isinstance(r.get(c), str) and r.get(c))
+
+
+def _numbers(rows: pd.DataFrame, columns: dict[str, tuple[str, int]]) -> str:
+    present = {c: v for c, v in columns.items() if c in rows and rows[c].notna().any()}
+    table = pd.DataFrame({"row": [_label(r) for _, r in rows.iterrows()]})
+    for col, (head, _) in present.items():
+        table[head] = rows[col].astype(float).values
+    return to_markdown(table, {head: d for head, d in present.values()})
+
+
+def _about(notebook: str, rec: dict[str, Any], rows: pd.DataFrame) -> str:
+    """One line: the profile, steps, seed, data, test crops, device and time a notebook ran with."""
+    cfg, env = rec.get("config", {}), rec.get("environment", {})
+    parts = [f"{cfg.get('profile', '?')} profile"]
+    if "steps" in cfg:
+        parts.append(f"{cfg['steps']} steps")
+    if "seed" in cfg:
+        parts.append(f"seed {cfg['seed']}")
+    data = rows["data"].dropna().iloc[0] if "data" in rows and rows["data"].notna().any() else cfg.get("data_spec")
+    parts.append(str(data))
+    if "n_images" in rows and rows["n_images"].notna().any():
+        parts.append(f"{int(rows['n_images'].dropna().iloc[0])} test crops")
+    parts.append(str(env.get("device", "?")))
+    if env.get("wall_seconds") is not None:
+        parts.append(f"{env['wall_seconds']:.0f} s")
+    return ", ".join(parts)
+
+
+def _summary(profile: str, tables: dict[str, Any]) -> str:
+    main, runs, recs = tables["main"], tables["runs"], tables["records"]
+    commits = {r.get("environment", {}).get("git_commit") for r in recs.values()} - {None, ""}
+    parts = [f"# colorlab results: profile `{profile}`", "",
+             _wrap(f"Produced by `colorlab run --profile {profile}` (or `colorlab report --profile {profile}` over "
+                   f"existing results) at commit {', '.join(sorted(c[:12] for c in commits)) or 'unknown'}. Every "
+                   "number comes from the `metrics.json` files beside this summary; verdicts are computed by the "
+                   "rules in the method modules (`colorlab/methods/`).", ""), ""]
+    if profile == "smoke":
+        parts += [_wrap("**smoke: not evidence.** The smoke profile trains for a few steps to show that every "
+                        "notebook runs; its numbers mean nothing and no claim is judged on them.", ""), ""]
+    parts += ["## Claims", ""]
+    for c in tables["claims"].itertuples():
+        parts += [_wrap(f"- **{c.verdict}**: {c.claim} (source {c.source}, notebook {c.notebook}). {c.evidence}.")]
+    parts += ["", "## Results", "",
+              _wrap("AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors 0..150), PSNR in dB and SSIM "
+                    "on RGB, colourfulness (Hasler and Süsstrunk) and its gap to the ground truth, chroma ratio "
+                    "prediction / truth. All columns are in `summary.csv`.", ""), ""]
+    for notebook, rows in main.groupby("notebook", sort=True):
+        rec = recs.get(notebook, {})
+        parts += [f"### {notebook}", "", _wrap(_about(notebook, rec, rows) + ".", "")]
+        problems = (rec.get("info", {}).get("data_problems") or {})
+        if any((problems.get("counts") or {}).values()):
+            named = {k: [x["file"] if isinstance(x, dict) else x for x in problems.get(k, [])][:5] for k in problems}
+            counts = problems["counts"]
+            parts += ["", _wrap(f"Data left out or changed: {counts['unreadable']} unreadable "
+                                f"({', '.join(named['unreadable']) or '-'}), {counts['grayscale']} grayscale "
+                                f"({', '.join(named['grayscale']) or '-'}), {counts['small']} smaller than the "
+                                f"crop and upscaled ({', '.join(named['small']) or '-'}).", "")]
+        parts += ["", _numbers(rows, SHOWN), ""]
+    trained = main[main["params"].notna()] if "params" in main else main.iloc[0:0]
+    if not trained.empty:
+        one_per_model = trained.drop_duplicates(["params", "train_seconds"])  # boosts and sweeps reuse a model
+        parts += ["### Cost", "", _numbers(one_per_model, COST), ""]
+    paper = tables["paper"]
+    if not paper.empty:
+        shown = paper[["method", "paper_auc", "ours_auc", "paper_auc_rebal", "ours_auc_rebal"]]
+        parts += ["## Comparison with the published values", "", to_markdown(shown, dict.fromkeys(shown.columns[1:], 1)), ""]
+        for source, g in paper.groupby("source", sort=False):
+            parts.append(_wrap(f"{source}: measured on {g['paper_measured_on'].iloc[0]}; ours on "
+                               f"{g['ours_measured_on'].iloc[-1]}.", ""))
+        parts.append("")
+    parts += ["## Runs", ""]
+    if runs.empty:
+        parts.append("_(no run log: results were collected as found)_")
+    else:
+        cols = [c for c in ("notebook", "status", "seconds", "finished") if c in runs]
+        parts.append(to_markdown(runs[cols], {"seconds": 1}))
+        bad = runs[runs["status"] != "ok"]
+        if not bad.empty:
+            parts += ["", f"**Not current: {', '.join(bad['notebook'])}** (failed or interrupted; their last results "
+                          "were moved to `<notebook>.previous/`):", ""]
+            parts += [_wrap(f"- {r.notebook}: {r.status}: {str(r.error).splitlines()[0] if r.error else ''}")
+                      for r in bad.itertuples()]
+    return "\n".join(parts) + "\n"
 
 
 def write(profile: str, root: str | os.PathLike | None = None) -> Path:
@@ -85,40 +211,9 @@ def write(profile: str, root: str | os.PathLike | None = None) -> Path:
     tables = build(profile, root)
     out = results.results_root(root) / profile
     out.mkdir(parents=True, exist_ok=True)
-    tables["main"].to_csv(out / "summary.csv", index=False)
-    tables["paper"].to_csv(out / "paper.csv", index=False)
-    tables["claims"].to_csv(out / "claims.csv", index=False)
-    runs = tables["runs"]
-    failed = runs[runs["status"] != "ok"] if not runs.empty else runs
-    parts = [
-        f"# colorlab results: profile `{profile}`",
-        "",
-        f"Produced by `colorlab run --profile {profile}` (or `colorlab report --profile {profile}` over existing "
-        "results). Every number below comes from the `metrics.json` files beside this summary; "
-        "verdicts are computed by the rules in the method modules (`colorlab/methods/`).",
-        "",
-        "## Claims",
-        "",
-        to_markdown(tables["claims"].drop(columns=["key"])),
-        "",
-        "## Main table",
-        "",
-        "AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016 protocol: ab error thresholds 0..150); "
-        "PSNR in dB and SSIM on RGB; colourfulness after Hasler and Süsstrunk (CT2/DDColor variant) "
-        "and its gap to the ground truth; chroma ratio prediction / truth.",
-        "",
-        to_markdown(tables["main"].dropna(axis=1, how="all")),
-        "",
-        "## Comparison with the published values",
-        "",
-        to_markdown(tables["paper"]),
-        "",
-        "## Runs",
-        "",
-        to_markdown(runs) if not runs.empty else "_(no run log: results were collected as found)_",
-    ]
-    if not failed.empty:
-        parts += ["", f"**Failed: {', '.join(failed['notebook'])}** (see their executed notebooks)."]
-    path = out / "summary.md"
-    path.write_text("\n".join(parts) + "\n")
-    return path
+    for name, table in (("summary.csv", tables["main"]), ("paper.csv", tables["paper"]), ("claims.csv", tables["claims"])):
+        text = table.to_csv(index=False)
+        atomic_write(out / name, lambda f, text=text: f.write(text.encode()))
+    text = _summary(profile, tables)
+    atomic_write(out / "summary.md", lambda f: f.write(text.encode()))
+    return out / "summary.md"

@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from .files import plain, write_json
+from .files import checkout_root, plain, write_json
 
 __all__ = ["results_root", "profile_dir", "run_dir", "save", "load", "collect", "find_row", "environment", "git_commit"]
 
@@ -57,11 +57,7 @@ def results_root(root: str | os.PathLike | None = None) -> Path:
         return Path(root)
     if os.environ.get("COLORLAB_RESULTS"):
         return Path(os.environ["COLORLAB_RESULTS"])
-    here = Path.cwd().resolve()
-    for d in (here, *here.parents):
-        if (d / "colorlab" / "__init__.py").exists() and (d / "notebooks").is_dir():
-            return d / "results"
-    return here / "results"
+    return (checkout_root() or Path.cwd().resolve()) / "results"
 
 
 def _check_name(kind: str, value: str) -> str:
@@ -215,6 +211,24 @@ def find_row(table: pd.DataFrame, **where: object) -> pd.Series | None:
     return None if sel.empty else sel.iloc[0]
 
 
+SET_ASIDE = ".previous"
+"""Suffix of the folder that keeps a notebook's last finished results while it runs again."""
+
+
+def set_aside_folder(folder: Path) -> Path:
+    """Where ``folder``'s finished results are kept while its notebook runs again.
+
+    >>> set_aside_folder(Path("results/quick/01_yuv_regression")).name
+    '01_yuv_regression.previous'
+    """
+    return folder.with_name(folder.name + SET_ASIDE)
+
+
+def is_set_aside(folder: Path) -> bool:
+    """Whether ``folder`` holds set-aside (not current) results."""
+    return folder.name.endswith(SET_ASIDE)
+
+
 def collect(root: str | os.PathLike | None = None, profile: str | None = None) -> pd.DataFrame:
     """Every row of every ``metrics.json`` under the results folder (or one profile of it) as one
     DataFrame, with ``profile``, ``notebook`` and the environment's ``device_name``,
@@ -223,6 +237,8 @@ def collect(root: str | os.PathLike | None = None, profile: str | None = None) -
     pattern = f"{profile}/*/metrics.json" if profile else "*/*/metrics.json"
     frames = []
     for path in sorted(base.glob(pattern)):
+        if is_set_aside(path.parent):
+            continue
         rec = json.loads(path.read_text())
         env_path = path.with_name("environment.json")
         env = json.loads(env_path.read_text()) if env_path.exists() else {}

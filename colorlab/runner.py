@@ -1,74 +1,67 @@
 """Batch execution of the numbered notebooks with papermill.
 
-:func:`run` executes ``notebooks/NN_*.ipynb`` in order through papermill's Python API with
-a profile's parameters (:mod:`colorlab.profiles`), each with its working directory in the
-notebooks folder (as under nbval) and with the current interpreter as its kernel. The
-executed copies go to ``results/<profile>/<notebook>/<notebook>.ipynb`` beside the
-notebook's own results. A notebook that fails keeps papermill's error cell in its executed
-copy, is recorded as failed in ``results/<profile>/run.json`` and the summary, and the
-others still run. Ctrl-C stops after recording what finished. The report
-(:mod:`colorlab.report`) is written at the end.
+:func:`run` checks everything first (:mod:`colorlab.checks`; a problem is one line and exit 2,
+before any kernel starts), takes the results folder's lock (a second run into it is refused),
+then executes ``notebooks/NN_*.ipynb`` in order with a profile's parameters
+(:mod:`colorlab.profiles`), each in a child process of its own session with the notebooks
+folder as working directory and the current interpreter as kernel:
+
+* the terminal shows what each notebook is doing as it runs (:mod:`colorlab.progress`: its
+  data, training steps with loss and time left, files left out), one line at a time; kernel
+  noise goes to the notebook's ``run.log``;
+* a notebook's previous results are moved to ``<notebook>.previous/`` before it runs, so a
+  failed or interrupted run never leaves old metrics looking current, and nothing is lost;
+* a notebook that fails keeps papermill's error cell in its executed copy
+  (``results/<profile>/<notebook>/<notebook>.ipynb``), is recorded as failed and the others
+  still run; Ctrl-C stops the running notebook and its kernel, records what finished and
+  writes the summary (exit 130);
+* ``results/<profile>/run.json`` records every notebook's last run (an ``--only`` run updates
+  its notebooks and keeps the others), with paths relative to the results folder; the report
+  (:mod:`colorlab.report`) is written at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import report, results
-from .profiles import parameters_for
+from . import progress, report, results
+from .checks import UsageError, find_notebooks, notebooks_dir, plan_run
+from .data.sources import DATA_ENV
+from .files import atomic_write, checkout_root
 
-__all__ = ["UsageError", "NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run"]
+__all__ = ["UsageError", "NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run", "LOCK_NAME"]
 
 KERNEL_NAME = "colorlab"
-REPORT_PREFIX = "99"
-
-
-class UsageError(ValueError):
-    """A request ``run`` refuses before executing anything: unknown profile, notebook or parameter."""
+#: The lock file in ``results/<profile>/`` a run holds.
+LOCK_NAME = ".colorlab.lock"
+#: Seconds between two looks at a running notebook's progress.
+_POLL = 0.25
+#: Seconds a stopped notebook gets to end before it is killed.
+_GRACE = 5.0
+_INDENT = "      "
 
 
 @dataclass
 class NotebookRun:
     notebook: str
-    status: str  # ok, failed, interrupted, skipped
+    status: str  # ok, failed, interrupted
     seconds: float
-    output: str
+    output: str  # the executed copy, relative to the results folder
     error: str = ""
-
-
-def notebooks_dir(path: str | os.PathLike | None = None) -> Path:
-    """The notebooks folder: ``path``, else ``./notebooks`` or the one beside the installed package."""
-    candidates = [Path(path)] if path else [Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    raise FileNotFoundError(
-        f"no notebooks folder found (looked in {', '.join(map(str, candidates))}); "
-        "run from the colorlab checkout or pass --notebooks PATH"
-    )
-
-
-def find_notebooks(folder: Path, only: Sequence[str] | None = None) -> list[Path]:
-    """Numbered notebooks ``NN_*.ipynb`` in order; ``only`` keeps those numbers (``"3"`` = ``"03"``)."""
-    books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        wanted = {o.zfill(2) for o in only}
-        unknown = wanted - {p.name[:2] for p in books}
-        if unknown:
-            raise KeyError(
-                f"no notebook numbered {', '.join(sorted(unknown))}; known: {', '.join(p.name[:2] for p in books)}"
-            )
-        books = [p for p in books if p.name[:2] in wanted]
-    return books
+    finished: str = ""
 
 
 def _runs_here(argv0: str) -> bool:
@@ -94,24 +87,98 @@ def ensure_kernel() -> str:
     return KERNEL_NAME
 
 
-def _write_log(path: Path, profile: str, runs: list[NotebookRun], params: dict[str, Any], finished: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({
-        "profile": profile,
-        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "finished": finished,
-        "overrides": params,
-        "notebooks": [asdict(r) for r in runs],
-    }, indent=2, default=str) + "\n")
+@contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder/.colorlab.lock`` for the block; another holder means another run is writing there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = path.read_text().strip() or "another process"
+            raise UsageError(f"another colorlab run ({holder}) is writing {folder}; wait for it to end "
+                             f"or give another --results folder") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} since {_now()}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
-def _error_summary(exc: BaseException) -> str:
-    name = type(exc).__name__
-    ename = getattr(exc, "ename", None)
-    evalue = getattr(exc, "evalue", None)
-    if ename:
-        return f"{ename}: {evalue}"
-    return f"{name}: {exc}".strip()
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _set_aside(folder: Path) -> None:
+    """Move a notebook's finished results to ``<folder>.previous`` (replacing older ones); the
+    leftovers of a run that did not finish (no ``metrics.json``) are simply replaced."""
+    if (folder / "metrics.json").exists():
+        previous = results.set_aside_folder(folder)
+        shutil.rmtree(previous, ignore_errors=True)
+        folder.rename(previous)
+
+
+def _write_log(path: Path, profile: str, runs: list[NotebookRun], overrides: dict[str, Any], finished: bool) -> None:
+    """``run.json``: this run's notebooks merged over the earlier runs' others."""
+    earlier: dict[str, Any] = {}
+    if path.exists():
+        try:
+            earlier = {r["notebook"]: r for r in json.loads(path.read_text()).get("notebooks", [])}
+        except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
+            earlier = {}
+    merged = earlier | {r.notebook: asdict(r) for r in runs}
+    text = json.dumps({"profile": profile, "written": _now(), "finished": finished, "overrides": overrides,
+                       "notebooks": [merged[k] for k in sorted(merged)]}, indent=2, default=str) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a notebook's process group (its kernel included): SIGTERM, then SIGKILL after a grace time."""
+    for sig, wait in ((signal.SIGTERM, _GRACE), (signal.SIGKILL, _GRACE)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None]) -> tuple[str, str]:
+    """Run one notebook in a child process with ``env`` added to its environment, echoing its
+    progress; ``(status, error)``."""
+    result, events = out_dir / ".result.json", out_dir / ".progress.jsonl"
+    spec_path = out_dir / ".spec.json"
+    for p in (result, events):
+        p.unlink(missing_ok=True)
+    spec_path.write_text(json.dumps({**spec, "result": str(result)}))
+    env = {**os.environ, **env, progress.ENV: str(events)}
+    reader = progress.Reader(events)
+    with open(out_dir / "run.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "colorlab._execute", str(spec_path)], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            while proc.poll() is None:
+                for line in reader.poll():
+                    echo(_INDENT + line)
+                time.sleep(_POLL)
+        except KeyboardInterrupt:
+            _stop(proc)
+            return "interrupted", "stopped by Ctrl-C"
+        finally:
+            for line in reader.poll():
+                echo(_INDENT + line)
+    for p in (spec_path, events):
+        p.unlink(missing_ok=True)
+    if not result.exists():
+        return "failed", f"the notebook's process ended with status {proc.returncode} (see {out_dir.name}/run.log)"
+    outcome = json.loads(result.read_text())
+    result.unlink()
+    return outcome["status"], outcome["error"]
 
 
 def run(
@@ -123,73 +190,54 @@ def run(
     root: str | os.PathLike | None = None,
     timeout: float | None = None,
     report_notebook: bool = True,
+    force: bool = False,
     echo: Callable[[str], None] = print,
 ) -> tuple[list[NotebookRun], Path]:
-    """Execute the notebooks; return what happened to each and the path of ``summary.md``.
+    """Check, then execute the notebooks; return what happened to each and the path of ``summary.md``.
 
     Args:
         profile: ``smoke``, ``quick`` or ``full``.
         only: notebook numbers to run (the report notebook ``99`` runs anyway unless
             ``report_notebook`` is false).
         overrides: parameters passed, after the profile's, to every notebook that declares them
-            in its ``parameters`` cell; one that no notebook declares raises :class:`UsageError`.
+            in its ``parameters`` cell; each is checked against the notebooks' declared default.
         notebooks: the notebooks folder.
-        root: the results folder (default ``results/``).
+        root: the results folder (default ``results/``; a relative one is taken from the current directory).
         timeout: per-cell execution timeout in seconds for each notebook.
-    """
-    import papermill as pm
+        force: run the ``full`` profile on the embedded photos anyway.
 
-    try:  # everything that can be refused is refused here, before any notebook runs
-        folder = notebooks_dir(notebooks)
-        books = find_notebooks(folder, only)
-        if report_notebook and only:
-            books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX and p not in books]
-        if not books:
-            raise FileNotFoundError(f"no numbered notebooks in {folder}")
-        parameters_for(profile, "00")
-    except (KeyError, FileNotFoundError) as e:
-        raise UsageError(e.args[0] if e.args else str(e)) from e
-    overrides = dict(overrides or {})
-    declared = {nb: set(pm.inspect_notebook(str(nb))) for nb in books}
-    unknown = set(overrides) - set().union(*declared.values())
-    if unknown:
-        raise UsageError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))}")
-    out_root = results.results_root(root).resolve()
-    os.environ["COLORLAB_RESULTS"] = str(out_root)  # kernels inherit it: results land here
-    os.environ[results.GIT_COMMIT_ENV] = results.git_commit() or ""  # the code as it was before this run wrote
-    kernel = ensure_kernel()
-    log_path = out_root / profile / "run.json"
-    runs: list[NotebookRun] = []
-    echo(f"colorlab run: profile {profile}, {len(books)} notebooks from {folder}, results in {out_root / profile}")
-    interrupted = False
-    for i, nb in enumerate(books, 1):
-        stem = nb.stem
-        out_nb = out_root / profile / stem / f"{stem}.ipynb"
-        out_nb.parent.mkdir(parents=True, exist_ok=True)
-        # a notebook gets the parameters its `parameters` cell declares, no others
-        params = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared[nb]}
-        echo(f"[{i}/{len(books)}] {stem}: running")
-        t0 = time.perf_counter()
-        status, error = "ok", ""
-        try:
-            pm.execute_notebook(
-                str(nb), str(out_nb), parameters=params, kernel_name=kernel, cwd=str(folder),
-                progress_bar=False, execution_timeout=timeout, log_output=False,
-                request_save_on_cell_execute=True,
-            )
-        except KeyboardInterrupt:
-            status, error, interrupted = "interrupted", "stopped by Ctrl-C", True
-        except Exception as exc:  # noqa: BLE001 - a failed notebook must not stop the batch
-            status, error = "failed", _error_summary(exc)
-            if not getattr(exc, "ename", None):
-                error += "\n" + traceback.format_exc(limit=3)
-        seconds = time.perf_counter() - t0
-        runs.append(NotebookRun(stem, status, round(seconds, 1), str(out_nb), error))
-        echo(f"[{i}/{len(books)}] {stem}: {status} after {seconds:.1f} s" + (f" ({error.splitlines()[0]})" if error else ""))
-        _write_log(log_path, profile, runs, overrides, finished=False)
-        if interrupted:
-            break
-    _write_log(log_path, profile, runs, overrides, finished=not interrupted)
-    summary = report.write(profile, out_root)
-    echo(f"report: {summary}")
+    Raises :class:`UsageError` (one line) for anything refused before a notebook starts.
+    """
+    plan = plan_run(profile, only, overrides, notebooks=notebooks, root=root, timeout=timeout,
+                    report_notebook=report_notebook, force=force)
+    out = plan.root / profile
+    with _lock(out):
+        kernel = ensure_kernel()
+        env = {"COLORLAB_RESULTS": str(plan.root),  # the kernels' results land here,
+               DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),  # their datasets are kept here,
+               results.GIT_COMMIT_ENV: results.git_commit() or ""}  # and they record the code before this run wrote
+        shown = os.path.relpath(out) if not os.path.relpath(out).startswith("..") else str(out)
+        echo(f"colorlab run: profile {profile}, {len(plan.books)} notebooks, data {plan.data_spec}, results in {shown}")
+        runs: list[NotebookRun] = []
+        interrupted = False
+        for i, nb in enumerate(plan.books, 1):
+            folder = out / nb.stem
+            _set_aside(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            echo(f"[{i}/{len(plan.books)}] {nb.stem}: running")
+            spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
+                    "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
+            t0 = time.perf_counter()
+            status, error = _execute(spec, folder, env, echo)
+            seconds = time.perf_counter() - t0
+            runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now()))
+            echo(f"[{i}/{len(plan.books)}] {nb.stem}: {status} after {seconds:.1f} s"
+                 + (f" ({error.splitlines()[0]})" if error else ""))
+            _write_log(out / "run.json", profile, runs, plan.overrides, finished=False)
+            if status == "interrupted":
+                interrupted = True
+                break
+        _write_log(out / "run.json", profile, runs, plan.overrides, finished=not interrupted)
+        summary = report.write(profile, plan.root)
+    echo(f"report: {os.path.relpath(summary) if not os.path.relpath(summary).startswith('..') else summary}")
     return runs, summary

@@ -28,7 +28,7 @@ Example:
     (2, 'cpu')
     >>> train_set, test_set = s.datasets("yuv")  # doctest: +ELLIPSIS
     samples (embedded) | split: region | 8 training images, 8 test crops | device cpu
-    >>> models = s.train("yuv_regression", ["l1"], base=4, progress=False)  # doctest: +ELLIPSIS
+    >>> models = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)  # doctest: +ELLIPSIS
     l1: 2 steps in ... s, final loss ...
     >>> ev = s.evaluate(models)
     >>> ev.table[["method", "variant", "decode"]].values.tolist()[:2]
@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from . import checkpoint, data, evaluate, methods, results
+from . import checkpoint, data, evaluate, methods, progress, results
 from .claims import judge
 from .device import pick_device, seed_everything
 from .files import plain
@@ -142,6 +142,11 @@ class Study:
         self.test_set: data.ColorDataset | None = None
         self.models: dict[str, dict[str, Any]] = {}
 
+    def _say(self, text: str) -> None:
+        """Print ``text`` in the notebook and show it on the terminal of ``colorlab run``."""
+        print(text)
+        progress.note(text)
+
     # --------------------------------------------------------------------------- places
 
     @property
@@ -169,11 +174,14 @@ class Study:
         ``space`` (``"lab"`` or ``"yuv"``); the test split keeps at most ``max_tiles`` tiles per image."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
         max_tiles = self.params.get("max_tiles")
+        progress.phase("data")
         self.train_set = data.load_dataset(spec, "train", crop=crop, image_size=image_size, space=space, seed=self.seed)
         self.test_set = data.load_dataset(spec, "test", crop=crop, image_size=image_size, space=space, max_tiles=max_tiles)
         d = self.train_set.describe()
-        print(f"{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
-              f"{len(self.test_set)} test crops | device {self.device}")
+        self._say(f"{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
+                  f"{len(self.test_set)} test crops | device {self.device}")
+        if self.train_set.images.problems:
+            self._say(f"data: {self.train_set.images.problems.summary()}")
         return self.train_set, self.test_set
 
     def test_loader(self) -> Any:
@@ -198,7 +206,7 @@ class Study:
         digest = hashlib.sha1(json.dumps(plain(key), sort_keys=True).encode()).hexdigest()[:_DIGEST]
         return self.profile_dir / "checkpoints" / method.name / f"{method.variant}-{steps}steps-{digest}.pt"
 
-    def train(self, method: str, variants: Sequence[str], *, progress: bool = True, **args: Any) -> dict[str, Trained]:
+    def train(self, method: str, variants: Sequence[str], *, progress_bar: bool = True, **args: Any) -> dict[str, Trained]:
         """Train each variant of ``method`` with ``args`` for ``steps`` steps of ``batch_size``
         training crops, the same seed for all; a finished checkpoint of the same settings is
         reused and an interrupted one resumed."""
@@ -215,11 +223,12 @@ class Study:
                 cls(variant, **args)
         out = {}
         for variant in variants:
+            progress.phase(f"train {method}/{variant}")
             seed_everything(self.seed)
             m = cls(variant, **args)
             prepared = m.prepare(self.train_set, cache_dir=self.cache_dir)
             path = self.checkpoint_path(m, steps, batch_size)
-            cfg = TrainConfig(steps=steps, seed=self.seed, device=self.device, progress=progress,
+            cfg = TrainConfig(steps=steps, seed=self.seed, device=self.device, progress=progress_bar,
                               checkpoint=str(path), checkpoint_every=max(1, min(100, steps)),
                               extra={"batch_size": batch_size, "data": self.train_set.describe()})
             train_set = self.train_set
@@ -229,8 +238,9 @@ class Study:
             self.models[f"{m.name}/{variant}"] = {"method": m.name, "variant": m.variant, "args": m.args,
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                                     "steps": hist.attrs["steps"], **prepared}
-            print(f"{variant}: {hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
-                  f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
+            how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
+            self._say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
+                      f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
         return out
 
     def reuse(self, notebook: str, model: str) -> Trained:
@@ -265,8 +275,8 @@ class Study:
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
                                 "checkpoint": self._relative(path), "from_notebook": notebook, "steps": state["step"]}
-        print(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
-              f"{self._relative(path)}")
+        self._say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
+                  f"{self._relative(path)}")
         return trained
 
     # ----------------------------------------------------------------------- evaluation
@@ -285,8 +295,9 @@ class Study:
         (ground truth, gray, random colours) unless ``references`` is false. ``prior`` and
         ``bins`` add the rebalanced AuC."""
         loader = self.test_loader()
+        progress.phase("evaluate")
         rows, preds, gt = [], {}, None
-        labels = {"data": self.test_set.data_path}
+        labels = {"data": self.test_set.data_path, "seed": self.seed}
         for label, trained in models.items():
             for dec in decodings or trained.method.decodings:
                 row, gt, preds[(label, dec)] = evaluate.score_method(
@@ -296,13 +307,13 @@ class Study:
         if gt is None:
             raise ValueError("nothing to evaluate: no models given")
         if references:
-            rows += evaluate.reference_rows(gt, prior=prior, bins=bins, seed=self.seed, device=self.device, **labels)
+            rows += evaluate.reference_rows(gt, prior=prior, bins=bins, device=self.device, **labels)
         return Evaluation(pd.DataFrame(rows), gt, preds)
 
     def judge(self, table: pd.DataFrame, *method_names: str) -> pd.DataFrame:
         """The verdicts of these methods' claims on this notebook's rows, printed and returned."""
         claims = [c for name in method_names for c in methods.get(name).__dict__.get("claims", ())]
-        verdicts = judge(table.assign(notebook=self.notebook), claims)
+        verdicts = judge(table.assign(notebook=self.notebook), claims, self.profile)
         for v in verdicts.itertuples():
             print(f"{v.verdict.upper()}: {v.claim}\n    {v.evidence}")
         return verdicts
@@ -312,10 +323,12 @@ class Study:
     def save(self, table: pd.DataFrame, figures: Mapping[str, Any] | None = None, **info: Any) -> Path:
         """Write the rows, the parameters as the config, the figures and the environment record to
         ``results/<profile>/<notebook>/``, with what ran: data, models and their checkpoints."""
+        progress.phase("save")
         record = {"train": self.train_set.describe() if self.train_set is not None else None,
                   "test": self.test_set.describe() if self.test_set is not None else None,
+                  "data_problems": self.train_set.images.problems.as_dict() if self.train_set is not None else None,
                   "models": self.models, **info}
         out = results.save(self.notebook, table, self.params, figures, profile=self.profile, info=record,
                            device=self.device, root=self.root)
-        print(f"saved to {self._relative(out)}/ under the results folder")
+        self._say(f"saved to {self._relative(out)}/ under the results folder")
         return out

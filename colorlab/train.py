@@ -20,7 +20,8 @@ number of steps or a wall-time budget, whichever ends first, and returns the los
   or newer-format file stops the run with an error naming it; ``resume=False`` refuses a path
   that exists;
 * a NaN or infinite loss stops the run with :class:`FloatingPointError` naming the step;
-* a tqdm progress bar showing the loss.
+* a tqdm progress bar showing the loss, and the steps on the terminal of ``colorlab run``
+  (:mod:`colorlab.progress`).
 
 Example:
     >>> from colorlab.methods import build
@@ -48,7 +49,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import checkpoint
+from . import checkpoint, progress
 from .data import to_device
 from .device import pick_device, seed_everything
 from .files import plain
@@ -118,7 +119,9 @@ def _move_aside(path: Path, suffix: str, why: str) -> None:
     while aside.exists():
         aside, n = path.with_name(f"{path.name}.{suffix}{n}"), n + 1
     path.replace(aside)
-    warnings.warn(f"{why}; moved it to {aside.name} and training from scratch", stacklevel=4)
+    message = f"{why}; moved it to {aside.name} and training from scratch"
+    warnings.warn(message, stacklevel=4)
+    progress.note(f"warning: {message}")  # and on the terminal of ``colorlab run``
 
 
 def _resumable(path: Path | None, method: Method, config: TrainConfig, device: torch.device) -> dict[str, Any] | None:
@@ -238,6 +241,7 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
                     v.append(math.nan)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
+            progress.step(step, config.steps, loss=value)
             if step % config.checkpoint_every == 0:
                 snapshot(step, seconds)
     finally:

@@ -69,12 +69,23 @@ def test_unreadable_files_raise_naming_the_file(files):
             D.load_image(files / name)
 
 
-def test_folder_skips_bad_files_with_one_warning(files):
+def test_folder_reports_unreadable_grayscale_and_small_files_in_one_warning(files):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         imgs = D.load_images(f"folder:{files}", min_size=8)
-    assert len(w) == 1 and "skipped 2 of 12 unreadable" in str(w[0].message)
-    assert imgs.in_memory and len(imgs) == 10 and "notes.txt" not in imgs.names
+    assert len(w) == 1
+    message = str(w[0].message)
+    assert "2 of 12 files unreadable, skipped (fake.png: " in message and "sub/truncated.jpg" in message
+    # a 16-bit and an 8-bit gray PNG, and a palette image that is all transparent (white over white)
+    assert "3 grayscale images left out" in message
+    assert "(palette_transparent.png, sub/deep16.png, sub/gray.png)" in message
+    assert "1 image smaller than the crop, upscaled (tiny.png 1x1)" in message
+    p = imgs.problems
+    assert p.counts() == {"unreadable": 2, "grayscale": 3, "small": 1}
+    assert p.grayscale == ["palette_transparent.png", "sub/deep16.png", "sub/gray.png"]
+    assert p.small == [("tiny.png", 1, 1)] and p.as_dict()["unreadable"][0]["file"] == "fake.png"
+    assert imgs.in_memory and len(imgs) == 7 and "notes.txt" not in imgs.names
+    assert "sub/gray.png" not in imgs.names and "sub/deep16.png" not in imgs.names
     assert "sub/deeper/b.png" in imgs.names and list(imgs.names) == sorted(imgs.names)
     tiny = imgs[imgs.names.index("tiny.png")]  # 1 pixel, upscaled to min_size
     assert tiny.shape == (3, 8, 8) and tiny[:, 4, 4].tolist() == [9, 99, 199]
@@ -89,7 +100,7 @@ def test_folder_holdout_is_disjoint_and_deterministic(files):
         again = D.load_dataset(f"folder:{files}", "test", crop=16)
     assert train.describe()["split_rule"] == test.describe()["split_rule"] == "holdout"
     tr, te = set(train.images.names), set(test.images.names)
-    assert te and tr and not tr & te and len(tr | te) == 10
+    assert te and tr and not tr & te and len(tr | te) == 7  # 10 readable, 3 of them grayscale
     assert list(again.images.names) == list(test.images.names)
     for ds in (train, test):
         for i in range(len(ds)):
@@ -104,6 +115,35 @@ def test_lazy_folder_replaces_failures_warning_once(files):
         got = [imgs.fetch(i)[0] for i in range(len(imgs))]
     assert len(w) == 1 and "replaced by the next readable image" in str(w[0].message)
     assert len(imgs.failed) == 2 and not set(got) & imgs.failed
+    assert sorted(n for n, _ in imgs.problems.unreadable) == ["fake.png", "sub/truncated.jpg"]
+
+
+def test_large_folder_is_checked_from_the_headers(files):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imgs = D.load_images(f"folder:{files}", min_size=8, cache_bytes=1)  # too large to decode up front
+    # from the headers: the two gray modes (L and I;16); the transparent palette image is a "P" file
+    assert not imgs.in_memory and imgs.problems.counts() == {"unreadable": 2, "grayscale": 2, "small": 1}
+    assert len(imgs) == 8
+
+
+def test_a_folder_of_grayscale_images_is_refused(tmp_path):
+    for k in range(3):
+        Image.fromarray(_rgb(20, 20, k)[..., 0]).convert("RGB").save(tmp_path / f"{k}.png")  # RGB, but R = G = B
+    with pytest.warns(UserWarning, match="3 grayscale images"), pytest.raises(ValueError, match="no.*readable colour image"):
+        D.load_images(f"folder:{tmp_path}")
+
+
+def test_check_spec_is_quick_and_resolves_relative_folders(files, tmp_path, monkeypatch):
+    monkeypatch.chdir(files.parent)
+    assert D.check_spec(f"folder:{files.name}") == f"folder:{files}"
+    assert D.check_spec(f"folder:{files.name}/sub", cwd=files.parent) == f"folder:{files / 'sub'}"
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        D.check_spec("folder:nope", cwd=tmp_path)
+    (tmp_path / "broken.png").write_text("not an image")
+    with pytest.raises(ValueError, match="none of the first 1 of its 1 image files opens"):
+        D.check_spec(f"folder:{tmp_path}")
+    assert D.check_spec("samples") == "samples" and D.check_spec(" Historical ") == "historical"
 
 
 def test_missing_empty_and_unknown_specs_fail_early(tmp_path):
@@ -111,6 +151,8 @@ def test_missing_empty_and_unknown_specs_fail_early(tmp_path):
         D.load_dataset(f"folder:{tmp_path / 'nope'}")
     with pytest.raises(ValueError, match="no image files"):
         D.load_dataset(f"folder:{tmp_path}")
+    with pytest.raises(ValueError, match="no image files"):
+        D.check_spec(f"folder:{tmp_path}")
     (tmp_path / "readme.txt").write_text("x")
     with pytest.raises(ValueError, match="no image files"):
         D.load_dataset(f"folder:{tmp_path}")

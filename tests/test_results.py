@@ -63,3 +63,10 @@ def test_results_files_are_readable_by_others(tmp_path):
 def test_metrics_must_be_rows(tmp_path):
     with pytest.raises(TypeError):
         results.save("x", [1, 2], {}, profile="smoke", root=tmp_path)
+
+
+def test_environment_records_the_commit_the_run_started_from(monkeypatch):
+    monkeypatch.setenv(results.GIT_COMMIT_ENV, "abc123")
+    assert results.environment("cpu")["git_commit"] == "abc123"
+    monkeypatch.delenv(results.GIT_COMMIT_ENV)
+    assert results.environment("cpu")["git_commit"] == results.git_commit()

@@ -1,9 +1,13 @@
-"""`colorlab run` end to end: the smoke profile over every notebook, and a batch with a failing notebook."""
+"""`colorlab run` and `colorlab report` as a researcher uses them: checks before any kernel
+starts, progress on the terminal, no silent overwrite, no stale verdict, Ctrl-C, locks."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -11,17 +15,36 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from colorlab import cli, runner
+from colorlab import checks, cli, runner
+from colorlab.claims import NOT_EVIDENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def _notebook(path: Path, source: str) -> None:
+def _notebook(path: Path, source: str, params: str = 'profile = "smoke"  # results/<profile>/\nsteps = 3  # steps') -> None:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [new_code_cell('profile = "smoke"', metadata={"tags": ["parameters"]}), new_code_cell(source)]
+    nb.cells = [new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(source)]
     nbformat.write(nb, path)
+
+
+SAVE = 'from colorlab import results\nresults.save("{stem}", {{"method": "m", "variant": "{stem}", "auc": 0.5}}, {{}}, profile=profile)'
+
+
+@pytest.fixture()
+def books(tmp_path):
+    """Two small notebooks that save a row each, and the real report notebook."""
+    d = tmp_path / "nbs"
+    d.mkdir()
+    for stem in ("01_first", "02_second"):
+        _notebook(d / f"{stem}.ipynb", SAVE.format(stem=stem))
+    shutil.copy(NOTEBOOKS / "99_results_summary.ipynb", d)
+    return d
+
+
+def _no_kernel(monkeypatch):
+    monkeypatch.setattr(runner, "ensure_kernel", lambda: pytest.fail("a kernel was about to start"))
 
 
 def test_cli_parses_overrides():
@@ -33,38 +56,169 @@ def test_cli_parses_overrides():
         cli.parse_override("steps")
 
 
-def test_unknown_notebook_and_profile_are_clear_errors(tmp_path):
-    with pytest.raises(KeyError, match="no notebook numbered 42"):
-        runner.find_notebooks(NOTEBOOKS, ["42"])
-    with pytest.raises(runner.UsageError, match="unknown profile"):
-        runner.run("huge", notebooks=NOTEBOOKS, root=tmp_path)
-    assert cli.main(["run", "--only", "42", "--results", str(tmp_path)]) == 2
-    with pytest.raises(SystemExit):
-        cli.main(["run", "--profile", "huge"])
+@pytest.mark.parametrize("args, says", [
+    (["-p", "steps=abc"], "-p steps='abc': steps must be a positive integer (notebook default: 3)"),
+    (["-p", "steps=0"], "steps must be a positive integer"),
+    (["-p", "crop=36"], "crop must be a multiple of 8"),
+    (["-p", "boost_factors=[2.0]"], "boost_factors must be a list of numbers >= 0 that includes 1.0"),
+    (["-p", "profile=quick"], "-p profile: cannot be set with -p: set it with --profile"),
+    (["-p", "stpes=3"], "no notebook declares the parameter(s) stpes"),
+    (["--data", "folder:/nonexistent/photos"], "--data folder:/nonexistent/photos: folder:/nonexistent/photos: no such file"),
+    (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, historical"),
+    (["--only", "42"], "no notebook numbered 42; known: 01, 02, 03, 99"),
+    (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
+])
+def test_bad_input_is_refused_before_any_kernel_in_one_line(args, says, tmp_path, monkeypatch, capsys):
+    _no_kernel(monkeypatch)
+    t0 = time.perf_counter()
+    assert cli.main(["run", "--profile", "smoke", *args, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1, err
+    assert time.perf_counter() - t0 < 10 and not (tmp_path / "smoke").exists()
+
+
+def test_unavailable_device_results_file_and_timeout_are_refused(tmp_path, monkeypatch, capsys):
+    _no_kernel(monkeypatch)
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cli.main(["run", "--profile", "smoke", "--device", "cuda", "--results", str(tmp_path)]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("x")
+    for results in (tmp_path / "a_file", tmp_path / "a_file" / "below"):
+        assert cli.main(["run", "--profile", "smoke", "--results", str(results)]) == 2
+        assert "results folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", "--timeout", "0"])
+    assert e.value.code == 2 and "must be positive" in capsys.readouterr().err
+
+
+def test_full_profile_on_samples_only_when_forced(tmp_path, monkeypatch):
+    _no_kernel(monkeypatch)
+    with pytest.raises(checks.UsageError, match="add --force"):
+        checks.plan_run("full", ["01"], root=tmp_path)
+    plan = checks.plan_run("full", ["01"], root=tmp_path, force=True)
+    assert plan.params["01_yuv_regression"]["crop"] == 176 and plan.params["01_yuv_regression"]["batch_size"] == 40
+
+
+def test_relative_data_folder_is_taken_from_the_callers_directory(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "mix").mkdir()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "mix" / "a.png")
+    monkeypatch.chdir(tmp_path)
+    plan = checks.plan_run("smoke", ["01"], {"data_spec": "folder:mix"}, notebooks=NOTEBOOKS, root="res")
+    assert plan.data_spec == f"folder:{tmp_path / 'mix'}" == plan.params["01_yuv_regression"]["data_spec"]
+    assert plan.root == tmp_path / "res"
+
+
+def test_version_and_list_params(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.startswith("colorlab 0.")
+    assert cli.main(["run", "--list-params"]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    steps = [line for line in lines if line[0] == "steps"]
+    assert steps == [["steps", "01", "3", "800", "20000"], ["steps", "03", "3", "800", "100000"]]
+    assert ["crop", "01", "02", "03", "32", "64", "176"] in lines
+    assert any(line[0] == "boost_factors" for line in lines)
+
+
+def test_report_refuses_unknown_and_escaping_profiles(tmp_path, capsys):
+    assert cli.main(["report", "--profile", "nosuch", "--results", str(tmp_path)]) == 2
+    assert cli.main(["report", "--profile", "../escaped", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no results for profile 'nosuch'" in err and "plain name" in err
+    assert not any(tmp_path.iterdir()) and not (tmp_path.parent / "escaped").exists()
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, books, monkeypatch, capsys):
+    _no_kernel(monkeypatch)
+    with runner._lock(tmp_path / "smoke"):
+        assert cli.main(["run", "--profile", "smoke", "--notebooks", str(books), "--results", str(tmp_path)]) == 2
+    assert "another colorlab run (pid" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_failing_notebook_does_not_stop_the_batch(tmp_path):
-    books = tmp_path / "nbs"
-    books.mkdir()
-    _notebook(books / "01_ok.ipynb",
-              'from colorlab import results\nresults.save("01_ok", {"method": "m", "variant": "v", "auc": 0.5}, {}, profile=profile)')
+def test_results_stay_current_and_run_json_merges(tmp_path, books, capsys, monkeypatch):
+    res = tmp_path / "res"
+    base = ["run", "--profile", "smoke", "--notebooks", str(books), "--results", str(res)]
+    monkeypatch.setattr(runner.results, "git_commit", lambda: "c0ffee-at-start")  # asked once, before any notebook
+    assert cli.main(base) == 0
+    env = json.loads((res / "smoke" / "01_first" / "environment.json").read_text())
+    assert env["git_commit"] == "c0ffee-at-start"  # not the tree the notebooks may have written to
+    first = json.loads((res / "smoke" / "run.json").read_text())
+    assert [r["notebook"] for r in first["notebooks"]] == ["01_first", "02_second", "99_results_summary"]
+    assert all(not Path(r["output"]).is_absolute() for r in first["notebooks"])
+    _notebook(books / "02_second.ipynb", 'raise RuntimeError("made to fail")')
+    assert cli.main([*base, "--only", "02", "--no-report-notebook"]) == 1
+    log = {r["notebook"]: r for r in json.loads((res / "smoke" / "run.json").read_text())["notebooks"]}
+    assert log["01_first"] == next(r for r in first["notebooks"] if r["notebook"] == "01_first")  # kept as it was
+    assert log["02_second"]["status"] == "failed" and "made to fail" in log["02_second"]["error"]
+    main = pd.read_csv(res / "smoke" / "summary.csv")
+    assert sorted(main["notebook"]) == ["01_first"]  # 02's old row is not shown as current
+    assert (res / "smoke" / "02_second.previous" / "metrics.json").exists()  # nor lost
+    summary = (res / "smoke" / "summary.md").read_text()
+    assert "**Not current: 02_second**" in summary and "RuntimeError: made to fail" in summary
+    executed = nbformat.read(res / "smoke" / "02_second" / "02_second.ipynb", as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
+    assert "Kernel is running over TCP" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_progress_reaches_the_terminal_and_kernel_noise_does_not(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _notebook(d / "01_progress.ipynb", "from colorlab import progress\nprogress.phase('train tiny/x')\n"
+              "for i in range(1, 11):\n    progress.step(i, 10, loss=1.0 / i)\nprogress.note('8 training images')\n"
+              + SAVE.format(stem="01_progress"))
+    lines: list[str] = []
+    runs, _ = runner.run("smoke", notebooks=d, root=tmp_path / "res", echo=lines.append)
+    assert runs[0].status == "ok"
+    text = "\n".join(lines)
+    assert "      train tiny/x\n" in text and "      8 training images" in text
+    assert "train tiny/x: step 10/10 (100%), loss 0.1000" in text
+    assert "IPKernelApp" not in text and "TCP" not in text
+    assert "Kernel is running over TCP" in (tmp_path / "res" / "smoke" / "01_progress" / "run.log").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_notebook_and_its_kernel_in_one_line(tmp_path):
+    d = tmp_path / "nbs"
+    d.mkdir()
+    _notebook(d / "01_slow.ipynb", "from colorlab import progress\nimport os, time\nprogress.note(f'kernel {os.getpid()}')\n"
+              "time.sleep(120)")
+    proc = subprocess.Popen([sys.executable, "-m", "colorlab", "run", "--profile", "smoke", "--notebooks", str(d),
+                             "--results", str(tmp_path / "res")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lines, kernel = [], None
+    for line in proc.stdout:  # wait until the kernel runs the cell
+        lines.append(line)
+        if "kernel " in line:
+            kernel = int(line.split("kernel ")[1])
+            break
+    assert kernel, "".join(lines)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C on a terminal does: the whole foreground group
+    out = "".join(lines) + proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and "ZMQ" not in out and "Task exception" not in out, out
+    assert "01_slow: interrupted" in out
+    log = json.loads((tmp_path / "res" / "smoke" / "run.json").read_text())
+    assert log["notebooks"][0]["status"] == "interrupted" and log["finished"] is False
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel, 0)  # the kernel is gone too
+
+
+@pytest.mark.slow
+def test_failing_notebook_does_not_stop_the_batch(tmp_path, books):
     _notebook(books / "02_broken.ipynb", 'raise RuntimeError("made to fail")')
-    _notebook(books / "03_ok_too.ipynb",
-              'from colorlab import results\nresults.save("03_ok_too", {"method": "n", "variant": "w", "auc": 0.6}, {}, profile=profile)')
-    shutil.copy(NOTEBOOKS / "99_results_summary.ipynb", books)
     code = cli.main(["run", "--profile", "smoke", "--notebooks", str(books), "--results", str(tmp_path / "res")])
     assert code == 1
     log = json.loads((tmp_path / "res" / "smoke" / "run.json").read_text())
     status = {r["notebook"]: r["status"] for r in log["notebooks"]}
-    assert status == {"01_ok": "ok", "02_broken": "failed", "03_ok_too": "ok", "99_results_summary": "ok"}
-    assert "made to fail" in next(r["error"] for r in log["notebooks"] if r["notebook"] == "02_broken")
-    executed = nbformat.read(tmp_path / "res" / "smoke" / "02_broken" / "02_broken.ipynb", as_version=4)
-    assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
-    summary = (tmp_path / "res" / "smoke" / "summary.md").read_text()
-    assert "Failed: 02_broken" in summary
-    main = pd.read_csv(tmp_path / "res" / "smoke" / "summary.csv")
-    assert sorted(main["notebook"]) == ["01_ok", "03_ok_too"]
+    assert status == {"01_first": "ok", "02_broken": "failed", "02_second": "ok", "99_results_summary": "ok"}
 
 
 @pytest.mark.slow
@@ -75,7 +229,7 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    numbered = [p.stem for p in runner.find_notebooks(NOTEBOOKS) if not p.name.startswith("99")]
+    numbered = [p.stem for p in checks.find_notebooks(NOTEBOOKS) if not p.name.startswith("99")]
     for stem in numbered:
         rec = json.loads((res / "smoke" / stem / "metrics.json").read_text())
         assert rec["rows"], stem
@@ -83,40 +237,66 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
     main = pd.read_csv(res / "smoke" / "summary.csv")
     assert set(main["notebook"]) == set(numbered)
     claims = pd.read_csv(res / "smoke" / "claims.csv")
-    ran = {s[:2] for s in numbered}
-    assert (claims.loc[claims["notebook"].astype(str).str.zfill(2).isin(ran), "verdict"] != "not run").all()
-    assert "report:" in proc.stdout and "[1/" in proc.stdout
+    assert (claims["verdict"] == NOT_EVIDENCE).all()  # a few steps judge nothing
+    summary = (res / "smoke" / "summary.md").read_text()
+    assert max(map(len, summary.splitlines())) <= 120 and str(tmp_path) not in summary
+    out = proc.stdout
+    assert "report:" in out and "[1/" in out and "train yuv_regression/l1: step 3/3 (100%)" in out
+    assert "IPKernelApp" not in out + proc.stderr
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
-def test_profile_parameters_are_declared_by_the_notebooks(profile):
-    """A profile key no notebook declares would be silently dropped: catch typos here."""
-    import papermill as pm
+def test_profile_parameters_are_declared_and_valid(profile):
+    """A profile key no notebook declares would be silently dropped, a wrong value found late: catch both here."""
+    from colorlab.profiles import PROFILES, check_parameter, parameters_for
 
-    from colorlab.profiles import PROFILES, parameters_for
-
-    books = runner.find_notebooks(NOTEBOOKS)
-    declared = {p.name[:2]: set(pm.inspect_notebook(str(p))) for p in books}
+    books = checks.find_notebooks(NOTEBOOKS)
+    declared = {p.name[:2]: checks.declared_parameters(p) for p in books}
     for number, params in declared.items():
         assert "profile" in params, number
         if number in PROFILES[profile]["notebooks"]:
-            assert set(parameters_for(profile, number)) <= params, (number, set(parameters_for(profile, number)) - params)
+            assert set(parameters_for(profile, number)) <= set(params), number
+        for name, value in parameters_for(profile, number).items():
+            if name in params and name != "profile":
+                check_parameter(name, value, params[name])
     common = set(PROFILES[profile]["common"])
-    assert common <= set().union(*(declared[n] for n in declared if n != "99"))
-
-
-def test_unknown_override_is_refused_before_running(tmp_path):
-    assert cli.main(["run", "--profile", "smoke", "-p", "stpes=3", "--results", str(tmp_path)]) == 2
-    assert not (tmp_path / "smoke" / "run.json").exists()
+    assert common <= set().union(*(set(declared[n]) for n in declared if n != "99"))
 
 
 def test_every_parameters_line_is_declared():
     """papermill skips a `parameters` line it cannot parse (an '=' in its comment, say): the
     runner would then never pass that parameter."""
-    import papermill as pm
-
-    for nb_path in runner.find_notebooks(NOTEBOOKS):
+    for nb_path in checks.find_notebooks(NOTEBOOKS):
         nb = nbformat.read(nb_path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         names = [line.split("=", 1)[0].strip() for line in cell.source.splitlines() if line.strip() and not line.startswith("#")]
-        assert sorted(pm.inspect_notebook(str(nb_path))) == sorted(names), nb_path.name
+        assert sorted(checks.declared_parameters(nb_path)) == sorted(names), nb_path.name
+
+
+@pytest.mark.parametrize("name, value, default, says", [
+    ("steps", "abc", "3", "steps must be a positive integer (notebook default: 3); got 'abc'"),
+    ("steps", True, "3", "steps must be a positive integer"),  # a bool is not a count
+    ("seed", -1, "0", "seed must be an integer >= 0"),
+    ("lr", 0, "1e-4", "lr must be a number in (0, 1)"),
+    ("image_size", 4, "None", "image_size must be None or an integer >= 8"),
+    ("device", "gpu", "'auto'", "device must be one of auto, cpu, cuda, mps or cuda:N"),
+    ("temperature", "hot", "0.38", "temperature must be of type float (notebook default: 0.38)"),
+    ("use_historical", 1, "True", "use_historical must be of type bool"),
+    ("profile", "quick", "'smoke'", "profile cannot be set with -p: set it with --profile"),
+])
+def test_check_parameter_refuses_with_one_line(name, value, default, says):
+    from colorlab.profiles import check_parameter
+
+    with pytest.raises(ValueError) as e:
+        check_parameter(name, value, default)
+    assert says in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("name, value, default", [
+    ("steps", 5, "3"), ("image_size", None, "48"), ("device", "cuda:1", "'auto'"), ("temperature", 1, "0.38"),
+    ("note", "anything", "None"), ("expr", 3, "2 ** 4"), ("title", "x", "'y'"),
+])
+def test_check_parameter_accepts_what_fits(name, value, default):
+    from colorlab.profiles import check_parameter
+
+    check_parameter(name, value, default)  # raises on a refusal

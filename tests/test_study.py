@@ -25,7 +25,7 @@ def _digest(path):
 
 def _train(s, **args):
     s.datasets("yuv")
-    return s.train("yuv_regression", ["l1"], progress=False, **{"base": 4, **args})["l1"]
+    return s.train("yuv_regression", ["l1"], progress_bar=False, **{"base": 4, **args})["l1"]
 
 
 def test_parameters_are_the_literals_of_the_namespace():
@@ -72,7 +72,7 @@ def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
     s.datasets("yuv")
     names = s.train_set.images.names
     names[0] = "another_photo"  # the same number of images, one of them another: other data
-    renamed = s.train("yuv_regression", ["l1"], base=4, progress=False)["l1"]
+    renamed = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)["l1"]
     assert renamed.checkpoint != first.checkpoint
 
 
@@ -116,9 +116,9 @@ def test_every_variant_is_checked_before_any_trains(tmp_path):
     s = _study(tmp_path)
     s.datasets("lab")
     with pytest.raises(ValueError, match=r"k \(soft-encoding neighbours\) must be in \[1, Q=262\]"):
-        s.train("zhang", ["l2", "class"], width=0.125, k=0, progress=False)  # l2 would train fine; class cannot
+        s.train("zhang", ["l2", "class"], width=0.125, k=0, progress_bar=False)  # l2 would train fine; class cannot
     with pytest.raises(ValueError, match="variant 'l2' sets head"):
-        s.train("zhang", ["full", "l2"], width=0.125, head="class", progress=False)
+        s.train("zhang", ["full", "l2"], width=0.125, head="class", progress_bar=False)
     assert not (tmp_path / "smoke" / "checkpoints").exists()
     odd = _study(tmp_path, crop=12)
     odd.datasets("yuv")
@@ -129,9 +129,9 @@ def test_every_variant_is_checked_before_any_trains(tmp_path):
 def test_records_of_two_methods_with_one_variant_name_are_kept_apart(tmp_path, capsys):
     s = _study(tmp_path)
     s.datasets("yuv")
-    s.train("yuv_regression", ["l1"], base=4, progress=False)
-    s.train("saturation_boost", ["yuv"], base=4, progress=False)
-    s.train("saturation_boost", ["hsv"], base=4, progress=False)
+    s.train("yuv_regression", ["l1"], base=4, progress_bar=False)
+    s.train("saturation_boost", ["yuv"], base=4, progress_bar=False)
+    s.train("saturation_boost", ["hsv"], base=4, progress_bar=False)
     assert sorted(s.models) == ["saturation_boost/hsv", "saturation_boost/yuv", "yuv_regression/l1"]
 
 
@@ -163,3 +163,37 @@ def test_save_records_the_parameters_data_and_models(tmp_path, capsys):
     model = info["models"]["yuv_regression/l1"]
     assert model["args"]["base"] == 4 and (tmp_path / model["checkpoint"]).is_file()
     assert "saved to smoke/01_a/" in capsys.readouterr().out
+
+
+def test_data_problems_reach_the_terminal_metrics_and_summary(tmp_path, monkeypatch, capsys):
+    """A 1-pixel image, a grayscale 16-bit PNG and a corrupt JPEG in a colour folder: counted in
+    ``metrics.json``, shown on the runner's terminal and listed in ``summary.md``."""
+    import numpy as np
+    from PIL import Image
+
+    from colorlab import progress, report
+
+    d = tmp_path / "photos"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(d / f"c{i}.png")
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(d / "tiny.png")
+    Image.fromarray(np.array([[0, 30000, 65535]] * 3, np.uint16)).save(d / "gray16.png")
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(d / "whole.jpg")
+    (d / "broken.jpg").write_bytes((d / "whole.jpg").read_bytes()[:500])
+    (d / "whole.jpg").unlink()
+    events = tmp_path / "events.jsonl"
+    monkeypatch.setenv(progress.ENV, str(events))
+    s = _study(tmp_path, data_spec=f"folder:{d}")
+    with pytest.warns(UserWarning, match="unreadable"):
+        trained = _train(s)
+    s.save(s.evaluate({"l1": trained}).table)
+    terminal, printed = "\n".join(progress.Reader(events).poll()), capsys.readouterr().out
+    for shown in ("broken.jpg", "gray16.png", "tiny.png 1x1"):
+        assert shown in terminal and shown in printed, terminal
+    counts = json.loads((tmp_path / "smoke" / "01_a" / "metrics.json").read_text())["info"]["data_problems"]["counts"]
+    assert counts == {"unreadable": 1, "grayscale": 1, "small": 1}
+    summary = report.write("smoke", tmp_path).read_text()
+    assert "1 unreadable (broken.jpg), 1 grayscale (gray16.png), 1 smaller than the crop and upscaled (tiny.png)" \
+        in " ".join(summary.split())

@@ -283,11 +283,16 @@ def test_finished_checkpoint_is_reused_without_training(tmp_path, monkeypatch):
         assert torch.equal(pa, pb)
 
 
-def test_corrupt_checkpoint_is_named_moved_aside_and_retrained(tmp_path):
+def test_corrupt_checkpoint_is_named_moved_aside_and_retrained(tmp_path, monkeypatch):
+    from colorlab import progress
+
     ckpt = tmp_path / "c.pt"
     fit(Tiny(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
     ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated, as by a full disk
+    monkeypatch.setenv(progress.ENV, str(tmp_path / "events.jsonl"))
     with pytest.warns(UserWarning, match=r"c\.pt: not a readable checkpoint.*moved it to c\.pt\.corrupt"):
         hist = fit(Tiny(), _batches, _cfg(steps=4, checkpoint=str(ckpt)))
     assert hist.attrs["resumed_from"] is None and len(hist) == 4
     assert (tmp_path / "c.pt.corrupt").exists() and checkpoint.read(ckpt)["step"] == 4
+    terminal = progress.Reader(tmp_path / "events.jsonl").poll()  # what colorlab run prints
+    assert any(line.startswith("warning: ") and "c.pt.corrupt" in line for line in terminal), terminal

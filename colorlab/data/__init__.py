@@ -14,15 +14,19 @@ Sources (the ``spec`` strings, see :data:`SPECS`):
   Pillow can open, in sorted order. Whole images are held out: a file is a test image when a
   SHA-1 hash of its relative path falls in the lowest 10%, with at least one test and one
   train image when there are two or more readable images; a single image is split by region.
+  Unreadable files are skipped and grayscale images left out, each listed with the images
+  smaller than the crop in the set's ``problems``.
 * ``"stl10"``, ``"places365"`` (small, 256x256), ``"cifar10"``, ``"flowers102"``: torchvision
-  datasets under ``root``, downloaded when missing; train/test map to the dataset's own splits
+  datasets under :func:`data_root`, downloaded when missing; train/test map to the dataset's own splits
   (stl10 train/test, places365 train-standard/val, cifar10 train/test, flowers102 train/test).
 
 The region is cut in the original pixel grid and only then resized (``image_size``) or
 upscaled (to at least ``crop``), so resampling never mixes train and test pixels.
 
-Modules: :mod:`~colorlab.data.decode` (image files to tensors), :mod:`~colorlab.data.sources`
-(specs, split rules, :class:`ImageSet`, :func:`load_images`), :mod:`~colorlab.data.datasets`
+Modules: :mod:`~colorlab.data.decode` (image files to tensors), :mod:`~colorlab.data.images`
+(:class:`ImageSet`, :class:`DataProblems`), :mod:`~colorlab.data.folder` (``folder:`` listing,
+hold-out, problems), :mod:`~colorlab.data.sources` (specs, :func:`load_images`,
+:func:`check_spec`, :func:`data_root`), :mod:`~colorlab.data.datasets`
 (:class:`ColorDataset`, :func:`load_dataset`) and :mod:`~colorlab.data.sampling`
 (:class:`StepBatchSampler`, :func:`make_loader`, :func:`to_device`).
 
@@ -38,10 +42,12 @@ Example:
 
 from .datasets import ColorDataset, load_dataset
 from .decode import load_image, pil_to_tensor
+from .images import DataProblems, ImageSet
 from .sampling import StepBatchSampler, make_loader, to_device
-from .sources import SPECS, TEST_FRACTION, TRAIN_FRACTION, ImageSet, load_images
+from .sources import SPECS, TEST_FRACTION, TRAIN_FRACTION, check_spec, data_root, load_images
 
 __all__ = [
-    "SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "ColorDataset", "StepBatchSampler",
-    "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "to_device",
+    "SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "DataProblems", "ColorDataset", "StepBatchSampler",
+    "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "to_device", "check_spec",
+    "data_root",
 ]

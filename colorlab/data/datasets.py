@@ -107,14 +107,14 @@ class ColorDataset(Dataset):
                 "split_rule": im.split_rule, "region": list(im.region), "n_images": len(im),
                 "n_items": len(self), "crop": self.crop, "image_size": im.image_size,
                 "space": self.space, "in_memory": im.in_memory,
-                "names": list(im.names) if len(im) <= 20 else None}
+                "names": list(im.names) if len(im) <= 20 else None, "problems": im.problems.counts()}
 
     def __repr__(self) -> str:
         return f"ColorDataset({self.describe()})"
 
 
 def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
-                 image_size: int | None = None, space: str = "lab", root: str | os.PathLike = "data",
+                 image_size: int | None = None, space: str = "lab", root: str | os.PathLike | None = None,
                  max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
                  cache_limit: int = 2000) -> ColorDataset:
     """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to

@@ -1,0 +1,196 @@
+"""Everything ``colorlab run`` checks before the first kernel starts, so a typo costs a second,
+not a kernel start per notebook: the profile, the notebooks, every parameter's name, type and
+range (:func:`colorlab.profiles.check_parameter`, reserved ones refused), the data spec (a
+relative ``folder:`` path is taken from the caller's directory, not the notebooks folder), the
+device, the results folder (a writable directory), the timeout, and that the ``full`` profile
+gets a real dataset. A failure is a :class:`UsageError` with one line; the command exits 2.
+
+Example:
+    >>> plan = plan_run("smoke", ["01"], {"steps": 2}, root=tempfile.mkdtemp())
+    >>> [b.name for b in plan.books], plan.params["01_yuv_regression"]["steps"], plan.data_spec
+    (['01_yuv_regression.ipynb', '99_results_summary.ipynb'], 2, 'samples')
+    >>> plan_run("smoke", None, {"steps": "abc"})
+    Traceback (most recent call last):
+    ...
+    colorlab.checks.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import results
+from .data import check_spec
+from .device import pick_device
+from .profiles import PROFILES, RESERVED, check_parameter, parameters_for
+
+__all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
+           "check_results_folder", "check_profile", "parameter_table", "REPORT_PREFIX"]
+
+#: The number of the report notebook, run last (and with ``--only`` too, unless told not to).
+REPORT_PREFIX = "99"
+#: Data specs that are not a dataset: the full profile refuses them unless forced.
+EMBEDDED = ("samples", "historical")
+
+
+class UsageError(ValueError):
+    """A request refused before anything runs; its message is one line for the terminal."""
+
+
+@dataclass
+class Plan:
+    """What a checked ``colorlab run`` will do."""
+
+    profile: str
+    folder: Path
+    books: list[Path]
+    params: dict[str, dict[str, Any]]
+    root: Path
+    data_spec: str | None
+    timeout: float | None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def notebooks_dir(path: str | os.PathLike | None = None) -> Path:
+    """The notebooks folder: ``path``, else ``./notebooks`` or the one beside the installed package."""
+    candidates = [Path(path)] if path else [Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"]
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    raise UsageError(f"no notebooks folder found (looked in {', '.join(map(str, candidates))}); "
+                     "run from the colorlab checkout or pass --notebooks PATH")
+
+
+def find_notebooks(folder: Path, only: Sequence[str] | None = None) -> list[Path]:
+    """Numbered notebooks ``NN_*.ipynb`` in order; ``only`` keeps those numbers (``"3"`` = ``"03"``)."""
+    books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        wanted = {o.zfill(2) for o in only}
+        unknown = wanted - {p.name[:2] for p in books}
+        if unknown:
+            raise UsageError(f"no notebook numbered {', '.join(sorted(unknown))}; known: {', '.join(p.name[:2] for p in books)}")
+        books = [p for p in books if p.name[:2] in wanted]
+    return books
+
+
+def declared_parameters(notebook: Path) -> dict[str, str | None]:
+    """The parameters a notebook's ``parameters`` cell declares, with their default's source text."""
+    import papermill as pm
+
+    return {name: p.get("default") for name, p in pm.inspect_notebook(str(notebook)).items()}
+
+
+def check_results_folder(root: str | os.PathLike | None, cwd: str | os.PathLike | None = None) -> Path:
+    """The results folder made absolute (a relative one from ``cwd``), created if missing, and
+    checked to be a writable directory."""
+    path = results.results_root(root)
+    if not path.is_absolute():
+        path = Path(cwd or os.getcwd()) / path
+    path = path.resolve()
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"results folder {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise UsageError(f"results folder {path} is not writable ({e.strerror or e})") from e
+    return path
+
+
+def check_profile(profile: str) -> str:
+    """A profile name must be a plain folder name (``--profile ../x`` would write elsewhere)."""
+    if not profile or any(c in profile for c in "/\\") or profile.startswith("."):
+        raise UsageError(f"profile must be a plain name like quick; got {profile!r}")
+    return profile
+
+
+def plan_run(
+    profile: str,
+    only: Sequence[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    notebooks: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    report_notebook: bool = True,
+    force: bool = False,
+    cwd: str | os.PathLike | None = None,
+) -> Plan:
+    """Check a run and say what it will do; raise :class:`UsageError` at the first problem."""
+    if profile not in PROFILES:
+        raise UsageError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    if timeout is not None and not timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds; got {timeout}")
+    folder = notebooks_dir(notebooks)
+    books = find_notebooks(folder, only)
+    if report_notebook and only:
+        books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX and p not in books]
+    if not books:
+        raise UsageError(f"no numbered notebooks in {folder}")
+    overrides = dict(overrides or {})
+    for name in overrides:
+        if name in RESERVED:
+            raise UsageError(f"-p {name}: cannot be set with -p: {RESERVED[name]}")
+    declared = {nb.stem: declared_parameters(nb) for nb in books}
+    unknown = set(overrides) - set().union(*map(set, declared.values()))
+    if unknown:
+        raise UsageError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))} (see --list-params)")
+    common = parameters_for(profile, "00", overrides)
+    data_spec = common.get("data_spec")
+    if data_spec is not None:
+        try:
+            data_spec = check_spec(str(data_spec), cwd=cwd)
+        except (KeyError, FileNotFoundError, ValueError, RuntimeError) as e:
+            raise UsageError(f"--data {common['data_spec']}: {e.args[0] if e.args else e}") from e
+        overrides["data_spec"] = data_spec
+        if profile == "full" and data_spec in EMBEDDED and not force:
+            raise UsageError(f"the full profile is meant for a dataset folder on a GPU (--data folder:PATH); "
+                             f"on the {data_spec} photos add --force")
+    try:
+        pick_device(common.get("device", "auto"))
+    except RuntimeError as e:
+        raise UsageError(str(e)) from e
+    params = {}
+    for nb in books:
+        mine = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared[nb.stem]}
+        for name, value in mine.items():
+            if name == "profile":
+                continue
+            try:
+                check_parameter(name, value, declared[nb.stem][name])
+            except ValueError as e:
+                where = f"-p {name}={value!r}" if name in overrides else f"{nb.stem}, profile {profile}, {name}"
+                raise UsageError(f"{where}: {e}") from e
+        params[nb.stem] = mine
+    return Plan(profile, folder, books, params, check_results_folder(root, cwd), data_spec, timeout, overrides)
+
+
+def parameter_table(folder: Path) -> pd.DataFrame:
+    """Every parameter of every numbered notebook: its default in the notebook (the smoke values)
+    and its value in each profile (blank: the notebook's default), one row per group of notebooks
+    that share them."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for nb in find_notebooks(folder):
+        for name, default in declared_parameters(nb).items():
+            values = {p: repr(parameters_for(p, nb.name[:2])[name]) for p in PROFILES
+                      if name in parameters_for(p, nb.name[:2]) and name != "profile"}
+            try:  # the default as the profiles show theirs ('samples', not "samples")
+                default = repr(ast.literal_eval(default)) if default is not None else "None"
+            except (ValueError, SyntaxError):
+                pass  # an expression: shown as written
+            key = (name, default, tuple(sorted(values.items())))
+            row = rows.setdefault(key, {"parameter": name, "notebooks": [], "default": default, **values})
+            row["notebooks"].append(nb.name[:2])
+    for row in rows.values():
+        row["notebooks"] = " ".join(row["notebooks"])
+    table = pd.DataFrame(list(rows.values())).fillna("").reindex(columns=["parameter", "notebooks", "default", *PROFILES])
+    return table.sort_values("parameter", kind="stable").reset_index(drop=True)

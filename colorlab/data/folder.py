@@ -1,0 +1,192 @@
+"""``folder:PATH``: any directory tree of images, whole files held out for testing, and what was
+left out on the way.
+
+Every file under PATH (recursive, hidden files skipped) with an extension Pillow can open is
+listed in sorted order. A file is a test image when a SHA-1 hash of its relative path falls in
+the lowest :data:`TEST_FRACTION`, with at least one test and one train image when there are two
+or more readable images; a single image is split by region instead. Before the split, the
+folder's problems are collected (:class:`~colorlab.data.images.DataProblems`): unreadable files
+are skipped, grayscale images (colour photos are what the methods learn and are scored on) are
+left out, and images smaller than the crop are upscaled and listed. All of this is known up front
+for a folder decoded into memory; a folder too large for that is checked from the file headers
+(unreadable headers, grayscale modes, sizes), and one beyond ``cache_limit`` files as it is read.
+
+Example:
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     for k in range(5):
+    ...         Image.new("RGB", (40, 30), (40 * k, 90, 0)).save(f"{d}/{k}.png")
+    ...     Image.new("L", (40, 30), 128).save(f"{d}/gray.png")
+    ...     train = load_folder(d, "train", None, 16)
+    >>> list(train.names), train.problems.grayscale
+    (['0.png', '1.png', '3.png', '4.png'], ['gray.png'])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from ..abgrid.bins import grayscale_mask
+from ..color import rgb_to_lab
+from .decode import load_image
+from .images import TRAIN_FRACTION, DataProblems, ImageSet, _prepare
+
+__all__ = ["TEST_FRACTION", "load_folder", "check_folder"]
+
+#: Hold-out rule of ``folder:``: the share of files whose path hash sends them to test.
+TEST_FRACTION = 0.1
+#: Pillow modes with no colour: such files are grayscale whatever their pixels.
+_GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+#: :func:`check_folder` looks at most this many files for one that opens.
+_CHECK_FILES = 20
+
+
+def _list_folder(root: Path) -> list[Path]:
+    """Image files under ``root`` (recursive, sorted by relative path, hidden ones skipped)."""
+    if not root.exists():
+        raise FileNotFoundError(f"folder:{root}: no such file or directory")
+    if root.is_file():
+        return [root]
+    exts = {e.lower() for e, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    out = []
+    for d, dirs, files in os.walk(root, followlinks=True):
+        dirs[:] = [x for x in dirs if not x.startswith(".")]
+        out += [Path(d, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in exts]
+    if not out:
+        raise ValueError(f"folder:{root}: no image files (extensions Pillow reads) found")
+    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _hash01(name: str) -> float:
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big") / 2.0**64
+
+
+def _holdout(names: Sequence[str]) -> set[int]:
+    """Indices of the test images: hash < TEST_FRACTION, at least one test and one train."""
+    h = [_hash01(n) for n in names]
+    order = sorted(range(len(h)), key=h.__getitem__)
+    test = {i for i in order if h[i] < TEST_FRACTION} or {order[0]}
+    return test - {order[-1]} if len(test) == len(h) else test
+
+
+def _header(path: Path) -> tuple[int, int, str] | str:
+    """``(height, width, mode)`` from the file's header, or why it cannot be opened."""
+    try:
+        with Image.open(path) as img:
+            return img.size[1], img.size[0], img.mode
+    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, ...
+        return f"{type(e).__name__}: {e}"
+
+
+def _is_gray(img: Tensor) -> bool:
+    """No pixel of a uint8 ``(3, H, W)`` image has colour (the loss's and the prior's test)."""
+    return bool(grayscale_mask(rgb_to_lab(img[None].float().div(255.0))[1])[0])
+
+
+def _load_path(files: Sequence[Path], i: int) -> Tensor:
+    return load_image(files[i])
+
+
+def load_folder(path: str, split: str | None, image_size: int | None, min_size: int, *,
+                cache_limit: int = 2000, cache_bytes: int = 2**31, colour_only: bool = True) -> ImageSet:
+    """The images of ``folder:path`` for ``split`` (``None``: all), resized to a shorter side of
+    ``image_size`` and upscaled to at least ``min_size``; grayscale images left out when
+    ``colour_only``. A folder of at most ``cache_limit`` files (and under ``cache_bytes`` of pixels
+    when ``image_size`` is not set) is decoded once into memory, a larger one lazily. The problems
+    found are in ``.problems`` and in one warning."""
+    root = Path(path).expanduser()
+    files = _list_folder(root)
+    rel = [f.relative_to(root).as_posix() if f != root else f.name for f in files]
+    problems = DataProblems()
+    decoded: dict[int, Tensor] = {}
+    first = torch.empty(0)
+    in_memory = False
+    good = list(range(len(files)))
+    if len(files) <= cache_limit:  # without image_size, headers tell whether it fits in memory
+        heads = None if image_size else [_header(f) for f in files]
+        in_memory = heads is None or 3 * sum(h[0] * h[1] for h in heads if isinstance(h, tuple)) <= cache_bytes
+        good = []
+        for i, f in enumerate(files):
+            if in_memory:  # kept at image_size; full size only the first, for the region fallback
+                try:
+                    img = load_image(f)
+                except OSError as e:
+                    problems.unreadable.append((rel[i], str(e).split(": ", 1)[-1]))
+                    continue
+                prepared = _prepare(img, (0.0, 1.0), image_size, 1)
+                gray, (h, w) = colour_only and _is_gray(prepared), tuple(img.shape[-2:])  # original size
+            else:
+                head = heads[i]
+                if isinstance(head, str):
+                    problems.unreadable.append((rel[i], head))
+                    continue
+                h, w, mode = head
+                gray = colour_only and mode in _GRAY_MODES
+            if gray:
+                problems.grayscale.append(rel[i])
+                continue
+            if min(h, w) < min_size:
+                problems.small.append((rel[i], h, w))
+            if in_memory:
+                first = img if not decoded else first
+                decoded[i] = prepared
+            good.append(i)
+    if problems:
+        warnings.warn(f"folder:{root}: {problems.summary(len(files))}", stacklevel=3)
+    if not good:
+        raise ValueError(f"folder:{root}: none of the {len(files)} image files is a readable colour image "
+                         f"({problems.summary(len(files))})")
+    region, rule = (0.0, 1.0), "none"
+    if split is not None and len(good) == 1:
+        region, rule = ((0.0, TRAIN_FRACTION) if split == "train" else (TRAIN_FRACTION, 1.0)), "region"
+    elif split is not None:
+        test = {good[k] for k in _holdout([rel[i] for i in good])}
+        good = [i for i in good if (i in test) == (split == "test")]
+        rule = "holdout"
+    kw: dict[str, Any] = dict(region=region, image_size=image_size, min_size=min_size, problems=problems)
+    names, data_path = [rel[i] for i in good], f"folder:{root}"
+    if in_memory:
+        if rule == "region":
+            imgs = [_prepare(first, region, image_size, min_size)]
+        else:
+            imgs = [_prepare(decoded.pop(i), region, None, min_size) for i in good]
+        return ImageSet(f"folder:{path}", split, names, data_path, rule, images=imgs, **kw)
+    load = partial(_load_path, [files[i] for i in good])
+    return ImageSet(f"folder:{path}", split, names, data_path, rule, load=load, **kw)
+
+
+def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) -> Path:
+    """The absolute path of an image folder (relative paths are taken from ``cwd``, by default the
+    current directory), after checking that it exists, holds image files and that one of the first
+    of them opens; raises ``FileNotFoundError`` or ``ValueError`` naming it otherwise. Quick: it
+    lists the folder and reads a few headers, it decodes nothing.
+
+    Example:
+        >>> check_folder("/nonexistent/photos")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: folder:/nonexistent/photos: no such file or directory
+    """
+    root = Path(path).expanduser()
+    if not root.is_absolute():
+        root = Path(cwd or os.getcwd()) / root
+    root = root.resolve()
+    files = _list_folder(root)
+    reasons = []
+    for f in files[:_CHECK_FILES]:
+        head = _header(f)
+        if not isinstance(head, str):
+            return root
+        reasons.append(f"{f.name}: {head}")
+    raise ValueError(f"folder:{root}: none of the first {len(reasons)} of its {len(files)} image files opens "
+                     f"(first: {reasons[0]})")

@@ -1,0 +1,186 @@
+"""Image sets: the images of one source and split, prepared (cut to the split's region, resized,
+upscaled to the crop), in memory or decoded lazily, with what the source left out on the way.
+
+Example:
+    >>> import torch
+    >>> imgs = ImageSet("demo", None, ["a"], "demo", "none", images=[torch.zeros(3, 4, 6, dtype=torch.uint8)])
+    >>> len(imgs), imgs[0].shape, bool(imgs.problems)
+    (1, torch.Size([3, 4, 6]), False)
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+from .decode import _resize
+
+__all__ = ["TRAIN_FRACTION", "DataProblems", "ImageSet"]
+
+#: Region rule: train gets columns ``[0, int(W * TRAIN_FRACTION))``, test the rest.
+TRAIN_FRACTION = 0.75
+#: How many files of each kind a problem report names (the counts are always complete).
+NAMED = 3
+
+
+def _prepare(img: Tensor, region: tuple[float, float], image_size: int | None, min_size: int) -> Tensor:
+    """Cut the column ``region`` (fractions of W) from the original pixels, scale it by the
+    factor that gives the whole image a shorter side of ``image_size``, then upscale it so its
+    shorter side is at least ``min_size``; uint8 ``(3, H, W)`` in, uint8 ``(3, h, w)`` out.
+
+    Example (the train region of a 40x100 image: 75 columns, halved, then upscaled to 32):
+        >>> import torch
+        >>> _prepare(torch.zeros(3, 40, 100, dtype=torch.uint8), (0.0, TRAIN_FRACTION), 20, 32).shape
+        torch.Size([3, 32, 61])
+    """
+    H, W = img.shape[-2:]
+    if region != (0.0, 1.0):
+        if W < 2:
+            raise ValueError(f"an image {W} pixel wide cannot be split by region")
+        cut = min(max(int(W * TRAIN_FRACTION), 1), W - 1)
+        img = img[..., :cut] if region[0] == 0.0 else img[..., cut:]
+    s = image_size / min(H, W) if image_size else 1.0
+    h, w = max(1, round(H * s)), max(1, round(img.shape[-1] * s))
+    if min(h, w) < min_size:
+        t = min_size / min(h, w)
+        h, w = max(min_size, round(h * t)), max(min_size, round(w * t))
+    return _resize(img, (h, w))
+
+
+class _Names(Sequence[str]):
+    """Names ``prefix/0``, ``prefix/1``, ... without storing them (torchvision sets)."""
+
+    def __init__(self, prefix: str, n: int) -> None:
+        self.prefix, self.n = prefix, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [f"{self.prefix}/{j}" for j in range(self.n)[i]]
+        return f"{self.prefix}/{range(self.n)[i]}"
+
+
+
+@dataclass
+class DataProblems:
+    """What a source left out or changed, by file: ``unreadable`` files with the reason,
+    ``grayscale`` images left out of a colour set (no pixel with ``|a|`` or ``|b|`` above
+    :data:`colorlab.abgrid.GRAY_THRESHOLD`), and ``small`` images whose shorter side was below
+    the crop and was upscaled (name, height, width before upscaling).
+
+    Example:
+        >>> p = DataProblems(unreadable=[("x.jpg", "truncated")], small=[("t.png", 1, 1)])
+        >>> p.summary(12)
+        '1 of 12 files unreadable, skipped (x.jpg: truncated); 1 image smaller than the crop, upscaled (t.png 1x1)'
+    """
+
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    grayscale: list[str] = field(default_factory=list)
+    small: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.unreadable or self.grayscale or self.small)
+
+    def counts(self) -> dict[str, int]:
+        return {"unreadable": len(self.unreadable), "grayscale": len(self.grayscale), "small": len(self.small)}
+
+    def summary(self, total: int | None = None) -> str:
+        """One line naming the first :data:`NAMED` files of each kind ("" when there is nothing)."""
+        def named(items: list[str]) -> str:
+            more = f", and {len(items) - NAMED} more" if len(items) > NAMED else ""
+            return "(" + ", ".join(items[:NAMED]) + more + ")"
+
+        parts = []
+        if self.unreadable:
+            of = f" of {total}" if total is not None else ""
+            parts.append(f"{len(self.unreadable)}{of} files unreadable, skipped "
+                         + named([f"{n}: {why}" for n, why in self.unreadable]))
+        if self.grayscale:
+            n = len(self.grayscale)
+            parts.append(f"{n} grayscale image{'s' * (n != 1)} left out of colour training and testing "
+                         + named(self.grayscale))
+        if self.small:
+            n = len(self.small)
+            parts.append(f"{n} image{'s' * (n != 1)} smaller than the crop, upscaled "
+                         + named([f"{name} {h}x{w}" for name, h, w in self.small]))
+        return "; ".join(parts)
+
+    def as_dict(self, limit: int = 50) -> dict[str, Any]:
+        """Counts and the first ``limit`` files of each kind, for ``metrics.json``."""
+        return {"counts": self.counts(),
+                "unreadable": [{"file": n, "why": w} for n, w in self.unreadable[:limit]],
+                "grayscale": self.grayscale[:limit],
+                "small": [{"file": n, "height": h, "width": w} for n, h, w in self.small[:limit]]}
+
+
+class ImageSet(Sequence[Tensor]):
+    """The images of one source and split: ``images[i]`` is uint8 ``(3, h, w)``, already cut
+    to the split's region, resized to ``image_size`` and upscaled to at least ``min_size``.
+
+    Either in memory (``in_memory``; decoded once at load) or decoded lazily by ``load(i)``;
+    lazily, a file that fails is replaced by the next good one (:meth:`fetch`), counted in
+    ``failed``, recorded in ``problems`` and warned about once per process.
+
+    Attributes: ``spec``, ``split`` (``None``: whole images), ``names``, ``data_path``,
+    ``split_rule`` (``"region"``, ``"holdout"``, ``"torchvision"``, ``"none"``), ``region``,
+    ``problems`` (:class:`DataProblems` of the source).
+    """
+
+    def __init__(self, spec: str, split: str | None, names: Sequence[str], data_path: str,
+                 split_rule: str, region: tuple[float, float] = (0.0, 1.0), *,
+                 images: list[Tensor] | None = None, load: Callable[[int], Tensor] | None = None,
+                 image_size: int | None = None, min_size: int = 1, problems: DataProblems | None = None) -> None:
+        if (images is None) == (load is None):
+            raise ValueError("give exactly one of images and load")
+        self.spec, self.split, self.names, self.data_path = spec, split, names, data_path
+        self.split_rule, self.region = split_rule, region
+        self.image_size, self.min_size = image_size, min_size
+        self._images, self._load = images, load
+        self.failed: set[int] = set()
+        self.problems = problems if problems is not None else DataProblems()
+        self._warned = False
+
+    @property
+    def in_memory(self) -> bool:
+        return self._images is not None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.fetch(i)[1]
+
+    def fetch(self, i: int) -> tuple[int, Tensor]:
+        """``(j, image)``: image ``i``, or when it cannot be decoded the next good ``j``."""
+        if self._images is not None:
+            return i, self._images[i]
+        assert self._load is not None
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"image index {i} out of range for {n} images")
+        i %= n
+        for k in range(n):
+            j = (i + k) % n
+            if j in self.failed:
+                continue
+            try:
+                img = self._load(j)
+                return j, _prepare(img, self.region, self.image_size, self.min_size)
+            except OSError as e:
+                self.failed.add(j)
+                self.problems.unreadable.append((str(self.names[j]), str(e)))
+                if not self._warned:
+                    self._warned = True
+                    warnings.warn(f"{e}; replaced by the next readable image (further failures "
+                                  f"are counted in ImageSet.failed, not warned)", stacklevel=2)
+        raise RuntimeError(f"no readable image left in {self.data_path}")
+
+    def __repr__(self) -> str:
+        return (f"ImageSet({self.data_path!r}, split={self.split!r}, n={len(self)}, "
+                f"rule={self.split_rule!r}, in_memory={self.in_memory})")

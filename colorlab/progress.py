@@ -1,0 +1,129 @@
+"""What a notebook is doing, on the terminal of ``colorlab run``.
+
+Inside a kernel started by ``colorlab run``, ``$COLORLAB_PROGRESS`` names a file. :func:`phase`,
+:func:`step` and :func:`note` append one JSON line to it each (training steps at most once a
+second, and always the last); outside the runner they do nothing, so notebooks and the package
+call them unconditionally. The runner reads the file as the notebook runs (:class:`Reader`) and
+prints lines that read well on a terminal and in a CI log: each phase as it starts, training every
+tenth of its steps or every :data:`PRINT_EVERY` seconds with the loss, the time spent and the time
+left, and every note (what data ran, files left out, models reused).
+
+Example:
+    >>> import os, tempfile
+    >>> os.environ[ENV] = path = os.path.join(tempfile.mkdtemp(), "progress.jsonl")
+    >>> phase("train yuv_regression/l1"); step(400, 800, loss=0.1234); note("8 training images")
+    >>> del os.environ[ENV]
+    >>> lines = Reader(path, clock=lambda: 0.0).poll()
+    >>> lines[0], lines[2]
+    ('train yuv_regression/l1', '8 training images')
+    >>> lines[1].startswith("train yuv_regression/l1: step 400/800 (50%), loss 0.1234")
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ENV", "PRINT_EVERY", "phase", "step", "note", "Reader"]
+
+#: The file the events go to; set by the runner for each notebook.
+ENV = "COLORLAB_PROGRESS"
+#: Seconds between two training lines on the terminal at most (besides every tenth of the steps).
+PRINT_EVERY = 30.0
+#: Seconds between two training events in the file at least.
+_WRITE_EVERY = 1.0
+_state = {"last_step_write": 0.0}
+
+
+def _write(event: dict[str, Any]) -> None:
+    path = os.environ.get(ENV)
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps({"t": time.time(), **event}) + "\n")
+
+
+def phase(name: str) -> None:
+    """A new phase of the notebook starts (``"data"``, ``"train zhang/full"``, ``"evaluate"``, ...)."""
+    _write({"kind": "phase", "name": name})
+
+
+def step(step: int, total: int, **values: float) -> None:
+    """Training reached ``step`` of ``total``; ``values`` (the loss) are shown beside it."""
+    now = time.time()
+    if step < total and now - _state["last_step_write"] < _WRITE_EVERY:
+        return
+    _state["last_step_write"] = now
+    _write({"kind": "step", "step": int(step), "total": int(total), "values": {k: float(v) for k, v in values.items()}})
+
+
+def note(text: str) -> None:
+    """A line the person running the notebooks should see (data used, files left out, ...)."""
+    _write({"kind": "note", "text": str(text)})
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    m, s = divmod(seconds, 60)
+    return f"{m} min {s:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+class Reader:
+    """Reads a progress file from where it last stopped and turns its new events into lines.
+
+    A phase line when a phase starts; a training line when a tenth of the steps more are done,
+    when :data:`PRINT_EVERY` seconds have passed since the last one, and at the last step; note
+    lines as they are. ``clock`` gives the time (for tests)."""
+
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], float] = time.time) -> None:
+        self.path, self.clock = Path(path), clock
+        self._offset = 0
+        self._phase, self._phase_start = "", 0.0
+        self._last_print, self._last_tenth = -math.inf, -1
+
+    def poll(self) -> list[str]:
+        """The lines for the events written since the last call."""
+        if not self.path.exists():
+            return []
+        with self.path.open() as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind("\n") + 1]  # a line being written is read next time
+        self._offset += len(complete.encode())
+        out = []
+        for line in complete.splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out += self._lines(event)
+        return out
+
+    def _lines(self, e: dict[str, Any]) -> list[str]:
+        if e.get("kind") == "phase":
+            self._phase, self._phase_start = e["name"], e.get("t", self.clock())
+            self._last_print, self._last_tenth = -math.inf, -1
+            return [self._phase]
+        if e.get("kind") == "note":
+            return [e["text"]]
+        if e.get("kind") != "step":
+            return []
+        step, total = e["step"], max(1, e["total"])
+        tenth = 10 * step // total
+        now = e.get("t", self.clock())
+        if step < total and tenth == self._last_tenth and now - self._last_print < PRINT_EVERY:
+            return []
+        self._last_print, self._last_tenth = now, tenth
+        elapsed = now - self._phase_start
+        left = elapsed / step * (total - step) if step else math.nan
+        values = "".join(f", {k} {v:.4f}" for k, v in e.get("values", {}).items())
+        timing = f", {_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if step < total else "")
+        return [f"{self._phase}: step {step}/{total} ({100 * step // total}%){values}{timing}"]
