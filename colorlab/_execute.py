@@ -4,12 +4,18 @@ The runner starts ``python -m colorlab._execute SPEC.json`` in a session of its 
 the terminal reaches the runner only, which then stops this process and its kernel together; this
 process's output (kernel warnings, tracebacks) goes to the notebook's ``run.log``, not the
 terminal. It writes ``{"status": "ok" | "failed", "error": ...}`` to the spec's ``result`` path.
+If the runner dies without stopping it (killed outright), a watchdog thread notices within a
+second and ends this process, and with it the kernel (ipykernel exits when its parent does), so
+no notebook outlives the run that holds the results folder's lock.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -34,7 +40,16 @@ def execute(spec: dict) -> dict[str, str]:
         return {"status": "failed", "error": f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)}
 
 
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    """End this process as soon as its parent (the runner) is gone."""
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def main(argv: list[str]) -> int:
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     spec = json.loads(Path(argv[1]).read_text())
     write_json(spec["result"], execute(spec))
     return 0

@@ -30,7 +30,7 @@ import pandas as pd
 from . import results
 from .data import check_spec
 from .device import pick_device
-from .profiles import PROFILES, RESERVED, check_parameter, parameters_for
+from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
 
 __all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
            "check_results_folder", "check_profile", "parameter_table", "REPORT_PREFIX"]
@@ -143,7 +143,13 @@ def plan_run(
     declared = {nb.stem: declared_parameters(nb) for nb in books}
     unknown = set(overrides) - set().union(*map(set, declared.values()))
     if unknown:
-        raise UsageError(f"no notebook declares the parameter(s) {', '.join(sorted(unknown))} (see --list-params)")
+        which = f"none of the notebooks to run ({', '.join(nb.name[:2] for nb in books)})" if only else "no notebook"
+        raise UsageError(f"{which} declares the parameter(s) {', '.join(sorted(unknown))} (see --list-params)")
+    for name in ("device", "data_spec"):  # their rules first: the checks below use them
+        if name in overrides:
+            ok, what = RULES[name]
+            if not ok(overrides[name]):
+                raise UsageError(f"-p {name}={overrides[name]!r}: {name} must be {what}")
     common = parameters_for(profile, "00", overrides)
     data_spec = common.get("data_spec")
     if data_spec is not None:
@@ -171,7 +177,10 @@ def plan_run(
                 where = f"-p {name}={value!r}" if name in overrides else f"{nb.stem}, profile {profile}, {name}"
                 raise UsageError(f"{where}: {e}") from e
         params[nb.stem] = mine
-    return Plan(profile, folder, books, params, check_results_folder(root, cwd), data_spec, timeout, overrides)
+    root_path = check_results_folder(root, cwd)
+    if (root_path / profile).exists() and not (root_path / profile).is_dir():
+        raise UsageError(f"results folder {root_path / profile} is a file, not a folder")
+    return Plan(profile, folder, books, params, root_path, data_spec, timeout, overrides)
 
 
 def parameter_table(folder: Path) -> pd.DataFrame:

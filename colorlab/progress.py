@@ -88,6 +88,7 @@ class Reader:
         self._offset = 0
         self._phase, self._phase_start = "", 0.0
         self._last_print, self._last_tenth = -math.inf, -1
+        self._first_step: tuple[int, float] | None = None  # (step before the first seen, phase start)
 
     def poll(self) -> list[str]:
         """The lines for the events written since the last call."""
@@ -110,7 +111,7 @@ class Reader:
     def _lines(self, e: dict[str, Any]) -> list[str]:
         if e.get("kind") == "phase":
             self._phase, self._phase_start = e["name"], e.get("t", self.clock())
-            self._last_print, self._last_tenth = -math.inf, -1
+            self._last_print, self._last_tenth, self._first_step = -math.inf, -1, None
             return [self._phase]
         if e.get("kind") == "note":
             return [e["text"]]
@@ -122,8 +123,11 @@ class Reader:
         if step < total and tenth == self._last_tenth and now - self._last_print < PRINT_EVERY:
             return []
         self._last_print, self._last_tenth = now, tenth
+        if self._first_step is None:  # a resumed run starts past 0: rate from the steps done here
+            self._first_step = (step - 1, self._phase_start)
+        done, since = step - self._first_step[0], self._first_step[1]
         elapsed = now - self._phase_start
-        left = elapsed / step * (total - step) if step else math.nan
+        left = (now - since) / done * (total - step) if done > 0 else math.nan
         values = "".join(f", {k} {v:.4f}" for k, v in e.get("values", {}).items())
         timing = f", {_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if step < total else "")
         return [f"{self._phase}: step {step}/{total} ({100 * step // total}%){values}{timing}"]

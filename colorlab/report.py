@@ -83,13 +83,17 @@ def _records(profile: str, root: str | os.PathLike | None) -> dict[str, dict[str
 
 def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
     """``{"main", "paper", "claims", "runs", "records"}`` for one profile."""
+    runs = _run_log(profile, root)
+    stale = set(runs.loc[runs["status"] != "ok", "notebook"]) if not runs.empty else set()
     df = results.collect(root, profile=profile)
+    if stale and not df.empty:  # a notebook whose last run failed shows no rows as current
+        df = df[~df["notebook"].isin(stale)].reset_index(drop=True)
     return {
         "main": main_table(df),
         "paper": claims.paper_table(df, methods.all_published()),
         "claims": claims.judge(df, methods.all_claims(), profile),
-        "runs": _run_log(profile, root),
-        "records": _records(profile, root),
+        "runs": runs,
+        "records": {k: v for k, v in _records(profile, root).items() if k not in stale},
     }
 
 
@@ -148,12 +152,18 @@ def _about(notebook: str, rec: dict[str, Any], rows: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+def _short(commit: str) -> str:
+    """A commit as 12 hex digits, keeping ``-dirty``: ``'0123456789ab-dirty'``."""
+    sha, _, rest = commit.partition("-")
+    return sha[:12] + (f"-{rest}" if rest else "")
+
+
 def _summary(profile: str, tables: dict[str, Any]) -> str:
     main, runs, recs = tables["main"], tables["runs"], tables["records"]
     commits = {r.get("environment", {}).get("git_commit") for r in recs.values()} - {None, ""}
     parts = [f"# colorlab results: profile `{profile}`", "",
              _wrap(f"Produced by `colorlab run --profile {profile}` (or `colorlab report --profile {profile}` over "
-                   f"existing results) at commit {', '.join(sorted(c[:12] for c in commits)) or 'unknown'}. Every "
+                   f"existing results) at commit {', '.join(sorted(_short(c) for c in commits)) or 'unknown'}. Every "
                    "number comes from the `metrics.json` files beside this summary; verdicts are computed by the "
                    "rules in the method modules (`colorlab/methods/`).", ""), ""]
     if profile == "smoke":
@@ -198,7 +208,7 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
         parts.append(to_markdown(runs[cols], {"seconds": 1}))
         bad = runs[runs["status"] != "ok"]
         if not bad.empty:
-            parts += ["", f"**Not current: {', '.join(bad['notebook'])}** (failed or interrupted; their last results "
+            parts += ["", f"**Not current: {', '.join(bad['notebook'])}** (failed or interrupted; their last good results, if any, "
                           "were moved to `<notebook>.previous/`):", ""]
             parts += [_wrap(f"- {r.notebook}: {r.status}: {str(r.error).splitlines()[0] if r.error else ''}")
                       for r in bad.itertuples()]

@@ -174,12 +174,13 @@ def save(
     out = run_dir(name, profile, root)
     out.mkdir(parents=True, exist_ok=True)
     rows = _rows(metrics)
-    write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
-                                       "info": _jsonable(dict(info or {}))})
     write_json(out / "config.json", _jsonable(dict(config)))
     for fig_name, fig in (figures or {}).items():
         fig.savefig(out / f"{_check_name('figure', fig_name)}.png", dpi=dpi, bbox_inches="tight")
     write_json(out / "environment.json", _jsonable(environment(device)))
+    # last: a folder with metrics.json holds a complete record (the runner and report rely on it)
+    write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
+                                       "info": _jsonable(dict(info or {}))})
     return out
 
 
@@ -224,9 +225,13 @@ def set_aside_folder(folder: Path) -> Path:
     return folder.with_name(folder.name + SET_ASIDE)
 
 
+#: Suffix of the folder that keeps what a failed or interrupted notebook left.
+FAILED = ".failed"
+
+
 def is_set_aside(folder: Path) -> bool:
-    """Whether ``folder`` holds set-aside (not current) results."""
-    return folder.name.endswith(SET_ASIDE)
+    """Whether ``folder`` holds set-aside or failed (not current) results."""
+    return folder.name.endswith((SET_ASIDE, FAILED))
 
 
 def collect(root: str | os.PathLike | None = None, profile: str | None = None) -> pd.DataFrame:

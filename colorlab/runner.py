@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class NotebookRun:
     output: str  # the executed copy, relative to the results folder
     error: str = ""
     finished: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)  # the -p values this notebook ran with
 
 
 def _runs_here(argv0: str) -> bool:
@@ -107,20 +108,54 @@ def _lock(folder: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+@contextmanager
+def _stop_signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI timeout, ``kill``) and SIGHUP (the terminal closed) end the run as Ctrl-C
+    does: the running notebook and its kernel are stopped and ``run.json`` is written."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    saved = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            saved[sig] = signal.signal(sig, interrupt)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _set_aside(folder: Path) -> None:
-    """Move a notebook's finished results to ``<folder>.previous`` (replacing older ones); the
-    leftovers of a run that did not finish (no ``metrics.json``) are simply replaced."""
-    if (folder / "metrics.json").exists():
-        previous = results.set_aside_folder(folder)
-        shutil.rmtree(previous, ignore_errors=True)
-        folder.rename(previous)
+def _last_status(log: Path, notebook: str) -> str | None:
+    """The status ``run.json`` last recorded for ``notebook`` (``None``: never run by the runner)."""
+    try:
+        entries = json.loads(log.read_text()).get("notebooks", [])
+        return next((r.get("status") for r in entries if r.get("notebook") == notebook), None)
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
 
 
-def _write_log(path: Path, profile: str, runs: list[NotebookRun], overrides: dict[str, Any], finished: bool) -> None:
+def _set_aside(folder: Path, last_status: str | None) -> str:
+    """Before a notebook runs again: move its finished results (``metrics.json`` is written last,
+    and its last run ended ``ok`` or was not the runner's) to ``<folder>.previous``, replacing an
+    older set-aside copy; move what a failed or interrupted run left to ``<folder>.failed``, so
+    it never replaces the last good results. Returns what was done, for the terminal."""
+    if not folder.exists():
+        return ""
+    finished = (folder / "metrics.json").exists() and last_status in (None, "ok")
+    target = results.set_aside_folder(folder) if finished else folder.with_name(folder.name + results.FAILED)
+    shutil.rmtree(target, ignore_errors=True)
+    folder.rename(target)
+    return f"its last results moved to {target.name}/" if finished else ""
+
+
+def _write_log(path: Path, profile: str, runs: list[NotebookRun], finished: bool) -> None:
     """``run.json``: this run's notebooks merged over the earlier runs' others."""
     earlier: dict[str, Any] = {}
     if path.exists():
@@ -129,7 +164,7 @@ def _write_log(path: Path, profile: str, runs: list[NotebookRun], overrides: dic
         except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
             earlier = {}
     merged = earlier | {r.notebook: asdict(r) for r in runs}
-    text = json.dumps({"profile": profile, "written": _now(), "finished": finished, "overrides": overrides,
+    text = json.dumps({"profile": profile, "written": _now(), "finished": finished,
                        "notebooks": [merged[k] for k in sorted(merged)]}, indent=2, default=str) + "\n"
     atomic_write(path, lambda f: f.write(text.encode()))
 
@@ -146,6 +181,11 @@ def _stop(proc: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def _say(line: str) -> None:
+    """Print a line at once, also when stdout is a pipe (a CI log) rather than a terminal."""
+    print(line, flush=True)
 
 
 def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None]) -> tuple[str, str]:
@@ -166,9 +206,9 @@ def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Cal
                 for line in reader.poll():
                     echo(_INDENT + line)
                 time.sleep(_POLL)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             _stop(proc)
-            return "interrupted", "stopped by Ctrl-C"
+            return "interrupted", f"stopped by {stop.args[0] if stop.args else 'Ctrl-C'}"
         finally:
             for line in reader.poll():
                 echo(_INDENT + line)
@@ -191,7 +231,7 @@ def run(
     timeout: float | None = None,
     report_notebook: bool = True,
     force: bool = False,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] = _say,
 ) -> tuple[list[NotebookRun], Path]:
     """Check, then execute the notebooks; return what happened to each and the path of ``summary.md``.
 
@@ -211,33 +251,42 @@ def run(
     plan = plan_run(profile, only, overrides, notebooks=notebooks, root=root, timeout=timeout,
                     report_notebook=report_notebook, force=force)
     out = plan.root / profile
-    with _lock(out):
+    with _lock(out), _stop_signals_as_interrupt():
         kernel = ensure_kernel()
         env = {"COLORLAB_RESULTS": str(plan.root),  # the kernels' results land here,
                DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),  # their datasets are kept here,
                results.GIT_COMMIT_ENV: results.git_commit() or ""}  # and they record the code before this run wrote
         shown = os.path.relpath(out) if not os.path.relpath(out).startswith("..") else str(out)
         echo(f"colorlab run: profile {profile}, {len(plan.books)} notebooks, data {plan.data_spec}, results in {shown}")
+        changed = {k: v for k, v in plan.overrides.items() if k != "data_spec"}
+        if changed:  # results of other settings land in the profile's folder: say so before they do
+            echo("settings changed from the profile: " + ", ".join(f"{k}={v!r}" for k, v in changed.items())
+                 + f"; finished results in {shown} are set aside to <notebook>.previous/ (--results DIR keeps runs apart)")
         runs: list[NotebookRun] = []
         interrupted = False
-        for i, nb in enumerate(plan.books, 1):
-            folder = out / nb.stem
-            _set_aside(folder)
-            folder.mkdir(parents=True, exist_ok=True)
-            echo(f"[{i}/{len(plan.books)}] {nb.stem}: running")
-            spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
-                    "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
-            t0 = time.perf_counter()
-            status, error = _execute(spec, folder, env, echo)
-            seconds = time.perf_counter() - t0
-            runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now()))
-            echo(f"[{i}/{len(plan.books)}] {nb.stem}: {status} after {seconds:.1f} s"
-                 + (f" ({error.splitlines()[0]})" if error else ""))
-            _write_log(out / "run.json", profile, runs, plan.overrides, finished=False)
-            if status == "interrupted":
-                interrupted = True
-                break
-        _write_log(out / "run.json", profile, runs, plan.overrides, finished=not interrupted)
+        try:
+            for i, nb in enumerate(plan.books, 1):
+                folder = out / nb.stem
+                moved = _set_aside(folder, _last_status(out / "run.json", nb.stem))
+                folder.mkdir(parents=True, exist_ok=True)
+                echo(f"[{i}/{len(plan.books)}] {nb.stem}: running" + (f" ({moved})" if moved else ""))
+                spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
+                        "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
+                t0 = time.perf_counter()
+                status, error = _execute(spec, folder, env, echo)
+                seconds = time.perf_counter() - t0
+                given = {k: v for k, v in plan.overrides.items() if k in plan.params[nb.stem]}
+                runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now(),
+                                        given))
+                echo(f"[{i}/{len(plan.books)}] {nb.stem}: {status} after {seconds:.1f} s"
+                     + (f" ({error.splitlines()[0]})" if error else ""))
+                _write_log(out / "run.json", profile, runs, finished=False)
+                if status == "interrupted":
+                    interrupted = True
+                    break
+        except KeyboardInterrupt:  # between notebooks: what finished is still recorded
+            interrupted = True
+        _write_log(out / "run.json", profile, runs, finished=not interrupted)
         summary = report.write(profile, plan.root)
     echo(f"report: {os.path.relpath(summary) if not os.path.relpath(summary).startswith('..') else summary}")
     return runs, summary

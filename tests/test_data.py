@@ -107,7 +107,10 @@ def test_folder_holdout_is_disjoint_and_deterministic(files):
             assert ds[(i, 0) if ds is train else i]["rgb"].shape == (3, 16, 16)
 
 
-def test_lazy_folder_replaces_failures_warning_once(files):
+def test_lazy_folder_replaces_failures_warning_once(files, monkeypatch):
+    from colorlab.data import folder
+
+    monkeypatch.setattr(folder, "HEADER_LIMIT", 0)  # a folder too large to read every header first
     imgs = D.load_images(f"folder:{files}", cache_limit=0, min_size=4)  # no pre-decoding
     assert not imgs.in_memory and len(imgs) == 12
     with warnings.catch_warnings(record=True) as w:
@@ -125,6 +128,15 @@ def test_large_folder_is_checked_from_the_headers(files):
     # from the headers: the two gray modes (L and I;16); the transparent palette image is a "P" file
     assert not imgs.in_memory and imgs.problems.counts() == {"unreadable": 2, "grayscale": 2, "small": 1}
     assert len(imgs) == 8
+
+
+def test_folder_above_the_cache_limit_is_still_checked_before_training(files):
+    """A real dataset is far above the in-memory limit: its problems must be found all the same."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imgs = D.load_images(f"folder:{files}", image_size=32, min_size=8, cache_limit=3)
+    assert not imgs.in_memory and imgs.problems.counts() == {"unreadable": 2, "grayscale": 2, "small": 1}
+    assert "sub/gray.png" not in imgs.names and "fake.png" not in imgs.names and len(imgs) == 8
 
 
 def test_a_folder_of_grayscale_images_is_refused(tmp_path):

@@ -64,7 +64,10 @@ def test_cli_parses_overrides():
     (["-p", "profile=quick"], "-p profile: cannot be set with -p: set it with --profile"),
     (["-p", "stpes=3"], "no notebook declares the parameter(s) stpes"),
     (["--data", "folder:/nonexistent/photos"], "--data folder:/nonexistent/photos: folder:/nonexistent/photos: no such file"),
-    (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, historical"),
+    (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, historical, ambiguous"),
+    (["--data", "folder:"], "folder: needs a path"),
+    (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
+    (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
     (["--only", "42"], "no notebook numbered 42; known: 01, 02, 03, 99"),
     (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
 ])
@@ -150,19 +153,24 @@ def test_results_stay_current_and_run_json_merges(tmp_path, books, capsys, monke
     first = json.loads((res / "smoke" / "run.json").read_text())
     assert [r["notebook"] for r in first["notebooks"]] == ["01_first", "02_second", "99_results_summary"]
     assert all(not Path(r["output"]).is_absolute() for r in first["notebooks"])
-    _notebook(books / "02_second.ipynb", 'raise RuntimeError("made to fail")')
+    first_metrics = (res / "smoke" / "02_second" / "metrics.json").read_text()
+    # fails after saving its rows: complete-looking results that must not count as current
+    _notebook(books / "02_second.ipynb", SAVE.format(stem="02_second") + '\nraise RuntimeError("made to fail")')
     assert cli.main([*base, "--only", "02", "--no-report-notebook"]) == 1
     log = {r["notebook"]: r for r in json.loads((res / "smoke" / "run.json").read_text())["notebooks"]}
     assert log["01_first"] == next(r for r in first["notebooks"] if r["notebook"] == "01_first")  # kept as it was
     assert log["02_second"]["status"] == "failed" and "made to fail" in log["02_second"]["error"]
     main = pd.read_csv(res / "smoke" / "summary.csv")
     assert sorted(main["notebook"]) == ["01_first"]  # 02's old row is not shown as current
-    assert (res / "smoke" / "02_second.previous" / "metrics.json").exists()  # nor lost
+    assert (res / "smoke" / "02_second.previous" / "metrics.json").read_text() == first_metrics  # nor lost
     summary = (res / "smoke" / "summary.md").read_text()
     assert "**Not current: 02_second**" in summary and "RuntimeError: made to fail" in summary
     executed = nbformat.read(res / "smoke" / "02_second" / "02_second.ipynb", as_version=4)
     assert any(o.get("ename") == "RuntimeError" for c in executed.cells for o in c.get("outputs", []))
     assert "Kernel is running over TCP" not in capsys.readouterr().out
+    assert cli.main([*base, "--only", "02", "--no-report-notebook"]) == 1  # fails again
+    assert (res / "smoke" / "02_second.previous" / "metrics.json").read_text() == first_metrics  # still the good one
+    assert (res / "smoke" / "02_second.failed").is_dir()  # the failed run's leftovers, apart
 
 
 @pytest.mark.slow
@@ -183,7 +191,10 @@ def test_progress_reaches_the_terminal_and_kernel_noise_does_not(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_notebook_and_its_kernel_in_one_line(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sigkill"])
+def test_a_stopped_run_stops_the_notebook_and_its_kernel(tmp_path, how):
+    """Ctrl-C (the whole foreground group), SIGTERM (a CI timeout) and SIGKILL of the runner alone:
+    no notebook or kernel outlives the run (which would write into a folder it no longer locks)."""
     d = tmp_path / "nbs"
     d.mkdir()
     _notebook(d / "01_slow.ipynb", "from colorlab import progress\nimport os, time\nprogress.note(f'kernel {os.getpid()}')\n"
@@ -199,16 +210,25 @@ def test_ctrl_c_stops_the_notebook_and_its_kernel_in_one_line(tmp_path):
             kernel = int(line.split("kernel ")[1])
             break
     assert kernel, "".join(lines)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C on a terminal does: the whole foreground group
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C on a terminal does: the whole foreground group
+    else:
+        os.kill(proc.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)  # the runner alone
     out = "".join(lines) + proc.communicate(timeout=60)[0]
-    assert proc.returncode == 130, out
-    assert "Traceback" not in out and "ZMQ" not in out and "Task exception" not in out, out
-    assert "01_slow: interrupted" in out
-    log = json.loads((tmp_path / "res" / "smoke" / "run.json").read_text())
-    assert log["notebooks"][0]["status"] == "interrupted" and log["finished"] is False
-    time.sleep(1)
-    with pytest.raises(ProcessLookupError):
-        os.kill(kernel, 0)  # the kernel is gone too
+    if how != "sigkill":
+        assert proc.returncode == 130, out
+        assert "Traceback" not in out and "ZMQ" not in out and "Task exception" not in out, out
+        assert "01_slow: interrupted" in out and ("SIGTERM" in out) == (how == "sigterm")
+        log = json.loads((tmp_path / "res" / "smoke" / "run.json").read_text())
+        assert log["notebooks"][0]["status"] == "interrupted" and log["finished"] is False
+    for _ in range(20):  # the kernel is gone too (after SIGKILL: once the watchdog has seen it)
+        try:
+            os.kill(kernel, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"the kernel {kernel} outlived the run")
 
 
 @pytest.mark.slow
@@ -300,3 +320,37 @@ def test_check_parameter_accepts_what_fits(name, value, default):
     from colorlab.profiles import check_parameter
 
     check_parameter(name, value, default)  # raises on a refusal
+
+
+def test_progress_lines_are_flushed_for_a_ci_log(monkeypatch):
+    flushed = []
+
+    class Pipe:  # stdout as CI sees it: a pipe, block-buffered unless flushed
+        def write(self, text):
+            return len(text)
+
+        def flush(self):
+            flushed.append(True)
+
+    monkeypatch.setattr(sys, "stdout", Pipe())
+    runner._say("[1/4] 01_yuv_regression: running")
+    assert flushed
+
+
+def test_a_results_profile_that_is_a_file_is_refused(tmp_path, monkeypatch, capsys):
+    _no_kernel(monkeypatch)
+    (tmp_path / "smoke").write_text("not a folder")
+    assert cli.main(["run", "--profile", "smoke", "--results", str(tmp_path)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_progress_estimates_time_left_from_the_steps_done_since_a_resume(tmp_path):
+    from colorlab import progress
+
+    path = tmp_path / "events.jsonl"
+    events = [{"kind": "phase", "name": "train m/v", "t": 0.0},
+              {"kind": "step", "step": 19001, "total": 20000, "values": {}, "t": 1.0},
+              {"kind": "step", "step": 19031, "total": 20000, "values": {}, "t": 31.0}]
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    lines = progress.Reader(path, clock=lambda: 31.0).poll()
+    assert lines[-1].endswith("~16 min 09 s left"), lines  # 31 steps in 31 s, 969 to go (not ~2 s)

@@ -51,6 +51,11 @@ _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"
 _CHECK_FILES = 20
 
 
+#: Up to this many files a folder's headers are all read before training (the rest are found
+#: unreadable lazily, when a batch meets them).
+HEADER_LIMIT = 200_000
+
+
 def _list_folder(root: Path) -> list[Path]:
     """Image files under ``root`` (recursive, sorted by relative path, hidden ones skipped)."""
     if not root.exists():
@@ -112,9 +117,12 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
     first = torch.empty(0)
     in_memory = False
     good = list(range(len(files)))
-    if len(files) <= cache_limit:  # without image_size, headers tell whether it fits in memory
-        heads = None if image_size else [_header(f) for f in files]
-        in_memory = heads is None or 3 * sum(h[0] * h[1] for h in heads if isinstance(h, tuple)) <= cache_bytes
+    if len(files) <= max(cache_limit, HEADER_LIMIT):
+        # without image_size, or above cache_limit, the headers are read (no decoding) to see
+        # whether the folder fits in memory and which files are unreadable, grayscale or small
+        heads = None if image_size and len(files) <= cache_limit else [_header(f) for f in files]
+        in_memory = len(files) <= cache_limit and (
+            heads is None or 3 * sum(h[0] * h[1] for h in heads if isinstance(h, tuple)) <= cache_bytes)
         good = []
         for i, f in enumerate(files):
             if in_memory:  # kept at image_size; full size only the first, for the region fallback
@@ -177,6 +185,8 @@ def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) 
         ...
         FileNotFoundError: folder:/nonexistent/photos: no such file or directory
     """
+    if not str(path).strip():
+        raise ValueError("folder: needs a path, as in folder:data/photos")
     root = Path(path).expanduser()
     if not root.is_absolute():
         root = Path(cwd or os.getcwd()) / root
