@@ -26,6 +26,7 @@ from .profiles import PROFILES
 __all__ = ["main", "parse_override"]
 
 _DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded grayscale photos) | "
+              "ambiguous (generated positive control) | "
               "folder:PATH (any folder of images; a relative PATH is taken from here) | "
               "stl10 | places365 | cifar10 | flowers102 (torchvision, kept in data/)")
 

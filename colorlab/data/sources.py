@@ -2,7 +2,8 @@
 
 :func:`load_images` turns a spec string (see :data:`SPECS`) into an :class:`ImageSet` of uint8
 RGB ``(3, h, w)`` images cut to the split: the embedded ``samples``/``historical`` photos split
-by region (:data:`TRAIN_FRACTION` of the columns for train), ``folder:PATH`` files held out
+by region (:data:`TRAIN_FRACTION` of the columns for train), the generated ``ambiguous`` positive
+control (:mod:`~colorlab.data.ambiguous`) in disjoint seed streams, ``folder:PATH`` files held out
 whole by a hash of their relative path (:mod:`~colorlab.data.folder`), and torchvision datasets
 by their own splits (a copy under :func:`data_root` or a download that fails fast when offline).
 :func:`check_spec` checks a spec in seconds, without decoding, before any work starts.
@@ -23,6 +24,7 @@ from PIL import Image  # noqa: F401 (the examples use it)
 from torch import Tensor
 
 from ..files import checkout_root
+from .ambiguous import load_ambiguous
 from .decode import load_image, pil_to_tensor
 from .folder import TEST_FRACTION, check_folder, load_folder
 from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare
@@ -30,7 +32,7 @@ from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare
 __all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "ImageSet", "load_images", "check_spec", "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
-SPECS = ("samples", "historical", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
+SPECS = ("samples", "historical", "ambiguous", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
 #: Where torchvision datasets live when this is set (``colorlab run`` sets it to the checkout's ``data/``).
 DATA_ENV = "COLORLAB_DATA"
 
@@ -155,7 +157,7 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
         >>> check_spec("imagenet")
         Traceback (most recent call last):
         ...
-        KeyError: "unknown data spec 'imagenet'; known: samples, historical, folder:PATH, stl10, places365, cifar10, flowers102"
+        KeyError: "unknown data spec 'imagenet'; known: samples, historical, ambiguous, folder:PATH, stl10, places365, cifar10, flowers102"
     """
     key = spec.strip()
     if key.lower().startswith("folder:"):
@@ -164,6 +166,8 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
         if not _embedded(key.lower()):
             raise FileNotFoundError(f"{key}: none of its photos is installed (scikit-image, scikit-learn, matplotlib)")
         return key.lower()
+    if key.lower() == "ambiguous":
+        return "ambiguous"
     if key.lower() in _TORCHVISION:
         _load_torchvision(key.lower(), "train", os.fspath(root or data_root()), probe_only=True)
         return key.lower()
@@ -216,6 +220,8 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         images = [_prepare(load_image(p), region, image_size, min_size) for _, p in paths]
         return ImageSet(key, split, [k for k, _ in paths], f"{key} (embedded)", rule, region,
                         images=images, **kw)
+    elif key.lower() == "ambiguous":
+        imgs = load_ambiguous(split, image_size=image_size, min_size=min_size)
     elif key.lower() in _TORCHVISION:
         key = key.lower()
         ds, how = _load_torchvision(key, split or "train", os.fspath(root or data_root()))

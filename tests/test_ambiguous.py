@@ -1,0 +1,81 @@
+"""The ``ambiguous`` positive control: colours no input can tell apart, and the mechanism of
+source 000 (regression averages the modes and desaturates, a classifier's mode keeps a true
+colour) measured on it with an interval."""
+
+import numpy as np
+import pytest
+import torch
+
+from colorlab import color, data, metrics, stats, study
+from colorlab.data import ambiguous as A
+
+
+@pytest.mark.parametrize("kind", list(A.KINDS))
+def test_the_two_colours_of_a_kind_look_the_same_to_every_input(kind):
+    for level in A.KINDS[kind]:
+        rgb = torch.tensor(A.palette(level), dtype=torch.float32).T.reshape(1, 3, 2, 1) / 255
+        L, ab = color.rgb_to_lab(rgb)
+        Y, _ = color.rgb_to_yuv(rgb)
+        gray = color.rgb_to_gray(rgb)
+        assert abs(L[0, 0, 0, 0] - L[0, 0, 1, 0]) < 0.1  # CIE L*: what Lab methods see
+        assert abs(Y[0, 0, 0, 0] - Y[0, 0, 1, 0]) * 255 < 0.3  # luma: what YUV methods see
+        assert abs(gray[0, 0, 0, 0] - gray[0, 0, 1, 0]) * 255 < 0.3
+        chroma = color.chroma(ab)[0, 0, :, 0]
+        assert (chroma > 25).all()  # both clearly coloured ...
+        assert torch.dot(ab[0, :, 0, 0], ab[0, :, 1, 0]) < -0.8 * chroma.prod()  # ... and opposite
+
+
+def test_generated_images_are_deterministic_disjoint_and_checked():
+    a, b = A.generate(3, seed=0), A.generate(3, seed=0)
+    assert torch.equal(a, b) and a.dtype == torch.uint8 and a.shape == (3, 3, A.SIDE, A.SIDE)
+    assert torch.equal(A.generate(1, seed=0)[0], a[0])  # image k does not depend on n
+    test = A.generate(3, seed=A.SEED + 1)
+    assert not any(torch.equal(x, y) for x in a for y in test)
+    with pytest.raises(ValueError, match="mode_prob"):
+        A.generate(2, seed=0, mode_prob=1.5)
+    with pytest.raises(ValueError, match="side"):
+        A.generate(2, seed=0, side=8)
+
+
+def test_colours_are_drawn_with_the_stated_probability():
+    imgs = A.generate(40, seed=5).float() / 255
+    _, ab = color.rgb_to_lab(imgs)
+    b = ab[:, 1][color.chroma(ab)[:, 0] > 20]
+    assert 0.4 < (b < 0).float().mean() < 0.6  # bluish (b < 0) about half the time at MODE_PROB = 0.5
+
+
+def test_ambiguous_is_a_data_spec_with_a_held_out_split():
+    assert data.check_spec("ambiguous") == "ambiguous"
+    train, test = data.load_images("ambiguous", "train"), data.load_images("ambiguous", "test")
+    assert (len(train), len(test)) == (A.N_TRAIN, A.N_TEST) and not set(train.names) & set(test.names)
+    assert "generated" in test.data_path and test.split_rule == "generated"
+    ds = data.load_dataset("ambiguous", "test", crop=32, space="lab")
+    assert len(ds) == A.N_TEST * 4  # four 32-pixel tiles of each 64-pixel image
+
+
+@pytest.mark.slow
+def test_regression_desaturates_and_the_classifier_mode_does_not(tmp_path):
+    """The positive control: it proves the metrics can see the effect at all."""
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    s = study.start("00_positive_control", dict(profile="smoke", data_spec="ambiguous", device="cpu", seed=0,
+                                                 steps=600, batch_size=8, crop=32, image_size=None, max_tiles=None),
+                    root=tmp_path)
+    photo = lambda: [s.test_set.images.names[i] for i, _, _ in s.test_set.tiles]  # noqa: E731
+
+    def per_photo_ratio(ev, key):
+        rows = metrics.evaluate(ev.gt, ev.predictions[key])
+        return (stats.per_unit(rows, photo(), "chroma") / stats.per_unit(rows, photo(), "chroma_gt")).to_numpy()
+
+    s.datasets("yuv")
+    yuv = s.evaluate(s.train("yuv_regression", ["l2"], base=8, progress_bar=False), references=False)
+    s.datasets("lab")
+    zhang = s.evaluate(s.train("zhang", ["full", "l2"], width=0.125, progress_bar=False), references=False)
+    regression = [per_photo_ratio(yuv, ("l2", "direct")), per_photo_ratio(zhang, ("l2", "direct"))]
+    mode = per_photo_ratio(zhang, ("full", "mode"))
+    for ratios in regression:
+        mean, lo, hi = stats.bootstrap_ci(ratios)
+        assert hi < 0.4, (mean, lo, hi)  # desaturated: the modes were averaged
+        assert stats.decide(*stats.bootstrap_ci(mode - ratios)[1:]) == "reproduced"
+    mean, lo, hi = stats.bootstrap_ci(mode)
+    assert 0.8 < lo and hi < 1.4, (mean, lo, hi)  # a true colour, about as vivid as the truth
+    assert np.isfinite(mode).all() and len(mode) == A.N_TEST
