@@ -88,7 +88,7 @@ class Reader:
         self._offset = 0
         self._phase, self._phase_start = "", 0.0
         self._last_print, self._last_tenth = -math.inf, -1
-        self._first_step: tuple[int, float] | None = None  # (step before the first seen, phase start)
+        self._first_step: tuple[int, float] | None = None  # (first step seen in the phase, its time)
 
     def poll(self) -> list[str]:
         """The lines for the events written since the last call."""
@@ -123,11 +123,11 @@ class Reader:
         if step < total and tenth == self._last_tenth and now - self._last_print < PRINT_EVERY:
             return []
         self._last_print, self._last_tenth = now, tenth
-        if self._first_step is None:  # a resumed run starts past 0: rate from the steps done here
-            self._first_step = (step - 1, self._phase_start)
+        if self._first_step is None:  # the rate is measured from the first step seen: it leaves out
+            self._first_step = (step, now)  # model setup, and a resumed run that starts past 0
         done, since = step - self._first_step[0], self._first_step[1]
         elapsed = now - self._phase_start
         left = (now - since) / done * (total - step) if done > 0 else math.nan
         values = "".join(f", {k} {v:.4f}" for k, v in e.get("values", {}).items())
-        timing = f", {_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if step < total else "")
+        timing = f", {_duration(elapsed)} elapsed" + (f", ~{_duration(left)} left" if step < total and done > 0 else "")
         return [f"{self._phase}: step {step}/{total} ({100 * step // total}%){values}{timing}"]

@@ -107,3 +107,15 @@ def test_a_changed_normalisation_or_a_missing_method_is_named(saved, tmp_path):
     torch.save(state, tmp_path / "nameless.pt")
     with pytest.raises(checkpoint.CheckpointError, match=r"nameless\.pt: unknown method '<none>'"):
         checkpoint.load(tmp_path / "nameless.pt")
+
+
+def test_checkpoints_are_readable_by_others(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        checkpoint.save(tmp_path / "c.pt", build("zhang", "class", width=0.125), step=1, train_seconds=0.1,
+                        history={"step": [1], "loss": [1.0]}, run={"seed": 0}, data={})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "c.pt").stat().st_mode & 0o777 == 0o644

@@ -287,3 +287,15 @@ def test_torchvision_cached_copy_is_used_without_network(monkeypatch):
     batches = [next(it) for _ in range(3)]
     resumed = next(iter(D.make_loader(train, 3, train=True, num_workers=0, start_step=2)))
     assert torch.equal(batches[2]["rgb"], resumed["rgb"])
+
+
+def test_torchvision_data_lands_in_the_checkouts_data_folder(monkeypatch):
+    """Not in notebooks/data: the kernels run in notebooks/, the datasets belong to the checkout."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.delenv(sources.DATA_ENV, raising=False)
+    monkeypatch.chdir(root / "notebooks")
+    assert sources.data_root() == root / "data"
+    monkeypatch.setenv(sources.DATA_ENV, "/elsewhere/data")
+    assert sources.data_root() == Path("/elsewhere/data")

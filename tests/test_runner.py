@@ -260,6 +260,7 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
     assert (claims["verdict"] == NOT_EVIDENCE).all()  # a few steps judge nothing
     summary = (res / "smoke" / "summary.md").read_text()
     assert max(map(len, summary.splitlines())) <= 120 and str(tmp_path) not in summary
+    assert "smoke profile, 3 steps, seed 0, samples (embedded)" in " ".join(summary.split())  # where rows came from
     out = proc.stdout
     assert "report:" in out and "[1/" in out and "train yuv_regression/l1: step 3/3 (100%)" in out
     assert "IPKernelApp" not in out + proc.stderr
@@ -353,4 +354,18 @@ def test_progress_estimates_time_left_from_the_steps_done_since_a_resume(tmp_pat
               {"kind": "step", "step": 19031, "total": 20000, "values": {}, "t": 31.0}]
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
     lines = progress.Reader(path, clock=lambda: 31.0).poll()
-    assert lines[-1].endswith("~16 min 09 s left"), lines  # 31 steps in 31 s, 969 to go (not ~2 s)
+    assert "left" not in lines[1]  # one step seen: no rate yet (setup time would make it absurd)
+    assert lines[-1].endswith("~16 min 09 s left"), lines  # 30 steps in 30 s, 969 to go (not ~2 s)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_results_folder_is_refused(tmp_path, monkeypatch, capsys):
+    _no_kernel(monkeypatch)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert cli.main(["run", "--profile", "smoke", "--results", str(ro)]) == 2
+    finally:
+        ro.chmod(0o755)
+    assert "is not writable" in capsys.readouterr().err
