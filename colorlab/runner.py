@@ -184,8 +184,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _say(line: str) -> None:
-    """Print a line at once, also when stdout is a pipe (a CI log) rather than a terminal."""
-    print(line, flush=True)
+    """Print a line at once, also when stdout is a pipe (a CI log) rather than a terminal; when the
+    reader has gone (``colorlab run | head``), the run goes on without printing."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # for the rest of the process
 
 
 def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None]) -> tuple[str, str]:

@@ -369,3 +369,16 @@ def test_a_read_only_results_folder_is_refused(tmp_path, monkeypatch, capsys):
     finally:
         ro.chmod(0o755)
     assert "is not writable" in capsys.readouterr().err
+
+
+def test_a_closed_output_does_not_stop_the_run(monkeypatch):
+    class Gone:  # `colorlab run | head`: the reader has exited
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Gone())
+    runner._say("[1/4] 01_yuv_regression: running")  # no exception: the notebooks go on
+    runner._say("[1/4] 01_yuv_regression: ok")
