@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from ..color import rgb_to_lab
-from .images import DataProblems, ImageSet
+from .images import DataProblems, ImageSet, _prepare
 
 __all__ = ["SIDE", "N_TRAIN", "N_TEST", "SEED", "KINDS", "MODE_PROB", "palette", "generate", "load_ambiguous"]
 
@@ -168,8 +168,6 @@ def load_ambiguous(split: str | None, n: int | None = None, image_size: int | No
     """The ``ambiguous`` images of ``split`` (``"train"``: :data:`N_TRAIN` from :data:`SEED`,
     ``"test"``: :data:`N_TEST` from ``SEED + 1``, ``None``: both), ``n`` to take fewer or more,
     resized to a shorter side of ``image_size`` and at least ``min_size``."""
-    from .images import _prepare
-
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None; got {split!r}")
     parts = [("train", N_TRAIN, SEED), ("test", N_TEST, SEED + 1)]
