@@ -9,12 +9,13 @@ folder as working directory and the current interpreter as kernel:
 * the terminal shows what each notebook is doing as it runs (:mod:`colorlab.progress`: its
   data, training steps with loss and time left, files left out), one line at a time; kernel
   noise goes to the notebook's ``run.log``;
-* a notebook's previous results are moved to ``<notebook>.previous/`` before it runs, so a
-  failed or interrupted run never leaves old metrics looking current, and nothing is lost;
+* a notebook's finished results are moved to ``<notebook>.previous/`` before it runs, and what
+  a failed or interrupted run left to ``<notebook>.failed/``, so old metrics never look current
+  and the last good results are never replaced by a failed run's;
 * a notebook that fails keeps papermill's error cell in its executed copy
   (``results/<profile>/<notebook>/<notebook>.ipynb``), is recorded as failed and the others
-  still run; Ctrl-C stops the running notebook and its kernel, records what finished and
-  writes the summary (exit 130);
+  still run; Ctrl-C, SIGTERM and SIGHUP stop the running notebook and its kernel, record what
+  finished and write the summary (exit 130);
 * ``results/<profile>/run.json`` records every notebook's last run (an ``--only`` run updates
   its notebooks and keeps the others), with paths relative to the results folder; the report
   (:mod:`colorlab.report`) is written at the end.
@@ -132,13 +133,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _read_log(path: Path) -> dict[str, dict[str, Any]]:
+    """The entries of a ``run.json`` by notebook; empty when it is missing or unreadable."""
+    try:
+        return {r["notebook"]: r for r in json.loads(path.read_text()).get("notebooks", [])}
+    except (OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError):
+        return {}
+
+
 def _last_status(log: Path, notebook: str) -> str | None:
     """The status ``run.json`` last recorded for ``notebook`` (``None``: never run by the runner)."""
-    try:
-        entries = json.loads(log.read_text()).get("notebooks", [])
-        return next((r.get("status") for r in entries if r.get("notebook") == notebook), None)
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return None
+    return _read_log(log).get(notebook, {}).get("status")
 
 
 def _set_aside(folder: Path, last_status: str | None) -> str:
@@ -157,13 +162,7 @@ def _set_aside(folder: Path, last_status: str | None) -> str:
 
 def _write_log(path: Path, profile: str, runs: list[NotebookRun], finished: bool) -> None:
     """``run.json``: this run's notebooks merged over the earlier runs' others."""
-    earlier: dict[str, Any] = {}
-    if path.exists():
-        try:
-            earlier = {r["notebook"]: r for r in json.loads(path.read_text()).get("notebooks", [])}
-        except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
-            earlier = {}
-    merged = earlier | {r.notebook: asdict(r) for r in runs}
+    merged = _read_log(path) | {r.notebook: asdict(r) for r in runs}
     text = json.dumps({"profile": profile, "written": _now(), "finished": finished,
                        "notebooks": [merged[k] for k in sorted(merged)]}, indent=2, default=str) + "\n"
     atomic_write(path, lambda f: f.write(text.encode()))

@@ -9,7 +9,8 @@ folder's problems are collected (:class:`~colorlab.data.images.DataProblems`): u
 are skipped, grayscale images (colour photos are what the methods learn and are scored on) are
 left out, and images smaller than the crop are upscaled and listed. All of this is known up front
 for a folder decoded into memory; a folder too large for that is checked from the file headers
-(unreadable headers, grayscale modes, sizes), and one beyond ``cache_limit`` files as it is read.
+(unreadable headers, grayscale modes, sizes), and one beyond :data:`HEADER_LIMIT` files as it is
+read.
 
 Example:
     >>> import tempfile
@@ -49,8 +50,6 @@ TEST_FRACTION = 0.1
 _GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 #: :func:`check_folder` looks at most this many files for one that opens.
 _CHECK_FILES = 20
-
-
 #: Up to this many files a folder's headers are all read before training (the rest are found
 #: unreadable lazily, when a batch meets them).
 HEADER_LIMIT = 200_000
@@ -107,8 +106,9 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
     """The images of ``folder:path`` for ``split`` (``None``: all), resized to a shorter side of
     ``image_size`` and upscaled to at least ``min_size``; grayscale images left out when
     ``colour_only``. A folder of at most ``cache_limit`` files (and under ``cache_bytes`` of pixels
-    when ``image_size`` is not set) is decoded once into memory, a larger one lazily. The problems
-    found are in ``.problems`` and in one warning."""
+    when ``image_size`` is not set) is decoded once into memory, a larger one lazily after its
+    headers are checked (up to :data:`HEADER_LIMIT` files). The problems found are in
+    ``.problems`` and in one warning."""
     root = Path(path).expanduser()
     files = _list_folder(root)
     rel = [f.relative_to(root).as_posix() if f != root else f.name for f in files]
