@@ -2,12 +2,20 @@
 
 Each method module (:mod:`colorlab.methods`) declares its source's claims as :class:`Claim`
 objects: a source document, the notebook that measures it and a rule, a function of that
-notebook's rows (a :class:`pandas.DataFrame` as :func:`colorlab.results.collect` returns it)
-that gives the evidence in words and one of the verdicts ``reproduced``, ``not reproduced`` or
-``inconclusive at this scale``. :func:`judge` applies them; a claim whose notebook has no rows is
-``not run``. Differences smaller than the named tolerances below count as no difference
-(:func:`compare`): at the scale of the quick profile (a few photos, minutes of CPU training),
-such small gaps are within run-to-run noise.
+notebook's **per-photo rows** (one per model row, seed and held-out photo:
+:mod:`colorlab.evidence`) that gives the evidence in words and one of the verdicts
+``reproduced``, ``not reproduced`` or ``inconclusive at this scale``, and optionally the decisive
+interval. :func:`judge` applies them and adds the seeds and the test set each verdict rests on; a
+claim whose notebook has no rows is ``not run``.
+
+**A verdict rests on an interval**, never on two means: :func:`interval_of` and
+:func:`difference_of` give a 95 % bootstrap interval over seeds and photos (paired on the same
+photos for a difference), and :func:`verdict_of` says ``reproduced`` when it lies on the claimed
+side of zero, ``not reproduced`` when it lies on the other side, ``inconclusive`` when it
+straddles zero. A claim that something does *not* change (boosting adds no accuracy) needs the
+whole interval below a stated margin (:data:`AUC_MARGIN`, :data:`PSNR_MARGIN`). The rebalanced
+AuC carries no verdict below :data:`MIN_EFF_PIXELS` effective pixels per run, nor when its sign
+depends on the uniform mix of the prior (:data:`colorlab.metrics.AUC_PRIOR_MIXES`).
 
 A method also declares the values its source publishes as :class:`Published` rows;
 :func:`paper_table` sets them beside ours.
@@ -27,11 +35,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import evidence, stats
 from .results import find_row
 
 __all__ = [
-    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "DESATURATED_BELOW", "SATURATED_FROM", "AUC_TOL",
-    "COLORFULNESS_TOL", "PSNR_TOL", "Claim", "Published", "compare", "missing", "judge", "paper_table",
+    "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
+    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Claim", "Published", "missing", "interval_of", "difference_of", "verdict_of",
+    "combine", "shift", "judge", "paper_table",
 ]
 
 REPRODUCED = "reproduced"
@@ -41,18 +51,19 @@ NOT_RUN = "not run"
 #: The verdict of every claim in the smoke profile: a few steps show that the code runs, nothing more.
 NOT_EVIDENCE = "smoke: not evidence"
 
-#: Chroma ratio (prediction / truth) below which colours count as desaturated.
-DESATURATED_BELOW = 0.8
-#: Chroma ratio from which colours count as fully saturated (no desaturation).
-SATURATED_FROM = 0.95
-#: AuC differences (on the [0, 1] scale) smaller than this are ties.
-AUC_TOL = 0.005
-#: Colourfulness differences (Hasler–Süsstrunk units, 0–255 scale) smaller than this are ties.
-COLORFULNESS_TOL = 1.0
-#: PSNR differences (dB) smaller than this are ties.
-PSNR_TOL = 0.1
+#: Chroma ratio (prediction / truth) from which a result counts as not desaturated: a
+#: classifier's mode on the positive control must stay at least this saturated.
+NOT_DESATURATED_FROM = 0.8
+#: AuC gains (on the [0, 1] scale) below this margin count as none, for claims of no gain.
+AUC_MARGIN = 0.005
+#: PSNR gains (dB) below this margin count as none, for claims of no gain.
+PSNR_MARGIN = 0.1
+#: Effective pixels ``(Σw)² / Σw²`` per run below which the rebalanced AuC carries no verdict:
+#: the review behind issue 10 found 287 effective pixels, where moving the prior's uniform mix
+#: from 1e-2 to 1e-4 moved gray's rebalanced AuC by 0.10, more than any gap between models.
+MIN_EFF_PIXELS = 1000
 
-Verdict = tuple[str, str]  # (evidence, verdict)
+Verdict = tuple[str, str] | tuple[str, str, str]  # (evidence, verdict[, the decisive interval])
 
 
 @dataclass(frozen=True)
@@ -82,41 +93,98 @@ class Published:
     scale: Mapping[str, float] = field(default_factory=dict)
 
 
-def compare(a: float, b: float, tol: float) -> int:
-    """+1 if a > b beyond tol, -1 if a < b beyond tol, 0 for a tie; a missing (NaN) value raises
-    ``ValueError``, which :func:`judge` turns into an inconclusive verdict."""
-    if not (math.isfinite(a) and math.isfinite(b)):
-        raise ValueError(f"cannot compare {a} with {b}")
-    return 0 if abs(a - b) < tol else (1 if a > b else -1)
-
-
 def missing(*names: str) -> Verdict:
     """The verdict for rows a rule needs but cannot find."""
     return (f"rows missing: {', '.join(names)}", INCONCLUSIVE)
+
+
+def interval_of(rows: pd.DataFrame, metric: str, **match: object) -> stats.Interval:
+    """``(mean, low, high)`` of ``metric`` for the model row ``match`` over seeds and photos
+    (:func:`colorlab.evidence.estimate`)."""
+    return evidence.estimate(rows, metric, **match)
+
+
+def difference_of(rows: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> stats.Interval:
+    """``(mean, low, high)`` of ``metric`` of row ``a`` minus row ``b``, paired on seeds and photos
+    (:func:`colorlab.evidence.difference`)."""
+    return evidence.difference(rows, metric, a, b)
+
+
+def shift(interval: stats.Interval, by: float) -> stats.Interval:
+    """``interval`` minus ``by`` (a chroma ratio against 1, say).
+
+    Example:
+        >>> shift((0.7, 0.6, 0.8), 1.0)
+        (-0.30000000000000004, -0.4, -0.19999999999999996)
+    """
+    return (interval[0] - by, interval[1] - by, interval[2] - by)
+
+
+def verdict_of(interval: stats.Interval, claimed: str = ">", margin: float = 0.0) -> str:
+    """The verdict of a difference's interval whose claimed sign is ``claimed`` (``">"`` or ``"<"``):
+    :func:`colorlab.stats.decide` in this module's words.
+
+    Example:
+        >>> verdict_of((0.02, 0.01, 0.03)), verdict_of((0.0, -0.01, 0.01)), verdict_of((0.02, 0.01, 0.03), "<")
+        ('reproduced', 'inconclusive at this scale', 'not reproduced')
+    """
+    return {stats.REPRODUCED: REPRODUCED, stats.NOT_REPRODUCED: NOT_REPRODUCED,
+            stats.INCONCLUSIVE: INCONCLUSIVE}[stats.decide(interval[1], interval[2], claimed, margin)]
+
+
+def combine(*verdicts: str) -> str:
+    """A claim with several parts: not reproduced if any part is, reproduced if all are,
+    inconclusive otherwise.
+
+    Example:
+        >>> combine(REPRODUCED, INCONCLUSIVE), combine(REPRODUCED, NOT_REPRODUCED), combine(REPRODUCED)
+        ('inconclusive at this scale', 'not reproduced', 'reproduced')
+    """
+    if NOT_REPRODUCED in verdicts:
+        return NOT_REPRODUCED
+    return REPRODUCED if verdicts and all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
 
 
 def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
     return df[df["notebook"].astype(str).str.startswith(number + "_")] if "notebook" in df else df.iloc[0:0]
 
 
+def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
+    """The seeds and the test set a notebook's per-photo rows come from, in words."""
+    seeds = ",".join(str(x) for x in sorted(set(rows["seed"].dropna().astype(int)))) if "seed" in rows else "?"
+    data = ", ".join(sorted(set(rows["data"].dropna().astype(str)))) if "data" in rows else "?"
+    photos = rows["unit"].nunique() if "unit" in rows else "?"
+    tested = rows["fold"].dropna().nunique() if "fold" in rows else 0
+    folds = int(rows["folds"].dropna().max()) if "folds" in rows and rows["folds"].notna().any() else 0
+    held = f"{photos} held-out photos"
+    if folds:
+        held += f" (folds of whole photos: {tested} of {folds} tested)" if tested < folds else f" in {folds} folds"
+    return seeds, f"{data}: {held}, seeds {seeds}"
+
+
 def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None) -> pd.DataFrame:
-    """One row per claim: ``key, source, notebook, claim, evidence, verdict``
-    (:func:`colorlab.methods.all_claims` gives every registered method's claims). In the smoke
-    profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown."""
+    """One row per claim: ``key, source, notebook, claim, evidence, verdict, interval, seeds,
+    measured_on`` (:func:`colorlab.methods.all_claims` gives every registered method's claims),
+    ``df`` holding the per-photo rows (:func:`colorlab.results.collect` with ``kind="units"``). In
+    the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown."""
     out = []
     for c in claims:
         rows = _notebook_rows(df, c.notebook)
+        interval, seeds, measured_on = "", "", ""
         if rows.empty:
-            evidence, verdict = "notebook not run", NOT_RUN
+            evidence_, verdict = "notebook not run", NOT_RUN
         else:
+            seeds, measured_on = _measured_on(rows)
             try:
-                evidence, verdict = c.rule(rows)
+                evidence_, verdict, *rest = c.rule(rows)
+                interval = rest[0] if rest else ""
             except (KeyError, ValueError, TypeError) as e:
-                evidence, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
+                evidence_, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
             if profile == "smoke":
                 verdict = NOT_EVIDENCE
         out.append({"key": c.key, "source": c.source, "notebook": c.notebook, "claim": c.text,
-                    "evidence": evidence, "verdict": verdict})
+                    "evidence": evidence_, "verdict": verdict, "interval": interval, "seeds": seeds,
+                    "measured_on": measured_on})
     return pd.DataFrame(out)
 
 
@@ -142,6 +210,9 @@ def paper_table(df: pd.DataFrame, published: Sequence[Published]) -> pd.DataFram
         scale = "not run"
         if r is not None:
             n = r.get("n_images")
-            scale = f"{r.get('data', '?')}, {int(n) if n is not None and pd.notna(n) else '?'} test crops"
+            photos = r.get("n_photos")
+            scale = (f"{r.get('data', '?')}, {int(photos)} held-out photos, seeds {r.get('seeds')}"
+                     if photos is not None and pd.notna(photos) else
+                     f"{r.get('data', '?')}, {int(n) if n is not None and pd.notna(n) else '?'} test crops")
         out.append(row | {"paper_measured_on": p.measured_on, "ours_measured_on": scale})
     return pd.DataFrame(out).round(2)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import pandas as pd
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -33,7 +34,7 @@ from .metrics import evaluate, summarize
 if TYPE_CHECKING:
     from .methods.base import Method, Trained
 
-__all__ = ["predict", "colorizer", "score", "score_method", "reference_rows"]
+__all__ = ["predict", "colorizer", "score", "Scored", "score_method", "reference_rows", "reference_predictions"]
 
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
@@ -93,6 +94,16 @@ def score(
     return {**labels, **summarize(evaluate(gt, pred, prior, bins))}
 
 
+class Scored(NamedTuple):
+    """What :func:`score_method` gives: the ``row``, ground truth and prediction RGB ``(N, 3, H, W)``
+    on the CPU, and the ``per_image`` metrics (:func:`colorlab.metrics.evaluate`)."""
+
+    row: dict[str, Any]
+    gt: Tensor
+    pred: Tensor
+    per_image: pd.DataFrame
+
+
 def score_method(
     trained: Trained,
     loader: Iterable[dict[str, Any]],
@@ -103,8 +114,9 @@ def score_method(
     bins: Tensor | None = None,
     device: str | torch.device = "auto",
     labels: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, Any], Tensor, Tensor]:
-    """Colourise the test ``loader`` with a trained method's decoding and score it: ``(row, gt, pred)``.
+) -> Scored:
+    """Colourise the test ``loader`` with a trained method's decoding and score it: a
+    :class:`Scored` ``(row, gt, pred, per_image)``.
 
     The row has ``method`` (the method's name), ``variant``, ``decode``, the method's own labels
     for that decoding (a temperature, a boost factor), ``params``, ``steps``, ``train_seconds``,
@@ -119,8 +131,9 @@ def score_method(
     gt, pred, ips = predict(colorizer(method, decode, **options), loader, dev)
     head = {"method": method.name, "variant": method.variant, "decode": decode,
             **method.row_labels(decode, **options), **trained.labels(), **(labels or {})}
-    row = score(gt, pred, prior=prior, bins=bins, **head, images_per_second=ips, device=str(dev))
-    return row, gt, pred
+    per_image = evaluate(gt, pred, prior, bins)
+    row = {**head, **summarize(per_image), "images_per_second": ips, "device": str(dev)}
+    return Scored(row, gt, pred, per_image)
 
 
 def reference_rows(
@@ -144,14 +157,22 @@ def reference_rows(
         >>> [r["variant"] for r in rows], rows[0]["auc"]
         (['ground_truth', 'gray', 'random'], 1.0)
     """
+    return [score(gt, pred, prior=prior, bins=bins, method="reference", variant=variant, seed=seed, **labels)
+            for variant, pred in reference_predictions(gt, seed).items()]
+
+
+def reference_predictions(gt: Tensor, seed: int = 0) -> dict[str, Tensor]:
+    """The predictions of :func:`reference_rows`: ``{"ground_truth", "gray", "random"}`` RGB
+    ``(N, 3, H, W)``; ``random`` gives each image the ab of another one (a seeded random cyclic
+    shift of the set: a permutation in which no image keeps its own colours).
+
+    Example:
+        >>> list(reference_predictions(torch.rand(3, 3, 8, 8)))
+        ['ground_truth', 'gray', 'random']
+    """
     g = torch.Generator().manual_seed(seed)
     n = gt.shape[0]
-    # a random cyclic shift: a permutation in which no image keeps its own colours
     shift = int(torch.randint(1, n, (1,), generator=g)) if n > 1 else 0
     perm = (torch.arange(n) + shift) % n
     L, ab = rgb_to_lab(gt)
-    random_rgb = lab_to_rgb(L, ab[perm])
-    rows = []
-    for variant, pred in (("ground_truth", gt), ("gray", rgb_to_gray(gt)), ("random", random_rgb)):
-        rows.append(score(gt, pred, prior=prior, bins=bins, method="reference", variant=variant, seed=seed, **labels))
-    return rows
+    return {"ground_truth": gt, "gray": rgb_to_gray(gt), "random": lab_to_rgb(L, ab[perm])}

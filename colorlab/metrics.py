@@ -14,6 +14,9 @@ Per-image functions return a tensor ``(B,)``; :func:`evaluate` gathers them into
   DDColor which takes absolute values of ``rg`` and ``yb`` before the statistics.
 * Mean chroma ratio prediction / ground truth (1 is as saturated as the truth, < 1 is
   desaturated).
+* Roughness of the ab image (mean absolute difference between neighbouring pixels' ab, Lab
+  units): how patchy a colourisation is; the smoothness that the annealed mean of Zhang et al.
+  trades against the mode's vividness.
 
 FID and LPIPS need network weights that are downloaded on first use and are not bundled
 here; this study does not compute them. :func:`optional_metrics` says so (every
@@ -44,6 +47,8 @@ from .color import check_image, chroma, rgb_to_lab
 
 __all__ = [
     "AUC_MAX_THRESHOLD",
+    "AUC_PRIOR_UNIFORM_MIX",
+    "AUC_PRIOR_MIXES",
     "COLORFULNESS_MEAN_WEIGHT",
     "psnr",
     "ssim",
@@ -52,6 +57,8 @@ __all__ = [
     "rebalancing_weights",
     "colorfulness",
     "chroma_ratio",
+    "ab_roughness",
+    "mix_suffix",
     "evaluate",
     "summarize",
     "optional_metrics",
@@ -63,6 +70,8 @@ AUC_MAX_THRESHOLD = 150
 COLORFULNESS_MEAN_WEIGHT = 0.3
 #: Share of a uniform distribution mixed into the prior before inverting it for the rebalanced AuC.
 AUC_PRIOR_UNIFORM_MIX = 1e-3
+#: The mixes the rebalanced AuC is also computed with, to show how much the answer depends on it.
+AUC_PRIOR_MIXES = (1e-2, 1e-3, 1e-4)
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
@@ -146,19 +155,21 @@ def auc(
     return ab_error_cdf(gt_ab, pred_ab, weights).mean(1)
 
 
-def rebalancing_weights(gt_ab: Tensor, prior: Tensor, bins: Tensor | None) -> Tensor:
+def rebalancing_weights(gt_ab: Tensor, prior: Tensor, bins: Tensor | None, mix: float = AUC_PRIOR_UNIFORM_MIX) -> Tensor:
     """Per-pixel weights ``1 / p'[nearest_bin(gt)]`` ``(B, 1, H, W)`` of the rebalanced AuC.
 
-    ``p' = (1 - m) p + m / Q`` with ``m =`` :data:`AUC_PRIOR_UNIFORM_MIX`: a prior estimated from
-    a few photos is zero on colours they never show, and one test pixel of such a colour would
+    ``p' = (1 - m) p + m / Q`` with ``m = mix`` (:data:`AUC_PRIOR_UNIFORM_MIX`): a prior estimated
+    from a few photos is zero on colours they never show, and one test pixel of such a colour would
     otherwise outweigh the rest of the test set (the paper's ImageNet prior has no empty bins).
     """
+    if not 0 < mix <= 1:
+        raise ValueError(f"the uniform mix must be in (0, 1]; got {mix}")
     if bins is None:
         raise ValueError("a rebalanced AuC needs the bins the prior is defined on")
     if prior.ndim != 1:
         raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
     p = prior.double() / prior.double().sum()
-    p = (1 - AUC_PRIOR_UNIFORM_MIX) * p + AUC_PRIOR_UNIFORM_MIX / p.shape[0]
+    p = (1 - mix) * p + mix / p.shape[0]
     return pixel_weights(gt_ab.float(), bins.to(gt_ab.device), (1.0 / p).float())
 
 
@@ -188,6 +199,25 @@ def chroma_ratio(gt_ab: Tensor, pred_ab: Tensor) -> Tensor:
     return torch.where(den > 1e-6, num / den.clamp_min(1e-6), torch.full_like(num, math.nan))
 
 
+def ab_roughness(ab: Tensor) -> Tensor:
+    """Mean absolute difference between the ab of horizontally and vertically neighbouring pixels,
+    per image ``(B,)`` in Lab units: 0 for a flat colour, large for a patchy one.
+
+    Example:
+        >>> flat = torch.zeros(1, 2, 4, 4)
+        >>> checker = (torch.arange(4)[:, None] + torch.arange(4)).remainder(2).float().expand(1, 2, 4, 4) * 10
+        >>> ab_roughness(flat).item(), ab_roughness(checker).item()
+        (0.0, 20.0)
+    """
+    check_image(ab, 2, "ab")
+    dx = (ab[..., :, 1:] - ab[..., :, :-1]).abs().sum(1).flatten(1)
+    dy = (ab[..., 1:, :] - ab[..., :-1, :]).abs().sum(1).flatten(1)
+    n = dx.shape[1] + dy.shape[1]
+    if n == 0:
+        return torch.zeros(ab.shape[0], device=ab.device)
+    return (dx.sum(1) + dy.sum(1)) / n
+
+
 @torch.no_grad()
 def evaluate(
     gt_rgb: Tensor,
@@ -200,8 +230,10 @@ def evaluate(
     The ab channels are recomputed from the (gamut-clipped) RGB, so every method is scored
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
     colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
-    ``chroma_gt`` and, with a prior, ``auc_rebal`` and the image's sum of rebalancing weights
-    and of their squares, ``rebal_weight`` and ``rebal_weight_sq`` (for :func:`summarize`).
+    ``chroma_gt``, the roughness of the ab image ``ab_roughness`` and ``ab_roughness_gt`` and, with
+    a prior, ``auc_rebal`` and the image's sum of rebalancing weights and of their squares,
+    ``rebal_weight`` and ``rebal_weight_sq`` (for :func:`summarize`), and the same three for every
+    other mix of :data:`AUC_PRIOR_MIXES` with the mix as suffix (``auc_rebal_1e-02``, ...).
     """
     _check_same(gt_rgb, pred_rgb, 3)
     _, gt_ab = rgb_to_lab(gt_rgb.float())
@@ -217,11 +249,16 @@ def evaluate(
         "chroma_ratio": chroma_ratio(gt_ab, pred_ab),
         "chroma": chroma(pred_ab).flatten(1).mean(1),
         "chroma_gt": chroma(gt_ab).flatten(1).mean(1),
+        "ab_roughness": ab_roughness(pred_ab),
+        "ab_roughness_gt": ab_roughness(gt_ab),
     }
     if prior is not None:
-        cols["auc_rebal"] = auc(gt_ab, pred_ab, prior, bins)
-        w = rebalancing_weights(gt_ab, prior, bins).flatten(1).double()
-        cols["rebal_weight"], cols["rebal_weight_sq"] = w.sum(1), w.square().sum(1)
+        for mix in AUC_PRIOR_MIXES:
+            sfx = "" if mix == AUC_PRIOR_UNIFORM_MIX else mix_suffix(mix)
+            w = rebalancing_weights(gt_ab, prior, bins, mix)
+            cols["auc_rebal" + sfx] = ab_error_cdf(gt_ab, pred_ab, w).mean(1)
+            w = w.flatten(1).double()
+            cols["rebal_weight" + sfx], cols["rebal_weight_sq" + sfx] = w.sum(1), w.square().sum(1)
     return pd.DataFrame({k: v.detach().cpu().double().numpy() for k, v in cols.items()})
 
 
@@ -244,18 +281,29 @@ def summarize(per_image: pd.DataFrame) -> dict[str, float]:
         if col == "psnr":
             v = v[~v.isin([math.inf])]
         out[col] = float(v.mean()) if len(v) else math.nan
-    if {"auc_rebal", "rebal_weight"} <= set(per_image.columns):
-        # pooled over the test set: every pixel counts with its weight, whichever crop holds it
-        w = per_image["rebal_weight"].astype(float)
-        out["auc_rebal"] = float((per_image["auc_rebal"] * w).sum() / w.sum())
-        # how many pixels the pooled curve effectively rests on: (sum w)^2 / sum w^2
-        out["auc_rebal_eff_pixels"] = float(w.sum() ** 2 / per_image["rebal_weight_sq"].astype(float).sum())
-        del out["rebal_weight"], out["rebal_weight_sq"]
+    for sfx in ["", *(mix_suffix(m) for m in AUC_PRIOR_MIXES if m != AUC_PRIOR_UNIFORM_MIX)]:
+        if {"auc_rebal" + sfx, "rebal_weight" + sfx} <= set(per_image.columns):
+            # pooled over the test set: every pixel counts with its weight, whichever crop holds it
+            w = per_image["rebal_weight" + sfx].astype(float)
+            out["auc_rebal" + sfx] = float((per_image["auc_rebal" + sfx] * w).sum() / w.sum())
+            # how many pixels the pooled curve effectively rests on: (sum w)^2 / sum w^2
+            out["auc_rebal_eff_pixels" + sfx] = float(w.sum() ** 2 / per_image["rebal_weight_sq" + sfx].astype(float).sum())
+            del out["rebal_weight" + sfx], out["rebal_weight_sq" + sfx]
     if {"chroma", "chroma_gt"} <= set(per_image.columns):
         gt_mean = float(per_image["chroma_gt"].mean())
         out["chroma_ratio"] = float(per_image["chroma"].mean()) / gt_mean if gt_mean > 1e-6 else math.nan
     out["n_images"] = int(len(per_image))
     return out
+
+
+def mix_suffix(mix: float) -> str:
+    """The column suffix of a rebalanced AuC computed with another uniform ``mix``.
+
+    Example:
+        >>> mix_suffix(1e-2)
+        '_1e-02'
+    """
+    return f"_{mix:.0e}"
 
 
 def optional_metrics() -> dict[str, str]:

@@ -28,10 +28,10 @@ Example:
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["PROFILES", "RESERVED", "RULES", "parameters_for", "check_parameter"]
+__all__ = ["PROFILES", "RESERVED", "RULES", "parameters", "parameters_for", "check_parameter"]
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -41,25 +41,54 @@ PROFILES: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "common": {
-            "profile": "quick", "data_spec": "samples", "device": "auto",
-            "crop": 64, "image_size": 256, "batch_size": 16, "max_tiles": None,
+            "profile": "quick", "data_spec": "samples", "device": "auto", "seeds": [0, 1, 2],
+            "crop": 48, "image_size": 192, "batch_size": 16, "max_tiles": None,
         },
         "notebooks": {
-            "01": {"steps": 800, "base": 16, "lr": 0.001},
-            "03": {"steps": 800, "width": 0.125},
+            "00": {"steps": 400, "crop": 32, "image_size": None, "batch_size": 8, "base": 8, "width": 0.125,
+                   "lr": 0.001},
+            "01": {"steps": 400, "base": 12, "lr": 0.001},
+            "03": {"steps": 400, "width": 0.125},
         },
     },
     "full": {
         "common": {
-            "profile": "full", "data_spec": "samples", "device": "auto",
+            "profile": "full", "data_spec": "samples", "device": "auto", "seeds": [0, 1, 2],
             "crop": 176, "image_size": None, "batch_size": 40, "max_tiles": None,
         },
         "notebooks": {
+            "00": {"steps": 2000, "crop": 32, "image_size": None, "batch_size": 32, "base": 16, "width": 0.5,
+                   "lr": 0.001},
             "01": {"steps": 20000, "base": 32, "lr": 0.001},
             "03": {"steps": 100000, "width": 1.0},
         },
     },
 }
+
+
+#: Names in a notebook's namespace that IPython puts there, never parameters.
+_IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open", "display"})
+def _is_literal(v: Any) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_is_literal(x) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _is_literal(x) for k, x in v.items())
+    return False
+
+
+def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters in a notebook's namespace right after its ``parameters`` cell: every public
+    name bound to a literal (numbers, strings, ``None``, lists and dicts of them). Modules,
+    functions and IPython's own names are left out.
+
+    Example:
+        >>> parameters({"steps": 3, "lr": 1e-3, "In": ["x"], "_": 1, "ast": ast})
+        {'steps': 3, 'lr': 0.001}
+    """
+    return {k: v for k, v in namespace.items()
+            if not k.startswith("_") and k not in _IPYTHON_NAMES and _is_literal(v)}
 
 
 def parameters_for(profile: str, number: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,6 +126,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "steps": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "batch_size": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
+    "seeds": (lambda v: isinstance(v, list) and len(v) > 0 and all(_int(x) and x >= 0 for x in v)
+              and len(set(v)) == len(v), "a non-empty list of distinct integers >= 0"),
     "crop": (lambda v: _int(v) and v >= 8 and v % 8 == 0, "a multiple of 8 (8 or more)"),
     "image_size": (lambda v: v is None or (_int(v) and v >= 8), "None or an integer >= 8"),
     "max_tiles": (lambda v: v is None or (_int(v) and v >= 1), "None or a positive integer"),

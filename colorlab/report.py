@@ -1,9 +1,11 @@
 """The results report: the tables built from every ``metrics.json`` of a profile.
 
-1. the claims: each method's claims, verdicts computed by its rules (:mod:`colorlab.claims`;
-   the smoke profile says ``smoke: not evidence`` instead);
-2. the main table: one row per method and decoding variant with its metrics, and for each
-   notebook the profile, steps, seed, data and device it ran with, and the files its data left out;
+1. the claims: each method's claims, verdicts computed by its rules on the per-photo rows
+   (:mod:`colorlab.claims`), each with its decisive interval, seeds and test set (the smoke
+   profile says ``smoke: not evidence`` instead);
+2. the main table: one row per method and decoding variant with its metrics (means over seeds
+   and held-out photos, with 95 % intervals), and for each notebook the profile, steps, seeds,
+   data, held-out photos, device and wall time it ran with, and the files its data left out;
 3. the comparison with the published values;
 4. the runs: what ran, when, and what failed.
 
@@ -13,8 +15,9 @@
 Example:
     >>> import tempfile
     >>> root = tempfile.mkdtemp()
-    >>> _ = results.save("01_yuv_regression", [{"method": "yuv_regression", "variant": "l1", "auc": 0.9}], {},
-    ...                  profile="smoke", root=root)
+    >>> row = {"method": "yuv_regression", "variant": "l1", "decode": "direct", "auc": 0.9}
+    >>> _ = results.save("01_yuv_regression", [row], {}, profile="smoke", root=root,
+    ...                  units=[{**row, "seed": 0, "unit": "cat", "chroma_ratio": 0.7}])
     >>> tables = build("smoke", root)
     >>> tables["main"][["notebook", "method", "auc"]].values.tolist()
     [['01_yuv_regression', 'yuv_regression', 0.9]]
@@ -39,13 +42,17 @@ from .files import atomic_write
 __all__ = ["MAIN_COLUMNS", "main_table", "build", "write", "to_markdown"]
 
 MAIN_COLUMNS = [
-    "notebook", "method", "variant", "decode", "auc", "auc_rebal", "psnr", "ssim", "colorfulness",
-    "colorfulness_gap", "chroma_ratio", "params", "steps", "seed", "train_seconds", "images_per_second",
-    "device", "data", "n_images",
+    "notebook", "method", "variant", "decode", "auc", "auc_lo", "auc_hi", "auc_rebal", "auc_rebal_lo", "auc_rebal_hi",
+    "auc_rebal_1e-02", "auc_rebal_1e-04", "auc_rebal_eff_pixels", "psnr", "psnr_lo", "psnr_hi", "ssim",
+    "colorfulness", "colorfulness_lo", "colorfulness_hi", "colorfulness_gap", "colorfulness_gap_lo",
+    "colorfulness_gap_hi", "chroma_ratio", "chroma_ratio_lo", "chroma_ratio_hi", "ab_roughness", "params", "steps",
+    "seeds", "n_seeds", "n_photos", "n_tiles", "train_seconds", "images_per_second", "device", "data",
 ]
-#: The metric columns of summary.md: column -> (heading, decimals).
-SHOWN = {"auc": ("AuC", 3), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 2), "ssim": ("SSIM", 3),
-         "colorfulness": ("colourf.", 1), "colorfulness_gap": ("gap", 1), "chroma_ratio": ("chroma ratio", 2)}
+#: The metric columns of summary.md: column -> (heading, decimals); those in :data:`WITH_INTERVAL`
+#: are shown as ``mean [low, high]``.
+SHOWN = {"auc": ("AuC", 2), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 1),
+         "colorfulness_gap": ("colourf. gap", 0), "chroma_ratio": ("chroma ratio", 2)}
+WITH_INTERVAL = ("auc", "colorfulness_gap", "chroma_ratio")
 #: The cost columns of summary.md.
 COST = {"params": ("params", 0), "train_seconds": ("train s", 1), "images_per_second": ("images/s", 0)}
 #: summary.md wraps its prose at this width.
@@ -86,12 +93,14 @@ def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]
     runs = _run_log(profile, root)
     stale = set(runs.loc[runs["status"] != "ok", "notebook"]) if not runs.empty else set()
     df = results.collect(root, profile=profile)
-    if stale and not df.empty:  # a notebook whose last run failed shows no rows as current
-        df = df[~df["notebook"].isin(stale)].reset_index(drop=True)
+    units = results.collect(root, profile=profile, kind="units")
+    if stale:  # a notebook whose last run failed shows no rows as current
+        df = df[~df["notebook"].isin(stale)].reset_index(drop=True) if not df.empty else df
+        units = units[~units["notebook"].isin(stale)].reset_index(drop=True) if not units.empty else units
     return {
         "main": main_table(df),
         "paper": claims.paper_table(df, methods.all_published()),
-        "claims": claims.judge(df, methods.all_claims(), profile),
+        "claims": claims.judge(units, methods.all_claims(), profile),
         "runs": runs,
         "records": {k: v for k, v in _records(profile, root).items() if k not in stale},
     }
@@ -129,22 +138,48 @@ def _label(r: pd.Series) -> str:
 def _numbers(rows: pd.DataFrame, columns: dict[str, tuple[str, int]]) -> str:
     present = {c: v for c, v in columns.items() if c in rows and rows[c].notna().any()}
     table = pd.DataFrame({"row": [_label(r) for _, r in rows.iterrows()]})
-    for col, (head, _) in present.items():
-        table[head] = rows[col].astype(float).values
+    for col, (head, d) in present.items():
+        if col in WITH_INTERVAL and f"{col}_lo" in rows:
+            table[head] = [_interval(r.get(col), r.get(f"{col}_lo"), r.get(f"{col}_hi"), d) for _, r in rows.iterrows()]
+        else:
+            table[head] = rows[col].astype(float).values
     return to_markdown(table, {head: d for head, d in present.values()})
 
 
+def _interval(mean: object, lo: object, hi: object, decimals: int) -> str:
+    """``"0.888 [0.880, 0.895]"``, the mean alone without bounds, ``""`` without a mean.
+
+    Example:
+        >>> _interval(0.8881, 0.88, 0.8949, 3), _interval(1.0, float("nan"), float("nan"), 2)
+        ('0.888 [0.880, 0.895]', '1.00')
+    """
+    def ok(x: object) -> bool:
+        return isinstance(x, (int, float)) and math.isfinite(x)
+
+    if not ok(mean):
+        return ""
+    if not (ok(lo) and ok(hi)):
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f} [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+
+
 def _about(notebook: str, rec: dict[str, Any], rows: pd.DataFrame) -> str:
-    """One line: the profile, steps, seed, data, test crops, device and time a notebook ran with."""
-    cfg, env = rec.get("config", {}), rec.get("environment", {})
+    """One line: the profile, steps, seeds, data, held-out photos and folds, test crops, device and
+    wall time a notebook ran with."""
+    cfg, env, info = rec.get("config", {}), rec.get("environment", {}), rec.get("info", {})
     parts = [f"{cfg.get('profile', '?')} profile"]
     if "steps" in cfg:
         parts.append(f"{cfg['steps']} steps")
-    if "seed" in cfg:
-        parts.append(f"seed {cfg['seed']}")
+    seeds = cfg.get("seeds", [cfg["seed"]] if "seed" in cfg else None)
+    if seeds is not None:
+        parts.append(f"seed{'s' * (len(seeds) != 1)} {', '.join(map(str, seeds))}")
     data = rows["data"].dropna().iloc[0] if "data" in rows and rows["data"].notna().any() else cfg.get("data_spec")
     parts.append(str(data))
-    if "n_images" in rows and rows["n_images"].notna().any():
+    if "n_photos" in rows and rows["n_photos"].notna().any():
+        folds = f" in {info['folds']} folds" if info.get("folds") else ""
+        parts.append(f"{int(rows['n_photos'].max())} held-out photos{folds} "
+                     f"({int(rows['n_tiles'].max())} test crops over all runs)")
+    elif "n_images" in rows and rows["n_images"].notna().any():
         parts.append(f"{int(rows['n_images'].dropna().iloc[0])} test crops")
     parts.append(str(env.get("device", "?")))
     if env.get("wall_seconds") is not None:
@@ -171,11 +206,14 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
                         "notebook runs; its numbers mean nothing and no claim is judged on them.", ""), ""]
     parts += ["## Claims", ""]
     for c in tables["claims"].itertuples():
-        parts += [_wrap(f"- **{c.verdict}**: {c.claim} (source {c.source}, notebook {c.notebook}). {c.evidence}.")]
+        on = f" Measured on {c.measured_on}." if getattr(c, "measured_on", "") else ""
+        parts += [_wrap(f"- **{c.verdict}**: {c.claim} (source {c.source}, notebook {c.notebook}). {c.evidence}.{on}")]
     parts += ["", "## Results", "",
-              _wrap("AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors 0..150), PSNR in dB and SSIM "
-                    "on RGB, colourfulness (Hasler and Süsstrunk) and its gap to the ground truth, chroma ratio "
-                    "prediction / truth. All columns are in `summary.csv`.", ""), ""]
+              _wrap("Means over seeds and held-out photos, with 95 % bootstrap intervals (photos and seeds "
+                    "resampled) in brackets. AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors "
+                    "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, the colourfulness "
+                    "gap (Hasler and Süsstrunk) to the ground truth, chroma ratio prediction / truth. Every column, "
+                    "SSIM and every interval included, is in `summary.csv`.", ""), ""]
     for notebook, rows in main.groupby("notebook", sort=True):
         rec = recs.get(notebook, {})
         parts += [f"### {notebook}", "", _wrap(_about(notebook, rec, rows) + ".", "")]

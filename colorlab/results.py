@@ -3,8 +3,10 @@
 A run of a notebook ends with :func:`save`, which writes
 ``results/<profile>/<notebook>/``:
 
-* ``metrics.json``: ``{"notebook", "profile", "rows": [...], "info": {...}}``; each row is one
-  method/variant with its metrics (see :mod:`colorlab.metrics`) and bookkeeping columns;
+* ``metrics.json``: ``{"notebook", "profile", "rows": [...], "units": [...], "info": {...}}``;
+  each row is one method/variant with its metrics (see :mod:`colorlab.metrics`), their intervals
+  and bookkeeping columns; each unit is the same per seed and held-out photo
+  (:mod:`colorlab.evidence`), what the claims' rules decide on;
 * ``config.json``: the notebook's parameters and anything else that defines the run;
 * ``environment.json``: package versions, Python, torch/CUDA, device name, git commit,
   host, start/end time and wall time;
@@ -159,6 +161,7 @@ def save(
     device: str | None = None,
     root: str | os.PathLike | None = None,
     dpi: int = 80,
+    units: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write one run's metrics, config, figures and environment record; return its folder.
 
@@ -170,6 +173,7 @@ def save(
         profile: ``smoke``, ``quick``, ``full`` or anything else (``adhoc`` is git-ignored).
         info: free-form extras stored beside the rows (data path used, weights used, ...).
         device: the device that ran, for the environment record.
+        units: the per-seed, per-photo rows the ``metrics`` summarise (optional).
     """
     out = run_dir(name, profile, root)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,8 +183,10 @@ def save(
         fig.savefig(out / f"{_check_name('figure', fig_name)}.png", dpi=dpi, bbox_inches="tight")
     write_json(out / "environment.json", _jsonable(environment(device)))
     # last: a folder with metrics.json holds a complete record (the runner and report rely on it)
-    write_json(out / "metrics.json", {"notebook": name, "profile": profile, "rows": rows,
-                                       "info": _jsonable(dict(info or {}))})
+    record = {"notebook": name, "profile": profile, "rows": rows}
+    if units is not None:
+        record["units"] = _rows(units)
+    write_json(out / "metrics.json", record | {"info": _jsonable(dict(info or {}))})
     return out
 
 
@@ -234,10 +240,12 @@ def is_set_aside(folder: Path) -> bool:
     return folder.name.endswith((SET_ASIDE, FAILED))
 
 
-def collect(root: str | os.PathLike | None = None, profile: str | None = None) -> pd.DataFrame:
-    """Every row of every ``metrics.json`` under the results folder (or one profile of it) as one
-    DataFrame, with ``profile``, ``notebook`` and the environment's ``device_name``,
-    ``wall_seconds`` and ``git_commit`` added."""
+def collect(root: str | os.PathLike | None = None, profile: str | None = None, kind: str = "rows") -> pd.DataFrame:
+    """Every row (``kind="units"``: every per-photo row) of every ``metrics.json`` under the
+    results folder (or one profile of it) as one DataFrame, with ``profile``, ``notebook`` and the
+    environment's ``device_name``, ``wall_seconds`` and ``git_commit`` added."""
+    if kind not in ("rows", "units"):
+        raise ValueError(f"kind must be 'rows' or 'units'; got {kind!r}")
     base = results_root(root)
     pattern = f"{profile}/*/metrics.json" if profile else "*/*/metrics.json"
     frames = []
@@ -247,7 +255,7 @@ def collect(root: str | os.PathLike | None = None, profile: str | None = None) -
         rec = json.loads(path.read_text())
         env_path = path.with_name("environment.json")
         env = json.loads(env_path.read_text()) if env_path.exists() else {}
-        df = pd.DataFrame(rec.get("rows", []))
+        df = pd.DataFrame(rec.get(kind, []))
         df.insert(0, "notebook", rec.get("notebook", path.parent.name))
         df.insert(0, "profile", rec.get("profile", path.parent.parent.name))
         for key in ("device_name", "wall_seconds", "git_commit"):

@@ -9,7 +9,10 @@ interval is the percentile interval of the replicates. With a single seed the se
 contributes nothing, and the interval says so by being only as wide as the photos make it.
 
 A paired comparison (two models on the same photos and seeds) resamples the per-unit
-*differences*, which is what makes it sensitive. :func:`decide` turns an interval into a verdict:
+*differences*, which is what makes it sensitive. :func:`bootstrap` takes any statistic of several
+such arrays resampled together (a weighted mean, a difference of weighted means); a cell may be
+NaN where a photo was not tested under a seed (cross-fitting: each seed holds out its own fold of
+photos), and NaN cells are left out of each replicate. :func:`decide` turns an interval into a verdict:
 reproduced when it excludes zero on the claimed side, not reproduced when it excludes zero on the
 other side, inconclusive when it straddles zero.
 
@@ -28,13 +31,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["N_BOOT", "LEVEL", "Interval", "per_unit", "bootstrap_ci", "decide", "REPRODUCED", "NOT_REPRODUCED",
-           "INCONCLUSIVE"]
+__all__ = ["N_BOOT", "LEVEL", "Interval", "per_unit", "bootstrap", "bootstrap_ci", "weighted_mean", "decide",
+           "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE"]
 
 #: Bootstrap replicates; enough for a stable 95 % percentile interval.
 N_BOOT = 2000
@@ -62,6 +66,66 @@ def per_unit(per_image: pd.DataFrame, units: Sequence[object], column: str) -> p
     return per_image[column].astype(float).groupby(pd.Index(list(units), name="unit"), sort=False).mean()
 
 
+def _as_matrix(values: np.ndarray | Sequence[float] | Sequence[Sequence[float]], name: str = "values") -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or v.size == 0:
+        raise ValueError(f"bootstrap: {name} must be (seeds, units) and not empty; got shape {v.shape}")
+    return v
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``Σ w v / Σ w`` over the last axis, NaN values left out (with their weights).
+
+    Example:
+        >>> float(weighted_mean(np.array([1.0, 3.0, np.nan]), np.array([3.0, 1.0, 5.0])))
+        1.5
+    """
+    ok = ~np.isnan(values)
+    w = np.where(ok, weights, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(ok, values, 0.0) * w).sum(-1) / w.sum(-1)
+
+
+def bootstrap(stat: Callable[..., np.ndarray], *arrays: np.ndarray | Sequence[Sequence[float]],
+              n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0) -> Interval:
+    """``(estimate, low, high)`` of ``stat`` over ``arrays``, each ``(seeds, units)`` of one shape,
+    resampled together: every replicate draws ``seeds`` seeds and ``units`` units with replacement
+    (independently) and applies ``stat`` to the arrays flattened to ``(n_boot, seeds * units)``;
+    ``stat`` reduces the last axis. The estimate is ``stat`` of the arrays as they are.
+
+    Example (a weighted mean):
+        >>> v, w = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 1.0, 2.0]])
+        >>> est, lo, hi = bootstrap(weighted_mean, v, w)
+        >>> est, 1.0 <= lo <= est <= hi <= 3.0
+        (2.25, True)
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"bootstrap: level must be in (0, 1); got {level}")
+    ms = [_as_matrix(a) for a in arrays]
+    if not ms or any(m.shape != ms[0].shape for m in ms):
+        raise ValueError(f"bootstrap: arrays must share one (seeds, units) shape; got {[m.shape for m in ms]}")
+    s, u = ms[0].shape
+    rng = np.random.default_rng(seed)
+    seeds = rng.integers(0, s, (n_boot, s))
+    units = rng.integers(0, u, (n_boot, u))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a replicate with only empty cells is NaN
+        draws = [m[seeds[:, :, None], units[:, None, :]].reshape(n_boot, -1) for m in ms]
+        reps = np.asarray(stat(*draws), dtype=float)
+        estimate = float(np.asarray(stat(*(m.reshape(1, -1) for m in ms)), dtype=float).reshape(-1)[0])
+        if np.isnan(reps).all():
+            return estimate, float("nan"), float("nan")
+        tail = (1 - level) / 2
+        lo, hi = np.nanquantile(reps, [tail, 1 - tail])
+    return estimate, float(lo), float(hi)
+
+
+def _nanmean(v: np.ndarray) -> np.ndarray:
+    return np.nanmean(v, axis=-1)
+
+
 def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int = N_BOOT, level: float = LEVEL,
                  seed: int = 0) -> Interval:
     """``(mean, low, high)`` of ``values`` ``(seeds, units)`` (or ``(units,)``: one seed), the
@@ -75,24 +139,10 @@ def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int = N_BOOT, 
         >>> bootstrap_ci([[1.0], [3.0]])   # two seeds, one photo: the seeds make the interval
         (2.0, 1.0, 3.0)
     """
-    v = np.asarray(values, dtype=float)
-    if v.ndim == 1:
-        v = v[None, :]
-    if v.ndim != 2 or v.size == 0:
-        raise ValueError(f"bootstrap_ci: values must be (seeds, units) and not empty; got shape {v.shape}")
-    if not 0 < level < 1:
-        raise ValueError(f"bootstrap_ci: level must be in (0, 1); got {level}")
+    v = _as_matrix(values)
     if np.isnan(v).all():
         return (float("nan"),) * 3
-    rng = np.random.default_rng(seed)
-    s, u = v.shape
-    seeds = rng.integers(0, s, (n_boot, s))
-    units = rng.integers(0, u, (n_boot, u))
-    draws = v[seeds[:, :, None], units[:, None, :]]  # (n_boot, s, u)
-    means = np.nanmean(draws.reshape(n_boot, -1), axis=1)
-    tail = (1 - level) / 2
-    lo, hi = np.nanquantile(means, [tail, 1 - tail])
-    return float(np.nanmean(v)), float(lo), float(hi)
+    return bootstrap(_nanmean, v, n_boot=n_boot, level=level, seed=seed)
 
 
 def decide(low: float, high: float, claimed: str = ">", margin: float = 0.0) -> str:

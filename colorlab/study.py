@@ -3,36 +3,45 @@ train the variants, evaluate, figures, save.
 
 A notebook calls :func:`start` right after its ``parameters`` cell; the parameters become the
 run's config as they are (nothing retyped), and the :class:`Study` it returns knows the
-profile, device, data and where results and checkpoints go::
+profile, device, data and where results and checkpoints go. **Every model is trained once per
+seed** of the ``seeds`` parameter (a *run*); on ``samples`` each run also holds out its own fold
+of whole photos (cross-fitting: with ``k = max(2, len(seeds))`` folds, run ``i`` tests on fold
+``i``, so with ``k`` seeds every photo is scored once by a model that never saw it); on the other
+sources the test set is fixed and the seeds vary::
 
     s = study.start("01_yuv_regression", globals())
-    train_set, test_set = s.datasets("yuv")
-    models = s.train("yuv_regression", ["l1", "l2"], base=base, lr=lr)
-    ev = s.evaluate(models)
-    s.save(ev.table, {"colorizations": viz.colorization_rows(ev.gt, ...)})
+    for seed in s.runs("yuv"):
+        models = s.train("yuv_regression", ["l1", "l2"], base=base, lr=lr)
+        ev = s.evaluate(models)
+    s.table()            # one row per model: means with 95 % intervals over seeds and photos
+    s.judge("yuv_regression")
+    s.save({"colorizations": viz.colorization_rows(ev.gt, ...)})
+
+Each evaluation is kept per photo (:attr:`Study.units`, see :mod:`colorlab.evidence`); the
+claims' rules decide on intervals computed from those rows.
 
 **Checkpoints are keyed by the settings that made them**:
 ``results/<profile>/checkpoints/<method>/<variant>-<steps>steps-<digest>.pt``, the digest
-covering the method's arguments, the seed, the batch size and the training data. A run with
-other settings trains into another file and never overwrites a finished one; the same settings
-find the finished file and reuse it (or resume an interrupted one). **A notebook that builds on
-another's model** (:meth:`Study.reuse`) loads the checkpoint that notebook recorded, read-only:
-it never trains over it.
+covering the method's arguments, the seed, the batch size and the training data (its fold
+included). A run with other settings trains into another file and never overwrites a finished
+one; the same settings find the finished file and reuse it (or resume an interrupted one). **A
+notebook that builds on another's model** (:meth:`Study.reuse`) loads the checkpoint that
+notebook recorded for the same seed, read-only: it never trains over it.
 
 Example:
     >>> import tempfile
-    >>> params = dict(profile="smoke", data_spec="samples", device="cpu", seed=0, steps=2, batch_size=2, crop=16,
-    ...               image_size=48, max_tiles=1)
+    >>> params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0, 1], steps=2, batch_size=2,
+    ...               crop=16, image_size=48, max_tiles=1)
     >>> s = start("00_example", params, root=tempfile.mkdtemp())
-    >>> s.params["steps"], s.device
-    (2, 'cpu')
-    >>> train_set, test_set = s.datasets("yuv")  # doctest: +ELLIPSIS
-    samples (embedded) | split: region | 8 training images, 8 test crops | device cpu
-    >>> models = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)  # doctest: +ELLIPSIS
+    >>> for seed in s.runs("yuv"):  # doctest: +ELLIPSIS
+    ...     models = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)
+    ...     ev = s.evaluate(models)
+    run 1 of 2 (seed 0): samples (embedded) | split: folds | ... training images, ... test crops of 4 held-out photos | device cpu
     l1: 2 steps in ... s, final loss ...
-    >>> ev = s.evaluate(models)
-    >>> ev.table[["method", "variant", "decode"]].values.tolist()[:2]
-    [['yuv_regression', 'l1', 'direct'], ['reference', 'ground_truth', nan]]
+    run 2 of 2 (seed 1): ...
+    l1: 2 steps in ... s, final loss ...
+    >>> s.table()[["method", "variant", "n_seeds", "n_photos"]].values.tolist()[:2]
+    [['yuv_regression', 'l1', 2, 8], ['reference', 'ground_truth', 2, 8]]
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,44 +58,20 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from . import checkpoint, data, evaluate, methods, progress, results
+from . import checkpoint, data, evaluate, evidence, methods, metrics, progress, results
 from .claims import judge
 from .device import pick_device, seed_everything
 from .files import plain
 from .methods import Method, Trained
+from .profiles import parameters
 from .train import TrainConfig, fit
 
 __all__ = ["parameters", "start", "Study", "Evaluation"]
 
-#: Names in a notebook's namespace that IPython puts there, never parameters.
-_IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open", "display"})
 #: Characters of the settings digest in a checkpoint's name.
 _DIGEST = 10
 #: Test batches of the evaluation loader.
 EVAL_BATCH = 32
-
-
-def _is_literal(v: Any) -> bool:
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return True
-    if isinstance(v, (list, tuple)):
-        return all(_is_literal(x) for x in v)
-    if isinstance(v, dict):
-        return all(isinstance(k, str) and _is_literal(x) for k, x in v.items())
-    return False
-
-
-def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters in a notebook's namespace right after its ``parameters`` cell: every public
-    name bound to a literal (numbers, strings, ``None``, lists and dicts of them). Modules,
-    functions and IPython's own names are left out.
-
-    Example:
-        >>> parameters({"steps": 3, "lr": 1e-3, "In": ["x"], "_": 1, "pd": pd})
-        {'steps': 3, 'lr': 0.001}
-    """
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _IPYTHON_NAMES and _is_literal(v)}
 
 
 def _positive_int(params: Mapping[str, Any], name: str, optional: bool = False) -> None:
@@ -108,6 +93,11 @@ def _check(params: Mapping[str, Any]) -> None:
         _positive_int(params, name, optional=True)
     if "seed" in params and (isinstance(params["seed"], bool) or not isinstance(params["seed"], int)):
         raise ValueError(f"parameter seed must be an integer; got {params['seed']!r}")
+    if "seeds" in params:
+        seeds = params["seeds"]
+        if (not isinstance(seeds, (list, tuple)) or not seeds or len(set(seeds)) != len(seeds)
+                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds)):
+            raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
     if "data_spec" in params and not isinstance(params["data_spec"], str):
         raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
 
@@ -120,12 +110,13 @@ def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLik
 
 @dataclass
 class Evaluation:
-    """The rows of an evaluation, the ground truth ``(N, 3, H, W)`` and each prediction by
-    ``(label, decode)``."""
+    """One run's evaluation: its rows (one per model row, over the run's test tiles), the same per
+    photo (``units``), the ground truth ``(N, 3, H, W)`` and each prediction by ``(label, decode)``."""
 
     table: pd.DataFrame
     gt: Tensor
     predictions: dict[tuple[str, str], Tensor]
+    units: pd.DataFrame
 
 
 class Study:
@@ -136,11 +127,16 @@ class Study:
         self.notebook, self.params, self.root = notebook, dict(params), root
         results.run_dir(notebook, params["profile"], root)  # checks the names
         self.profile: str = params["profile"]
-        self.seed: int = params.get("seed", 0)
+        self.seeds: list[int] = list(params["seeds"]) if "seeds" in params else [params.get("seed", 0)]
+        self.seed: int = self.seeds[0]
+        self.run: int = 0
         self.device = str(pick_device(params.get("device", "auto")))
         self.train_set: data.ColorDataset | None = None
         self.test_set: data.ColorDataset | None = None
         self.models: dict[str, dict[str, Any]] = {}
+        self._rows: list[pd.DataFrame] = []
+        self._units: list[pd.DataFrame] = []
+        self._runs: list[dict[str, Any]] = []
 
     def _say(self, text: str) -> None:
         """Print ``text`` in the notebook and show it on the terminal of ``colorlab run``."""
@@ -169,17 +165,37 @@ class Study:
             raise KeyError(f"{self.notebook}: the parameters cell lacks {', '.join(missing)}")
         return [self.params[n] for n in names]
 
+    @property
+    def folds(self) -> int:
+        """How many folds of whole photos the runs hold out on a spec with folds: ``max(2, len(seeds))``."""
+        return max(2, len(self.seeds))
+
+    def runs(self, space: str) -> Iterator[int]:
+        """One run per seed: sets :attr:`seed`, loads that run's splits (:meth:`datasets`; on a
+        spec with folds, run ``i`` holds out fold ``i``) and yields the seed. Train and evaluate
+        inside the loop; :meth:`table`, :meth:`judge` and :meth:`save` use every run."""
+        for i, seed in enumerate(self.seeds):
+            self.run, self.seed = i, seed
+            self.datasets(space)
+            yield seed
+
     def datasets(self, space: str) -> tuple[data.ColorDataset, data.ColorDataset]:
-        """The training and test splits of ``data_spec`` at ``crop``/``image_size``, items in
-        ``space`` (``"lab"`` or ``"yuv"``); the test split keeps at most ``max_tiles`` tiles per image."""
+        """The training and test splits of ``data_spec`` at ``crop``/``image_size`` for the current
+        run, items in ``space`` (``"lab"`` or ``"yuv"``); the test split keeps at most ``max_tiles``
+        tiles per image. On a spec with folds (:data:`colorlab.data.sources.FOLDED`) the run's fold
+        of whole photos is held out."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
         max_tiles = self.params.get("max_tiles")
+        fold = (self.run, self.folds) if spec.strip().lower() in data.sources.FOLDED else None
         progress.phase("data")
-        self.train_set = data.load_dataset(spec, "train", crop=crop, image_size=image_size, space=space, seed=self.seed)
-        self.test_set = data.load_dataset(spec, "test", crop=crop, image_size=image_size, space=space, max_tiles=max_tiles)
+        kw = dict(crop=crop, image_size=image_size, space=space, fold=fold)
+        self.train_set = data.load_dataset(spec, "train", seed=self.seed, **kw)
+        self.test_set = data.load_dataset(spec, "test", max_tiles=max_tiles, **kw)
         d = self.train_set.describe()
-        self._say(f"{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
-                  f"{len(self.test_set)} test crops | device {self.device}")
+        run = f"run {self.run + 1} of {len(self.seeds)} (seed {self.seed}): " if len(self.seeds) > 1 else ""
+        photos = f" of {len(self.test_set.images)} held-out photos" if fold else ""
+        self._say(f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
+                  f"{len(self.test_set)} test crops{photos} | device {self.device}")
         if self.train_set.images.problems:
             self._say(f"data: {self.train_set.images.problems.summary()}")
         return self.train_set, self.test_set
@@ -196,8 +212,8 @@ class Study:
         d = self.train_set.describe()
         names = self.train_set.images.names
         listed = json.dumps(list(names) if isinstance(names, list) else len(names)).encode()
-        return {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "n_images", "crop", "image_size",
-                                     "space")}, "names": hashlib.sha1(listed).hexdigest()}
+        return {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "fold", "n_images", "crop",
+                                     "image_size", "space")}, "names": hashlib.sha1(listed).hexdigest()}
 
     def checkpoint_path(self, method: Method, steps: int, batch_size: int) -> Path:
         """Where ``method`` trained with these settings on this study's data is kept."""
@@ -235,7 +251,8 @@ class Study:
             hist = fit(m, lambda start, ts=train_set: data.make_loader(ts, batch_size, train=True, seed=self.seed,
                                                                       start_step=start), cfg)
             out[variant] = Trained(m, hist, path)
-            self.models[f"{m.name}/{variant}"] = {"method": m.name, "variant": m.variant, "args": m.args,
+            self.models[f"{m.name}/{variant}/seed{self.seed}"] = {
+                                    "method": m.name, "variant": m.variant, "args": m.args, "seed": self.seed,
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                                     "steps": hist.attrs["steps"], **prepared}
             how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
@@ -244,10 +261,10 @@ class Study:
         return out
 
     def reuse(self, notebook: str, model: str) -> Trained:
-        """The model that ``notebook`` trained and recorded in this profile, ``model`` being its
-        variant (``"l1"``) or ``"method/variant"``, loaded read-only from its checkpoint (never
-        trained further). Its training data must be this study's (same data, crop and image size):
-        call :meth:`datasets` first."""
+        """The model that ``notebook`` trained and recorded in this profile for the current seed,
+        ``model`` being its variant (``"l1"``) or ``"method/variant"``, loaded read-only from its
+        checkpoint (never trained further). Its training data must be this run's (same data, fold,
+        crop and image size): call it inside :meth:`runs`."""
         if self.test_set is None:
             raise RuntimeError(f"{self.notebook}: call datasets() first; a reused model's training data is checked against it")
         hint = f"run it first (colorlab run --profile {self.profile} --only {notebook[:2]} {self.notebook[:2]})"
@@ -257,24 +274,27 @@ class Study:
             raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {model!r} model, but {notebook} has "
                                     f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
-        keys = [k for k in recorded if k == model or k.split("/")[-1] == model]
+        keys = [k for k, r in recorded.items()
+                if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}") and r.get("seed", 0) == self.seed]
         if len(keys) != 1:
             why = "several" if keys else "no"
-            raise KeyError(f"{notebook} recorded {why} {model!r} model(s); it has: {', '.join(recorded) or 'none'}")
+            raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {self.seed}; it has: "
+                           f"{', '.join(recorded) or 'none'}" + ("" if keys else f": {hint}"))
         path = results.results_root(self.root) / recorded[keys[0]]["checkpoint"]
         if not path.is_file():
             raise FileNotFoundError(f"{notebook}'s {model!r} checkpoint {self._relative(path)} is missing (checkpoints "
                                     f"are not in git): {hint}")
         state = checkpoint.read(path)
         had, wants = state.get("data", {}), self.test_set.describe()
-        diff = [k for k in ("data_path", "crop", "image_size") if had.get(k) != wants[k]]
+        diff = [k for k in ("data_path", "split_rule", "fold", "crop", "image_size") if had.get(k) != wants.get(k)]
         if diff:
             raise ValueError(f"{notebook}'s {model!r} model was trained on " + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
                              + "; this run has " + ", ".join(f"{k}={wants[k]!r}" for k in diff)
                              + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
-                                "checkpoint": self._relative(path), "from_notebook": notebook, "steps": state["step"]}
+                                "seed": self.seed, "checkpoint": self._relative(path), "from_notebook": notebook,
+                                "steps": state["step"]}
         self._say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
                   f"{self._relative(path)}")
         return trained
@@ -289,46 +309,80 @@ class Study:
         prior: Tensor | None = None,
         bins: Tensor | None = None,
         references: bool = True,
+        options: Mapping[str, Any] | None = None,
+        labels: Mapping[str, Any] | None = None,
     ) -> Evaluation:
-        """Score every model on the test split, by each of ``decodings`` (default: all of the
-        model's), rows labelled ``variant`` = the dict key; then Zhang et al.'s reference rows
+        """Score every model on the current run's test split, by each of ``decodings`` (default:
+        all of the model's) with decoding ``options``, rows labelled ``variant`` = the dict key and
+        ``labels`` (which may rename ``method`` or ``decode``); then Zhang et al.'s reference rows
         (ground truth, gray, random colours) unless ``references`` is false. ``prior`` and
-        ``bins`` add the rebalanced AuC."""
+        ``bins`` add the rebalanced AuC. The rows are kept per photo for :meth:`table` and
+        :meth:`judge`."""
         loader = self.test_loader()
         progress.phase("evaluate")
-        rows, preds, gt = [], {}, None
-        labels = {"data": self.test_set.data_path, "seed": self.seed}
+        rows, preds, units, gt = [], {}, [], None
+        names = self.test_set.images.names
+        tile_units = [str(names[i]) for i, _, _ in self.test_set.tiles]
+        fold = self.test_set.images.fold
+        run = {"data": self.test_set.data_path, "seed": self.seed, "fold": fold[0] if fold else None,
+               "folds": fold[1] if fold else None}
         for label, trained in models.items():
             for dec in decodings or trained.method.decodings:
-                row, gt, preds[(label, dec)] = evaluate.score_method(
-                    trained, loader, decode=dec, prior=prior, bins=bins, device=self.device,
-                    labels={"variant": label, **labels})
-                rows.append(row)
+                scored = evaluate.score_method(trained, loader, decode=dec, options=options, prior=prior, bins=bins,
+                                               device=self.device, labels={"variant": label, **run, **(labels or {})})
+                gt, preds[(label, dec)] = scored.gt, scored.pred
+                rows.append(scored.row)
+                head = {k: v for k, v in scored.row.items() if not evidence._is_metric(k) and k != "n_images"}
+                units += evidence.unit_rows(scored.per_image, tile_units, **head)
         if gt is None:
             raise ValueError("nothing to evaluate: no models given")
         if references:
-            rows += evaluate.reference_rows(gt, prior=prior, bins=bins, device=self.device, **labels)
-        return Evaluation(pd.DataFrame(rows), gt, preds)
+            for variant, pred in evaluate.reference_predictions(gt, self.seed).items():
+                per_image = metrics.evaluate(gt, pred, prior, bins)
+                head = {"method": "reference", "variant": variant, **run}
+                rows.append({**head, **metrics.summarize(per_image)})
+                units += evidence.unit_rows(per_image, tile_units, **head)
+        table, unit_table = pd.DataFrame(rows), pd.DataFrame(units)
+        self._rows.append(table)
+        self._units.append(unit_table)
+        return Evaluation(table, gt, preds, unit_table)
 
-    def judge(self, table: pd.DataFrame, *method_names: str) -> pd.DataFrame:
-        """The verdicts of these methods' claims on this notebook's rows, printed and returned."""
-        claims = [c for name in method_names for c in methods.get(name).__dict__.get("claims", ())]
-        verdicts = judge(table.assign(notebook=self.notebook), claims, self.profile)
+    @property
+    def units(self) -> pd.DataFrame:
+        """Every evaluation of every run so far, one row per model row, seed and photo."""
+        return pd.concat(self._units, ignore_index=True) if self._units else pd.DataFrame()
+
+    def table(self) -> pd.DataFrame:
+        """One row per model row over every run: means over seeds and photos, 95 % intervals
+        (``<metric>_lo``, ``<metric>_hi``), the seeds and the number of held-out photos
+        (:func:`colorlab.evidence.summary`)."""
+        return evidence.summary(self.units)
+
+    def judge(self, *method_names: str) -> pd.DataFrame:
+        """The verdicts of these methods' claims that this notebook tests, on its rows of every
+        run so far, printed and returned."""
+        number = self.notebook.split("_")[0]
+        claims = [c for name in method_names for c in methods.get(name).__dict__.get("claims", ())
+                  if c.notebook == number]
+        verdicts = judge(self.units.assign(notebook=self.notebook), claims, self.profile)
         for v in verdicts.itertuples():
-            print(f"{v.verdict.upper()}: {v.claim}\n    {v.evidence}")
+            print(f"{v.verdict.upper()}: {v.claim}\n    {v.evidence}\n    ({v.measured_on})")
         return verdicts
 
     # ----------------------------------------------------------------------------- save
 
-    def save(self, table: pd.DataFrame, figures: Mapping[str, Any] | None = None, **info: Any) -> Path:
-        """Write the rows, the parameters as the config, the figures and the environment record to
-        ``results/<profile>/<notebook>/``, with what ran: data, models and their checkpoints."""
+    def save(self, figures: Mapping[str, Any] | None = None, **info: Any) -> Path:
+        """Write the summary rows (:meth:`table`) and the per-photo rows of every run, the
+        parameters as the config, the figures and the environment record to
+        ``results/<profile>/<notebook>/``, with what ran: data, folds, models and their checkpoints."""
         progress.phase("save")
         record = {"train": self.train_set.describe() if self.train_set is not None else None,
                   "test": self.test_set.describe() if self.test_set is not None else None,
+                  "seeds": self.seeds, "folds": self.folds if self.test_set is not None
+                  and self.test_set.images.fold else None,
                   "data_problems": self.train_set.images.problems.as_dict() if self.train_set is not None else None,
                   "models": self.models, **info}
-        out = results.save(self.notebook, table, self.params, figures, profile=self.profile, info=record,
-                           device=self.device, root=self.root)
+        out = results.save(self.notebook, self.table(), self.params, figures, profile=self.profile, info=record,
+                           device=self.device, root=self.root, units=self.units)
         self._say(f"saved to {self._relative(out)}/ under the results folder")
         return out

@@ -1,18 +1,40 @@
-"""Every verdict rule of every method, fed made-up metrics for each outcome."""
+"""Every verdict rule of every method, fed made-up per-photo rows for each outcome.
 
+Each made-up row is one model row, seed and photo; a photo has its own offset shared by every
+model (so paired differences are exact up to the added noise), and ``noise`` decides whether a
+difference stands out of it. The rules must say reproduced, not reproduced and inconclusive
+(an interval straddling zero) where each is due.
+"""
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from colorlab import claims as C
 from colorlab.methods import all_claims
 
+SEEDS, PHOTOS = (0, 1, 2), [f"photo{k}" for k in range(8)]
+LABELS = {"space", "boost", "temperature"}  # row labels, not metrics: never perturbed
 
-def _nb01(l1_ratio, l2_ratio, gap=-10.0, in_auc=0.80, in_psnr=20.0):
-    return pd.DataFrame([
-        {"notebook": "01_yuv", "method": "yuv_regression", "variant": "l1", "chroma_ratio": l1_ratio, "colorfulness_gap": gap, "auc": 0.85, "psnr": 22.0},
-        {"notebook": "01_yuv", "method": "yuv_regression", "variant": "l2", "chroma_ratio": l2_ratio, "colorfulness_gap": gap, "auc": 0.84, "psnr": 22.0},
-        {"notebook": "01_yuv", "method": "yuv_regression", "variant": "l1_instancenorm", "chroma_ratio": 0.5, "colorfulness_gap": gap, "auc": in_auc, "psnr": in_psnr},
-    ])
+
+def _units(notebook: str, rows: dict, noise: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    """``rows``: ``(method, variant, decode) -> {metric: value}`` (plus labels); every metric gets a
+    per-photo offset (the same for every row) and, when ``noise`` > 0, independent noise."""
+    rng = np.random.default_rng(seed)
+    offsets = {k: rng.normal(0, 0.01, len(PHOTOS)) for k in range(8)}
+    out = []
+    for (method, variant, decode), values in rows.items():
+        for s in SEEDS:
+            for j, photo in enumerate(PHOTOS):
+                row = {"notebook": notebook, "method": method, "variant": variant, "decode": decode, "seed": s,
+                       "unit": photo, "data": "samples (embedded)", "fold": j % 3, "folds": 3}
+                for k, (metric, v) in enumerate(values.items()):
+                    if isinstance(v, str) or metric in LABELS:
+                        row[metric] = v
+                    else:
+                        row[metric] = v + offsets[k % 8][j] * abs(v) + (rng.normal(0, noise) if noise else 0.0)
+                out.append(row)
+    return pd.DataFrame(out)
 
 
 def _verdict(df, key):
@@ -20,98 +42,161 @@ def _verdict(df, key):
     return out.set_index("key").loc[key, "verdict"]
 
 
+def _nb01(l1, l2, inn=0.6, in_auc=0.80, in_psnr=20.0, noise=0.0):
+    yuv = lambda ratio, auc, psnr: {"chroma_ratio": ratio, "colorfulness_gap": -10.0, "auc": auc, "psnr": psnr}  # noqa: E731
+    return _units("01_yuv", {("yuv_regression", "l1", "direct"): yuv(l1, 0.85, 22.0),
+                             ("yuv_regression", "l2", "direct"): yuv(l2, 0.84, 22.0),
+                             ("yuv_regression", "l1_instancenorm", "direct"): yuv(inn, in_auc, in_psnr)}, noise)
+
+
 @pytest.mark.parametrize(
-    "ratios, gap, expected",
-    [((0.6, 0.5), -12.0, C.REPRODUCED), ((1.0, 0.7), -5.0, C.NOT_REPRODUCED), ((0.85, 0.9), -3.0, C.INCONCLUSIVE)],
+    "l1, l2, noise, expected",
+    [(0.6, 0.5, 0.02, C.REPRODUCED), (1.3, 0.7, 0.02, C.NOT_REPRODUCED), (0.97, 0.6, 0.3, C.INCONCLUSIVE)],
 )
-def test_regression_desaturates(ratios, gap, expected):
-    assert _verdict(_nb01(*ratios, gap=gap), "regression_desaturates") == expected
+def test_regression_desaturates(l1, l2, noise, expected):
+    assert _verdict(_nb01(l1, l2, noise=noise), "regression_desaturates") == expected
+
+
+def test_regression_desaturates_is_judged_on_every_regression_row():
+    df = _nb01(0.6, 0.6, inn=1.4)  # the instance-norm row is a regression too
+    out = C.judge(df, all_claims()).set_index("key").loc["regression_desaturates"]
+    assert out["verdict"] == C.NOT_REPRODUCED and "l1_instancenorm" in out["evidence"]
+    assert out["seeds"] == "0,1,2" and "8 held-out photos in 3 folds" in out["measured_on"]
+    assert "[" in out["interval"]
 
 
 @pytest.mark.parametrize(
-    "auc, psnr, expected",
-    [(0.80, 20.0, C.REPRODUCED), (0.90, 23.0, C.NOT_REPRODUCED), (0.80, 23.0, C.INCONCLUSIVE)],
+    "auc, psnr, noise, expected",
+    [(0.80, 20.0, 0.005, C.REPRODUCED), (0.90, 23.0, 0.005, C.NOT_REPRODUCED), (0.85, 22.0, 0.1, C.INCONCLUSIVE),
+     (0.80, 23.0, 0.005, C.INCONCLUSIVE)],  # AuC up but PSNR down: mixed
 )
-def test_batchnorm(auc, psnr, expected):
-    assert _verdict(_nb01(0.6, 0.6, in_auc=auc, in_psnr=psnr), "batchnorm") == expected
+def test_batchnorm(auc, psnr, noise, expected):
+    assert _verdict(_nb01(0.6, 0.6, in_auc=auc, in_psnr=psnr, noise=noise), "batchnorm") == expected
 
 
-def _nb02(colorfulness, aucs, gaps):
-    rows = []
-    for boost, cf, auc, gap in zip((1.0, 1.5, 2.0), colorfulness, aucs, gaps, strict=True):
-        rows.append({"notebook": "02_boost", "method": "saturation_boost", "variant": f"yuv_x{boost}", "space": "yuv",
-                     "boost": boost, "colorfulness": cf, "auc": auc, "colorfulness_gap": gap})
-    return pd.DataFrame(rows)
+def _nb02(ratio, colorfulness, aucs, psnrs=(22.0, 21.0), noise=0.0):
+    rows = {}
+    for boost, cf, auc, psnr in zip((1.0, 1.5), colorfulness, aucs, psnrs, strict=True):
+        for space in ("yuv", "hsv"):
+            rows[("saturation_boost", f"{space}_x{boost:g}", "boosted")] = {
+                "space": space, "boost": boost, "colorfulness": cf, "auc": auc, "psnr": psnr,
+                "chroma_ratio": ratio * boost}
+    return _units("02_boost", rows, noise)
 
 
 @pytest.mark.parametrize(
-    "cf, aucs, gaps, expected",
+    "ratio, cf, aucs, psnrs, noise, expected",
     [
-        ((20, 30, 40), (0.90, 0.89, 0.87), (-20, -10, 0), C.REPRODUCED),
-        ((20, 30, 40), (0.85, 0.90, 0.88), (-20, -10, 0), C.NOT_REPRODUCED),  # boosting raised AuC
-        ((20, 20.5, 20.2), (0.90, 0.89, 0.88), (-20, -19.5, -19.8), C.NOT_REPRODUCED),  # no more colour
-        ((20, 30, 40), (0.90, 0.90, 0.90), (-1, 9, 19), C.INCONCLUSIVE),  # gap was already closed
+        (0.7, (20, 30), (0.90, 0.88), (22.0, 21.0), 0.001, C.REPRODUCED),
+        (0.7, (20, 30), (0.85, 0.90), (22.0, 21.0), 0.001, C.NOT_REPRODUCED),  # boosting raised AuC
+        (0.7, (20, 18), (0.90, 0.88), (22.0, 21.0), 0.001, C.NOT_REPRODUCED),  # less colour
+        (1.1, (20, 30), (0.90, 0.88), (22.0, 21.0), 0.001, C.INCONCLUSIVE),  # not desaturated: nothing to close
+        (0.7, (20, 30), (0.90, 0.90), (22.0, 22.0), 0.05, C.INCONCLUSIVE),  # AuC change within the noise
     ],
 )
-def test_boosting(cf, aucs, gaps, expected):
-    assert _verdict(_nb02(cf, aucs, gaps), "boosting") == expected
+def test_boosting(ratio, cf, aucs, psnrs, noise, expected):
+    assert _verdict(_nb02(ratio, cf, aucs, psnrs, noise), "boosting") == expected
 
 
-def _nb03(full, cls, decodes=(40.0, 30.0, 20.0), l2_cf=15.0):
-    rows = [{"notebook": "03_zhang", "method": "zhang", "variant": "l2", "decode": "", "colorfulness": l2_cf, "chroma_ratio": 0.4, "auc": 0.9, "auc_rebal": 0.6}]
-    for variant, (auc, rebal, cf) in (("full", full), ("class", cls)):
-        rows.append({"notebook": "03_zhang", "method": "zhang", "variant": variant, "decode": "annealed",
-                     "auc": auc, "auc_rebal": rebal, "colorfulness": cf, "chroma_ratio": 0.8})
-    for d, cf in zip(("mode", "mean"), (decodes[0], decodes[2]), strict=True):
-        rows.append({"notebook": "03_zhang", "method": "zhang", "variant": "full", "decode": d, "colorfulness": cf,
-                     "auc": 0.9, "auc_rebal": 0.6, "chroma_ratio": 0.8})
-    df = pd.DataFrame(rows)
-    df.loc[(df.variant == "full") & (df.decode == "annealed"), "colorfulness"] = decodes[1] if full[2] is None else full[2]
-    return df
+def _nb03(full=(0.88, 0.66, 35.0), cls=(0.91, 0.63, 25.0), decodes=(40.0, 30.0, 20.0), rough=(9.0, 5.0, 3.0),
+          l2_cf=15.0, weight=1e6, weight_sq=1e8, noise=0.0, mixes=None):
+    def zhang(auc, rebal, cf, r=5.0):
+        row = {"auc": auc, "auc_rebal": rebal, "rebal_weight": weight, "rebal_weight_sq": weight_sq,
+               "colorfulness": cf, "ab_roughness": r, "chroma_ratio": 0.8}
+        for sfx, shift in (mixes or {"_1e-02": 0.0, "_1e-04": 0.0}).items():
+            row |= {f"auc_rebal{sfx}": rebal + shift, f"rebal_weight{sfx}": weight, f"rebal_weight_sq{sfx}": weight_sq}
+        return row
 
-
-@pytest.mark.parametrize(
-    "full, cls, expected",
-    [
-        ((0.88, 0.66, 35.0), (0.91, 0.63, 25.0), C.REPRODUCED),
-        ((0.92, 0.60, 20.0), (0.91, 0.63, 25.0), C.NOT_REPRODUCED),
-        ((0.88, 0.66, 25.2), (0.91, 0.63, 25.0), C.INCONCLUSIVE),
-    ],
-)
-def test_rebalancing(full, cls, expected):
-    assert _verdict(_nb03(full, cls), "rebalancing") == expected
+    rows = {("zhang", "l2", "direct"): zhang(0.9, 0.6, l2_cf),
+            ("zhang", "class", "annealed"): zhang(*cls),
+            ("zhang", "full", "annealed"): zhang(*full[:2], decodes[1] if full[2] is None else full[2], rough[1]),
+            ("zhang", "full", "mode"): zhang(0.9, 0.6, decodes[0], rough[0]),
+            ("zhang", "full", "mean"): zhang(0.9, 0.6, decodes[2], rough[2])}
+    rows[("zhang", "full", "annealed")]["temperature"] = 0.38
+    return _units("03_zhang", rows, noise)
 
 
 @pytest.mark.parametrize(
-    "decodes, expected",
+    "full, cls, noise, expected",
     [
-        ((40.0, 30.0, 20.0), C.REPRODUCED),
-        ((20.0, 30.0, 40.0), C.NOT_REPRODUCED),  # the mean more vivid than the mode
-        ((40.0, 45.0, 20.0), C.NOT_REPRODUCED),  # annealed more vivid than the mode
-        ((30.0, 30.4, 29.5), C.INCONCLUSIVE),  # mode and mean alike
+        ((0.88, 0.66, 35.0), (0.91, 0.63, 25.0), 0.001, C.REPRODUCED),
+        ((0.92, 0.60, 20.0), (0.91, 0.63, 25.0), 0.001, C.NOT_REPRODUCED),
+        ((0.88, 0.66, 25.0), (0.91, 0.63, 25.0), 0.5, C.INCONCLUSIVE),  # no more colour, within the noise
     ],
 )
-def test_annealed_mean(decodes, expected):
-    assert _verdict(_nb03((0.9, 0.6, None), (0.9, 0.6, 20.0), decodes), "annealed_mean") == expected
+def test_rebalancing(full, cls, noise, expected):
+    assert _verdict(_nb03(full, cls, noise=noise), "rebalancing") == expected
 
 
-@pytest.mark.parametrize("l2_cf, expected", [(10.0, C.REPRODUCED), (50.0, C.NOT_REPRODUCED), (29.8, C.INCONCLUSIVE)])
-def test_classification_vs_l2(l2_cf, expected):
-    assert _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf), "classification_vs_l2") == expected
+def test_rebalanced_auc_needs_enough_effective_pixels_and_a_sign_that_does_not_depend_on_the_mix():
+    few = C.judge(_nb03(weight=1e3, weight_sq=1e5), all_claims()).set_index("key").loc["rebalancing"]
+    assert few["verdict"] == C.INCONCLUSIVE and "too few effective pixels" in few["evidence"]
+    flips = _nb03(mixes={"_1e-02": 0.0, "_1e-04": 0.0})
+    flips.loc[(flips.variant == "full") & (flips.decode == "annealed"), "auc_rebal_1e-04"] = 0.5  # below class
+    out = C.judge(flips, all_claims()).set_index("key").loc["rebalancing"]
+    assert out["verdict"] == C.INCONCLUSIVE and "depends on the mix" in out["evidence"]
+
+
+@pytest.mark.parametrize(
+    "decodes, rough, expected",
+    [
+        ((40.0, 30.0, 20.0), (9.0, 5.0, 3.0), C.REPRODUCED),
+        ((40.0, 15.0, 20.0), (9.0, 5.0, 3.0), C.NOT_REPRODUCED),  # annealed less vivid than the mean
+        ((40.0, 30.0, 20.0), (4.0, 5.0, 3.0), C.NOT_REPRODUCED),  # annealed rougher than the mode
+        ((40.0, 30.0, 20.0), (5.0, 5.0, 3.0), C.INCONCLUSIVE),  # as rough as the mode: smoothness not shown
+    ],
+)
+def test_annealed_mean_measures_vividness_and_smoothness(decodes, rough, expected):
+    df = _nb03((0.9, 0.6, None), (0.9, 0.6, 20.0), decodes, rough, noise=0.05)
+    assert _verdict(df, "annealed_mean") == expected
+
+
+@pytest.mark.parametrize("l2_cf, noise, expected", [(10.0, 0.1, C.REPRODUCED), (50.0, 0.1, C.NOT_REPRODUCED),
+                                                    (29.8, 3.0, C.INCONCLUSIVE)])
+def test_classification_vs_l2(l2_cf, noise, expected):
+    assert _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf, noise=noise), "classification_vs_l2") == expected
+
+
+def _nb00(yuv_l2, zhang_l2, mode, noise=0.01):
+    return _units("00_control", {("yuv_regression", "l2", "direct"): {"chroma_ratio": yuv_l2, "colorfulness_gap": -20.0},
+                                 ("zhang", "l2", "direct"): {"chroma_ratio": zhang_l2},
+                                 ("zhang", "full", "mode"): {"chroma_ratio": mode}}, noise)
+
+
+@pytest.mark.parametrize(
+    "yuv_l2, zhang_l2, mode, expected_yuv, expected_mode",
+    [
+        (0.06, 0.1, 1.1, C.REPRODUCED, C.REPRODUCED),
+        (1.2, 1.2, 0.3, C.NOT_REPRODUCED, C.NOT_REPRODUCED),
+        (0.06, 0.1, 0.6, C.REPRODUCED, C.NOT_REPRODUCED),  # the mode is desaturated too
+        (0.06, 0.1, 0.8, C.REPRODUCED, C.INCONCLUSIVE),  # the mode right at the threshold, within the noise
+    ],
+)
+def test_positive_control_rules(yuv_l2, zhang_l2, mode, expected_yuv, expected_mode):
+    df = _nb00(yuv_l2, zhang_l2, mode, noise=0.05)
+    assert _verdict(df, "control_regression_desaturates") == expected_yuv
+    assert _verdict(df, "control_classification_mode") == expected_mode
 
 
 def test_missing_values_are_inconclusive_not_lower():
     df = _nb03((0.9, float("nan"), 35.0), (0.9, 0.6, 25.0))
     out = C.judge(df, all_claims()).set_index("key").loc["rebalancing"]
-    assert out["verdict"] == C.INCONCLUSIVE and "could not evaluate" in out["evidence"]
+    assert out["verdict"] == C.INCONCLUSIVE
 
 
 def test_missing_notebook_is_not_run_and_missing_rows_inconclusive():
     out = C.judge(pd.DataFrame(columns=["notebook"]), all_claims())
     assert (out["verdict"] == C.NOT_RUN).all() and len(out) == len(all_claims())
-    partial = _nb01(0.5, 0.5).iloc[:1]
-    assert _verdict(partial, "regression_desaturates") == C.INCONCLUSIVE
-    assert "rows missing" in C.judge(partial, all_claims()).set_index("key").loc["regression_desaturates", "evidence"]
+    partial = _nb01(0.5, 0.5)
+    partial = partial[partial.variant == "l2"]
+    assert _verdict(partial, "batchnorm") == C.INCONCLUSIVE
+    assert "rows missing" in C.judge(partial, all_claims()).set_index("key").loc["batchnorm", "evidence"]
+
+
+def test_smoke_verdicts_are_not_evidence():
+    out = C.judge(_nb01(0.6, 0.5, noise=0.01), all_claims(), profile="smoke").set_index("key")
+    assert out.loc["regression_desaturates", "verdict"] == C.NOT_EVIDENCE
+    assert "chroma ratio" in out.loc["regression_desaturates", "evidence"]
 
 
 def test_paper_table_sets_published_values_beside_ours():
@@ -125,3 +210,5 @@ def test_paper_table_sets_published_values_beside_ours():
     assert row["ours_measured_on"] == "samples, 8 test crops"
     missing = C.paper_table(ours.iloc[1:], [p]).iloc[0]
     assert missing["ours_measured_on"] == "not run" and pd.isna(missing["ours_auc"])
+    ours["n_photos"], ours["seeds"] = 8, "0,1,2"
+    assert C.paper_table(ours, [p]).iloc[0]["ours_measured_on"] == "samples, 8 held-out photos, seeds 0,1,2"

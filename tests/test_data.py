@@ -299,3 +299,32 @@ def test_torchvision_data_lands_in_the_checkouts_data_folder(monkeypatch):
     assert sources.data_root() == root / "data"
     monkeypatch.setenv(sources.DATA_ENV, "/elsewhere/data")
     assert sources.data_root() == Path("/elsewhere/data")
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 8])
+def test_samples_folds_hold_out_every_whole_photo_exactly_once(k):
+    from colorlab.data import load_images
+
+    every = set(load_images("samples").names)
+    tests = [load_images("samples", "test", fold=(i, k)) for i in range(k)]
+    for i, test in enumerate(tests):
+        train = load_images("samples", "train", fold=(i, k))
+        assert not set(train.names) & set(test.names) and set(train.names) | set(test.names) == every
+        assert test.split_rule == train.split_rule == "folds" and test.fold == (i, k)
+        assert test[0].shape == load_images("samples")[list(load_images("samples").names).index(test.names[0])].shape
+    assert sorted(n for t in tests for n in t.names) == sorted(every)
+    assert max(map(len, tests)) - min(map(len, tests)) <= 1
+
+
+def test_bad_folds_are_refused():
+    from colorlab.data import load_images
+    from colorlab.data.images import fold_of
+
+    with pytest.raises(ValueError, match="fold 3 is not one of the 3 folds"):
+        load_images("samples", "test", fold=(3, 3))
+    with pytest.raises(ValueError, match="at least 9 photos"):
+        load_images("samples", "test", fold=(0, 9))
+    with pytest.raises(ValueError, match="folds must be an integer >= 2"):
+        fold_of(["a", "b"], 1)
+    assert fold_of(["b", "a", "c"], 2) == [fold_of(["a", "b", "c"], 2)[i] for i in (1, 0, 2)]  # order-free
+    assert load_images("ambiguous", "test", fold=(0, 3)).fold is None  # a fixed test set: no folds

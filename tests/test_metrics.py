@@ -89,7 +89,7 @@ def test_evaluate_and_summarize():
     gray = gt.mean(1, keepdim=True).expand_as(gt)
     df = M.evaluate(gt, gray)
     assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap",
-                                "chroma_ratio", "chroma", "chroma_gt"]
+                                "chroma_ratio", "chroma", "chroma_gt", "ab_roughness", "ab_roughness_gt"]
     assert len(df) == 2
     assert (df["chroma_ratio"] < 0.05).all()
     s = M.summarize(M.evaluate(gt, gt))

@@ -11,7 +11,7 @@ import torch
 
 from colorlab import study
 
-BASE = dict(profile="smoke", data_spec="samples", device="cpu", seed=0, steps=2, batch_size=2, crop=16,
+BASE = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0], steps=2, batch_size=2, crop=16,
             image_size=48, max_tiles=1)
 
 
@@ -63,7 +63,7 @@ def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
     kept = _digest(first.checkpoint)
     again = _train(_study(tmp_path))  # the same settings: the finished checkpoint is reused, not retrained
     assert again.checkpoint == first.checkpoint and again.history.attrs["resumed_from"] == 2
-    others = [_train(_study(tmp_path, steps=3)), _train(_study(tmp_path), base=8), _train(_study(tmp_path, seed=1)),
+    others = [_train(_study(tmp_path, steps=3)), _train(_study(tmp_path), base=8), _train(_study(tmp_path, seeds=[1])),
               _train(_study(tmp_path, batch_size=4)), _train(_study(tmp_path, image_size=64))]
     paths = {first.checkpoint, *(t.checkpoint for t in others)}
     assert len(paths) == 6 and all(t.history.attrs["resumed_from"] is None for t in others)
@@ -79,8 +79,8 @@ def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
 def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     a = _study(tmp_path, "01_a")
     trained = _train(a)
-    ev = a.evaluate({"l1": trained})
-    a.save(ev.table)
+    a.evaluate({"l1": trained})
+    a.save()
     before = (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns)
 
     b = _study(tmp_path, "02_b")
@@ -94,12 +94,13 @@ def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     for x, y in zip(trained.method.state_dict().values(), reused.method.state_dict().values(), strict=True):
         assert torch.equal(x, y)
     assert "loaded read-only" in capsys.readouterr().out
-    b.save(b.evaluate({"l1": reused}).table)
+    b.evaluate({"l1": reused})
+    b.save()
     assert (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns) == before
-    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["yuv_regression/l1"]
+    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["yuv_regression/l1/seed0"]
     assert record["from_notebook"] == "01_a" and record["checkpoint"].startswith("smoke/checkpoints/")
 
-    with pytest.raises(KeyError, match="no 'l2' model.*it has: yuv_regression/l1"):
+    with pytest.raises(KeyError, match="no 'l2' model.*for seed 0; it has: yuv_regression/l1/seed0"):
         b.reuse("01_a", "l2")
     with pytest.raises(FileNotFoundError, match="run it first"):
         b.reuse("01_missing", "l1")
@@ -132,7 +133,7 @@ def test_records_of_two_methods_with_one_variant_name_are_kept_apart(tmp_path, c
     s.train("yuv_regression", ["l1"], base=4, progress_bar=False)
     s.train("saturation_boost", ["yuv"], base=4, progress_bar=False)
     s.train("saturation_boost", ["hsv"], base=4, progress_bar=False)
-    assert sorted(s.models) == ["saturation_boost/hsv", "saturation_boost/yuv", "yuv_regression/l1"]
+    assert sorted(s.models) == ["saturation_boost/hsv/seed0", "saturation_boost/yuv/seed0", "yuv_regression/l1/seed0"]
 
 
 def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
@@ -148,7 +149,8 @@ def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
     assert len(s.evaluate({"mine": trained}, references=False).table) == 1
     with pytest.raises(ValueError, match="unknown decoding"):
         s.evaluate({"mine": trained}, decodings=["annealed"])
-    verdicts = s.judge(t, "yuv_regression")
+    assert set(ev.units["unit"]) == set(s.test_set.images.names) and len(ev.units) == 4 * len(s.test_set.images)
+    verdicts = s.judge("yuv_regression")  # only the claims notebook 01 tests, not the control's
     assert list(verdicts["key"]) == ["regression_desaturates", "batchnorm"]
     assert "rows missing" in capsys.readouterr().out  # no l2 or instance-norm rows here
 
@@ -156,11 +158,12 @@ def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
 def test_save_records_the_parameters_data_and_models(tmp_path, capsys):
     s = _study(tmp_path, lr_note="kept as given")
     trained = _train(s)
-    out = s.save(s.evaluate({"l1": trained}).table, extra={"a": 1})
+    s.evaluate({"l1": trained})
+    out = s.save(extra={"a": 1})
     assert json.loads((out / "config.json").read_text()) == {**BASE, "lr_note": "kept as given"}
     info = json.loads((out / "metrics.json").read_text())["info"]
-    assert info["extra"] == {"a": 1} and info["train"]["split_rule"] == "region" and info["test"]["crop"] == 16
-    model = info["models"]["yuv_regression/l1"]
+    assert info["extra"] == {"a": 1} and info["train"]["split_rule"] == "folds" and info["test"]["crop"] == 16
+    model = info["models"]["yuv_regression/l1/seed0"]
     assert model["args"]["base"] == 4 and (tmp_path / model["checkpoint"]).is_file()
     assert "saved to smoke/01_a/" in capsys.readouterr().out
 
@@ -188,7 +191,8 @@ def test_data_problems_reach_the_terminal_metrics_and_summary(tmp_path, monkeypa
     s = _study(tmp_path, data_spec=f"folder:{d}")
     with pytest.warns(UserWarning, match="unreadable"):
         trained = _train(s)
-    s.save(s.evaluate({"l1": trained}).table)
+    s.evaluate({"l1": trained})
+    s.save()
     terminal, printed = "\n".join(progress.Reader(events).poll()), capsys.readouterr().out
     for shown in ("broken.jpg", "gray16.png", "tiny.png 1x1"):
         assert shown in terminal and shown in printed, terminal
@@ -197,3 +201,39 @@ def test_data_problems_reach_the_terminal_metrics_and_summary(tmp_path, monkeypa
     summary = report.write("smoke", tmp_path).read_text()
     assert "1 unreadable (broken.jpg), 1 grayscale (gray16.png), 1 smaller than the crop and upscaled (tiny.png)" \
         in " ".join(summary.split())
+
+
+def test_runs_hold_out_each_fold_once_and_reuse_finds_each_seeds_model(tmp_path, capsys):
+    """Three seeds on samples: each run holds out its own fold of whole photos, so every photo is
+    scored once by a model that never saw it; a later notebook reuses each seed's own model."""
+    a = _study(tmp_path, "01_a", seeds=[0, 1, 2])
+    held_out, trained_on = [], []
+    for _ in a.runs("yuv"):
+        held_out.append(set(a.test_set.images.names))
+        trained_on.append(set(a.train_set.images.names))
+        a.evaluate(a.train("yuv_regression", ["l1"], base=4, progress_bar=False))
+    assert all(not (h & t) for h, t in zip(held_out, trained_on, strict=True))
+    assert set().union(*held_out) == set(a.train_set.images.names) | held_out[-1] and sum(map(len, held_out)) == 8
+    table = a.table()
+    row = table[table["variant"] == "l1"].iloc[0]
+    assert (row["n_seeds"], row["n_photos"], row["seeds"]) == (3, 8, "0,1,2")
+    assert row["auc_lo"] <= row["auc"] <= row["auc_hi"]
+    a.save()
+    units = json.loads((tmp_path / "smoke" / "01_a" / "metrics.json").read_text())["units"]
+    assert len({(u["seed"], u["unit"]) for u in units if u["variant"] == "l1"}) == 8
+
+    b = _study(tmp_path, "02_b", seeds=[0, 1, 2])
+    for seed in b.runs("yuv"):
+        assert b.reuse("01_a", "l1").checkpoint.name == next(
+            p for k, p in ((k, r["checkpoint"]) for k, r in a.models.items()) if k.endswith(f"seed{seed}")).split("/")[-1]
+    c = _study(tmp_path, "02_c", seeds=[0, 1])  # two folds, not three: other training photos
+    for _ in c.runs("yuv"):
+        with pytest.raises(ValueError, match="fold"):
+            c.reuse("01_a", "l1")
+        break
+
+
+@pytest.mark.parametrize("seeds", [[], [0, 0], [-1], "0", [True]])
+def test_bad_seeds_are_refused(tmp_path, seeds):
+    with pytest.raises(ValueError, match="parameter seeds"):
+        _study(tmp_path, seeds=seeds)

@@ -6,8 +6,9 @@ Sources (the ``spec`` strings, see :data:`SPECS`):
 * ``"samples"`` (default, offline): eight natural colour photos shipped inside installed
   wheels: scikit-image's astronaut, coffee, chelsea, rocket and motorcycle (the left view of
   the stereo pair, shipped in the wheel, no download), scikit-learn's china and flower and
-  matplotlib's grace_hopper. Split by region: train = the left three quarters of every photo,
-  test = the right quarter.
+  matplotlib's grace_hopper. Split into folds of whole photos (``fold=(i, k)``: test = fold
+  ``i``, train = the other photos), or without a fold by region: train = the left three quarters
+  of every photo, test = the right quarter (a "seen scenes" view).
 * ``"historical"`` (offline): real grayscale photographs from scikit-image (camera, coins,
   moon, page, text, clock) as RGB with the channel replicated; no colour ground truth.
 * ``"folder:PATH"``: every file under PATH (recursive, hidden files skipped) with an extension

@@ -104,7 +104,8 @@ class ColorDataset(Dataset):
         """What ran: spec, split, data path, split rule, counts and crop settings."""
         im = self.images
         return {"spec": im.spec, "split": self.split, "data_path": im.data_path,
-                "split_rule": im.split_rule, "region": list(im.region), "n_images": len(im),
+                "split_rule": im.split_rule, "region": list(im.region),
+                "fold": list(im.fold) if im.fold is not None else None, "n_images": len(im),
                 "n_items": len(self), "crop": self.crop, "image_size": im.image_size,
                 "space": self.space, "in_memory": im.in_memory,
                 "names": list(im.names) if len(im) <= 20 else None, "problems": im.problems.counts()}
@@ -116,9 +117,10 @@ class ColorDataset(Dataset):
 def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
                  image_size: int | None = None, space: str = "lab", root: str | os.PathLike | None = None,
                  max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
-                 cache_limit: int = 2000) -> ColorDataset:
+                 cache_limit: int = 2000, fold: tuple[int, int] | None = None) -> ColorDataset:
     """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to
-    at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`.
+    at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`; ``fold``
+    ``(i, k)`` holds out fold ``i`` of ``k`` folds of whole photos where the spec has folds.
 
     Example:
         >>> test = load_dataset("samples", "test", crop=64)
@@ -126,5 +128,5 @@ def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
         ('samples (embedded)', 'region')
     """
     images = load_images(spec, split, root=root, image_size=image_size, min_size=crop,
-                         max_images=max_images, cache_limit=cache_limit)
+                         max_images=max_images, cache_limit=cache_limit, fold=fold)
     return ColorDataset(images, split, crop=crop, space=space, max_tiles=max_tiles, seed=seed)

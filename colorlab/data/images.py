@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from torch import Tensor
 
 from .decode import _resize
 
-__all__ = ["TRAIN_FRACTION", "DataProblems", "ImageSet"]
+__all__ = ["TRAIN_FRACTION", "DataProblems", "ImageSet", "fold_of"]
 
 #: Region rule: train gets columns ``[0, int(W * TRAIN_FRACTION))``, test the rest.
 TRAIN_FRACTION = 0.75
@@ -49,6 +50,30 @@ def _prepare(img: Tensor, region: tuple[float, float], image_size: int | None, m
         t = min_size / min(h, w)
         h, w = max(min_size, round(h * t)), max(min_size, round(w * t))
     return _resize(img, (h, w))
+
+
+def fold_of(names: Sequence[str], folds: int) -> list[int]:
+    """The fold (``0..folds-1``) of each name: names ordered by a SHA-1 hash of the name, then dealt
+    round-robin: fold sizes differ by at most one, and the folds depend only on the names and
+    ``folds`` (not on the order the names come in).
+
+    Example:
+        >>> fold_of(["a", "b", "c", "d", "e"], 2)
+        [1, 0, 0, 0, 1]
+        >>> fold_of(["a"], 2)
+        Traceback (most recent call last):
+        ...
+        ValueError: 2 folds need at least 2 photos; got 1
+    """
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2; got {folds!r}")
+    if len(names) < folds:
+        raise ValueError(f"{folds} folds need at least {folds} photos; got {len(names)}")
+    order = sorted(range(len(names)), key=lambda j: hashlib.sha1(str(names[j]).encode()).hexdigest())
+    out = [0] * len(names)
+    for rank, j in enumerate(order):
+        out[j] = rank % folds
+    return out
 
 
 class _Names(Sequence[str]):
@@ -144,6 +169,7 @@ class ImageSet(Sequence[Tensor]):
         self._images, self._load = images, load
         self.failed: set[int] = set()
         self.problems = problems if problems is not None else DataProblems()
+        self.fold: tuple[int, int] | None = None  # (i, k): fold i of k, for a split by folds
         self._warned = False
 
     @property

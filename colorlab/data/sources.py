@@ -1,8 +1,9 @@
 """Image sources and their leak-free train/test split rules.
 
 :func:`load_images` turns a spec string (see :data:`SPECS`) into an :class:`ImageSet` of uint8
-RGB ``(3, h, w)`` images cut to the split: the embedded ``samples``/``historical`` photos split
-by region (:data:`TRAIN_FRACTION` of the columns for train), the generated ``ambiguous`` positive
+RGB ``(3, h, w)`` images cut to the split: the embedded ``samples`` photos in folds of whole
+photos (or, without a fold, by region: :data:`TRAIN_FRACTION` of the columns for train, as the
+``historical`` photos), the generated ``ambiguous`` positive
 control (:mod:`~colorlab.data.ambiguous`) in disjoint seed streams, ``folder:PATH`` files held out
 whole by a hash of their relative path (:mod:`~colorlab.data.folder`), and torchvision datasets
 by their own splits (a copy under :func:`data_root` or a download that fails fast when offline).
@@ -27,12 +28,16 @@ from ..files import checkout_root
 from .ambiguous import load_ambiguous
 from .decode import load_image, pil_to_tensor
 from .folder import TEST_FRACTION, check_folder, load_folder
-from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare
+from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare, fold_of
 
-__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "ImageSet", "load_images", "check_spec", "data_root"]
+__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec",
+           "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
 SPECS = ("samples", "historical", "ambiguous", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
+#: Specs whose photos are split into folds of whole photos when a fold is asked for (the others have
+#: a fixed test set: ``folder:`` by hash, ``ambiguous`` by seed stream, torchvision by its own split).
+FOLDED = ("samples",)
 #: Where torchvision datasets live when this is set (``colorlab run`` sets it to the checkout's ``data/``).
 DATA_ENV = "COLORLAB_DATA"
 
@@ -176,9 +181,16 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
 
 def load_images(spec: str = "samples", split: str | None = None, *, root: str | os.PathLike | None = None,
                 image_size: int | None = None, min_size: int = 1, max_images: int | None = None,
-                cache_limit: int = 2000, cache_bytes: int = 2**31) -> ImageSet:
+                cache_limit: int = 2000, cache_bytes: int = 2**31,
+                fold: tuple[int, int] | None = None) -> ImageSet:
     """Load the images of ``spec`` for ``split`` (``"train"``, ``"test"`` or ``None``: whole
     images, all of them; torchvision sets default to train). See the module docstring.
+
+    ``fold=(i, k)`` splits a spec of :data:`FOLDED` into ``k`` folds of whole photos
+    (:func:`~colorlab.data.images.fold_of`): test is fold ``i``, train the other photos, so every
+    photo is held out whole by exactly one of the ``k`` folds. Without it, ``samples`` is split by
+    region (the "seen scenes" view: train on the left three quarters of every photo, test on the
+    rest). Other specs ignore ``fold``: their test set is fixed.
 
     ``image_size`` scales each image so its shorter side is ``image_size`` (antialiased) and
     ``min_size`` upscales any image or region whose shorter side is smaller; ``max_images``
@@ -194,6 +206,11 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         >>> imgs = load_images("samples", "test")
         >>> imgs.names[0], imgs[0].dtype, imgs.split_rule
         ('astronaut', torch.uint8, 'region')
+        >>> held_out = [list(load_images("samples", "test", fold=(i, 3)).names) for i in range(3)]
+        >>> sorted(sum(held_out, [])) == sorted(load_images("samples").names)  # each photo held out once
+        True
+        >>> load_images("samples", "train", fold=(0, 3)).split_rule
+        'folds'
 
     A ``folder:`` of six images (written to a temporary directory) holds whole files out:
         >>> import tempfile
@@ -215,11 +232,19 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         key = key.lower()
         paths = list(_embedded(key).items())[:max_images]
         region, rule = (0.0, 1.0), "none"
-        if split is not None:
+        if split is not None and fold is not None and key in FOLDED:
+            i, k = fold
+            folds = fold_of([name for name, _ in paths], k)
+            if not 0 <= i < k:
+                raise ValueError(f"fold {i} is not one of the {k} folds (0..{k - 1})")
+            paths = [(n, p) for (n, p), f in zip(paths, folds, strict=True) if (f == i) == (split == "test")]
+            rule = "folds"
+        elif split is not None:
             region, rule = ((0.0, TRAIN_FRACTION) if split == "train" else (TRAIN_FRACTION, 1.0)), "region"
         images = [_prepare(load_image(p), region, image_size, min_size) for _, p in paths]
-        return ImageSet(key, split, [k for k, _ in paths], f"{key} (embedded)", rule, region,
-                        images=images, **kw)
+        out = ImageSet(key, split, [k for k, _ in paths], f"{key} (embedded)", rule, region, images=images, **kw)
+        out.fold = fold if rule == "folds" else None
+        return out
     elif key.lower() == "ambiguous":
         imgs = load_ambiguous(split, image_size=image_size, min_size=min_size)
     elif key.lower() in _TORCHVISION:

@@ -23,19 +23,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ... import evaluate, viz
+from ... import viz
 from ...claims import (
-    AUC_TOL,
-    COLORFULNESS_TOL,
     INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
+    MIN_EFF_PIXELS,
+    NOT_DESATURATED_FROM,
     Claim,
     Published,
     Verdict,
-    compare,
+    combine,
+    difference_of,
+    interval_of,
     missing,
+    shift,
+    verdict_of,
 )
+from ...evidence import MIX_SUFFIXES, fmt, select
 from ...results import find_row
 from .recipe import ANNEALED_T
 
@@ -64,55 +67,107 @@ TABLE1: tuple[Published, ...] = (
 # ------------------------------------------------------------------------------------ claims
 
 
+def _eff_pixels(df: pd.DataFrame, match: dict[str, str]) -> float:
+    """The fewest effective pixels per run behind a row's pooled rebalanced AuC."""
+    rows = select(df, **match)
+    if "rebal_weight" not in rows or rows["rebal_weight"].isna().all():
+        return float("nan")
+    per_seed = rows.groupby("seed")[["rebal_weight", "rebal_weight_sq"]].sum()
+    return float((per_seed["rebal_weight"] ** 2 / per_seed["rebal_weight_sq"]).min())
+
+
+def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str]:
+    """``(verdict, evidence, interval)`` of "row ``a`` has a higher rebalanced AuC than ``b``": the
+    paired interval of the pooled difference, but inconclusive below
+    :data:`~colorlab.claims.MIN_EFF_PIXELS` effective pixels per run or when the difference
+    changes sign with the prior's uniform mix (:data:`colorlab.metrics.AUC_PRIOR_MIXES`)."""
+    diff = difference_of(df, "auc_rebal", a, b)
+    by_mix = {sfx or "_1e-03": difference_of(df, f"auc_rebal{sfx}", a, b)[0]
+              for sfx in MIX_SUFFIXES if f"auc_rebal{sfx}" in df}
+    eff = min(_eff_pixels(df, a), _eff_pixels(df, b))
+    signs = {v > 0 for v in by_mix.values()}
+    text = (f"rebalanced AuC difference {fmt(diff)} on {eff:,.0f} effective pixels per run (floor "
+            f"{MIN_EFF_PIXELS:,}); by the prior's uniform mix: "
+            + ", ".join(f"{k[1:]} {v:+.3f}" for k, v in by_mix.items()))
+    verdict = verdict_of(diff, ">")
+    if not eff >= MIN_EFF_PIXELS:
+        verdict, text = INCONCLUSIVE, text + " (too few effective pixels: no verdict rests on it)"
+    elif len(signs) > 1:
+        verdict, text = INCONCLUSIVE, text + " (the sign depends on the mix: no verdict rests on it)"
+    return verdict, text, f"rebalanced AuC {fmt(diff)}"
+
+
 def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
-    full = find_row(df, method="zhang", variant="full", decode="annealed")
-    cls = find_row(df, method="zhang", variant="class", decode="annealed")
-    if full is None or cls is None:
+    """Full (rebalanced) minus plain classification, both decoded by the annealed mean, paired on
+    seeds and photos: colourfulness rises and the rebalanced AuC rises (see
+    :func:`rebalanced_auc_verdict`); the raw AuC is shown (the paper reports it falls)."""
+    full = {"method": "zhang", "variant": "full", "decode": "annealed"}
+    cls = {"method": "zhang", "variant": "class", "decode": "annealed"}
+    if select(df, **full).empty or select(df, **cls).empty:
         return missing("zhang/full/annealed", "zhang/class/annealed")
-    rebal = compare(float(full["auc_rebal"]), float(cls["auc_rebal"]), AUC_TOL)
-    vivid = compare(float(full["colorfulness"]), float(cls["colorfulness"]), COLORFULNESS_TOL)
-    raw = compare(float(full["auc"]), float(cls["auc"]), AUC_TOL)
-    evidence = (
-        f"rebalanced vs plain classification: rebalanced AuC {full['auc_rebal']:.3f} vs {cls['auc_rebal']:.3f}, "
-        f"colourfulness {full['colorfulness']:.1f} vs {cls['colorfulness']:.1f}, raw AuC {full['auc']:.3f} vs {cls['auc']:.3f}"
-        + (" (raw AuC lower, as the paper reports)" if raw < 0 else "")
-    )
-    if rebal > 0 and vivid > 0:
-        return evidence, REPRODUCED
-    if rebal < 0 and vivid < 0:
-        return evidence, NOT_REPRODUCED
-    return evidence, INCONCLUSIVE
+    vivid = difference_of(df, "colorfulness", full, cls)
+    raw = difference_of(df, "auc", full, cls)
+    rebal, rebal_text, rebal_interval = rebalanced_auc_verdict(df, full, cls)
+    evidence = (f"rebalanced minus plain classification: colourfulness {fmt(vivid, 1)}; {rebal_text}; "
+                f"raw AuC {fmt(raw)}")
+    return evidence, combine(verdict_of(vivid, ">"), rebal), f"colourfulness {fmt(vivid, 1)} | {rebal_interval}"
 
 
 def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
-    rows = {d: find_row(df, method="zhang", variant="full", decode=d) for d in ("mode", "annealed", "mean")}
-    if any(r is None for r in rows.values()):
-        return missing(*(f"zhang/full/{d}" for d, r in rows.items() if r is None))
-    cf = {d: float(r["colorfulness"]) for d, r in rows.items()}
-    T = float(rows["annealed"].get("temperature", float("nan")))
-    evidence = f"colourfulness mode {cf['mode']:.1f}, annealed (T = {T:g}) {cf['annealed']:.1f}, mean {cf['mean']:.1f}"
-    spread = compare(cf["mode"], cf["mean"], COLORFULNESS_TOL)
-    above_mean = compare(cf["annealed"], cf["mean"], COLORFULNESS_TOL)
-    below_mode = compare(cf["mode"], cf["annealed"], COLORFULNESS_TOL)
-    if spread < 0 or above_mean < 0 or below_mode < 0:  # mean more vivid than mode, or annealed outside
-        return evidence, NOT_REPRODUCED
-    if spread > 0:
-        return evidence, REPRODUCED
-    return evidence, INCONCLUSIVE  # mode and mean alike: nothing to lie between
+    """The annealed mean keeps the mode's vividness and the mean's smoothness: paired on seeds and
+    photos, it is more colourful than the mean (colourfulness annealed − mean above zero) and
+    smoother than the mode (ab roughness mode − annealed above zero). The evidence says where it
+    lies on each scale (0 = the mean, 1 = the mode)."""
+    rows = {d: {"method": "zhang", "variant": "full", "decode": d} for d in ("mode", "annealed", "mean")}
+    absent = [f"zhang/full/{d}" for d, m in rows.items() if select(df, **m).empty]
+    if absent:
+        return missing(*absent)
+    vivid = difference_of(df, "colorfulness", rows["annealed"], rows["mean"])
+    smooth = difference_of(df, "ab_roughness", rows["mode"], rows["annealed"])
+    cf = {d: interval_of(df, "colorfulness", **m)[0] for d, m in rows.items()}
+    rough = {d: interval_of(df, "ab_roughness", **m)[0] for d, m in rows.items()}
+
+    def position(x: dict[str, float]) -> str:
+        span = x["mode"] - x["mean"]
+        return f"{(x['annealed'] - x['mean']) / span:.2f}" if abs(span) > 1e-9 else "n/a"
+
+    T = select(df, **rows["annealed"]).get("temperature", pd.Series([float("nan")])).iloc[0]
+    evidence = (f"annealed (T = {float(T):g}) minus mean: colourfulness {fmt(vivid, 1)}; mode minus annealed: ab "
+                f"roughness {fmt(smooth, 2)}; colourfulness mode {cf['mode']:.1f}, annealed {cf['annealed']:.1f}, mean "
+                f"{cf['mean']:.1f} (position {position(cf)} from mean to mode); roughness mode {rough['mode']:.2f}, "
+                f"annealed {rough['annealed']:.2f}, mean {rough['mean']:.2f} (position {position(rough)})")
+    return evidence, combine(verdict_of(vivid, ">"), verdict_of(smooth, ">")), \
+        f"colourfulness {fmt(vivid, 1)} | roughness {fmt(smooth, 2)}"
 
 
 def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
-    l2 = find_row(df, method="zhang", variant="l2")
-    full = find_row(df, method="zhang", variant="full", decode="annealed")
-    if l2 is None or full is None:
+    """Full classification (annealed mean) minus the L2 head on the same network, paired on seeds
+    and photos: colourfulness rises."""
+    l2 = {"method": "zhang", "variant": "l2"}
+    full = {"method": "zhang", "variant": "full", "decode": "annealed"}
+    if select(df, **l2).empty or select(df, **full).empty:
         return missing("zhang/l2", "zhang/full/annealed")
-    vivid = compare(float(full["colorfulness"]), float(l2["colorfulness"]), COLORFULNESS_TOL)
-    evidence = (
-        f"colourfulness full {full['colorfulness']:.1f} vs L2 {l2['colorfulness']:.1f}; chroma ratio "
-        f"{full['chroma_ratio']:.2f} vs {l2['chroma_ratio']:.2f}"
-    )
-    return evidence, {1: REPRODUCED, -1: NOT_REPRODUCED, 0: INCONCLUSIVE}[vivid]
+    vivid = difference_of(df, "colorfulness", full, l2)
+    ratio = difference_of(df, "chroma_ratio", full, l2)
+    return (f"full classification minus L2: colourfulness {fmt(vivid, 1)}, chroma ratio {fmt(ratio, 2)}",
+            verdict_of(vivid, ">"), f"colourfulness {fmt(vivid, 1)}")
 
+
+def mode_keeps_a_true_colour_on_control(df: pd.DataFrame) -> Verdict:
+    """The positive control: the full model's mode is not desaturated (chroma ratio interval above
+    :data:`~colorlab.claims.NOT_DESATURATED_FROM`), the L2 head of the same network is (interval
+    below 1), and the paired difference of their chroma ratios is above zero."""
+    mode = {"method": "zhang", "variant": "full", "decode": "mode"}
+    l2 = {"method": "zhang", "variant": "l2"}
+    if select(df, **mode).empty or select(df, **l2).empty:
+        return missing("zhang/full/mode", "zhang/l2")
+    r_mode, r_l2 = interval_of(df, "chroma_ratio", **mode), interval_of(df, "chroma_ratio", **l2)
+    diff = difference_of(df, "chroma_ratio", mode, l2)
+    kept = verdict_of(shift(r_mode, NOT_DESATURATED_FROM), ">")
+    verdict = combine(kept, verdict_of(shift(r_l2, 1.0), "<"), verdict_of(diff, ">"))
+    evidence = (f"chroma ratio: mode {fmt(r_mode, 2)} (not desaturated from {NOT_DESATURATED_FROM}), L2 "
+                f"{fmt(r_l2, 2)}; mode minus L2 {fmt(diff, 2)}")
+    return evidence, verdict, f"chroma ratio mode minus L2 {fmt(diff, 2)}"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -124,6 +179,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("classification_vs_l2", "000", "03",
           "classification gives more colourful results than L2 regression with the same network",
           classification_beats_regression_on_colour),
+    Claim("control_classification_mode", "000", "00",
+          "positive control: where a shape's colour is one of two isoluminant modes, the classifier's mode "
+          "keeps a true colour while the L2 head of the same network desaturates",
+          mode_keeps_a_true_colour_on_control),
 )
 
 
@@ -160,36 +219,31 @@ def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("method").round(digits)
 
 
-def temperature_sweep(
-    trained: Any,
-    loader: Iterable[Mapping[str, Any]],
-    temperatures: Iterable[float],
-    *,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-    device: str = "auto",
-    **labels: Any,
-) -> pd.DataFrame:
-    """A trained class-head model decoded by the annealed mean at each temperature and scored
-    (:func:`colorlab.evaluate.score_method`), one row per temperature labelled
-    ``method='zhang_temperature_sweep'``, ``decode='T=...'`` and ``labels``.
+def temperature_sweep(study: Any, trained: Any, temperatures: Iterable[float], *, prior: Tensor | None = None,
+                      bins: Tensor | None = None, variant: str = "full") -> pd.DataFrame:
+    """A trained class-head model decoded by the annealed mean at each temperature and scored on
+    the current run of ``study`` (:meth:`colorlab.study.Study.evaluate`, so the rows are kept per
+    photo with the run's others), labelled ``method='zhang_temperature_sweep'``,
+    ``decode='T=...'``; returns the run's rows.
 
     Example:
-        >>> from colorlab import data
+        >>> import tempfile
+        >>> from colorlab import study as st
         >>> from colorlab.methods import Trained, build
-        >>> test = data.load_dataset("samples", "test", crop=16, image_size=48, max_tiles=1)
+        >>> s = st.start("03_x", dict(profile="smoke", data_spec="samples", device="cpu", crop=16, image_size=48,
+        ...                           max_tiles=1), root=tempfile.mkdtemp())
+        >>> _ = s.datasets("lab")  # doctest: +ELLIPSIS
+        samples ...
         >>> trained = Trained(build("zhang", "class", width=0.125), pd.DataFrame())
-        >>> rows = temperature_sweep(trained, data.make_loader(test, 8, train=False), [1.0, 0.38])
+        >>> rows = temperature_sweep(s, trained, [1.0, 0.38], variant="class")
         >>> rows[["method", "decode", "temperature"]].values.tolist()
         [['zhang_temperature_sweep', 'T=1', 1.0], ['zhang_temperature_sweep', 'T=0.38', 0.38]]
     """
-    rows = []
-    for T in temperatures:
-        row, _, _ = evaluate.score_method(
-            trained, loader, decode="annealed", options={"temperature": T}, prior=prior, bins=bins, device=device,
-            labels={"method": "zhang_temperature_sweep", "decode": f"T={T:g}", **labels})
-        rows.append(row)
-    return pd.DataFrame(rows)
+    rows = [study.evaluate({variant: trained}, decodings=["annealed"], options={"temperature": float(T)}, prior=prior,
+                           bins=bins, references=False,
+                           labels={"method": "zhang_temperature_sweep", "decode": f"T={float(T):g}"}).table
+            for T in temperatures]
+    return pd.concat(rows, ignore_index=True)
 
 
 def temperature_plot(

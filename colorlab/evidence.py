@@ -1,0 +1,213 @@
+"""Per-photo rows, and the estimates with intervals that tables and verdicts rest on.
+
+A notebook scores every model once per seed (a *run*); each run's test set is scored per tile and
+the tiles are gathered to their photo (:func:`unit_rows`), because the tiles of one photo are not
+independent evidence. The resulting *units* table has one row per model row (``method``,
+``variant``, ``decode``: :data:`ROW_KEYS`), seed and photo (``unit``). From it:
+
+* :func:`estimate`: a metric's mean over seeds and photos with its bootstrap interval
+  (:func:`colorlab.stats.bootstrap`), the rebalanced AuC pooled (weighted by each photo's
+  rebalancing weight, as :func:`colorlab.metrics.summarize` pools tiles);
+* :func:`difference`: the paired difference of two model rows on the same seeds and photos;
+* :func:`summary`: one row per model row with the mean and interval of every metric in
+  :data:`INTERVAL_METRICS`, the seeds, the number of photos and the test set.
+
+When each seed holds out its own fold of photos (``samples``), a photo has a value under one
+seed only; the other cells are NaN and the bootstrap leaves them out.
+
+Example:
+    >>> units = pd.DataFrame({"method": "m", "variant": ["a"] * 4 + ["b"] * 4, "decode": "direct",
+    ...                       "seed": [0, 0, 1, 1] * 2, "unit": ["x", "y"] * 4,
+    ...                       "auc": [0.9, 0.8, 0.9, 0.85, 0.8, 0.7, 0.8, 0.75]})
+    >>> est, lo, hi = difference(units, "auc", {"variant": "a"}, {"variant": "b"})
+    >>> round(est, 3), round(lo, 3), round(hi, 3)
+    (0.1, 0.1, 0.1)
+    >>> summary(units)[["variant", "auc", "auc_lo", "n_seeds", "n_photos"]].values.tolist()
+    [['a', 0.8625, 0.8, 2, 2], ['b', 0.7625, 0.7, 2, 2]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .metrics import AUC_PRIOR_MIXES, AUC_PRIOR_UNIFORM_MIX, mix_suffix, summarize
+from .stats import Interval, bootstrap, weighted_mean
+
+__all__ = ["ROW_KEYS", "RUN_KEYS", "INTERVAL_METRICS", "MIX_SUFFIXES", "unit_rows", "select", "matrix", "estimate",
+           "difference", "summary", "fmt"]
+
+#: The columns that name a model row (one line of a results table).
+ROW_KEYS = ("method", "variant", "decode")
+#: The columns that name one run of a row and one of its test photos.
+RUN_KEYS = ("seed", "unit")
+#: The metrics whose interval the summary shows (``<metric>_lo``, ``<metric>_hi``).
+INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "colorfulness", "colorfulness_gap", "chroma_ratio",
+                    "ab_roughness")
+#: Suffixes of the rebalanced AuC computed with each uniform mix ("" is the protocol's).
+MIX_SUFFIXES = tuple("" if m == AUC_PRIOR_UNIFORM_MIX else mix_suffix(m) for m in AUC_PRIOR_MIXES)
+_SUMS = tuple(f"rebal_weight{s}" for s in MIX_SUFFIXES) + tuple(f"rebal_weight_sq{s}" for s in MIX_SUFFIXES)
+#: Per-photo metric columns (everything :func:`colorlab.metrics.evaluate` gives, and the tile count).
+_METRIC_PREFIXES = ("psnr", "ssim", "auc", "colorfulness", "chroma", "ab_roughness", "rebal_weight", "n_tiles")
+
+
+def _is_metric(col: str) -> bool:
+    return col.startswith(_METRIC_PREFIXES)
+
+
+def unit_rows(per_image: pd.DataFrame, units: Sequence[object], **labels: Any) -> list[dict[str, Any]]:
+    """Gather a per-tile table (:func:`colorlab.metrics.evaluate`) to one row per photo (``units``
+    names each tile's photo): :func:`colorlab.metrics.summarize` over the photo's tiles (so its
+    rebalanced AuC is pooled over its pixels, its chroma ratio is a ratio of mean chromas), with
+    the photo's sums of rebalancing weights kept for pooling across photos, ``n_tiles`` and the
+    ``labels``.
+
+    Example:
+        >>> t = pd.DataFrame({"auc": [0.8, 0.9, 0.5], "chroma": [1.0, 3.0, 2.0], "chroma_gt": [2.0, 2.0, 4.0]})
+        >>> [(r["unit"], round(r["auc"], 2), r["chroma_ratio"], r["n_tiles"]) for r in unit_rows(t, ["a", "a", "b"])]
+        [('a', 0.85, 1.0, 2), ('b', 0.5, 0.5, 1)]
+    """
+    if len(units) != len(per_image):
+        raise ValueError(f"unit_rows: {len(units)} unit labels for {len(per_image)} tiles")
+    out = []
+    for unit, idx in pd.Series(range(len(units))).groupby(pd.Index(list(units)), sort=False):
+        tiles = per_image.iloc[idx.to_numpy()]
+        row = summarize(tiles)
+        row["n_tiles"] = row.pop("n_images")
+        for col in _SUMS:
+            if col in tiles:
+                row[col] = float(tiles[col].astype(float).sum())
+        out.append({**labels, "unit": unit, **row})
+    return out
+
+
+def select(units: pd.DataFrame, **match: object) -> pd.DataFrame:
+    """The rows whose columns equal ``match`` (compared as strings; a missing column matches nothing).
+
+    Example:
+        >>> select(pd.DataFrame({"variant": ["a", "b"], "x": [1, 2]}), variant="b")["x"].tolist()
+        [2]
+    """
+    sel = units
+    for col, value in match.items():
+        if col not in sel:
+            return sel.iloc[0:0]
+        sel = sel[sel[col].astype(str) == str(value)]
+    return sel
+
+
+def matrix(rows: pd.DataFrame, metric: str, seeds: Sequence[object] | None = None,
+           photos: Sequence[object] | None = None) -> np.ndarray:
+    """``(seeds, photos)`` array of ``metric`` over one model row's units, NaN where a photo was
+    not scored under a seed; ``seeds`` and ``photos`` fix the order (default: as they appear)."""
+    if metric not in rows:
+        raise KeyError(f"no column {metric!r} in the rows")
+    if rows.duplicated(list(RUN_KEYS)).any():
+        raise ValueError(f"several rows per seed and photo: select one model row first ({', '.join(ROW_KEYS)})")
+    table = rows.pivot(index="seed", columns="unit", values=metric)
+    seeds = list(dict.fromkeys(rows["seed"])) if seeds is None else list(seeds)
+    photos = list(dict.fromkeys(rows["unit"])) if photos is None else list(photos)
+    return table.reindex(index=seeds, columns=photos).to_numpy(dtype=float)
+
+
+def _weight(metric: str) -> str | None:
+    """The weight column of a pooled metric (the rebalanced AuC), else ``None``."""
+    if metric.startswith("auc_rebal"):
+        return "rebal_weight" + metric[len("auc_rebal"):]
+    return None
+
+
+def _mean(v: np.ndarray) -> np.ndarray:
+    return np.nanmean(v, axis=-1)
+
+
+def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
+    """``(mean, low, high)`` of ``metric`` over the seeds and photos of the model row ``match``
+    (the rebalanced AuC pooled by its weights), with its bootstrap interval."""
+    rows = select(units, **match)
+    if rows.empty:
+        raise KeyError(f"no rows match {match}")
+    w = _weight(metric)
+    if w is not None and w in rows:
+        return bootstrap(weighted_mean, matrix(rows, metric), matrix(rows, w))
+    v = matrix(rows, metric)
+    if np.isnan(v).all():
+        return (float("nan"),) * 3
+    return bootstrap(_mean, v)
+
+
+def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> Interval:
+    """``(mean, low, high)`` of ``metric`` of row ``a`` minus row ``b``, paired on the seeds and
+    photos both were scored on (pooled metrics: the difference of the pooled values)."""
+    ra, rb = select(units, **a), select(units, **b)
+    if ra.empty or rb.empty:
+        raise KeyError(f"no rows match {dict(a) if ra.empty else dict(b)}")
+    seeds = [s for s in dict.fromkeys(ra["seed"]) if s in set(rb["seed"])]
+    photos = [u for u in dict.fromkeys(ra["unit"]) if u in set(rb["unit"])]
+    if not seeds or not photos:
+        raise ValueError(f"rows {dict(a)} and {dict(b)} share no seed and photo")
+    va, vb = matrix(ra, metric, seeds, photos), matrix(rb, metric, seeds, photos)
+    w = _weight(metric)
+    if w is not None and w in ra and w in rb:
+        wa, wb = matrix(ra, w, seeds, photos), matrix(rb, w, seeds, photos)
+        return bootstrap(lambda x, y, p, q: weighted_mean(x, y) - weighted_mean(p, q), va, wa, vb, wb)
+    d = va - vb
+    if np.isnan(d).all():
+        return (float("nan"),) * 3
+    return bootstrap(_mean, d)
+
+
+def _eff_pixels(rows: pd.DataFrame, sfx: str) -> float:
+    """The effective number of pixels ``(Σw)² / Σw²`` behind the pooled rebalanced AuC, per run."""
+    w, w2 = f"rebal_weight{sfx}", f"rebal_weight_sq{sfx}"
+    if w not in rows or rows[w].isna().all():
+        return float("nan")
+    per_seed = rows.groupby("seed")[[w, w2]].sum()
+    return float((per_seed[w] ** 2 / per_seed[w2]).mean())
+
+
+def summary(units: pd.DataFrame) -> pd.DataFrame:
+    """One row per model row (:data:`ROW_KEYS`, in order of appearance): its labels, the mean of
+    every metric over seeds and photos (the rebalanced AuC pooled), ``<metric>_lo`` and
+    ``<metric>_hi`` for :data:`INTERVAL_METRICS`, ``auc_rebal_eff_pixels`` per run, ``seeds``,
+    ``n_seeds``, ``n_photos`` and ``n_tiles``."""
+    if units.empty:
+        return pd.DataFrame()
+    keys = [k for k in ROW_KEYS if k in units]
+    out = []
+    for _, rows in units.groupby([units[k].astype(object).fillna("").astype(str) for k in keys], sort=False,
+                                 dropna=False):
+        row: dict[str, Any] = {}
+        for col in rows.columns:
+            if col in RUN_KEYS or col in _SUMS or col in ("fold", "folds"):
+                continue
+            v = rows[col]
+            if _is_metric(col) or (col in ("train_seconds", "images_per_second") and pd.api.types.is_numeric_dtype(v)):
+                row[col] = float(v.astype(float).mean()) if v.notna().any() else float("nan")
+            else:
+                row[col] = v.iloc[0]
+        for metric in [m for m in rows.columns if m.startswith("auc_rebal") and _weight(m) in rows]:
+            row[metric] = float(weighted_mean(rows[metric].to_numpy(float), rows[_weight(metric)].to_numpy(float)))
+            row["auc_rebal_eff_pixels" + metric[len("auc_rebal"):]] = _eff_pixels(rows, metric[len("auc_rebal"):])
+        for metric in INTERVAL_METRICS:
+            if metric in rows and rows[metric].notna().any():
+                _, row[f"{metric}_lo"], row[f"{metric}_hi"] = estimate(rows, metric)
+        row["n_tiles"] = int(rows["n_tiles"].sum()) if "n_tiles" in rows else len(rows)
+        seeds = list(dict.fromkeys(rows["seed"]))
+        row |= {"seeds": ",".join(map(str, seeds)), "n_seeds": len(seeds), "n_photos": int(rows["unit"].nunique())}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def fmt(interval: Interval, digits: int = 3) -> str:
+    """``"0.123 [0.100, 0.140]"``.
+
+    Example:
+        >>> fmt((0.1234, 0.1, 0.14), 2)
+        '0.12 [0.10, 0.14]'
+    """
+    m, lo, hi = interval
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
