@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from .metrics import AUC_PRIOR_MIXES, AUC_PRIOR_UNIFORM_MIX, mix_suffix, summarize
-from .stats import Interval, bootstrap, weighted_mean
+from .stats import Interval, bootstrap, bootstrap_ci, weighted_mean
 
 __all__ = ["ROW_KEYS", "RUN_KEYS", "INTERVAL_METRICS", "MIX_SUFFIXES", "unit_rows", "select", "matrix", "estimate",
-           "difference", "summary", "fmt"]
+           "difference", "eff_pixels_per_run", "summary", "fmt"]
 
 #: The columns that name a model row (one line of a results table).
 ROW_KEYS = ("method", "variant", "decode")
@@ -120,10 +120,6 @@ def _weight(metric: str) -> str | None:
     return None
 
 
-def _mean(v: np.ndarray) -> np.ndarray:
-    return np.nanmean(v, axis=-1)
-
-
 def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
     """``(mean, low, high)`` of ``metric`` over the seeds and photos of the model row ``match``
     (the rebalanced AuC pooled by its weights), with its bootstrap interval."""
@@ -133,10 +129,7 @@ def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
     w = _weight(metric)
     if w is not None and w in rows:
         return bootstrap(weighted_mean, matrix(rows, metric), matrix(rows, w))
-    v = matrix(rows, metric)
-    if np.isnan(v).all():
-        return (float("nan"),) * 3
-    return bootstrap(_mean, v)
+    return bootstrap_ci(matrix(rows, metric))
 
 
 def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> Interval:
@@ -154,19 +147,23 @@ def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Map
     if w is not None and w in ra and w in rb:
         wa, wb = matrix(ra, w, seeds, photos), matrix(rb, w, seeds, photos)
         return bootstrap(lambda x, y, p, q: weighted_mean(x, y) - weighted_mean(p, q), va, wa, vb, wb)
-    d = va - vb
-    if np.isnan(d).all():
-        return (float("nan"),) * 3
-    return bootstrap(_mean, d)
+    return bootstrap_ci(va - vb)
 
 
-def _eff_pixels(rows: pd.DataFrame, sfx: str) -> float:
-    """The effective number of pixels ``(Σw)² / Σw²`` behind the pooled rebalanced AuC, per run."""
+def eff_pixels_per_run(rows: pd.DataFrame, sfx: str = "") -> pd.Series:
+    """The effective number of pixels ``(Σw)² / Σw²`` behind one model row's pooled rebalanced AuC
+    (prior mix suffix ``sfx``), per seed; empty without rebalancing weights.
+
+    Example:
+        >>> rows = pd.DataFrame({"seed": [0, 0, 1], "rebal_weight": [1.0, 1.0, 2.0], "rebal_weight_sq": [1.0, 1.0, 4.0]})
+        >>> eff_pixels_per_run(rows).tolist()
+        [2.0, 1.0]
+    """
     w, w2 = f"rebal_weight{sfx}", f"rebal_weight_sq{sfx}"
     if w not in rows or rows[w].isna().all():
-        return float("nan")
+        return pd.Series(dtype=float)
     per_seed = rows.groupby("seed")[[w, w2]].sum()
-    return float((per_seed[w] ** 2 / per_seed[w2]).mean())
+    return per_seed[w] ** 2 / per_seed[w2]
 
 
 def summary(units: pd.DataFrame) -> pd.DataFrame:
@@ -191,7 +188,8 @@ def summary(units: pd.DataFrame) -> pd.DataFrame:
                 row[col] = v.iloc[0]
         for metric in [m for m in rows.columns if m.startswith("auc_rebal") and _weight(m) in rows]:
             row[metric] = float(weighted_mean(rows[metric].to_numpy(float), rows[_weight(metric)].to_numpy(float)))
-            row["auc_rebal_eff_pixels" + metric[len("auc_rebal"):]] = _eff_pixels(rows, metric[len("auc_rebal"):])
+            eff = eff_pixels_per_run(rows, metric[len("auc_rebal"):])
+            row["auc_rebal_eff_pixels" + metric[len("auc_rebal"):]] = float(eff.mean()) if len(eff) else float("nan")
         for metric in INTERVAL_METRICS:
             if metric in rows and rows[metric].notna().any():
                 _, row[f"{metric}_lo"], row[f"{metric}_hi"] = estimate(rows, metric)

@@ -38,7 +38,7 @@ from ...claims import (
     shift,
     verdict_of,
 )
-from ...evidence import MIX_SUFFIXES, fmt, select
+from ...evidence import MIX_SUFFIXES, eff_pixels_per_run, fmt, select
 from ...results import find_row
 from .recipe import ANNEALED_T
 
@@ -69,11 +69,8 @@ TABLE1: tuple[Published, ...] = (
 
 def _eff_pixels(df: pd.DataFrame, match: dict[str, str]) -> float:
     """The fewest effective pixels per run behind a row's pooled rebalanced AuC."""
-    rows = select(df, **match)
-    if "rebal_weight" not in rows or rows["rebal_weight"].isna().all():
-        return float("nan")
-    per_seed = rows.groupby("seed")[["rebal_weight", "rebal_weight_sq"]].sum()
-    return float((per_seed["rebal_weight"] ** 2 / per_seed["rebal_weight_sq"]).min())
+    eff = eff_pixels_per_run(select(df, **match))
+    return float(eff.min()) if len(eff) else float("nan")
 
 
 def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str]:
