@@ -42,6 +42,7 @@ import pandas as pd
 import torch
 
 from . import __version__
+from .backbones import skip_weights
 from .files import atomic_write, plain
 from .methods import Method, get
 
@@ -132,7 +133,7 @@ def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") 
         raise CheckpointError(f"{path}: its inputs were normalised as {state.get('normalisation')!r}; "
                               f"{cls.name} now uses {cls.norm.name!r}")
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), skip_weights():  # the file has the weights: load no others
             method = cls(state["variant"], **state["args"])
         method.load_state_dict(state["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:

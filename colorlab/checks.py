@@ -1,7 +1,8 @@
 """Everything ``colorlab run`` checks before the first kernel starts, so a typo costs a second,
 not a kernel start per notebook: the profile, the notebooks, every parameter's name, type and
-range (:func:`colorlab.profiles.check_parameter`, reserved ones refused), the data spec (a
-relative ``folder:`` path is taken from the caller's directory, not the notebooks folder), the
+range (:func:`colorlab.profiles.check_parameter`, reserved ones refused), the data specs (a
+relative ``folder:`` path is taken from the caller's directory, not the notebooks folder), a
+pretrained backbone's weights file (``-p encoder_weights=PATH``: it must exist; made absolute), the
 device, the results folder (a writable directory), the timeout, and that the ``full`` profile
 gets a real dataset. A failure is a :class:`UsageError` with one line; the command exits 2.
 
@@ -28,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from . import results
+from .backbones import check_weights
 from .data import check_spec
 from .device import pick_device
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
@@ -39,6 +41,10 @@ __all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_pa
 REPORT_PREFIX = "99"
 #: Data specs that are not a dataset: the full profile refuses them unless forced.
 EMBEDDED = ("samples", "historical")
+#: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
+OTHER_SPECS = ("historical_spec",)
+#: Parameters naming a pretrained backbone's weights: ``imagenet``, ``random`` or a file, checked and made absolute.
+WEIGHTS = ("encoder_weights", "backbone_weights")
 
 
 class UsageError(ValueError):
@@ -161,6 +167,18 @@ def plan_run(
         if profile == "full" and data_spec in EMBEDDED and not force:
             raise UsageError(f"the full profile is meant for a dataset folder on a GPU (--data folder:PATH); "
                              f"on the {data_spec} photos add --force")
+    for name in OTHER_SPECS:
+        if name in overrides:
+            try:
+                overrides[name] = check_spec(str(overrides[name]), cwd=cwd)
+            except (KeyError, FileNotFoundError, ValueError, RuntimeError) as e:
+                raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0] if e.args else e}") from e
+    for name in WEIGHTS:
+        if name in overrides:
+            try:
+                overrides[name] = check_weights(overrides[name], cwd)
+            except (FileNotFoundError, ValueError) as e:
+                raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0]}") from e
     try:
         pick_device(common.get("device", "auto"))
     except RuntimeError as e:

@@ -37,7 +37,11 @@ __all__ = [
     "V_MAX",
     "LabNorm",
     "YuvNorm",
+    "ImageNetGrayNorm",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
     "ZHANG",
+    "IMAGENET_GRAY",
     "PIX2PIX",
     "YUV",
     "NORMS",
@@ -194,11 +198,65 @@ class YuvNorm:
         return yuv_to_rgb(self.decode_l(x), self.decode_chroma(y), clip=True)
 
 
+#: The mean and standard deviation of ImageNet's RGB in ``[0, 1]`` that torchvision's pretrained
+#: classifiers normalise their input by (``transforms.Normalize`` in their weights' presets).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ImageNetGrayNorm:
+    """The input an ImageNet classifier expects, made from ``L`` alone: the gray sRGB image
+    (``L`` with ``ab = 0``, the same value in all three channels) normalised by
+    :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`, ``(B, 3, H, W)``; chroma ``ab / 110``.
+
+    Example:
+        >>> x = IMAGENET_GRAY.encode_l(torch.full((1, 1, 2, 2), 50.0))
+        >>> x.shape, torch.allclose(IMAGENET_GRAY.decode_l(x), torch.full((1, 1, 2, 2), 50.0), atol=1e-3)
+        (torch.Size([1, 3, 2, 2]), True)
+    """
+
+    name: str = "imagenet_gray"
+    ab_scale: float = AB_SCALE
+    space: str = "lab"
+
+    def _stats(self, like: Tensor) -> tuple[Tensor, Tensor]:
+        def t(v: tuple[float, ...]) -> Tensor:
+            return torch.tensor(v, dtype=like.dtype, device=like.device).view(1, 3, 1, 1)
+        return t(IMAGENET_MEAN), t(IMAGENET_STD)
+
+    def encode_l(self, L: Tensor) -> Tensor:
+        check_image(L, 1, "L")
+        mean, std = self._stats(L)
+        gray = lab_to_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1))
+        return (gray - mean) / std
+
+    def decode_l(self, x: Tensor) -> Tensor:
+        check_image(x, 3, "normalised gray")
+        mean, std = self._stats(x)
+        return rgb_to_lab((x * std + mean).clamp(0.0, 1.0))[0]
+
+    def encode_chroma(self, ab: Tensor) -> Tensor:
+        return ab / self.ab_scale
+
+    def decode_chroma(self, y: Tensor) -> Tensor:
+        return y * self.ab_scale
+
+    def encode(self, L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor]:
+        return self.encode_l(L), self.encode_chroma(ab)
+
+    def to_rgb(self, x: Tensor, y: Tensor) -> Tensor:
+        """RGB in the sRGB gamut from the normalised gray input ``x`` and normalised chroma ``y``."""
+        return lab_to_rgb(self.decode_l(x), self.decode_chroma(y), clip=True)
+
+
 #: Zhang et al. 2016: network input ``(L - 50) / 100``, ab targets ``ab / 110``.
 ZHANG = LabNorm("zhang", l_center=50.0, l_scale=100.0)
 #: pix2pix colourisation (``--model colorization``): ``L / 50 - 1`` and ``ab / 110``.
 PIX2PIX = LabNorm("pix2pix", l_center=50.0, l_scale=50.0)
 #: YUV regression (notebooks 01 and 02).
 YUV = YuvNorm()
+#: An ImageNet-pretrained encoder on the gray image, ab / 110 out (the U-Net of notebook 04).
+IMAGENET_GRAY = ImageNetGrayNorm()
 
-NORMS: dict[str, LabNorm | YuvNorm] = {n.name: n for n in (ZHANG, PIX2PIX, YUV)}
+NORMS: dict[str, LabNorm | YuvNorm | ImageNetGrayNorm] = {n.name: n for n in (ZHANG, PIX2PIX, YUV, IMAGENET_GRAY)}

@@ -18,11 +18,12 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -34,7 +35,8 @@ from .metrics import evaluate, summarize
 if TYPE_CHECKING:
     from .methods.base import Method, Trained
 
-__all__ = ["predict", "colorizer", "score", "Scored", "score_method", "reference_rows", "reference_predictions"]
+__all__ = ["predict", "colorizer", "score", "Scored", "score_method", "reference_rows", "reference_predictions",
+           "colorize_images"]
 
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
@@ -176,3 +178,37 @@ def reference_predictions(gt: Tensor, seed: int = 0) -> dict[str, Tensor]:
     perm = (torch.arange(n) + shift) % n
     L, ab = rgb_to_lab(gt)
     return {"ground_truth": gt, "gray": rgb_to_gray(gt), "random": lab_to_rgb(L, ab[perm])}
+
+
+@torch.no_grad()
+def colorize_images(method: Method, images: Sequence[Tensor], decode: str | None = None, *,
+                    max_side: int | None = None, device: str | torch.device = "auto") -> tuple[list[Tensor], list[Tensor]]:
+    """Whole images (uint8 or ``[0, 1]`` RGB ``(3, H, W)`` each, any size; an
+    :class:`~colorlab.data.ImageSet`), one at a time: ``(gray, colourised)``, two lists of RGB
+    ``(3, h, w)`` in ``[0, 1]`` on the CPU, where an image whose longer side exceeds ``max_side``
+    is first scaled down (antialiased) to it. No ground truth is needed (historical photographs).
+
+    Example:
+        >>> from colorlab.methods import build
+        >>> gray, out = colorize_images(build("yuv_regression", "l2", base=4), [torch.zeros(3, 40, 20, dtype=torch.uint8)],
+        ...                             max_side=20, device="cpu")
+        >>> out[0].shape, gray[0].shape
+        (torch.Size([3, 20, 10]), torch.Size([3, 20, 10]))
+    """
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be positive or None; got {max_side}")
+    dev = pick_device(device)
+    method.eval().to(dev)
+    decode = method.check_decode(decode)
+    grays, outs = [], []
+    for i in range(len(images)):
+        img = images[i]
+        rgb = (img.float() / 255.0 if not img.is_floating_point() else img.float())[None].to(dev)
+        h, w = rgb.shape[-2:]
+        if max_side is not None and max(h, w) > max_side:
+            scale = max_side / max(h, w)
+            size = (max(1, round(h * scale)), max(1, round(w * scale)))
+            rgb = F.interpolate(rgb, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        grays.append(rgb_to_gray(rgb)[0].cpu())
+        outs.append(method.colorize(rgb, decode).float().clamp(0, 1)[0].cpu())
+    return grays, outs

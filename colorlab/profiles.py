@@ -49,6 +49,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "lr": 0.001},
             "01": {"steps": 400, "base": 12, "lr": 0.001},
             "03": {"steps": 400, "width": 0.125},
+            "04": {"steps": 50, "crop": 64, "image_size": 128, "batch_size": 8, "width": 0.125, "lr": 0.001,
+                   "cost_repeats": 5, "cost_isolated": True, "gallery_side": 512},
         },
     },
     "full": {
@@ -61,6 +63,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "lr": 0.001},
             "01": {"steps": 20000, "base": 32, "lr": 0.001},
             "03": {"steps": 100000, "width": 1.0},
+            "04": {"steps": 20000, "crop": 224, "batch_size": 32, "width": 1.0, "lr": 0.0001, "cost_repeats": 20,
+                   "cost_isolated": True, "gallery_side": 1024},
         },
     },
 }
@@ -136,6 +140,9 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "base": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "k_neighbours": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "rebalance_lambda": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "cost_repeats": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "gallery_side": (lambda v: v is None or (_int(v) and v >= 8), "None or an integer >= 8"),
+    "encoder_weights": (lambda v: isinstance(v, str) and bool(v.strip()), "imagenet, random or a weights file path"),
     "boost_factors": (lambda v: _numbers(lambda x: x >= 0)(v) and 1.0 in v,
                       "a list of numbers >= 0 that includes 1.0"),
     "temperatures": (_numbers(lambda x: x > 0), "a non-empty list of positive numbers"),

@@ -59,6 +59,7 @@ import torch
 from torch import Tensor
 
 from . import checkpoint, data, evaluate, evidence, methods, metrics, progress, results
+from .backbones import skip_weights
 from .claims import judge
 from .device import pick_device, seed_everything
 from .files import plain
@@ -234,7 +235,7 @@ class Study:
             raise ValueError(f"{method} trains on {cls.space} items; datasets() was called with {self.train_set.space!r}")
         if self.train_set.crop % cls.input_multiple:
             raise ValueError(f"{method} needs a crop that is a multiple of {cls.input_multiple}; got crop={self.train_set.crop}")
-        with torch.random.fork_rng(devices=[]):  # every variant's arguments checked before any trains
+        with torch.random.fork_rng(devices=[]), skip_weights():  # every variant's arguments checked before any trains
             for variant in variants:
                 cls(variant, **args)
         out = {}
@@ -311,10 +312,12 @@ class Study:
         references: bool = True,
         options: Mapping[str, Any] | None = None,
         labels: Mapping[str, Any] | None = None,
+        per_model: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Evaluation:
         """Score every model on the current run's test split, by each of ``decodings`` (default:
         all of the model's) with decoding ``options``, rows labelled ``variant`` = the dict key and
-        ``labels`` (which may rename ``method`` or ``decode``); then Zhang et al.'s reference rows
+        ``labels`` (which may rename ``method`` or ``decode``) and ``per_model[key]`` (columns of one
+        model's rows: a cost measured per head, say); then Zhang et al.'s reference rows
         (ground truth, gray, random colours) unless ``references`` is false. ``prior`` and
         ``bins`` add the rebalanced AuC. The rows are kept per photo for :meth:`table` and
         :meth:`judge`."""
@@ -329,7 +332,8 @@ class Study:
         for label, trained in models.items():
             for dec in decodings or trained.method.decodings:
                 scored = evaluate.score_method(trained, loader, decode=dec, options=options, prior=prior, bins=bins,
-                                               device=self.device, labels={"variant": label, **run, **(labels or {})})
+                                               device=self.device, labels={"variant": label, **run, **(labels or {}),
+                                                                           **(per_model or {}).get(label, {})})
                 gt, preds[(label, dec)] = scored.gt, scored.pred
                 rows.append(scored.row)
                 head = {k: v for k, v in scored.row.items() if not evidence._is_metric(k) and k != "n_images"}

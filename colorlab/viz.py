@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +23,8 @@ from torchvision.utils import make_grid
 
 from .color import check_image, chroma, rgb_to_gray, rgb_to_lab
 
-__all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "metric_scatter", "sweep_plot", "to_numpy_image"]
+__all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "metric_scatter", "sweep_plot",
+           "gallery", "bar_panels", "to_numpy_image"]
 
 
 _INCHES_PER_PIXEL = 0.02
@@ -168,5 +169,68 @@ def sweep_plot(table: pd.DataFrame, x: str, ys: tuple[str, ...], hue: str | None
         ax.set_ylabel(y)
     if hue or reference:
         axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def gallery(rows: Mapping[str, Sequence[Tensor]], names: Sequence[str] | None = None, title: str | None = None,
+            inches: float = 2.2) -> Figure:
+    """Images of different sizes side by side: one row per label of ``rows`` (``{"label": [(3, H, W),
+    ...]}``, every row as long), one column per image, each drawn at its own aspect ratio and
+    titled by ``names``. For photographs without ground truth (a historical photo and its
+    colourisation).
+
+    Example:
+        >>> fig = gallery({"input": [torch.zeros(3, 8, 16)], "output": [torch.ones(3, 8, 16)]}, names=["a"])
+        >>> [ax.get_images()[0].get_array().shape for ax in fig.axes]
+        [(8, 16, 3), (8, 16, 3)]
+    """
+    if not rows:
+        raise ValueError("gallery: no rows")
+    n = len(next(iter(rows.values())))
+    if n == 0 or any(len(v) != n for v in rows.values()):
+        raise ValueError(f"gallery: every row needs the same, non-zero number of images; got "
+                         f"{ {k: len(v) for k, v in rows.items()} }")
+    if names is not None and len(names) != n:
+        raise ValueError(f"gallery: {len(names)} names for {n} images")
+    fig, axes = plt.subplots(len(rows), n, figsize=(inches * n, inches * len(rows) + 0.4), squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c, img in enumerate(images):
+            if img.ndim != 3 or img.shape[0] != 3:
+                raise ValueError(f"gallery: {label!r} image {c} must be (3, H, W); got {tuple(img.shape)}")
+            ax = axes[r, c]
+            ax.imshow(to_numpy_image(img), interpolation="antialiased")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+            if r == 0 and names is not None:
+                ax.set_title(names[c], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def bar_panels(table: pd.DataFrame, labels: Sequence[str], panels: Mapping[str, str]) -> Figure:
+    """One bar chart per ``{title: column}`` of ``panels``, a bar per row of ``table`` labelled by
+    ``labels``, with the interval ``<column>_lo`` to ``<column>_hi`` as an error bar where the table has it.
+
+    Example:
+        >>> t = pd.DataFrame({"x": [2.0, 3.0], "x_lo": [1.5, 2.5], "x_hi": [2.5, 3.5]})
+        >>> [float(p.get_height()) for p in bar_panels(t, ["a", "b"], {"x per s": "x"}).axes[0].patches]
+        [2.0, 3.0]
+    """
+    if len(labels) != len(table):
+        raise ValueError(f"bar_panels: {len(labels)} labels for {len(table)} rows")
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels), 3.0), squeeze=False)
+    for ax, (name, col) in zip(axes[0], panels.items(), strict=True):
+        y = table[col].astype(float).to_numpy()
+        err = None
+        if f"{col}_lo" in table and f"{col}_hi" in table:
+            err = np.stack([y - table[f"{col}_lo"].astype(float).to_numpy(), table[f"{col}_hi"].astype(float).to_numpy() - y])
+        ax.bar(range(len(y)), y, yerr=err, capsize=3, color="tab:blue")
+        ax.set_xticks(range(len(y)), list(labels), fontsize=7)
+        ax.set_title(name, fontsize=9)
     fig.tight_layout()
     return fig

@@ -61,7 +61,7 @@ def test_named_conventions():
     assert C.PIX2PIX.encode_l(L).flatten().tolist() == [-1.0, 0.0, 1.0]
     ab = torch.full((1, 2, 1, 1), 110.0)
     assert C.ZHANG.encode_chroma(ab).flatten().tolist() == [1.0, 1.0]
-    assert set(C.NORMS) == {"zhang", "pix2pix", "yuv"}
+    assert set(C.NORMS) == {"zhang", "pix2pix", "yuv", "imagenet_gray"}
 
 
 def test_out_of_gamut_chroma_is_clipped():

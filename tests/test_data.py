@@ -245,7 +245,7 @@ def test_step_batch_sampler_resumes_exactly(samples):
 
 
 def test_torchvision_offline_fails_fast(tmp_path):
-    if sources._reachable("www.cs.toronto.edu", 443):
+    if sources.reachable("www.cs.toronto.edu", 443):
         pytest.skip("network reachable: a real download would start")
     t = time.perf_counter()
     with pytest.raises(RuntimeError, match="folder:PATH"):
@@ -254,10 +254,10 @@ def test_torchvision_offline_fails_fast(tmp_path):
 
 
 def test_torchvision_download_needs_the_probe(tmp_path, monkeypatch):
-    """The probe load_images consults is ``sources._reachable``: when it says offline, no
+    """The probe load_images consults is ``sources.reachable``: when it says offline, no
     download is tried and the error points to the offline sources."""
     probed = []
-    monkeypatch.setattr(sources, "_reachable", lambda host, port: probed.append((host, port)) or False)
+    monkeypatch.setattr(sources, "reachable", lambda host, port: probed.append((host, port)) or False)
     t = time.perf_counter()
     with pytest.raises(RuntimeError, match="folder:PATH"):
         D.load_dataset("cifar10", "train", root=tmp_path)
@@ -277,7 +277,7 @@ def test_torchvision_cached_copy_is_used_without_network(monkeypatch):
         raise AssertionError(f"probed {host}:{port} although the dataset is cached")
 
     monkeypatch.setattr(tvd, "CIFAR10", Cached)
-    monkeypatch.setattr(sources, "_reachable", no_network)
+    monkeypatch.setattr(sources, "reachable", no_network)
     train = D.load_dataset("cifar10", "train", crop=32)
     test = D.load_dataset("cifar10", "test", crop=32, max_tiles=2)
     assert train.data_path == "torchvision:cifar10 (cached)" and not train.images.in_memory

@@ -68,7 +68,9 @@ def test_cli_parses_overrides():
     (["--data", "folder:"], "folder: needs a path"),
     (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
     (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
-    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 99"),
+    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 99"),
+    (["-p", "encoder_weights=no/such.pth"], "-p encoder_weights='no/such.pth': backbone weights file"),
+    (["-p", "historical_spec=folder:/nonexistent/old"], "-p historical_spec='folder:/nonexistent/old': folder:/nonexistent/old"),
     (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
 ])
 def test_bad_input_is_refused_before_any_kernel_in_one_line(args, says, tmp_path, monkeypatch, capsys):
@@ -115,6 +117,19 @@ def test_relative_data_folder_is_taken_from_the_callers_directory(tmp_path, monk
     assert plan.root == tmp_path / "res"
 
 
+def test_relative_weights_file_and_gallery_folder_are_taken_from_the_callers_directory(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "old").mkdir()
+    Image.new("L", (40, 30), 90).save(tmp_path / "old" / "a.png")
+    (tmp_path / "enc.pth").write_bytes(b"weights")
+    monkeypatch.chdir(tmp_path)
+    plan = checks.plan_run("smoke", ["04"], {"encoder_weights": "enc.pth", "historical_spec": "folder:old"},
+                           notebooks=NOTEBOOKS, root="res")
+    p = plan.params["04_unet_resnet50"]
+    assert p["encoder_weights"] == str(tmp_path / "enc.pth") and p["historical_spec"] == f"folder:{tmp_path / 'old'}"
+
+
 def test_version_and_list_params(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["--version"])
@@ -123,7 +138,7 @@ def test_version_and_list_params(capsys):
     lines = [line.split() for line in capsys.readouterr().out.splitlines()]
     steps = [line for line in lines if line[0] == "steps"]
     assert steps == [["steps", "00", "3", "400", "2000"], ["steps", "01", "3", "400", "20000"],
-                     ["steps", "03", "3", "400", "100000"]]
+                     ["steps", "03", "3", "400", "100000"], ["steps", "04", "2", "50", "20000"]]
     assert ["crop", "01", "02", "03", "32", "48", "176"] in lines and ["crop", "00", "32", "32", "32"] in lines
     assert any(line[0] == "boost_factors" for line in lines)
 

@@ -93,3 +93,17 @@ def test_loss_curves_draw_every_history():
          "b": pd.DataFrame({"step": [1, 2], "loss": [5.0, 4.0]})}
     ax = viz.loss_curves(h).axes[0]
     assert [(line.get_label(), list(line.get_ydata())) for line in ax.lines] == [("a", [3.0, 2.0, 1.0]), ("b", [5.0, 4.0])]
+
+
+def test_bar_panels_draw_the_values_and_their_intervals():
+    t = pd.DataFrame({"ips": [2.0, 5.0], "ips_lo": [1.5, 4.0], "ips_hi": [3.0, 5.5], "mb": [10.0, 20.0]})
+    fig = viz.bar_panels(t, ["regress", "class"], {"images/s": "ips", "memory": "mb"})
+    ips, mb = fig.axes
+    assert [float(p.get_height()) for p in ips.patches] == [2.0, 5.0]
+    assert [float(p.get_height()) for p in mb.patches] == [10.0, 20.0]
+    (segments,) = [c for c in ips.collections if len(c.get_segments()) == 2]  # the error bars
+    assert [tuple(s[:, 1]) for s in segments.get_segments()] == [(1.5, 3.0), (4.0, 5.5)]
+    assert [t.get_text() for t in ips.get_xticklabels()] == ["regress", "class"] and ips.get_title() == "images/s"
+    assert not [c for c in mb.collections if len(c.get_segments()) == 2]  # no interval, no error bar
+    with pytest.raises(ValueError, match="2 labels for 1 rows"):
+        viz.bar_panels(t.iloc[:1], ["a", "b"], {"x": "ips"})

@@ -16,6 +16,7 @@ from .bins import (
     ab_gamut_bins,
     decode_expectation,
     decode_mode,
+    decode_sample,
     grayscale_mask,
     nearest_bin,
     soft_cross_entropy,
@@ -23,6 +24,7 @@ from .bins import (
 )
 from .prior import (
     PRIOR_MAX_IMAGES,
+    REBALANCE_LAMBDA,
     ab_histogram,
     cached_prior,
     dataset_prior,
@@ -30,12 +32,13 @@ from .prior import (
     gaussian_smooth,
     pixel_weights,
     prior_key,
+    rebalance_weights,
     smooth_prior,
 )
 
 __all__ = [
-    "GRID", "SWEEP", "SIGMA", "GRAY_THRESHOLD", "PRIOR_MAX_IMAGES",
-    "ab_gamut_bins", "nearest_bin", "soft_encode", "grayscale_mask", "decode_expectation", "decode_mode",
+    "GRID", "SWEEP", "SIGMA", "GRAY_THRESHOLD", "PRIOR_MAX_IMAGES", "REBALANCE_LAMBDA",
+    "ab_gamut_bins", "nearest_bin", "soft_encode", "grayscale_mask", "decode_expectation", "decode_mode", "decode_sample",
     "soft_cross_entropy", "ab_histogram", "gaussian_smooth", "smooth_prior", "empirical_prior",
-    "cached_prior", "prior_key", "dataset_prior", "pixel_weights",
+    "cached_prior", "prior_key", "dataset_prior", "pixel_weights", "rebalance_weights",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "grayscale_mask",
     "decode_expectation",
     "decode_mode",
+    "decode_sample",
     "soft_cross_entropy",
 ]
 
@@ -255,6 +256,27 @@ def decode_mode(logits: Tensor, bins: Tensor) -> Tensor:
     """
     bins = _check_logits(logits, bins)
     return bins[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()
+
+
+def decode_sample(logits: Tensor, bins: Tensor, temperature: float = 1.0,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """ab ``(B, 2, H, W)``: for each pixel, the centre of a bin drawn from ``softmax(logits / T)``
+    independently of its neighbours (the "sample" decoding; vivid and speckled). ``generator``
+    makes the draw repeatable; it must live on the logits' device.
+
+    Example:
+        >>> bins = torch.tensor([[0.0, 0.0], [10.0, 20.0]])
+        >>> logits = torch.tensor([-30.0, 30.0]).view(1, 2, 1, 1)   # all the mass on the second bin
+        >>> decode_sample(logits, bins, generator=torch.Generator().manual_seed(0)).flatten().tolist()
+        [10.0, 20.0]
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature}")
+    bins = _check_logits(logits, bins)
+    b, q, h, w = logits.shape
+    probs = torch.softmax(logits.float() / temperature, dim=1).permute(0, 2, 3, 1).reshape(-1, q)
+    idx = torch.multinomial(probs, 1, generator=generator).view(b, h, w)
+    return bins[idx].permute(0, 3, 1, 2).contiguous()
 
 
 # -------------------------------------------------------------------------------------- loss

@@ -51,8 +51,12 @@ __all__ = [
     "prior_key",
     "dataset_prior",
     "pixel_weights",
+    "rebalance_weights",
+    "REBALANCE_LAMBDA",
 ]
 
+#: λ of Zhang et al.'s rebalancing weights (:func:`rebalance_weights`): half the prior, half uniform.
+REBALANCE_LAMBDA = 0.5
 #: :func:`dataset_prior` reads at most this many training images (evenly spaced) of a large set.
 PRIOR_MAX_IMAGES = 2000
 #: Characters of the SHA-1 digests used in cache keys.
@@ -292,3 +296,28 @@ def pixel_weights(ab: Tensor, bins: Tensor, class_weights: Tensor) -> Tensor:
     _check_q("class_weights", class_weights, bins.shape[0], 0)
     return class_weights.to(ab.device)[nearest_bin(ab, bins)].unsqueeze(1)
 
+
+def rebalance_weights(prior: Tensor, lam: float = REBALANCE_LAMBDA) -> Tensor:
+    """Zhang et al.'s class rebalancing weights ``(Q,)``: ``w ∝ ((1 - λ)·p + λ/Q)^-1``, scaled so that
+    ``Σ_q p_q w_q = 1`` (their Eq. 4; λ = 0.5 in the paper).
+
+    ``prior`` must be a distribution (non-negative, sums to 1). ``λ = 1`` gives all ones,
+    ``λ = 0`` gives ``w = 1 / (Q·p)`` (needs every ``p_q > 0``). Not a hot path: the checks
+    synchronise with the host.
+
+    Example:
+        >>> w = rebalance_weights(torch.tensor([0.7, 0.2, 0.1]))
+        >>> round(float((torch.tensor([0.7, 0.2, 0.1]) * w).sum()), 6)
+        1.0
+    """
+    if prior.ndim != 1:
+        raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must be in [0, 1]; got {lam}")
+    p = prior.float()
+    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-4:
+        raise ValueError("prior must be non-negative and sum to 1")
+    if lam == 0.0 and bool((p == 0).any()):
+        raise ValueError("lam = 0 needs a prior with no empty bin (its weight would be infinite)")
+    w = 1.0 / ((1.0 - lam) * p + lam / p.shape[0])
+    return w / (p * w).sum()

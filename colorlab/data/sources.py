@@ -30,7 +30,7 @@ from .decode import load_image, pil_to_tensor
 from .folder import TEST_FRACTION, check_folder, load_folder
 from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare, fold_of
 
-__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec",
+__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec", "reachable",
            "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
@@ -88,7 +88,7 @@ def _keep_path(p: str) -> str:
     return p
 
 
-def _reachable(host: str, port: int, timeout: float = 3.0) -> bool:
+def reachable(host: str, port: int, timeout: float = 3.0) -> bool:
     """TCP connect to ``host:port``; DNS included, bounded by ``timeout`` (a daemon thread)."""
     ok: list[bool] = []
 
@@ -126,7 +126,7 @@ def _load_torchvision(name: str, split: str, root: str, probe_only: bool = False
     hint = (f"cannot download torchvision dataset {name!r} into {base!r}: {host} is not "
             f"reachable (offline?). Use --data folder:PATH (your own images) or --data samples "
             f"(offline photos) instead, or place the dataset under {base!r}.")
-    if not _reachable(host, port):
+    if not reachable(host, port):
         raise RuntimeError(hint)
     if probe_only:
         return None, "reachable"

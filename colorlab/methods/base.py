@@ -45,7 +45,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..claims import Claim, Published
-from ..color import LabNorm, YuvNorm, check_image, lab_to_rgb, rgb_to_lab, rgb_to_yuv, yuv_to_rgb
+from ..color import (
+    ImageNetGrayNorm,
+    LabNorm,
+    YuvNorm,
+    check_image,
+    lab_to_rgb,
+    rgb_to_lab,
+    rgb_to_yuv,
+    yuv_to_rgb,
+)
 from ..files import plain
 
 if TYPE_CHECKING:
@@ -82,7 +91,7 @@ class Method(nn.Module):
     #: ``"lab"`` or ``"yuv"``: the dataset items it trains on
     space: ClassVar[str] = "lab"
     #: its named normalisation convention (:mod:`colorlab.color`)
-    norm: ClassVar[LabNorm | YuvNorm]
+    norm: ClassVar[LabNorm | YuvNorm | ImageNetGrayNorm]
     #: every constructor argument with its default
     defaults: ClassVar[dict[str, Any]] = {}
     #: variant name -> presets; the first is the default variant

@@ -21,7 +21,15 @@ from __future__ import annotations
 import torch  # noqa: F401 (the examples use it)
 from torch import Tensor
 
-from ...abgrid import SIGMA, grayscale_mask, pixel_weights, soft_cross_entropy, soft_encode
+from ...abgrid import (
+    REBALANCE_LAMBDA,
+    SIGMA,
+    grayscale_mask,
+    pixel_weights,
+    rebalance_weights,
+    soft_cross_entropy,
+    soft_encode,
+)
 from ...color import ZHANG, check_image
 
 __all__ = [
@@ -29,6 +37,8 @@ __all__ = [
     "WEIGHT_DECAY", "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights", "downsample_targets", "class_loss",
     "l2_loss",
 ]
+
+#: ``rebalance_weights`` (the paper's Eq. 4) lives in :mod:`colorlab.abgrid.prior`, shared with the U-Net.
 
 #: Annealed-mean temperature of the paper.
 ANNEALED_T = 0.38
@@ -38,7 +48,7 @@ OFFICIAL_LOGIT_SCALE = 2.606
 K_PAPER = 5
 K_OFFICIAL = 10
 #: Mixing weight of the uniform distribution in the rebalancing weights.
-LAMBDA = 0.5
+LAMBDA = REBALANCE_LAMBDA
 #: The ground truth is point-sampled at this stride to match the network's 1/4-resolution output.
 TARGET_STRIDE = 4
 #: Adam's betas in the official solver (``momentum: 0.9``, ``momentum2: 0.99``).
@@ -51,31 +61,6 @@ PAPER_TEMPERATURES = (1.0, 0.77, 0.58, 0.38, 0.29, 0.14)
 DECODERS = ("annealed", "mode", "mean")
 #: Half of the squared error, the Euclidean loss of the paper's Eq. 1 (and Caffe's EuclideanLoss).
 _HALF = 0.5
-
-
-def rebalance_weights(prior: Tensor, lam: float = LAMBDA) -> Tensor:
-    """Class weights ``(Q,)``: ``w ∝ ((1 - λ)·p + λ/Q)^-1``, scaled so that ``Σ_q p_q w_q = 1``.
-
-    ``prior`` must be a distribution (non-negative, sums to 1). ``λ = 1`` gives all ones,
-    ``λ = 0`` gives ``w = 1 / (Q·p)`` (needs every ``p_q > 0``). Not a hot path: the checks
-    synchronise with the host.
-
-    Example:
-        >>> w = rebalance_weights(torch.tensor([0.7, 0.2, 0.1]))
-        >>> round(float((torch.tensor([0.7, 0.2, 0.1]) * w).sum()), 6)
-        1.0
-    """
-    if prior.ndim != 1:
-        raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must be in [0, 1]; got {lam}")
-    p = prior.float()
-    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-4:
-        raise ValueError("prior must be non-negative and sum to 1")
-    if lam == 0.0 and bool((p == 0).any()):
-        raise ValueError("lam = 0 needs a prior with no empty bin (its weight would be infinite)")
-    w = 1.0 / ((1.0 - lam) * p + lam / p.shape[0])
-    return w / (p * w).sum()
 
 
 def downsample_targets(ab: Tensor, factor: int = TARGET_STRIDE, offset: int = 0) -> Tensor:

@@ -1,0 +1,268 @@
+"""Pretrained torchvision backbones, with the way their weights got there recorded.
+
+Three methods stand on an ImageNet classifier (the U-Net's ResNet-50 encoder, the fusion layer's
+global ResNet-50 features, Larsson et al.'s VGG-16 hypercolumns). :func:`backbone` builds one and
+fills its weights from ``weights``:
+
+``"imagenet"``
+    torchvision's ImageNet weights (:data:`PRETRAINED`): from the torch hub cache when they are
+    there (no network needed; :func:`cached_file` says where), else downloaded into it when
+    ``download.pytorch.org`` answers (the hash in the file name checked). A corrupt cached copy
+    falls back like no copy, the reason said. Offline
+    with no cached copy it **falls back to random initialisation within seconds**, says so on the
+    terminal and records ``"random (offline fallback)"``.
+``"random"``
+    random initialisation, asked for.
+a path
+    a local file holding the backbone's ``state_dict`` (torchvision's layout; the classifier's
+    keys may be there or not; a ``{"state_dict": ...}`` or ``{"model": ...}`` wrapper and a
+    ``module.`` prefix from DistributedDataParallel are accepted): for clusters without
+    internet. A missing or unreadable file, or one whose keys or shapes do not fit, raises an
+    error naming it.
+
+The result is a :class:`Backbone`, a module whose :attr:`~Backbone.weights` says which of these
+ran (``"imagenet"``, ``"file:<name>"``, ``"random (asked)"``, ``"random (offline fallback)"``)
+and is saved with its ``state_dict``, so a checkpoint keeps it; :attr:`~Backbone.semantic` is
+false for random initialisation, and claims that need ImageNet semantics are then inconclusive.
+Inside :func:`skip_weights` nothing is loaded: a checkpoint is about to overwrite the weights
+(:func:`colorlab.checkpoint.rebuild`), or the network is only built to check its arguments.
+
+Example:
+    >>> b = backbone("resnet50", "random")
+    >>> b.weights, b.semantic, type(b.net).__name__
+    ('random (asked)', False, 'ResNet')
+    >>> backbone("resnet51", "random")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown backbone 'resnet51'; known: resnet50, vgg16"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+from . import progress
+from .data.sources import reachable
+
+__all__ = ["PRETRAINED", "HOST", "RANDOM", "FALLBACK", "Backbone", "backbone", "skip_weights", "cached_file",
+           "state_dict_of", "check_weights"]
+
+#: name -> (torchvision builder, its ImageNet weights enum member name): the weights :func:`backbone` loads.
+PRETRAINED: dict[str, tuple[str, str]] = {
+    "resnet50": ("resnet50", "ResNet50_Weights.IMAGENET1K_V1"),
+    "vgg16": ("vgg16", "VGG16_Weights.IMAGENET1K_V1"),
+}
+#: Where torchvision's weights are downloaded from (probed before a download is tried).
+HOST = ("download.pytorch.org", 443)
+#: The record of a backbone initialised at random because it was asked for.
+RANDOM = "random (asked)"
+#: The record of a backbone initialised at random because the ImageNet weights could not be had.
+FALLBACK = "random (offline fallback)"
+#: Keys of the classification layers, which a backbone file may hold or not.
+_CLASSIFIER = ("fc.", "classifier.")
+_SKIP: ContextVar[bool] = ContextVar("colorlab_skip_weights", default=False)
+#: ImageNet state dicts already read in this process, by file path.
+_LOADED: dict[str, dict[str, Tensor]] = {}
+#: Backbone names whose ImageNet weights could not be had in this process (probed once), and why.
+_UNAVAILABLE: dict[str, str] = {}
+#: Backbone names whose fallback has been said on the terminal in this process.
+_WARNED: set[str] = set()
+
+
+class Backbone(nn.Module):
+    """A torchvision network (:attr:`net`) and how its weights were initialised (:attr:`weights`),
+    which its ``state_dict`` carries (``_extra_state``)."""
+
+    def __init__(self, name: str, net: nn.Module, weights: str) -> None:
+        super().__init__()
+        self.name, self.net, self.weights = name, net, weights
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the weights came from ImageNet training (torchvision's or a file's)."""
+        return not self.weights.startswith("random")
+
+    def get_extra_state(self) -> dict[str, str]:
+        return {"backbone": self.name, "weights": self.weights}
+
+    def set_extra_state(self, state: Any) -> None:
+        if isinstance(state, Mapping) and "weights" in state:
+            self.weights = str(state["weights"])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, weights={self.weights!r}"
+
+
+@contextmanager
+def skip_weights() -> Iterator[None]:
+    """Build backbones without loading any weights inside this block (they are about to be
+    overwritten by a checkpoint, or the network is only built to check its arguments)."""
+    token = _SKIP.set(True)
+    try:
+        yield
+    finally:
+        _SKIP.reset(token)
+
+
+def _weights_enum(name: str) -> Any:
+    enum, member = PRETRAINED[name][1].split(".")
+    return getattr(getattr(torchvision.models, enum), member)
+
+
+def cached_file(name: str) -> Path:
+    """Where torch's hub cache keeps backbone ``name``'s ImageNet weights (whether or not they are there).
+
+    Example:
+        >>> cached_file("resnet50").name
+        'resnet50-0676ba61.pth'
+    """
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(_weights_enum(name).url)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+    progress.note(text)
+
+
+def state_dict_of(obj: Any, path: str | os.PathLike = "<file>") -> dict[str, Tensor]:
+    """The tensors of a loaded weights file: a ``state_dict`` itself, or one under ``"state_dict"``
+    or ``"model"``, ``module.`` prefixes removed; anything else raises ``ValueError`` naming ``path``.
+
+    Example:
+        >>> state_dict_of({"model": {"module.fc.bias": torch.zeros(2)}})
+        {'fc.bias': tensor([0., 0.])}
+    """
+    for key in ("state_dict", "model"):
+        if isinstance(obj, Mapping) and key in obj and isinstance(obj[key], Mapping):
+            obj = obj[key]
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise ValueError(f"{path}: not a state_dict (a mapping of parameter names to tensors)")
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def _load_into(net: nn.Module, state: Mapping[str, Tensor], name: str, path: str) -> None:
+    """Load ``state`` into ``net`` (the classifier's keys optional); a mismatch names the file."""
+    own = net.state_dict()
+    body = [k for k in own if not k.startswith(_CLASSIFIER)]
+    missing = [k for k in body if k not in state]
+    extra = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})" for k in own
+              if k in state and state[k].shape != own[k].shape]
+    if missing or extra or shapes:
+        why = "; ".join(p for p in (f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "") if missing
+                                    else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
+                                    f"wrong shape: {', '.join(shapes[:2])}" if shapes else "") if p)
+        raise ValueError(f"{path}: not {name} weights in torchvision's layout ({why})")
+    net.load_state_dict(dict(state), strict=False)
+
+
+def _imagenet_state(name: str) -> dict[str, Tensor] | str:
+    """torchvision's ImageNet weights for ``name``, or why they cannot be had (probed once per process):
+    the torch hub cache's copy when there is one (no network), else a download checked against the
+    hash in its file name."""
+    if name in _UNAVAILABLE:
+        return _UNAVAILABLE[name]
+    path = cached_file(name)
+    try:
+        if path.is_file():
+            return _file_state(str(path))
+        if not reachable(*HOST):
+            _UNAVAILABLE[name] = (f"its ImageNet weights are not in the torch cache ({path}) and {HOST[0]} is not "
+                                  f"reachable (offline?)")
+            return _UNAVAILABLE[name]
+        state = torch.hub.load_state_dict_from_url(_weights_enum(name).url, progress=True, check_hash=True)
+    except Exception as e:  # a failed download, a corrupt cache file
+        _UNAVAILABLE[name] = f"its ImageNet weights could not be loaded ({type(e).__name__}: {e})"
+        return _UNAVAILABLE[name]
+    _LOADED[str(path.resolve())] = state_dict_of(state, path)
+    return _LOADED[str(path.resolve())]
+
+
+def _file_state(path: str) -> dict[str, Tensor]:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"backbone weights file {path!r} does not exist (give 'imagenet', 'random' or a "
+                                f"state_dict file)")
+    key = str(p.resolve())
+    if key not in _LOADED:
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise ValueError(f"{path}: not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0]})") from e
+        _LOADED[key] = state_dict_of(obj, path)
+    return _LOADED[key]
+
+
+def check_weights(weights: str, cwd: str | os.PathLike | None = None) -> str:
+    """A ``weights`` value checked before any work starts: ``"imagenet"`` and ``"random"`` as they
+    are, a path made absolute (a relative one from ``cwd``) if it is a readable file; otherwise
+    ``FileNotFoundError`` or ``ValueError`` naming it.
+
+    Example:
+        >>> check_weights("random")
+        'random'
+        >>> check_weights("no/such/file.pth", cwd="/")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: backbone weights file '/no/such/file.pth' does not exist (give 'imagenet', 'random' or a state_dict file)
+    """
+    if not isinstance(weights, str) or not weights.strip():
+        raise ValueError(f"weights must be 'imagenet', 'random' or a file path; got {weights!r}")
+    if weights in ("imagenet", "random"):
+        return weights
+    p = Path(weights).expanduser()
+    p = (Path(cwd or os.getcwd()) / p) if not p.is_absolute() else p
+    if not p.is_file():
+        raise FileNotFoundError(f"backbone weights file {str(p)!r} does not exist (give 'imagenet', 'random' or a "
+                                f"state_dict file)")
+    if not os.access(p, os.R_OK):
+        raise ValueError(f"backbone weights file {str(p)!r} is not readable")
+    return str(p.resolve())
+
+
+def _file_record(path: str) -> str:
+    p = Path(path).expanduser()
+    with open(p, "rb") as f:
+        digest = hashlib.file_digest(f, "sha1").hexdigest()[:8]
+    return f"file:{p.name}@{digest}"
+
+
+def backbone(name: str, weights: str = "imagenet") -> Backbone:
+    """torchvision's ``name`` (:data:`PRETRAINED`) with ``weights`` ``"imagenet"``, ``"random"`` or a
+    file path (see the module docstring); a :class:`Backbone` that records which ran."""
+    if name not in PRETRAINED:
+        raise KeyError(f"unknown backbone {name!r}; known: {', '.join(PRETRAINED)}")
+    if not isinstance(weights, str) or not weights:
+        raise ValueError(f"{name}: weights must be 'imagenet', 'random' or a file path; got {weights!r}")
+    net = getattr(torchvision.models, PRETRAINED[name][0])(weights=None)
+    if _SKIP.get():
+        return Backbone(name, net, "restored")
+    if weights == "random":
+        return Backbone(name, net, RANDOM)
+    if weights == "imagenet":
+        state = _imagenet_state(name)
+        if isinstance(state, str):
+            if name not in _WARNED:
+                _WARNED.add(name)
+                _say(f"{name}: {state}: RANDOM INITIALISATION instead. Claims that need ImageNet semantics will "
+                     f"be inconclusive. To use the weights offline, copy {cached_file(name).name} into "
+                     f"{cached_file(name).parent} or pass its path as the weights parameter.")
+            return Backbone(name, net, FALLBACK)
+        _load_into(net, state, name, str(cached_file(name)))
+        return Backbone(name, net, "imagenet")
+    _load_into(net, _file_state(weights), name, weights)
+    return Backbone(name, net, _file_record(weights))

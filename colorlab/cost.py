@@ -1,0 +1,184 @@
+"""What a method costs to train and to run: images per second and peak memory, measured.
+
+:func:`measure` times ``repeats`` training steps (the method's own :meth:`train_step` with its
+own optimisers) on a synthetic batch of ``batch_size`` crops of ``size``², and ``repeats``
+colourisations of the same batch in eval mode, after ``warmup`` untimed ones, the device
+synchronised around each. With ``isolate`` (the default) it runs in a fresh Python process,
+inference first and training second, so that the memory it reports is that of this method
+alone, not of whatever the calling notebook already holds:
+
+* **CUDA**: the peak of ``torch.cuda.max_memory_allocated`` during each phase;
+* **CPU**: the process's resident-set high-water mark (``VmHWM``, reset once the model and the
+  batch are built) after each phase minus its resident set before the first, i.e. what the
+  model's activations, gradients and optimiser state add at peak over the built model and the
+  batch. The training phase's number includes the inference phase's peak when that is higher
+  (it rarely is). Where the mark cannot be reset (not Linux) the build's own peak may show
+  through, and the ``memory`` field says so.
+
+Weights do not change the cost, so the method is built without loading pretrained ones
+(:func:`colorlab.backbones.skip_weights`).
+
+Example:
+    >>> r = measure("yuv_regression", "l2", {"base": 4}, batch_size=2, size=16, repeats=2, isolate=False)
+    >>> sorted(r)[:4], len(r["train_seconds"]), r["isolated"]
+    (['batch_size', 'device', 'infer_images_per_second', 'infer_seconds'], 2, False)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from .backbones import skip_weights
+from .color import rgb_to_lab, rgb_to_yuv
+from .device import pick_device
+
+__all__ = ["measure", "synthetic_batch", "rss_mb"]
+
+_MB = 2**20
+_KB = 2**10
+
+
+def rss_mb() -> float:
+    """This process's resident set now, in MiB (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MB
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Reset this process's resident-set high-water mark to its resident set now (Linux 4.0+:
+    ``/proc/self/clear_refs``); False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float:
+    """The resident-set high-water mark (``VmHWM``; ``ru_maxrss`` where ``/proc`` has none), MiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / _KB
+    except (OSError, ValueError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / _MB if sys.platform == "darwin" else peak / _KB
+
+
+def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device, seed: int = 0) -> dict[str, Any]:
+    """A batch like :class:`colorlab.data.ColorDataset`'s: random RGB ``(B, 3, size, size)`` with its
+    luminance and chroma in ``space`` (``"lab"`` or ``"yuv"``), smooth enough to have colour."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(batch_size, 3, max(1, size // 8), max(1, size // 8), generator=g)
+    rgb = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    lum, chroma = (rgb_to_lab if space == "lab" else rgb_to_yuv)(rgb)
+    keys = ("L", "ab") if space == "lab" else ("Y", "uv")
+    batch = {"rgb": rgb, keys[0]: lum, keys[1]: chroma, "image": torch.arange(batch_size)}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _timed(fn: Any, n: int, dev: torch.device) -> list[float]:
+    out = []
+    for _ in range(n):
+        _sync(dev)
+        t0 = time.perf_counter()
+        fn()
+        _sync(dev)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: int, size: int, repeats: int,
+                  warmup: int, device: str) -> dict[str, Any]:
+    from .methods import get
+
+    dev = pick_device(device)
+    torch.manual_seed(0)
+    with skip_weights():
+        method = get(name)(variant, **args)
+    method.to(dev)
+    batch = synthetic_batch(method.space, batch_size, size, dev)
+    cuda = dev.type == "cuda"
+    base = rss_mb()
+    reset = cuda or _reset_peak()  # else the peak may be the build's, not the phase's: reported as is
+
+    def peak() -> float:
+        if cuda:
+            return torch.cuda.max_memory_allocated(dev) / _MB
+        return _peak_rss_mb() - base
+
+    method.eval()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    _timed(lambda: method.colorize(batch), warmup, dev)
+    infer = _timed(lambda: method.colorize(batch), repeats, dev)
+    peak_infer = peak()
+
+    method.train()
+    optimizers = method.configure_optimizers()
+    step = iter(range(10**9))
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    _timed(lambda: method.train_step(batch, optimizers, next(step)), warmup, dev)
+    train = _timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
+    return {"method": name, "variant": variant, "device": str(dev), "batch_size": batch_size, "size": size,
+            "threads": torch.get_num_threads(), "train_seconds": train, "infer_seconds": infer,
+            "train_images_per_second": batch_size / float(np.median(train)),
+            "infer_images_per_second": batch_size / float(np.median(infer)),
+            "peak_train_mb": peak(), "peak_infer_mb": peak_infer,
+            "memory": "cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark above the built model"
+            + ("" if reset else " (not reset after building: an upper bound)")}
+
+
+def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int, size: int, repeats: int = 5,
+            warmup: int = 1, device: str = "cpu", isolate: bool = True) -> dict[str, Any]:
+    """Training and inference cost of method ``name``/``variant`` built with ``args`` (see the module
+    docstring): per-repeat seconds (``train_seconds``, ``infer_seconds``), the median images per
+    second of each, and peak memory in MiB. State that :meth:`~colorlab.methods.base.Method.prepare`
+    would compute from data (a class prior) keeps its initial values: it changes no cost.
+    A bad method name, variant or argument is refused before any process starts."""
+    if batch_size < 1 or size < 1 or repeats < 1 or warmup < 0:
+        raise ValueError(f"need batch_size, size, repeats >= 1 and warmup >= 0; got {batch_size}, {size}, "
+                         f"{repeats}, {warmup}")
+    from .methods import get
+
+    get(name).resolve(variant, args)  # a bad name, variant or argument is refused here, before a process starts
+    job = dict(name=name, variant=variant, args=dict(args), batch_size=batch_size, size=size, repeats=repeats,
+               warmup=warmup, device=device)
+    if not isolate:
+        return {**_measure_here(**job), "repeats": repeats, "isolated": False,
+                "memory": "in the calling process: not that of this method alone"}
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    proc = subprocess.run([sys.executable, "-m", "colorlab.cost", json.dumps(job)], capture_output=True, text=True,
+                          env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring {name}/{variant} failed (exit {proc.returncode}): "
+                           f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no message'}")
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "repeats": repeats, "isolated": True}
+
+
+if __name__ == "__main__":
+    job = json.loads(sys.argv[1])
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    print(json.dumps(_measure_here(**job)))

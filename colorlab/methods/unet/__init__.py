@@ -1,0 +1,212 @@
+"""A U-Net with a ResNet-50 encoder, regression on ab versus classification over about 200 ab
+classes (source 001, "Image Colorization Project 2.0", Ardenghi, Giampetruzzi and Minardi;
+notebook 04).
+
+* :mod:`.network`: the U-Net (:class:`UNetResNet`): torchvision's ResNet-50 as the encoder, skips
+  from each stage, transposed convolutions with batch norm as the decoder;
+* :mod:`.paper`: the source's claims with their verdict rules, the cost measurement of each head
+  and the gallery of historical photographs;
+* :class:`UNet`: the method. Two variants on the same trunk, "the only difference between the two
+  approaches was the output shape": ``regress`` (two channels ``ab / 110``, a mean squared error)
+  and ``class`` (logits over the ab classes, a weighted cross entropy).
+
+**The classes.** The source quantises ab "so that each pixel belonged to one of roughly 200
+classes" without saying how. We take the in-gamut cells of the shared ab grid
+(:func:`colorlab.abgrid.ab_gamut_bins`) with a spacing of :data:`CLASS_GRID` = 11.5, which gives
+**Q = 201** classes for any data (a fixed class set, so a checkpoint rebuilds without its data).
+Each pixel's target is its nearest class (``k = 1``, hard targets, as the source says; ``k > 1``
+soft-encodes as Zhang et al.). **"Weighted"** is Zhang et al.'s class rebalancing,
+``w ∝ ((1 - λ) p + λ/Q)^-1`` with λ = 0.5 over the smoothed prior ``p`` of the training split
+(:func:`colorlab.abgrid.rebalance_weights`): the source names Zhang et al. as its inspiration
+and gives no weights of its own. Grayscale training images are left out of both losses.
+
+**Decodings of the class head** (the source tried "picking the mode, the expected value ..."):
+the annealed mean ``softmax(z / 0.38)`` (Zhang et al.'s choice), the mode, the expectation (the
+mean, ``T = 1``) and a per-pixel sample (``seed`` makes it repeatable). All at full resolution.
+
+**The encoder's weights** (``encoder_weights``): ``"imagenet"`` (torchvision's, from the cache or
+downloaded; offline without a cached copy, random initialisation said on the terminal),
+``"random"``, or a local file (:func:`colorlab.backbones.backbone`). Every result row records
+which ran (``encoder_weights``); :attr:`UNet.pretrained` says whether it has ImageNet semantics.
+
+Example:
+    >>> m = UNet("class", width=0.125, encoder_weights="random").eval()
+    >>> m.num_classes, m.decodings
+    (201, ('annealed', 'mode', 'expectation', 'sample'))
+    >>> m.colorize(torch.rand(1, 3, 20, 12), "sample").shape
+    torch.Size([1, 3, 20, 12])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...abgrid import (
+    REBALANCE_LAMBDA,
+    SIGMA,
+    ab_gamut_bins,
+    dataset_prior,
+    decode_expectation,
+    decode_mode,
+    decode_sample,
+    grayscale_mask,
+    nearest_bin,
+    pixel_weights,
+    prior_key,
+    rebalance_weights,
+    soft_cross_entropy,
+    soft_encode,
+)
+from ...backbones import backbone
+from ...color import IMAGENET_GRAY
+from ..base import Method, Variant
+from . import paper
+from .network import INPUT_MULTIPLE, UNetResNet
+
+if TYPE_CHECKING:
+    from ...data import ColorDataset
+
+__all__ = ["UNet", "UNetResNet", "CLASS_GRID", "ANNEALED_T", "DECODERS", "ENCODER"]
+
+#: Spacing of the ab grid whose in-gamut cells are the classes: Q = 201, the source's "roughly 200".
+CLASS_GRID = 11.5
+#: Temperature of the annealed-mean decoding (Zhang et al. 2016).
+ANNEALED_T = 0.38
+#: Decodings of the class head, the default first.
+DECODERS = ("annealed", "mode", "expectation", "sample")
+#: The temperature of each decoding (the mode is the ``T -> 0`` limit; the sample draws at ``T = 1``).
+TEMPERATURE = {"annealed": ANNEALED_T, "mode": 0.0, "expectation": 1.0, "sample": 1.0}
+#: The torchvision network of the encoder.
+ENCODER = "resnet50"
+
+
+class UNet(Method):
+    """The source's U-Net and its two heads.
+
+    Args (all in :attr:`defaults`): ``width`` (the decoder's channel multiplier; the encoder is
+    ResNet-50 at any width), ``head`` (``'regress'`` or ``'class'``), ``encoder_weights``
+    (``'imagenet'``, ``'random'`` or a file path), ``grid`` (the class grid's spacing), ``k`` and
+    ``sigma`` (targets over the ``k`` nearest classes; 1 is hard), ``rebalance`` and ``lam`` (the
+    class weights), Adam's ``lr``, ``betas`` and ``weight_decay``.
+    """
+
+    name = "unet"
+    title = "U-Net with a ResNet-50 encoder: regression on ab versus classification over ~200 ab classes"
+    source = "001_2b44bd87656f3372.txt"
+    space = "lab"
+    norm = IMAGENET_GRAY
+    defaults = {"width": 1.0, "head": "regress", "encoder_weights": "imagenet", "grid": CLASS_GRID, "k": 1,
+                "sigma": SIGMA, "rebalance": False, "lam": REBALANCE_LAMBDA, "lr": 1e-3, "betas": (0.9, 0.999),
+                "weight_decay": 0.0}
+    variants = {
+        "regress": Variant("regression: two output channels ab/110, mean squared error", {"head": "regress"}),
+        "class": Variant("classification over Q = 201 ab classes, cross entropy weighted by Zhang et al.'s "
+                         "rebalancing (lambda = 0.5)", {"head": "class", "rebalance": True}),
+    }
+    smoke_args = {"width": 0.125, "encoder_weights": "random"}
+    input_multiple = INPUT_MULTIPLE
+    claims = paper.CLAIMS
+
+    def __init__(self, variant: str | None = None, **args: Any) -> None:
+        super().__init__(variant, **args)
+        a = self.args
+        if a["head"] not in ("class", "regress"):
+            raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
+        if a["rebalance"] and a["head"] != "class":
+            raise ValueError(f"{self.name}: rebalancing needs the class head")
+        if not 0.0 <= a["lam"] <= 1.0 or not a["sigma"] > 0:
+            raise ValueError(f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
+        self.register_buffer("bins", ab_gamut_bins(a["grid"]))
+        q = self.bins.shape[0]
+        if not 1 <= a["k"] <= q:
+            raise ValueError(f"{self.name}: k (target classes per pixel) must be in [1, Q={q}]; got {a['k']}")
+        out = q if a["head"] == "class" else 2
+        self.net = UNetResNet(backbone(ENCODER, a["encoder_weights"]), out_channels=out, width=a["width"])
+        if a["rebalance"]:  # filled by prepare() from the training split, saved with the weights
+            self.register_buffer("prior", torch.zeros(q))
+            self.register_buffer("class_weights", torch.ones(q))
+
+    @property
+    def num_classes(self) -> int:
+        """``Q``, the number of ab classes."""
+        return self.bins.shape[0]
+
+    @property
+    def encoder_weights(self) -> str:
+        """How the encoder was initialised: ``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"``
+        or ``"random (offline fallback)"`` (kept in the checkpoint)."""
+        return self.net.encoder.weights
+
+    @property
+    def pretrained(self) -> bool:
+        """Whether the encoder started from ImageNet weights (the source's setting)."""
+        return self.net.encoder.semantic
+
+    def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
+        """With rebalancing: the training split's smoothed prior over the classes and the weights."""
+        record = {"encoder_weights": self.encoder_weights}
+        if not self.args["rebalance"]:
+            return record
+        prior = dataset_prior(train_set, self.bins, sigma=self.args["sigma"], cache_dir=cache_dir)
+        self.prior.copy_(prior)
+        self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
+        return {**record, "prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
+                "nonzero_bins": int((prior > 0).sum())}
+
+    def check_trainable(self) -> None:
+        if self.args["rebalance"] and not bool(self.prior.sum() > 0):
+            raise ValueError(f"{self.name} ({self.variant}) weights its classes by the training prior: "
+                             f"call prepare(train_set) first")
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        a = self.args
+        dev = next(self.parameters()).device
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
+                                        weight_decay=a["weight_decay"], fused=dev.type in ("cpu", "cuda"))}
+
+    def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        missing = [k for k in ("L", "ab") if k not in batch]
+        if missing:
+            raise KeyError(f"batch lacks {missing}; build the dataset with space='lab'")
+        ab = batch["ab"].float()
+        out = self.net(self.norm.encode_l(batch["L"].float())).float()
+        keep = ~grayscale_mask(ab)
+        if self.args["head"] == "regress":
+            per_pixel = (out - self.norm.encode_chroma(ab)).square().mean(1)  # (B, H, W)
+            w = keep.to(per_pixel.dtype).view(-1, 1, 1).expand_as(per_pixel)
+            return {"loss": (per_pixel * w).sum() / w.sum().clamp_min(1.0), "colour_images": keep.float().mean()}
+        weights = pixel_weights(ab, self.bins, self.class_weights) if self.args["rebalance"] else None
+        if self.args["k"] == 1:
+            target = F.one_hot(nearest_bin(ab, self.bins), self.num_classes).permute(0, 3, 1, 2).to(out.dtype)
+        else:
+            target = soft_encode(ab, self.bins, self.args["k"], self.args["sigma"])
+        loss = soft_cross_entropy(out, target, weights, keep)
+        ce = loss.detach() if weights is None else soft_cross_entropy(out.detach(), target, None, keep)
+        return {"loss": loss, "ce": ce, "colour_images": keep.float().mean()}
+
+    @property
+    def decodings(self) -> tuple[str, ...]:
+        return DECODERS if self.args["head"] == "class" else ("direct",)
+
+    def row_labels(self, decode: str, **options: Any) -> dict[str, Any]:
+        return {"encoder_weights": self.encoder_weights, "temperature": TEMPERATURE.get(decode)}
+
+    def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
+        """ab ``(B, 2, H, W)`` at full resolution: the regression head's output, or the class
+        head's logits decoded by ``decode`` (``seed`` draws the sample)."""
+        if options:
+            raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
+        out = self.net(self.norm.encode_l(lum)).float()
+        if decode == "direct":
+            return self.norm.decode_chroma(out)
+        if decode == "mode":
+            return decode_mode(out, self.bins)
+        if decode == "sample":
+            return decode_sample(out, self.bins, generator=torch.Generator(out.device).manual_seed(seed))
+        return decode_expectation(out, self.bins, TEMPERATURE[decode])

@@ -1,0 +1,239 @@
+"""What source 001 claims about its U-Net, the rules that test it, the cost of each head and the
+gallery of historical photographs.
+
+* :data:`CLAIMS`: regression gives better results than classification (accuracy and colourfulness
+  gap; the source's setting has a pretrained encoder, so without one the rule's outcome is shown
+  but the verdict is inconclusive); regression is cheaper to train and to run; the class head's
+  decodings order by vividness as the mode, the annealed mean, the expectation.
+* :func:`measure_cost`: training and inference images per second and peak memory of each head,
+  measured (:func:`colorlab.cost.measure`), and :func:`cost_labels`, the columns they add to the
+  result rows the rules read.
+* :func:`best_row`, :func:`gallery`: the historical photographs colourised by the model with the
+  best held-out AuC; no ground truth, so no metric.
+
+The source publishes no numbers (its findings are in words), so there are no published rows.
+
+Example:
+    >>> [c.key for c in CLAIMS]
+    ['unet_regression_better', 'unet_regression_cheaper', 'unet_decoding_vividness']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ... import cost, stats, viz
+from ...claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    Verdict,
+    combine,
+    difference_of,
+    interval_of,
+    missing,
+    verdict_of,
+)
+from ...data import ImageSet
+from ...device import pick_device
+from ...evaluate import colorize_images
+from ...evidence import fmt, select
+
+__all__ = ["CLAIMS", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "best_row", "gallery"]
+
+_SOURCE = "001"
+_NOTEBOOK = "04"
+#: Prefix of the cost columns in the result rows.
+COST_PREFIX = "cost_"
+#: Timed repeats per head below which the cost claim gets no verdict.
+MIN_REPEATS = 3
+_REGRESS = {"method": "unet", "variant": "regress"}
+
+
+def _cls(decode: str) -> dict[str, str]:
+    return {"method": "unet", "variant": "class", "decode": decode}
+
+
+def _class_decodings(df: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(select(df, method="unet", variant="class")["decode"].astype(str)))
+
+
+def _encoder(df: pd.DataFrame) -> tuple[bool, str]:
+    """Whether every U-Net row had an ImageNet-initialised encoder, and the records seen."""
+    seen = sorted(set(select(df, method="unet")["encoder_weights"].astype(str))) if "encoder_weights" in df else []
+    return bool(seen) and not any(w.startswith("random") for w in seen), ", ".join(seen) or "not recorded"
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def regression_is_better(df: pd.DataFrame) -> Verdict:
+    """Regression minus each decoding of the class head, paired on seeds and photos: AuC and PSNR
+    higher, and the colourfulness gap to the truth smaller in size (``|gap|`` of the class head
+    minus the regression's above zero). Reproduced when regression beats every decoding on all
+    three, not reproduced when some decoding beats it on one. The source's finding was made with
+    an ImageNet-pretrained encoder: with a randomly initialised one the outcome is shown and the
+    verdict is inconclusive."""
+    decodes = _class_decodings(df)
+    if select(df, **_REGRESS).empty or not decodes:
+        return missing("unet/regress", "unet/class")
+    df = df.assign(colorfulness_abs_gap=df["colorfulness_gap"].abs())
+    parts, verdicts, worst = [], [], None
+    for d in decodes:
+        auc = difference_of(df, "auc", _REGRESS, _cls(d))
+        psnr = difference_of(df, "psnr", _REGRESS, _cls(d))
+        gap = difference_of(df, "colorfulness_abs_gap", _cls(d), _REGRESS)
+        v = combine(verdict_of(auc, ">"), verdict_of(psnr, ">"), verdict_of(gap, ">"))
+        verdicts.append(v)
+        parts.append(f"vs {d}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB, |colourfulness gap| {fmt(gap, 1)}")
+        worst = worst or (f"AuC vs {d} {fmt(auc)}" if v != REPRODUCED else None)
+    verdict = combine(*verdicts)
+    evidence = "regression minus classification: " + "; ".join(parts)
+    interval = worst or f"AuC vs {decodes[0]} {fmt(difference_of(df, 'auc', _REGRESS, _cls(decodes[0])))}"
+    semantic, weights = _encoder(df)
+    if not semantic:
+        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the encoder was not ImageNet-"
+                f"pretrained ({weights}): the source's finding is about a pretrained ResNet-50, so no verdict",
+                INCONCLUSIVE, interval)
+    return evidence + f" (encoder: {weights})", verdict, interval
+
+
+def _ips(row: pd.Series, phase: str) -> stats.Interval:
+    c = f"{COST_PREFIX}{phase}_images_per_second"
+    return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
+
+
+def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
+    """Training and inference images per second of the regression head against the class head's,
+    measured by :func:`measure_cost` with repeated timed steps: reproduced when, for both,
+    regression's 95 % interval lies wholly above the classification's, not reproduced when it lies
+    wholly below for either, inconclusive when they overlap or with fewer than
+    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged."""
+    reg, cls = select(df, **_REGRESS), select(df, method="unet", variant="class")
+    col = f"{COST_PREFIX}train_images_per_second"
+    if reg.empty or cls.empty or col not in df or reg[col].isna().all() or cls[col].isna().all():
+        return missing("cost of unet/regress and unet/class (measure_cost)")
+    r, c = reg.dropna(subset=[col]).iloc[0], cls.dropna(subset=[col]).iloc[0]
+    parts, verdicts = [], []
+    for phase in ("train", "infer"):
+        a, b = _ips(r, phase), _ips(c, phase)
+        v = REPRODUCED if a[1] > b[2] else NOT_REPRODUCED if a[2] < b[1] else INCONCLUSIVE
+        verdicts.append(v)
+        parts.append(f"{phase} {a[0]:.1f} [{a[1]:.1f}, {a[2]:.1f}] vs {b[0]:.1f} [{b[1]:.1f}, {b[2]:.1f}] images/s "
+                     f"(x{a[0] / b[0]:.2f})")
+    mem = (f"peak memory training {r[COST_PREFIX + 'peak_train_mb']:.0f} vs {c[COST_PREFIX + 'peak_train_mb']:.0f} "
+           f"MiB, inference {r[COST_PREFIX + 'peak_infer_mb']:.0f} vs {c[COST_PREFIX + 'peak_infer_mb']:.0f} MiB")
+    where = f"{r[COST_PREFIX + 'device']}, batch {int(r[COST_PREFIX + 'batch_size'])} of {int(r[COST_PREFIX + 'size'])}²"
+    evidence = f"regression vs classification on {where}: " + "; ".join(parts) + f"; {mem}"
+    if not r.get(COST_PREFIX + "isolated", False):
+        evidence += " (memory measured in the notebook's own process: not each head's alone)"
+    verdict, repeats = combine(*verdicts), int(min(r[COST_PREFIX + "repeats"], c[COST_PREFIX + "repeats"]))
+    if repeats < MIN_REPEATS:
+        verdict, evidence = INCONCLUSIVE, evidence + f" ({repeats} timed repeat(s), fewer than {MIN_REPEATS}: no verdict)"
+    return evidence, verdict, "; ".join(p.split(" (")[0] for p in parts)
+
+
+def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
+    """The class head's decodings, paired on seeds and photos: the mode more colourful than the
+    annealed mean, the annealed mean more colourful than the expectation. The sample's and the
+    truth's colourfulness are shown beside them."""
+    need = ("mode", "annealed", "expectation")
+    absent = [f"unet/class/{d}" for d in need if select(df, **_cls(d)).empty]
+    if absent:
+        return missing(*absent)
+    a = difference_of(df, "colorfulness", _cls("mode"), _cls("annealed"))
+    b = difference_of(df, "colorfulness", _cls("annealed"), _cls("expectation"))
+    means = {d: interval_of(df, "colorfulness", **_cls(d))[0] for d in _class_decodings(df)}
+    truth = select(df, method="reference", variant="ground_truth")
+    shown = ", ".join(f"{d} {v:.1f}" for d, v in sorted(means.items(), key=lambda kv: -kv[1]))
+    if not truth.empty:
+        shown += f"; ground truth {interval_of(df, 'colorfulness', method='reference', variant='ground_truth')[0]:.1f}"
+    evidence = f"colourfulness mode minus annealed {fmt(a, 1)}, annealed minus expectation {fmt(b, 1)} ({shown})"
+    return evidence, combine(verdict_of(a, ">"), verdict_of(b, ">")), f"{fmt(a, 1)} | {fmt(b, 1)}"
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("unet_regression_better", _SOURCE, _NOTEBOOK,
+          "regression gives better results than classification: higher AuC and PSNR and a colourfulness closer "
+          "to the truth's than every decoding of the class head (with a pretrained ResNet-50 encoder)",
+          regression_is_better),
+    Claim("unet_regression_cheaper", _SOURCE, _NOTEBOOK,
+          "regression is cheaper: more training and inference images per second than classification",
+          regression_is_cheaper),
+    Claim("unet_decoding_vividness", _SOURCE, _NOTEBOOK,
+          "the class head's decodings order by vividness: mode, then annealed mean, then expectation",
+          decodings_order_by_vividness),
+)
+
+
+# -------------------------------------------------------------------------------------- cost
+
+
+def measure_cost(args: Mapping[str, Any], variants: Sequence[str] = ("regress", "class"), *, batch_size: int,
+                 size: int, repeats: int = 5, devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
+    """Each variant's cost on each device (duplicates dropped), measured in a fresh process when
+    ``isolate`` (:func:`colorlab.cost.measure`): one row with the median images per second of
+    training and inference and their 95 % bootstrap intervals over the ``repeats`` timed steps
+    (none with one repeat), and peak memory."""
+    rows = []
+    for device in dict.fromkeys(str(pick_device(d)) for d in devices):
+        for variant in variants:
+            r = cost.measure("unet", variant, args, batch_size=batch_size, size=size, repeats=repeats, device=device,
+                             isolate=isolate)
+            for phase in ("train", "infer"):
+                _, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
+                r[f"{phase}_images_per_second_lo"] = batch_size / hi
+                r[f"{phase}_images_per_second_hi"] = batch_size / lo
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def cost_labels(table: pd.DataFrame, device: str) -> dict[str, dict[str, Any]]:
+    """``{variant: columns}`` for :meth:`colorlab.study.Study.evaluate`'s ``per_model``: the cost
+    measured on ``device`` (``cuda`` matches ``cuda:0``), each column prefixed with :data:`COST_PREFIX`.
+
+    Example:
+        >>> t = pd.DataFrame([{"method": "unet", "variant": "regress", "device": "cpu", "train_images_per_second": 3.0}])
+        >>> cost_labels(t, "cpu")
+        {'regress': {'cost_device': 'cpu', 'cost_train_images_per_second': 3.0}}
+    """
+    mine = table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
+    skip = ("method", "variant", "memory", "threads", "train_seconds", "infer_seconds")
+    return {r["variant"]: {COST_PREFIX + k: v for k, v in r.items() if k not in skip} for r in mine.to_dict("records")}
+
+
+def cost_plot(table: pd.DataFrame) -> Figure:
+    """Bars of training and inference images per second (with their intervals) and peak memory,
+    per head and device."""
+    labels = [f"{r.variant}\n{r.device}" for r in table.itertuples()]
+    panels = {"training images/s": "train_images_per_second", "inference images/s": "infer_images_per_second",
+              "peak memory, training (MiB)": "peak_train_mb", "peak memory, inference (MiB)": "peak_infer_mb"}
+    return viz.bar_panels(table, labels, panels)
+
+
+# ------------------------------------------------------------------------------ the gallery
+
+
+def best_row(table: pd.DataFrame) -> pd.Series:
+    """The U-Net row (variant and decoding) with the highest mean held-out AuC: the model the
+    gallery uses ("we used one of the regression models", the source says; we let the rows choose)."""
+    rows = table[table["method"] == "unet"]
+    if rows.empty:
+        raise ValueError("no unet rows in the table: train and evaluate first")
+    return rows.loc[rows["auc"].astype(float).idxmax()]
+
+
+def gallery(method: Any, images: ImageSet | Sequence[Any], decode: str, *, max_side: int | None = 512,
+            device: str = "cpu", title: str | None = None) -> Figure:
+    """Each image of ``images`` (grayscale photographs: no ground truth) as the network sees it and
+    colourised by ``method`` with ``decode``, each at its own size up to ``max_side``, titled by
+    the set's names when it has them."""
+    gray, colour = colorize_images(method, images, decode, max_side=max_side, device=device)
+    names = getattr(images, "names", None)
+    return viz.gallery({"input": gray, f"{method.name} {method.variant}, {decode}": colour},
+                       names=[str(n) for n in names] if names is not None else None, title=title)

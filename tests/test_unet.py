@@ -1,0 +1,232 @@
+"""The U-Net of source 001 (notebook 04): its network, classes, losses, decodings, cost
+measurement, gallery and the rules of its claims."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torchvision.transforms import v2
+
+from colorlab import claims, cost, evaluate
+from colorlab.abgrid import decode_sample, nearest_bin, pixel_weights
+from colorlab.backbones import backbone
+from colorlab.color import IMAGENET_GRAY, IMAGENET_MEAN, IMAGENET_STD, lab_to_rgb
+from colorlab.methods import build
+from colorlab.methods.unet import CLASS_GRID, UNet, UNetResNet, paper
+
+
+@pytest.fixture(scope="module")
+def regress():
+    torch.manual_seed(0)
+    return build("unet", "regress", width=0.125, encoder_weights="random")
+
+
+def test_about_two_hundred_classes():
+    m = build("unet", "class", width=0.125, encoder_weights="random")
+    assert CLASS_GRID == 11.5 and m.num_classes == 201
+    assert m.net.head.out_channels == 201 and m.args["k"] == 1 and m.args["rebalance"]
+
+
+def test_network_shapes_and_size_checks():
+    net = UNetResNet(backbone("resnet50", "random"), out_channels=5, width=0.125).eval()
+    assert net(torch.randn(1, 3, 64, 32)).shape == (1, 5, 64, 32)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        net(torch.randn(1, 3, 48, 32))
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        net(torch.randn(1, 1, 64, 64))
+    with pytest.raises(ValueError, match="width must be positive"):
+        UNetResNet(backbone("resnet50", "random"), 2, width=0)
+
+
+def test_the_encoder_input_is_what_torchvision_normalises_a_gray_photo_to():
+    L = torch.rand(2, 1, 8, 8) * 100
+    gray = lab_to_rgb(L, torch.zeros(2, 2, 8, 8))
+    expected = v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)(gray)
+    torch.testing.assert_close(IMAGENET_GRAY.encode_l(L), expected)
+    torch.testing.assert_close(IMAGENET_GRAY.decode_l(expected), L, atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match="L must have shape"):
+        IMAGENET_GRAY.encode_l(torch.rand(1, 3, 4, 4))
+
+
+def test_class_loss_is_the_weighted_cross_entropy_of_the_nearest_class():
+    torch.manual_seed(0)
+    m = build("unet", "class", width=0.125, encoder_weights="random")
+    m.class_weights.copy_(torch.rand(m.num_classes) + 0.5)
+    m.prior.fill_(1.0 / m.num_classes)
+    ab = F.interpolate(torch.randn(2, 2, 4, 4) * 40, size=(32, 32), mode="nearest")
+    L = torch.full((2, 1, 32, 32), 60.0)
+    logits = m.net(IMAGENET_GRAY.encode_l(L)).float()
+    target = nearest_bin(ab, m.bins)
+    w = pixel_weights(ab, m.bins, m.class_weights)[:, 0]
+    expected = (F.cross_entropy(logits, target, reduction="none") * w).mean()
+    torch.manual_seed(0)
+    out = m.loss({"L": L, "ab": ab})
+    torch.testing.assert_close(out["loss"], expected, rtol=1e-4, atol=1e-5)
+    assert float(out["colour_images"]) == 1.0
+
+
+def test_gray_images_do_not_count_in_either_loss(regress):
+    L = torch.full((2, 1, 32, 32), 50.0)
+    ab = torch.zeros(2, 2, 32, 32)
+    ab[1] = 30.0
+    regress.eval()  # batch statistics aside, the gray image must add nothing to the loss
+    out = regress.loss({"L": L, "ab": ab})
+    torch.testing.assert_close(out["loss"], regress.loss({"L": L[1:], "ab": ab[1:]})["loss"])
+    regress.train()
+    assert float(out["colour_images"]) == 0.5
+    with pytest.raises(KeyError, match="space='lab'"):
+        regress.loss({"Y": L})
+
+
+def test_rebalancing_needs_the_prior_first():
+    m = build("unet", "class", width=0.125, encoder_weights="random")
+    with pytest.raises(ValueError, match="call prepare"):
+        m.check_trainable()
+    with pytest.raises(ValueError, match="rebalancing needs the class head"):
+        UNet("regress", rebalance=True, encoder_weights="random")
+
+
+def test_sampling_follows_the_distribution_and_repeats_with_its_seed():
+    bins = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    p = torch.tensor([0.2, 0.5, 0.3])
+    logits = p.log().view(1, 3, 1, 1).expand(1, 3, 100, 100)
+    ab = decode_sample(logits, bins, generator=torch.Generator().manual_seed(0))
+    shares = [float((ab[:, 0] == 10).float().mean()), float((ab[:, 1] == 10).float().mean())]
+    np.testing.assert_allclose(shares, [0.5, 0.3], atol=0.03)
+    again = decode_sample(logits, bins, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(ab, again)
+    m = build("unet", "class", width=0.125, encoder_weights="random").eval()
+    x = torch.rand(1, 3, 32, 32)
+    assert torch.equal(m.colorize(x, "sample", seed=3), m.colorize(x, "sample", seed=3))
+    with pytest.raises(TypeError, match="unknown decoding option"):
+        m.colorize(x, "mode", temperature=0.5)
+
+
+def test_rows_record_the_encoder_weights(regress):
+    assert regress.row_labels("direct")["encoder_weights"] == "random (asked)"
+    assert not regress.pretrained
+
+
+# ------------------------------------------------------------------------------------ cost
+
+
+def test_cost_in_a_fresh_process_and_its_errors(monkeypatch):
+    r = cost.measure("yuv_regression", "l2", {"base": 4}, batch_size=2, size=16, repeats=2, warmup=0)
+    assert r["isolated"] and r["device"] == "cpu" and len(r["train_seconds"]) == 2
+    assert r["train_images_per_second"] > 0 and r["peak_train_mb"] >= 0
+    with pytest.raises(KeyError, match="unknown method 'nope'"):  # refused before a process starts
+        cost.measure("nope", "x", {}, batch_size=1, size=8, repeats=1)
+    with pytest.raises(ValueError, match="repeats"):
+        cost.measure("unet", "regress", {}, batch_size=1, size=32, repeats=0)
+    failed = subprocess.CompletedProcess([], 1, stdout="", stderr="Traceback ...\nRuntimeError: out of memory\n")
+    monkeypatch.setattr(cost.subprocess, "run", lambda *a, **k: failed)
+    with pytest.raises(RuntimeError, match="measuring unet/regress failed \\(exit 1\\): RuntimeError: out of memory"):
+        cost.measure("unet", "regress", {}, batch_size=1, size=32, repeats=1)
+
+
+def test_cost_table_and_labels(monkeypatch):
+    calls = []
+
+    def fake(name, variant, args, **kw):
+        calls.append((variant, kw["device"]))
+        fast = variant == "regress"
+        return {"method": name, "variant": variant, "device": kw["device"], "batch_size": kw["batch_size"],
+                "size": kw["size"], "threads": 2, "train_seconds": [0.1, 0.11, 0.12] if fast else [0.2, 0.21, 0.22],
+                "infer_seconds": [0.05, 0.05, 0.06] if fast else [0.1, 0.1, 0.11], "train_images_per_second": 1.0,
+                "infer_images_per_second": 1.0, "peak_train_mb": 10.0, "peak_infer_mb": 5.0, "memory": "m",
+                "repeats": 3, "isolated": True}
+
+    monkeypatch.setattr(cost, "measure", fake)
+    t = paper.measure_cost({}, batch_size=4, size=32, repeats=3, devices=["cpu", "cpu"])
+    assert calls == [("regress", "cpu"), ("class", "cpu")]  # the same device once
+    lo, hi = t.loc[0, "train_images_per_second_lo"], t.loc[0, "train_images_per_second_hi"]
+    assert 4 / 0.12 <= lo <= hi <= 4 / 0.1
+    labels = paper.cost_labels(t, "cpu")
+    assert set(labels) == {"regress", "class"} and "cost_train_images_per_second_lo" in labels["class"]
+    assert not any(k.endswith("_seconds") for k in labels["class"])
+
+
+# ----------------------------------------------------------------------------------- claims
+
+
+def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos=8):
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in seeds:
+        for p in range(photos):
+            for variant, decode, auc, cf in [("regress", "direct", auc_reg, 30.0), ("class", "annealed", auc_cls, 25.0),
+                                             ("class", "mode", auc_cls - 0.02, 40.0),
+                                             ("class", "expectation", auc_cls + 0.01, 15.0)]:
+                noise = rng.normal(0, 0.005)
+                rows.append({"method": "unet", "variant": variant, "decode": decode, "seed": seed, "unit": f"p{p}",
+                             "encoder_weights": weights, "auc": auc + noise, "psnr": 20 + 10 * (auc + noise),
+                             "colorfulness": cf + rng.normal(0, 0.5), "colorfulness_gap": cf - 32 + rng.normal(0, 0.5),
+                             "notebook": "04_unet_resnet50"})
+            rows.append({"method": "reference", "variant": "ground_truth", "decode": None, "seed": seed,
+                         "unit": f"p{p}", "colorfulness": 32.0, "notebook": "04_unet_resnet50"})
+    return pd.DataFrame(rows)
+
+
+def test_regression_better_is_judged_only_with_a_pretrained_encoder():
+    ev, verdict, interval = paper.regression_is_better(_units())
+    assert verdict == claims.REPRODUCED and "vs mode" in ev and "AuC" in interval
+    ev, verdict, _ = paper.regression_is_better(_units(auc_reg=0.7))
+    assert verdict == claims.NOT_REPRODUCED
+    ev, verdict, _ = paper.regression_is_better(_units(weights="random (offline fallback)"))
+    assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
+    assert paper.regression_is_better(_units().query("variant != 'class'"))[1] == claims.INCONCLUSIVE
+
+
+def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
+    df = df.copy()
+    for variant, (m, lo, hi) in (("regress", reg), ("class", cls)):
+        sel = df["variant"] == variant
+        for phase in ("train", "infer"):
+            df.loc[sel, f"cost_{phase}_images_per_second"] = m
+            df.loc[sel, f"cost_{phase}_images_per_second_lo"] = lo
+            df.loc[sel, f"cost_{phase}_images_per_second_hi"] = hi
+        df.loc[sel, ["cost_peak_train_mb", "cost_peak_infer_mb", "cost_batch_size", "cost_size"]] = [100, 50, 8, 64]
+        df.loc[sel, "cost_device"] = "cpu"
+        df.loc[sel, "cost_repeats"] = repeats
+        df.loc[sel, "cost_isolated"] = True
+    return df
+
+
+def test_regression_cheaper_decides_on_non_overlapping_intervals():
+    assert paper.regression_is_cheaper(_with_cost(_units()))[1] == claims.REPRODUCED
+    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12)))[1] == claims.INCONCLUSIVE
+    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6)))[1] == claims.NOT_REPRODUCED
+    ev, verdict, _ = paper.regression_is_cheaper(_with_cost(_units(), repeats=1))
+    assert verdict == claims.INCONCLUSIVE and "fewer than 3" in ev
+    assert paper.regression_is_cheaper(_units())[1] == claims.INCONCLUSIVE  # not measured
+
+
+def test_decoding_vividness_order():
+    ev, verdict, _ = paper.decodings_order_by_vividness(_units())
+    assert verdict == claims.REPRODUCED and "ground truth 32.0" in ev
+    swapped = _units()
+    swapped.loc[swapped["decode"] == "mode", "colorfulness"] = 10.0
+    assert paper.decodings_order_by_vividness(swapped)[1] == claims.NOT_REPRODUCED
+
+
+def test_best_row_and_gallery():
+    table = pd.DataFrame([{"method": "unet", "variant": "regress", "decode": "direct", "auc": 0.8},
+                          {"method": "unet", "variant": "class", "decode": "mode", "auc": 0.9},
+                          {"method": "reference", "variant": "ground_truth", "decode": None, "auc": 1.0}])
+    assert paper.best_row(table)[["variant", "decode"]].tolist() == ["class", "mode"]
+    with pytest.raises(ValueError, match="no unet rows"):
+        paper.best_row(table[table.method == "reference"])
+    m = build("unet", "regress", width=0.125, encoder_weights="random")
+    images = [torch.randint(0, 256, (3, 40, 90), dtype=torch.uint8), torch.rand(3, 20, 20)]
+    gray, out = evaluate.colorize_images(m, images, max_side=45, device="cpu")
+    assert [tuple(g.shape) for g in gray] == [(3, 20, 45), (3, 20, 20)] and out[0].shape == gray[0].shape
+    assert torch.allclose(gray[0][0], gray[0][1], atol=1e-3)  # the input shown is gray
+    fig = paper.gallery(m, images, "direct", max_side=45)
+    drawn = [ax.get_images()[0].get_array() for ax in fig.axes]
+    assert [d.shape for d in drawn] == [(20, 45, 3), (20, 20, 3), (20, 45, 3), (20, 20, 3)]
+    assert fig.axes[0].get_ylabel() == "input" and fig.axes[2].get_ylabel().startswith("unet regress")
