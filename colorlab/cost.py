@@ -144,8 +144,8 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
     train = _timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
     return {"method": name, "variant": variant, "device": str(dev), "batch_size": batch_size, "size": size,
             "threads": torch.get_num_threads(), "train_seconds": train, "infer_seconds": infer,
-            "train_images_per_second": batch_size / float(np.median(train)),
-            "infer_images_per_second": batch_size / float(np.median(infer)),
+            "train_images_per_second": batch_size / float(np.mean(train)),
+            "infer_images_per_second": batch_size / float(np.mean(infer)),
             "peak_train_mb": peak(), "peak_infer_mb": peak_infer,
             "memory": "cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark above the built model"
             + ("" if reset else " (not reset after building: an upper bound)")}
@@ -154,8 +154,8 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
 def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int, size: int, repeats: int = 5,
             warmup: int = 1, device: str = "cpu", isolate: bool = True) -> dict[str, Any]:
     """Training and inference cost of method ``name``/``variant`` built with ``args`` (see the module
-    docstring): per-repeat seconds (``train_seconds``, ``infer_seconds``), the median images per
-    second of each, and peak memory in MiB. State that :meth:`~colorlab.methods.base.Method.prepare`
+    docstring): per-repeat seconds (``train_seconds``, ``infer_seconds``), the images per second of
+    each (batch size over the mean of its repeats), and peak memory in MiB. State that :meth:`~colorlab.methods.base.Method.prepare`
     would compute from data (a class prior) keeps its initial values: it changes no cost.
     A bad method name, variant or argument is refused before any process starts."""
     if batch_size < 1 or size < 1 or repeats < 1 or warmup < 0:

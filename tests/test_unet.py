@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
-from colorlab import claims, cost, evaluate
+from colorlab import claims, cost, evaluate, viz
 from colorlab.abgrid import decode_sample, nearest_bin, pixel_weights
 from colorlab.backbones import backbone
 from colorlab.color import IMAGENET_GRAY, IMAGENET_MEAN, IMAGENET_STD, lab_to_rgb
@@ -214,19 +214,18 @@ def test_decoding_vividness_order():
     assert paper.decodings_order_by_vividness(swapped)[1] == claims.NOT_REPRODUCED
 
 
-def test_best_row_and_gallery():
-    table = pd.DataFrame([{"method": "unet", "variant": "regress", "decode": "direct", "auc": 0.8},
-                          {"method": "unet", "variant": "class", "decode": "mode", "auc": 0.9},
-                          {"method": "reference", "variant": "ground_truth", "decode": None, "auc": 1.0}])
-    assert paper.best_row(table)[["variant", "decode"]].tolist() == ["class", "mode"]
-    with pytest.raises(ValueError, match="no unet rows"):
-        paper.best_row(table[table.method == "reference"])
+def test_gallery_of_photographs_without_ground_truth():
     m = build("unet", "regress", width=0.125, encoder_weights="random")
+    c = build("unet", "class", width=0.125, encoder_weights="random")
     images = [torch.randint(0, 256, (3, 40, 90), dtype=torch.uint8), torch.rand(3, 20, 20)]
     gray, out = evaluate.colorize_images(m, images, max_side=45, device="cpu")
     assert [tuple(g.shape) for g in gray] == [(3, 20, 45), (3, 20, 20)] and out[0].shape == gray[0].shape
     assert torch.allclose(gray[0][0], gray[0][1], atol=1e-3)  # the input shown is gray
-    fig = paper.gallery(m, images, "direct", max_side=45)
+    fig = paper.gallery({"regression": (m, "direct"), "class, mode": (c, "mode")}, images, max_side=45)
     drawn = [ax.get_images()[0].get_array() for ax in fig.axes]
-    assert [d.shape for d in drawn] == [(20, 45, 3), (20, 20, 3), (20, 45, 3), (20, 20, 3)]
-    assert fig.axes[0].get_ylabel() == "input" and fig.axes[2].get_ylabel().startswith("unet regress")
+    assert [d.shape[:2] for d in drawn] == [(20, 45), (20, 20)] * 3
+    np.testing.assert_array_equal(drawn[0], viz.to_numpy_image(gray[0]))
+    np.testing.assert_array_equal(drawn[2], viz.to_numpy_image(out[0]))
+    assert [fig.axes[i].get_ylabel() for i in (0, 2, 4)] == ["input", "regression", "class, mode"]
+    with pytest.raises(ValueError, match="no models"):
+        paper.gallery({}, images)

@@ -8,8 +8,8 @@ gallery of historical photographs.
 * :func:`measure_cost`: training and inference images per second and peak memory of each head,
   measured (:func:`colorlab.cost.measure`), and :func:`cost_labels`, the columns they add to the
   result rows the rules read.
-* :func:`best_row`, :func:`gallery`: the historical photographs colourised by the model with the
-  best held-out AuC; no ground truth, so no metric.
+* :func:`gallery`: the historical photographs colourised by the regression model (the source's
+  choice) and the class head beside it; no ground truth, so no metric.
 
 The source publishes no numbers (its findings are in words), so there are no published rows.
 
@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ... import cost, stats, viz
+from ... import cost, progress, stats, viz
 from ...claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -44,7 +44,7 @@ from ...device import pick_device
 from ...evaluate import colorize_images
 from ...evidence import fmt, select
 
-__all__ = ["CLAIMS", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "best_row", "gallery"]
+__all__ = ["CLAIMS", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "gallery"]
 
 _SOURCE = "001"
 _NOTEBOOK = "04"
@@ -183,10 +183,12 @@ def measure_cost(args: Mapping[str, Any], variants: Sequence[str] = ("regress", 
     rows = []
     for device in dict.fromkeys(str(pick_device(d)) for d in devices):
         for variant in variants:
+            progress.phase(f"cost unet/{variant} on {device}")
             r = cost.measure("unet", variant, args, batch_size=batch_size, size=size, repeats=repeats, device=device,
                              isolate=isolate)
             for phase in ("train", "infer"):
-                _, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
+                mean, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
+                r[f"{phase}_images_per_second"] = batch_size / mean
                 r[f"{phase}_images_per_second_lo"] = batch_size / hi
                 r[f"{phase}_images_per_second_hi"] = batch_size / lo
             rows.append(r)
@@ -219,21 +221,16 @@ def cost_plot(table: pd.DataFrame) -> Figure:
 # ------------------------------------------------------------------------------ the gallery
 
 
-def best_row(table: pd.DataFrame) -> pd.Series:
-    """The U-Net row (variant and decoding) with the highest mean held-out AuC: the model the
-    gallery uses ("we used one of the regression models", the source says; we let the rows choose)."""
-    rows = table[table["method"] == "unet"]
-    if rows.empty:
-        raise ValueError("no unet rows in the table: train and evaluate first")
-    return rows.loc[rows["auc"].astype(float).idxmax()]
-
-
-def gallery(method: Any, images: ImageSet | Sequence[Any], decode: str, *, max_side: int | None = 512,
+def gallery(models: Mapping[str, tuple[Any, str]], images: ImageSet | Sequence[Any], *, max_side: int | None = 512,
             device: str = "cpu", title: str | None = None) -> Figure:
-    """Each image of ``images`` (grayscale photographs: no ground truth) as the network sees it and
-    colourised by ``method`` with ``decode``, each at its own size up to ``max_side``, titled by
-    the set's names when it has them."""
-    gray, colour = colorize_images(method, images, decode, max_side=max_side, device=device)
+    """Each image of ``images`` (grayscale photographs: no ground truth) as the networks see it, then
+    colourised by each of ``models`` (``{"label": (method, decoding)}``), each at its own size up
+    to ``max_side``, titled by the set's names when it has them."""
+    if not models:
+        raise ValueError("gallery: no models")
+    rows: dict[str, list[Any]] = {}
+    for label, (method, decode) in models.items():
+        rows["input"], rows[label] = colorize_images(method, images, decode, max_side=max_side, device=device)
+    rows = {"input": rows.pop("input"), **rows}
     names = getattr(images, "names", None)
-    return viz.gallery({"input": gray, f"{method.name} {method.variant}, {decode}": colour},
-                       names=[str(n) for n in names] if names is not None else None, title=title)
+    return viz.gallery(rows, names=[str(n) for n in names] if names is not None else None, title=title)
