@@ -35,6 +35,7 @@ def test_about_two_hundred_classes():
 def test_network_shapes_and_size_checks():
     net = UNetResNet(backbone("resnet50", "random"), out_channels=5, width=0.125).eval()
     assert net(torch.randn(1, 3, 64, 32)).shape == (1, 5, 64, 32)
+    assert not any(".fc." in k for k in net.state_dict())  # ImageNet's classifier is dropped
     with pytest.raises(ValueError, match="multiples of 32"):
         net(torch.randn(1, 3, 48, 32))
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):

@@ -18,8 +18,8 @@ them with a 3×3 convolution, batch norm and ReLU. The last block's skip is the 
 input. A 1×1 convolution then gives, at full resolution, two channels ``ab / 110``
 (``head='regress'``) or ``num_classes`` logits (``head='class'``): the source's "only
 difference between the two approaches was the output shape". ``width`` scales the decoder's
-channels (never below :data:`MIN_CHANNELS`); the encoder is torchvision's ResNet-50 unchanged,
-so ImageNet weights fit it (:func:`colorlab.backbones.backbone`).
+channels (never below :data:`MIN_CHANNELS`); the encoder is torchvision's ResNet-50 unchanged but
+for its classifier, which is dropped, so ImageNet weights fit it (:func:`colorlab.backbones.backbone`).
 
 Input: the gray image as an ImageNet classifier expects it, ``(B, 3, H, W)``
 (:data:`colorlab.color.IMAGENET_GRAY`), ``H`` and ``W`` multiples of :data:`INPUT_MULTIPLE`.
@@ -79,6 +79,7 @@ class UNetResNet(nn.Module):
         if out_channels < 1:
             raise ValueError(f"out_channels must be positive; got {out_channels}")
         self.encoder = encoder
+        encoder.net.fc = nn.Identity()  # ImageNet's classifier is not part of the U-Net (2M parameters unused)
         chans = [max(MIN_CHANNELS, round(c * width)) for c in DECODER_CHANNELS]
         ins = [BOTTLENECK, *chans[:-1]]
         self.decoder = nn.ModuleList(_Up(i, s, o) for i, s, o in zip(ins, SKIP_CHANNELS, chans, strict=True))
