@@ -26,7 +26,8 @@ if "COLORLAB_RESULTS" not in os.environ:
 
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
 if os.environ.get("PYTEST_XDIST_WORKER") and _WORKERS > 1:
-    _THREADS = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    _THREADS = str(max(1, _CPUS // _WORKERS))
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = _THREADS  # kernels and subprocesses too
     import torch
 

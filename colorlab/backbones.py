@@ -55,8 +55,8 @@ from torch import Tensor, nn
 from . import progress
 from .data.sources import reachable
 
-__all__ = ["PRETRAINED", "HOST", "RANDOM", "FALLBACK", "Backbone", "backbone", "skip_weights", "cached_file",
-           "state_dict_of", "check_weights"]
+__all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "is_pretrained", "skip_weights",
+           "cached_file", "state_dict_of", "check_weights"]
 
 #: name -> (torchvision builder, its ImageNet weights enum member name): the weights :func:`backbone` loads.
 PRETRAINED: dict[str, tuple[str, str]] = {
@@ -65,12 +65,16 @@ PRETRAINED: dict[str, tuple[str, str]] = {
 }
 #: Where torchvision's weights are downloaded from (probed before a download is tried).
 HOST = ("download.pytorch.org", 443)
+#: Notebook parameters that name a backbone's weights (checked by ``colorlab run`` and :func:`colorlab.study.start`).
+WEIGHTS_PARAMETERS = ("encoder_weights", "backbone_weights")
 #: The record of a backbone initialised at random because it was asked for.
 RANDOM = "random (asked)"
 #: The record of a backbone initialised at random because the ImageNet weights could not be had.
 FALLBACK = "random (offline fallback)"
-#: Keys of the classification layers, which a backbone file may hold or not.
+#: Keys of the classification layers, which a backbone file may hold or not (and of any shape).
 _CLASSIFIER = ("fc.", "classifier.")
+#: Buffers older torchvision files do not have (batch norm's step counter, unused in eval and fine-tuning).
+_OPTIONAL = ("num_batches_tracked",)
 _SKIP: ContextVar[bool] = ContextVar("colorlab_skip_weights", default=False)
 #: ImageNet state dicts already read in this process, by file path.
 _LOADED: dict[str, dict[str, Tensor]] = {}
@@ -90,8 +94,10 @@ class Backbone(nn.Module):
 
     @property
     def semantic(self) -> bool:
-        """Whether the weights came from ImageNet training (torchvision's or a file's)."""
-        return not self.weights.startswith("random")
+        """Whether the weights came from ImageNet training: torchvision's (``imagenet``) or a file's
+        (``file:...``, taken to be ImageNet weights); anything else (random, ``restored`` before a
+        checkpoint's record arrives) is not."""
+        return is_pretrained(self.weights)
 
     def get_extra_state(self) -> dict[str, str]:
         return {"backbone": self.name, "weights": self.weights}
@@ -105,6 +111,16 @@ class Backbone(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, weights={self.weights!r}"
+
+
+def is_pretrained(record: object) -> bool:
+    """Whether a weights record (:attr:`Backbone.weights`) says ImageNet weights were loaded.
+
+    Example:
+        >>> [is_pretrained(r) for r in ("imagenet", "file:r50.pth@ab12", RANDOM, FALLBACK, "restored", None)]
+        [True, True, False, False, False, False]
+    """
+    return isinstance(record, str) and (record == "imagenet" or record.startswith("file:"))
 
 
 @contextmanager
@@ -158,16 +174,17 @@ def _load_into(net: nn.Module, state: Mapping[str, Tensor], name: str, path: str
     """Load ``state`` into ``net`` (the classifier's keys optional); a mismatch names the file."""
     own = net.state_dict()
     body = [k for k in own if not k.startswith(_CLASSIFIER)]
-    missing = [k for k in body if k not in state]
-    extra = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})" for k in own
+    missing = [k for k in body if k not in state and not k.endswith(_OPTIONAL)]
+    extra = [k for k in state if k not in own and not k.startswith(_CLASSIFIER)]
+    shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})" for k in body
               if k in state and state[k].shape != own[k].shape]
     if missing or extra or shapes:
         why = "; ".join(p for p in (f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "") if missing
                                     else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
                                     f"wrong shape: {', '.join(shapes[:2])}" if shapes else "") if p)
         raise ValueError(f"{path}: not {name} weights in torchvision's layout ({why})")
-    net.load_state_dict(dict(state), strict=False)
+    # the body, and the classifier too where it has torchvision's shape
+    net.load_state_dict({k: v for k, v in state.items() if k in own and v.shape == own[k].shape}, strict=False)
 
 
 def _imagenet_state(name: str) -> dict[str, Tensor] | str:
@@ -188,8 +205,7 @@ def _imagenet_state(name: str) -> dict[str, Tensor] | str:
     except Exception as e:  # a failed download, a corrupt cache file
         _UNAVAILABLE[name] = f"its ImageNet weights could not be loaded ({type(e).__name__}: {e})"
         return _UNAVAILABLE[name]
-    _LOADED[str(path.resolve())] = state_dict_of(state, path)
-    return _LOADED[str(path.resolve())]
+    return state_dict_of(state, path)
 
 
 def _file_state(path: str) -> dict[str, Tensor]:
@@ -197,7 +213,8 @@ def _file_state(path: str) -> dict[str, Tensor]:
     if not p.is_file():
         raise FileNotFoundError(f"backbone weights file {path!r} does not exist (give 'imagenet', 'random' or a "
                                 f"state_dict file)")
-    key = str(p.resolve())
+    stat = p.stat()
+    key = f"{p.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"  # a file changed on disk is read again
     if key not in _LOADED:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=True)
@@ -255,14 +272,19 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
         return Backbone(name, net, RANDOM)
     if weights == "imagenet":
         state = _imagenet_state(name)
+        if not isinstance(state, str):
+            try:
+                _load_into(net, state, name, str(cached_file(name)))
+                return Backbone(name, net, "imagenet")
+            except ValueError as e:  # a cached or downloaded file that does not fit: fall back like no file
+                _UNAVAILABLE[name] = state = f"its ImageNet weights do not fit ({e})"
         if isinstance(state, str):
             if name not in _WARNED:
                 _WARNED.add(name)
                 _say(f"{name}: {state}: RANDOM INITIALISATION instead. Claims that need ImageNet semantics will "
                      f"be inconclusive. To use the weights offline, copy {cached_file(name).name} into "
-                     f"{cached_file(name).parent} or pass its path as the weights parameter.")
-            return Backbone(name, net, FALLBACK)
-        _load_into(net, state, name, str(cached_file(name)))
-        return Backbone(name, net, "imagenet")
+                     f"{cached_file(name).parent} (then restart the kernel: this process will not look again) "
+                     f"or pass its path as the weights parameter.")
+        return Backbone(name, net, FALLBACK)
     _load_into(net, _file_state(weights), name, weights)
     return Backbone(name, net, _file_record(weights))

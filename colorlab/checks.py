@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from . import results
-from .backbones import check_weights
+from .backbones import WEIGHTS_PARAMETERS, check_weights
 from .data import check_spec
 from .device import pick_device
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
@@ -43,8 +43,7 @@ REPORT_PREFIX = "99"
 EMBEDDED = ("samples", "historical")
 #: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
 OTHER_SPECS = ("historical_spec",)
-#: Parameters naming a pretrained backbone's weights: ``imagenet``, ``random`` or a file, checked and made absolute.
-WEIGHTS = ("encoder_weights", "backbone_weights")
+
 
 
 class UsageError(ValueError):
@@ -173,7 +172,7 @@ def plan_run(
                 overrides[name] = check_spec(str(overrides[name]), cwd=cwd)
             except (KeyError, FileNotFoundError, ValueError, RuntimeError) as e:
                 raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0] if e.args else e}") from e
-    for name in WEIGHTS:
+    for name in WEIGHTS_PARAMETERS:  # imagenet, random or a file: checked and made absolute
         if name in overrides:
             try:
                 overrides[name] = check_weights(overrides[name], cwd)

@@ -7,7 +7,8 @@ synchronised around each. With ``isolate`` (the default) it runs in a fresh Pyth
 inference first and training second, so that the memory it reports is that of this method
 alone, not of whatever the calling notebook already holds:
 
-* **CUDA**: the peak of ``torch.cuda.max_memory_allocated`` during each phase;
+* **CUDA**: the peak of ``torch.cuda.max_memory_allocated`` during each phase minus what the built
+  model and the batch hold before it (as on the CPU: what the phase adds at peak);
 * **CPU**: the process's resident-set high-water mark (``VmHWM``, reset once the model and the
   batch are built) after each phase minus its resident set before the first, i.e. what the
   model's activations, gradients and optimiser state add at peak over the built model and the
@@ -120,12 +121,12 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
     method.to(dev)
     batch = synthetic_batch(method.space, batch_size, size, dev)
     cuda = dev.type == "cuda"
-    base = rss_mb()
+    base = torch.cuda.memory_allocated(dev) / _MB if cuda else rss_mb()  # the built model and the batch
     reset = cuda or _reset_peak()  # else the peak may be the build's, not the phase's: reported as is
 
     def peak() -> float:
         if cuda:
-            return torch.cuda.max_memory_allocated(dev) / _MB
+            return torch.cuda.max_memory_allocated(dev) / _MB - base
         return _peak_rss_mb() - base
 
     method.eval()
@@ -147,7 +148,7 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
             "train_images_per_second": batch_size / float(np.mean(train)),
             "infer_images_per_second": batch_size / float(np.mean(infer)),
             "peak_train_mb": peak(), "peak_infer_mb": peak_infer,
-            "memory": "cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark above the built model"
+            "memory": "cuda max_memory_allocated above the built model" if cuda else "CPU resident-set high-water mark above the built model"
             + ("" if reset else " (not reset after building: an upper bound)")}
 
 
@@ -167,7 +168,9 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
     job = dict(name=name, variant=variant, args=dict(args), batch_size=batch_size, size=size, repeats=repeats,
                warmup=warmup, device=device)
     if not isolate:
-        return {**_measure_here(**job), "repeats": repeats, "isolated": False,
+        with torch.random.fork_rng(devices=[]):  # the caller's random numbers stay as they were
+            here = _measure_here(**job)
+        return {**here, "repeats": repeats, "isolated": False,
                 "memory": "in the calling process: not that of this method alone"}
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     proc = subprocess.run([sys.executable, "-m", "colorlab.cost", json.dumps(job)], capture_output=True, text=True,

@@ -59,7 +59,7 @@ import torch
 from torch import Tensor
 
 from . import checkpoint, data, evaluate, evidence, methods, metrics, progress, results
-from .backbones import skip_weights
+from .backbones import WEIGHTS_PARAMETERS, check_weights, skip_weights
 from .claims import judge
 from .device import pick_device, seed_everything
 from .files import plain
@@ -101,6 +101,9 @@ def _check(params: Mapping[str, Any]) -> None:
             raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
     if "data_spec" in params and not isinstance(params["data_spec"], str):
         raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
+    for name in WEIGHTS_PARAMETERS:  # a weights file that is not there fails now, not after minutes of work
+        if name in params:
+            check_weights(params[name])
 
 
 def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> Study:
@@ -220,6 +223,8 @@ class Study:
         """Where ``method`` trained with these settings on this study's data is kept."""
         key = {"method": method.name, "variant": method.variant, "args": method.args, "steps": steps,
                "seed": self.seed, "batch_size": batch_size, "data": self._data_key()}
+        if method.provenance():  # pretrained weights: a model started from other weights is another model
+            key["provenance"] = method.provenance()
         digest = hashlib.sha1(json.dumps(plain(key), sort_keys=True).encode()).hexdigest()[:_DIGEST]
         return self.profile_dir / "checkpoints" / method.name / f"{method.variant}-{steps}steps-{digest}.pt"
 
@@ -255,7 +260,7 @@ class Study:
             self.models[f"{m.name}/{variant}/seed{self.seed}"] = {
                                     "method": m.name, "variant": m.variant, "args": m.args, "seed": self.seed,
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
-                                    "steps": hist.attrs["steps"], **prepared}
+                                    "steps": hist.attrs["steps"], **prepared, **m.provenance()}
             how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
             self._say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
                       f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")

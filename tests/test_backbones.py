@@ -135,3 +135,40 @@ def test_a_checkpoint_keeps_the_record_and_rebuilds_without_loading(tmp_path, mo
     loaded = checkpoint.load(tmp_path / "m.pt")
     assert loaded.encoder_weights == m.encoder_weights and loaded.encoder_weights.startswith("file:enc.pth@")
     assert torch.equal(loaded.net.encoder.net.conv1.weight, m.net.encoder.net.conv1.weight)
+
+
+def test_older_and_other_classifier_files_fit(tmp_path):
+    """A 2017-style file without batch norm's step counters, and one with a 365-class classifier."""
+    state = torchvision.models.resnet50(weights=None).state_dict()
+    old = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    torch.save(old, tmp_path / "old.pth")
+    b = backbone("resnet50", str(tmp_path / "old.pth"))
+    assert torch.equal(b.net.layer1[0].conv1.weight, old["layer1.0.conv1.weight"])
+    places = {**state, "fc.weight": torch.zeros(365, 2048), "fc.bias": torch.zeros(365)}
+    torch.save(places, tmp_path / "places.pth")
+    assert backbone("resnet50", str(tmp_path / "places.pth")).weights.startswith("file:places.pth@")
+
+
+def test_a_cached_copy_that_does_not_fit_falls_back(fresh, capsys):
+    path = cached_file("resnet50")
+    path.parent.mkdir(parents=True)
+    torch.save(torchvision.models.vgg16(weights=None).state_dict(), path)
+    assert backbone("resnet50").weights == FALLBACK
+    assert "do not fit" in capsys.readouterr().err
+
+
+def test_the_weights_that_loaded_are_part_of_the_checkpoint_key(tmp_path):
+    from colorlab import study
+
+    params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0], steps=1, batch_size=2, crop=32,
+                  image_size=48, max_tiles=1)
+    s = study.start("04_key", params, root=tmp_path)
+    s.datasets("lab")
+    _resnet_file(tmp_path / "enc.pth")
+    paths = {w: s.checkpoint_path(build("unet", "regress", width=0.125, encoder_weights=w), 1, 2)
+             for w in ("random", str(tmp_path / "enc.pth"))}
+    fallback = build("unet", "regress", width=0.125, encoder_weights="random")
+    fallback.net.encoder.weights = FALLBACK
+    assert len({*paths.values(), s.checkpoint_path(fallback, 1, 2)}) == 3
+    with pytest.raises(FileNotFoundError, match="missing.pth"):  # checked when the notebook starts
+        study.start("04_key", {**params, "encoder_weights": str(tmp_path / "missing.pth")}, root=tmp_path)

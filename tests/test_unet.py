@@ -176,10 +176,14 @@ def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos
 def test_regression_better_is_judged_only_with_a_pretrained_encoder():
     ev, verdict, interval = paper.regression_is_better(_units())
     assert verdict == claims.REPRODUCED and "vs mode" in ev and "AuC" in interval
-    ev, verdict, _ = paper.regression_is_better(_units(auc_reg=0.7))
-    assert verdict == claims.NOT_REPRODUCED
+    ev, verdict, interval = paper.regression_is_better(_units(auc_reg=0.7))
+    assert verdict == claims.NOT_REPRODUCED and interval.startswith("AuC vs annealed -0.09")  # the deciding one
+    assert "|colourfulness gap| class minus regression" in ev
     ev, verdict, _ = paper.regression_is_better(_units(weights="random (offline fallback)"))
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
+    for record in ("restored", None):  # only imagenet or a file counts as pretrained
+        assert paper.regression_is_better(_units(weights=record))[1] == claims.INCONCLUSIVE
+    assert paper.regression_is_better(_units(weights="file:r50.pth@ab12"))[1] == claims.REPRODUCED
     assert paper.regression_is_better(_units().query("variant != 'class'"))[1] == claims.INCONCLUSIVE
 
 

@@ -148,6 +148,13 @@ class Method(nn.Module):
         record about it. The default has none."""
         return {}
 
+    def provenance(self) -> dict[str, Any]:
+        """How the initial state came about beyond :attr:`args` (a pretrained backbone's weights
+        actually loaded: ImageNet, a file with its hash, or a random fallback). Part of a
+        checkpoint's key in :class:`colorlab.study.Study`, so a model initialised one way is never
+        reused for a run initialised another; recorded with the model. Empty by default."""
+        return {}
+
     def check_trainable(self) -> None:
         """Raise ``ValueError`` saying what is missing when the method cannot train yet."""
 

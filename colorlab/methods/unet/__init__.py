@@ -148,15 +148,18 @@ class UNet(Method):
         """Whether the encoder started from ImageNet weights (the source's setting)."""
         return self.net.encoder.semantic
 
+    def provenance(self) -> dict[str, Any]:
+        """The encoder's initial weights as loaded (:attr:`encoder_weights`): part of the checkpoint key."""
+        return {"encoder_weights": self.encoder_weights}
+
     def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
         """With rebalancing: the training split's smoothed prior over the classes and the weights."""
-        record = {"encoder_weights": self.encoder_weights}
         if not self.args["rebalance"]:
-            return record
+            return {}
         prior = dataset_prior(train_set, self.bins, sigma=self.args["sigma"], cache_dir=cache_dir)
         self.prior.copy_(prior)
         self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
-        return {**record, "prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
+        return {"prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
                 "nonzero_bins": int((prior > 0).sum())}
 
     def check_trainable(self) -> None:
