@@ -131,8 +131,34 @@ def chroma(ab: Tensor) -> Tensor:
     return ab.pow(2).sum(1, keepdim=True).clamp_min(1e-12).sqrt()
 
 
+class _AbOut:
+    """The output side of a Lab normalisation: chroma ``ab / ab_scale``, and RGB rebuilt from the
+    normalised input (through the subclass's ``decode_l``) and normalised chroma."""
+
+    ab_scale: float
+
+    def decode_l(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def encode_l(self, L: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def encode_chroma(self, ab: Tensor) -> Tensor:
+        return ab / self.ab_scale
+
+    def decode_chroma(self, y: Tensor) -> Tensor:
+        return y * self.ab_scale
+
+    def encode(self, L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor]:
+        return self.encode_l(L), self.encode_chroma(ab)
+
+    def to_rgb(self, x: Tensor, y: Tensor) -> Tensor:
+        """RGB in the sRGB gamut from normalised luminance ``x`` and normalised chroma ``y``."""
+        return lab_to_rgb(self.decode_l(x), self.decode_chroma(y), clip=True)
+
+
 @dataclass(frozen=True)
-class LabNorm:
+class LabNorm(_AbOut):
     """A named Lab normalisation: ``x = (L - l_center) / l_scale``, ``y = ab / ab_scale``.
 
     Example:
@@ -152,18 +178,6 @@ class LabNorm:
     def decode_l(self, x: Tensor) -> Tensor:
         return x * self.l_scale + self.l_center
 
-    def encode_chroma(self, ab: Tensor) -> Tensor:
-        return ab / self.ab_scale
-
-    def decode_chroma(self, y: Tensor) -> Tensor:
-        return y * self.ab_scale
-
-    def encode(self, L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor]:
-        return self.encode_l(L), self.encode_chroma(ab)
-
-    def to_rgb(self, x: Tensor, y: Tensor) -> Tensor:
-        """RGB in the sRGB gamut from normalised luminance ``x`` and normalised chroma ``y``."""
-        return lab_to_rgb(self.decode_l(x), self.decode_chroma(y), clip=True)
 
 
 @dataclass(frozen=True)
@@ -205,7 +219,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
-class ImageNetGrayNorm:
+class ImageNetGrayNorm(_AbOut):
     """The input an ImageNet classifier expects, made from ``L`` alone: the gray sRGB image
     (``L`` with ``ab = 0``, the same value in all three channels) normalised by
     :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`, ``(B, 3, H, W)``; chroma ``ab / 110``.
@@ -236,18 +250,6 @@ class ImageNetGrayNorm:
         mean, std = self._stats(x)
         return rgb_to_lab((x * std + mean).clamp(0.0, 1.0))[0]
 
-    def encode_chroma(self, ab: Tensor) -> Tensor:
-        return ab / self.ab_scale
-
-    def decode_chroma(self, y: Tensor) -> Tensor:
-        return y * self.ab_scale
-
-    def encode(self, L: Tensor, ab: Tensor) -> tuple[Tensor, Tensor]:
-        return self.encode_l(L), self.encode_chroma(ab)
-
-    def to_rgb(self, x: Tensor, y: Tensor) -> Tensor:
-        """RGB in the sRGB gamut from the normalised gray input ``x`` and normalised chroma ``y``."""
-        return lab_to_rgb(self.decode_l(x), self.decode_chroma(y), clip=True)
 
 
 #: Zhang et al. 2016: network input ``(L - 50) / 100``, ab targets ``ab / 110``.

@@ -40,8 +40,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -50,27 +49,21 @@ from torch import Tensor
 from ...abgrid import (
     REBALANCE_LAMBDA,
     SIGMA,
-    ab_gamut_bins,
-    dataset_prior,
     decode_expectation,
     decode_mode,
     decode_sample,
     grayscale_mask,
     nearest_bin,
     pixel_weights,
-    prior_key,
-    rebalance_weights,
     soft_cross_entropy,
     soft_encode,
 )
 from ...backbones import backbone
 from ...color import IMAGENET_GRAY
-from ..base import Method, Variant
+from ..abclasses import AbClasses
+from ..base import Variant
 from . import paper
 from .network import INPUT_MULTIPLE, UNetResNet
-
-if TYPE_CHECKING:
-    from ...data import ColorDataset
 
 __all__ = ["UNet", "UNetResNet", "CLASS_GRID", "ANNEALED_T", "DECODERS", "ENCODER"]
 
@@ -86,7 +79,7 @@ TEMPERATURE = {"annealed": ANNEALED_T, "mode": 0.0, "expectation": 1.0, "sample"
 ENCODER = "resnet50"
 
 
-class UNet(Method):
+class UNet(AbClasses):
     """The source's U-Net and its two heads.
 
     Args (all in :attr:`defaults`): ``width`` (the decoder's channel multiplier; the encoder is
@@ -116,26 +109,9 @@ class UNet(Method):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["head"] not in ("class", "regress"):
-            raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
-        if a["rebalance"] and a["head"] != "class":
-            raise ValueError(f"{self.name}: rebalancing needs the class head")
-        if not 0.0 <= a["lam"] <= 1.0 or not a["sigma"] > 0:
-            raise ValueError(f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
-        self.register_buffer("bins", ab_gamut_bins(a["grid"]))
-        q = self.bins.shape[0]
-        if not 1 <= a["k"] <= q:
-            raise ValueError(f"{self.name}: k (target classes per pixel) must be in [1, Q={q}]; got {a['k']}")
+        q = self.build_classes()
         out = q if a["head"] == "class" else 2
         self.net = UNetResNet(backbone(ENCODER, a["encoder_weights"]), out_channels=out, width=a["width"])
-        if a["rebalance"]:  # filled by prepare() from the training split, saved with the weights
-            self.register_buffer("prior", torch.zeros(q))
-            self.register_buffer("class_weights", torch.ones(q))
-
-    @property
-    def num_classes(self) -> int:
-        """``Q``, the number of ab classes."""
-        return self.bins.shape[0]
 
     @property
     def encoder_weights(self) -> str:
@@ -151,21 +127,6 @@ class UNet(Method):
     def provenance(self) -> dict[str, Any]:
         """The encoder's initial weights as loaded (:attr:`encoder_weights`): part of the checkpoint key."""
         return {"encoder_weights": self.encoder_weights}
-
-    def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """With rebalancing: the training split's smoothed prior over the classes and the weights."""
-        if not self.args["rebalance"]:
-            return {}
-        prior = dataset_prior(train_set, self.bins, sigma=self.args["sigma"], cache_dir=cache_dir)
-        self.prior.copy_(prior)
-        self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
-        return {"prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
-                "nonzero_bins": int((prior > 0).sum())}
-
-    def check_trainable(self) -> None:
-        if self.args["rebalance"] and not bool(self.prior.sum() > 0):
-            raise ValueError(f"{self.name} ({self.variant}) weights its classes by the training prior: "
-                             f"call prepare(train_set) first")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         a = self.args

@@ -37,10 +37,10 @@ from ...abgrid import (
     dataset_prior,
     decode_expectation,
     decode_mode,
-    prior_key,
 )
 from ...color import ZHANG
-from ..base import Method, Variant
+from ..abclasses import AbClasses
+from ..base import Variant
 from . import paper
 from .network import INPUT_MULTIPLE, PAPER_Q, ZhangNet
 from .recipe import (
@@ -69,7 +69,7 @@ __all__ = [
 TEMPERATURE = {"annealed": ANNEALED_T, "mode": 0.0, "mean": 1.0}
 
 
-class Zhang(Method):
+class Zhang(AbClasses):
     """Zhang et al.'s network and recipe.
 
     Args (all in :attr:`defaults`): ``width`` (channel multiplier; 1 is the paper's 32M-parameter
@@ -102,25 +102,8 @@ class Zhang(Method):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["head"] not in ("class", "regress"):
-            raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
-        if a["rebalance"] and a["head"] != "class":
-            raise ValueError(f"{self.name}: rebalancing needs the class head")
-        if not 0.0 <= a["lam"] <= 1.0 or not a["sigma"] > 0:
-            raise ValueError(f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
-        self.register_buffer("bins", ab_gamut_bins(a["grid"]))
-        q = self.bins.shape[0]
-        if not 1 <= a["k"] <= q:
-            raise ValueError(f"{self.name}: k (soft-encoding neighbours) must be in [1, Q={q}]; got {a['k']}")
+        q = self.build_classes("soft-encoding neighbours")
         self.net = ZhangNet(num_classes=q, width=a["width"], head=a["head"], norm=a["norm_layer"])
-        if a["rebalance"]:  # filled by prepare() from the training split, saved with the weights
-            self.register_buffer("prior", torch.zeros(q))
-            self.register_buffer("class_weights", torch.ones(q))
-
-    @property
-    def num_classes(self) -> int:
-        """``Q``, the number of ab bins."""
-        return self.bins.shape[0]
 
     @classmethod
     def training_prior(cls, train_set: ColorDataset, cache_dir: str | Path | None = None,
@@ -131,21 +114,6 @@ class Zhang(Method):
         a = {**cls.defaults, **args}
         bins = ab_gamut_bins(a["grid"])
         return bins, dataset_prior(train_set, bins, sigma=a["sigma"], cache_dir=cache_dir)
-
-    def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """With rebalancing: the training split's smoothed ab prior (:meth:`training_prior`) and the
-        weights ``rebalance_weights(prior, lam)``."""
-        if not self.args["rebalance"]:
-            return {}
-        _, prior = self.training_prior(train_set, cache_dir, **self.args)
-        self.prior.copy_(prior)
-        self.class_weights.copy_(rebalance_weights(prior, self.args["lam"]))
-        return {"prior_key": prior_key(train_set, self.bins, sigma=self.args["sigma"]),
-                "nonzero_bins": int((prior > 0).sum())}
-
-    def check_trainable(self) -> None:
-        if self.args["rebalance"] and not bool(self.prior.sum() > 0):
-            raise ValueError(f"{self.name} ({self.variant}) rebalances by the training prior: call prepare(train_set) first")
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"net": self.adam(self.net)}
