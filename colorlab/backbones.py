@@ -76,8 +76,8 @@ _CLASSIFIER = ("fc.", "classifier.")
 #: Buffers older torchvision files do not have (batch norm's step counter, unused in eval and fine-tuning).
 _OPTIONAL = ("num_batches_tracked",)
 _SKIP: ContextVar[bool] = ContextVar("colorlab_skip_weights", default=False)
-#: ImageNet state dicts already read in this process, by file path.
-_LOADED: dict[str, dict[str, Tensor]] = {}
+#: Weights files already read in this process, by path, size and time: their state dict and record.
+_LOADED: dict[str, tuple[dict[str, Tensor], str]] = {}
 #: Backbone names whose ImageNet weights could not be had in this process (probed once), and why.
 _UNAVAILABLE: dict[str, str] = {}
 #: Backbone names whose fallback has been said on the terminal in this process.
@@ -196,7 +196,7 @@ def _imagenet_state(name: str) -> dict[str, Tensor] | str:
     path = cached_file(name)
     try:
         if path.is_file():
-            return _file_state(str(path))
+            return _file_state(str(path))[0]
         if not reachable(*HOST):
             _UNAVAILABLE[name] = (f"its ImageNet weights are not in the torch cache ({path}) and {HOST[0]} is not "
                                   f"reachable (offline?)")
@@ -208,7 +208,9 @@ def _imagenet_state(name: str) -> dict[str, Tensor] | str:
     return state_dict_of(state, path)
 
 
-def _file_state(path: str) -> dict[str, Tensor]:
+def _file_state(path: str) -> tuple[dict[str, Tensor], str]:
+    """A weights file's state dict and its record ``file:NAME@SHA1``, read and hashed once per
+    process (again if the file changes on disk)."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileNotFoundError(f"backbone weights file {path!r} does not exist (give 'imagenet', 'random' or a "
@@ -220,7 +222,9 @@ def _file_state(path: str) -> dict[str, Tensor]:
             obj = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as e:
             raise ValueError(f"{path}: not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0]})") from e
-        _LOADED[key] = state_dict_of(obj, path)
+        with open(p, "rb") as f:
+            record = f"file:{p.name}@{hashlib.file_digest(f, 'sha1').hexdigest()[:8]}"
+        _LOADED[key] = state_dict_of(obj, path), record
     return _LOADED[key]
 
 
@@ -251,13 +255,6 @@ def check_weights(weights: str, cwd: str | os.PathLike | None = None) -> str:
     return str(p.resolve())
 
 
-def _file_record(path: str) -> str:
-    p = Path(path).expanduser()
-    with open(p, "rb") as f:
-        digest = hashlib.file_digest(f, "sha1").hexdigest()[:8]
-    return f"file:{p.name}@{digest}"
-
-
 def backbone(name: str, weights: str = "imagenet") -> Backbone:
     """torchvision's ``name`` (:data:`PRETRAINED`) with ``weights`` ``"imagenet"``, ``"random"`` or a
     file path (see the module docstring); a :class:`Backbone` that records which ran."""
@@ -286,5 +283,6 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
                      f"{cached_file(name).parent} (then restart the kernel: this process will not look again) "
                      f"or pass its path as the weights parameter.")
         return Backbone(name, net, FALLBACK)
-    _load_into(net, _file_state(weights), name, weights)
-    return Backbone(name, net, _file_record(weights))
+    state, record = _file_state(weights)
+    _load_into(net, state, name, weights)
+    return Backbone(name, net, record)

@@ -44,8 +44,6 @@ EMBEDDED = ("samples", "historical")
 #: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
 OTHER_SPECS = ("historical_spec",)
 
-
-
 class UsageError(ValueError):
     """A request refused before anything runs; its message is one line for the terminal."""
 

@@ -223,8 +223,8 @@ class Study:
         """Where ``method`` trained with these settings on this study's data is kept."""
         key = {"method": method.name, "variant": method.variant, "args": method.args, "steps": steps,
                "seed": self.seed, "batch_size": batch_size, "data": self._data_key()}
-        if method.provenance():  # pretrained weights: a model started from other weights is another model
-            key["provenance"] = method.provenance()
+        if provenance := method.provenance():  # pretrained weights: a model started from others is another model
+            key["provenance"] = provenance
         digest = hashlib.sha1(json.dumps(plain(key), sort_keys=True).encode()).hexdigest()[:_DIGEST]
         return self.profile_dir / "checkpoints" / method.name / f"{method.variant}-{steps}steps-{digest}.pt"
 
