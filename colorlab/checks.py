@@ -2,7 +2,8 @@
 not a kernel start per notebook: the profile, the notebooks, every parameter's name, type and
 range (:func:`colorlab.profiles.check_parameter`, reserved ones refused), the data specs (a
 relative ``folder:`` path is taken from the caller's directory, not the notebooks folder), a
-pretrained backbone's weights file (``-p encoder_weights=PATH``: it must exist; made absolute), the
+pretrained backbone's weights file (``-p encoder_weights=PATH``: it must exist; made absolute), a
+narrow subset (``-p subset=list:FILE`` or ``dir:SUB``, :mod:`colorlab.data.subsets`), the
 device, the results folder (a writable directory), the timeout, and that the ``full`` profile
 gets a real dataset. A failure is a :class:`UsageError` with one line; the command exits 2.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import ast
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,12 @@ import pandas as pd
 
 from . import results
 from .backbones import WEIGHTS_PARAMETERS, check_weights
-from .data import check_spec
+from .data import check_spec, check_subset
 from .device import pick_device
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
 
 __all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
-           "check_results_folder", "check_profile", "parameter_table", "REPORT_PREFIX"]
+           "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX"]
 
 #: The number of the report notebook, run last (and with ``--only`` too, unless told not to).
 REPORT_PREFIX = "99"
@@ -170,6 +171,11 @@ def plan_run(
                 overrides[name] = check_spec(str(overrides[name]), cwd=cwd)
             except (KeyError, FileNotFoundError, ValueError, RuntimeError) as e:
                 raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0] if e.args else e}") from e
+    if "subset" in overrides:  # a list file made absolute, a sub-folder of the data folder checked
+        try:
+            overrides["subset"] = check_subset(str(overrides["subset"]), str(data_spec or "samples"), cwd)
+        except (FileNotFoundError, ValueError) as e:
+            raise UsageError(f"-p subset={overrides['subset']!r}: {e.args[0]}") from e
     for name in WEIGHTS_PARAMETERS:  # imagenet, random or a file: checked and made absolute
         if name in overrides:
             try:
@@ -218,3 +224,38 @@ def parameter_table(folder: Path) -> pd.DataFrame:
         row["notebooks"] = " ".join(row["notebooks"])
     table = pd.DataFrame(list(rows.values())).fillna("").reindex(columns=["parameter", "notebooks", "default", *PROFILES])
     return table.sort_values("parameter", kind="stable").reset_index(drop=True)
+
+
+def _positive_int(params: Mapping[str, Any], name: str, optional: bool = False) -> None:
+    v = params.get(name)
+    if v is None and (optional or name not in params):
+        return
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"parameter {name} must be a positive integer{' or None' if optional else ''}; got {v!r}")
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """A notebook's shared parameters (types and ranges, a weights file, a subset's file or folder),
+    checked by :func:`colorlab.study.start` before any work starts; ``ValueError`` or
+    ``FileNotFoundError`` naming the parameter."""
+    profile = params.get("profile")
+    if not isinstance(profile, str) or not profile or any(c in profile for c in "/\\") or profile.startswith("."):
+        raise ValueError(f"parameter profile must be a plain folder name; got {profile!r}")
+    for name in ("steps", "batch_size", "crop"):
+        _positive_int(params, name)
+    for name in ("image_size", "max_tiles"):
+        _positive_int(params, name, optional=True)
+    if "seed" in params and (isinstance(params["seed"], bool) or not isinstance(params["seed"], int)):
+        raise ValueError(f"parameter seed must be an integer; got {params['seed']!r}")
+    if "seeds" in params:
+        seeds = params["seeds"]
+        if (not isinstance(seeds, (list, tuple)) or not seeds or len(set(seeds)) != len(seeds)
+                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds)):
+            raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
+    if "data_spec" in params and not isinstance(params["data_spec"], str):
+        raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
+    for name in WEIGHTS_PARAMETERS:  # a weights file that is not there fails now, not after minutes of work
+        if name in params:
+            check_weights(params[name])
+    if "subset" in params:  # a subset's list file or sub-folder likewise
+        check_subset(params["subset"], params.get("data_spec", "samples"))

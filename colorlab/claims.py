@@ -69,13 +69,15 @@ Verdict = tuple[str, str] | tuple[str, str, str]  # (evidence, verdict[, the dec
 @dataclass(frozen=True)
 class Claim:
     """A claim of a source, the notebook (number prefix, e.g. ``"01"``) whose rows test it, and
-    its rule: ``rule(rows) -> (evidence, verdict)``."""
+    its rule: ``rule(rows) -> (evidence, verdict)``; ``scope`` (column -> values) narrows the rows
+    its "measured on" line describes when the notebook scores some models on another test set."""
 
     key: str
     source: str
     notebook: str
     text: str
     rule: Callable[[pd.DataFrame], Verdict]
+    scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,10 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None)
         if rows.empty:
             evidence_, verdict = "notebook not run", NOT_RUN
         else:
-            seeds, measured_on = _measured_on(rows)
+            scoped = rows
+            for col, values in c.scope.items():
+                scoped = scoped[scoped[col].astype(str).isin(values)] if col in scoped else scoped.iloc[0:0]
+            seeds, measured_on = _measured_on(scoped if not scoped.empty else rows)
             try:
                 evidence_, verdict, *rest = c.rule(rows)
                 interval = rest[0] if rest else ""

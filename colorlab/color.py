@@ -51,6 +51,7 @@ __all__ = [
     "rgb_to_yuv",
     "yuv_to_rgb",
     "rgb_to_gray",
+    "imagenet_gray",
     "chroma",
 ]
 
@@ -241,15 +242,30 @@ class ImageNetGrayNorm(_AbOut):
 
     def encode_l(self, L: Tensor) -> Tensor:
         check_image(L, 1, "L")
-        mean, std = self._stats(L)
-        gray = lab_to_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1))
-        return (gray - mean) / std
+        return imagenet_gray(lab_to_rgb(L, torch.zeros_like(L).expand(-1, 2, -1, -1)))
 
     def decode_l(self, x: Tensor) -> Tensor:
         check_image(x, 3, "normalised gray")
         mean, std = self._stats(x)
         return rgb_to_lab((x * std + mean).clamp(0.0, 1.0))[0]
 
+
+
+def imagenet_gray(gray: Tensor) -> Tensor:
+    """A gray image as an ImageNet classifier expects it: its sRGB value ``(B, 1, H, W)`` or
+    ``(B, 3, H, W)`` in ``[0, 1]`` (a YUV ``Y``, or the gray of ``L`` with ``ab = 0``) in all three
+    channels, normalised by :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`, ``(B, 3, H, W)``.
+
+    Example:
+        >>> x = imagenet_gray(torch.full((1, 1, 2, 2), 0.485))
+        >>> x.shape, round(x[0, 0, 0, 0].item(), 6)
+        (torch.Size([1, 3, 2, 2]), 0.0)
+    """
+    if gray.ndim != 4 or gray.shape[1] not in (1, 3):
+        raise ValueError(f"imagenet_gray takes a gray image (B, 1, H, W) or (B, 3, H, W); got {tuple(gray.shape)}")
+    mean = torch.tensor(IMAGENET_MEAN, dtype=gray.dtype, device=gray.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=gray.dtype, device=gray.device).view(1, 3, 1, 1)
+    return (gray.expand(-1, 3, -1, -1) - mean) / std
 
 
 #: Zhang et al. 2016: network input ``(L - 50) / 100``, ab targets ``ab / 110``.

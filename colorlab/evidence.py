@@ -51,7 +51,8 @@ INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "colorfulness", "colorfu
 MIX_SUFFIXES = tuple("" if m == AUC_PRIOR_UNIFORM_MIX else mix_suffix(m) for m in AUC_PRIOR_MIXES)
 _SUMS = tuple(f"rebal_weight{s}" for s in MIX_SUFFIXES) + tuple(f"rebal_weight_sq{s}" for s in MIX_SUFFIXES)
 #: Per-photo metric columns (everything :func:`colorlab.metrics.evaluate` gives, and the tile count).
-_METRIC_PREFIXES = ("psnr", "ssim", "auc", "colorfulness", "chroma", "ab_roughness", "rebal_weight", "n_tiles")
+_METRIC_PREFIXES = ("psnr", "ssim", "auc", "colorfulness", "chroma", "ab_roughness", "tone_", "rebal_weight",
+                    "n_tiles")
 
 
 def _is_metric(col: str) -> bool:

@@ -14,6 +14,9 @@ Per-image functions return a tensor ``(B,)``; :func:`evaluate` gathers them into
   DDColor which takes absolute values of ``rg`` and ``yb`` before the statistics.
 * Mean chroma ratio prediction / ground truth (1 is as saturated as the truth, < 1 is
   desaturated).
+* Tone: the mean predicted ``a`` and ``b`` (the colour cast of the whole image, whose hue angle
+  says *which* tone) and the hue concentration ``|mean ab| / mean |ab|`` (1 when every pixel has
+  the same hue, near 0 when the hues vary): what "colours mostly in one tone" means, measured.
 * Roughness of the ab image (mean absolute difference between neighbouring pixels' ab, Lab
   units): how patchy a colourisation is; the smoothness that the annealed mean of Zhang et al.
   trades against the mode's vividness.
@@ -58,6 +61,7 @@ __all__ = [
     "colorfulness",
     "chroma_ratio",
     "ab_roughness",
+    "tone",
     "mix_suffix",
     "evaluate",
     "summarize",
@@ -218,6 +222,25 @@ def ab_roughness(ab: Tensor) -> Tensor:
     return (dx.sum(1) + dy.sum(1)) / n
 
 
+def tone(ab: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The overall tone of each image: its mean ``a`` and mean ``b`` ``(B,)`` in Lab units, and the
+    hue concentration ``|mean ab| / mean |ab|`` ``(B,)`` in ``[0, 1]`` (1: one hue everywhere; NaN
+    for an image without chroma).
+
+    Example:
+        >>> one_tone = torch.tensor([10.0, 20.0]).view(1, 2, 1, 1).expand(1, 2, 4, 4)
+        >>> opposite = torch.cat([one_tone[..., :2], -one_tone[..., 2:]], dim=-1)
+        >>> [round(float(t), 3) for t in tone(one_tone)], round(float(tone(opposite)[2]), 3)
+        ([10.0, 20.0, 1.0], 0.0)
+    """
+    check_image(ab, 2, "ab")
+    mean = ab.float().flatten(2).mean(2)  # (B, 2)
+    spread = chroma(ab.float()).flatten(1).mean(1)
+    resultant = mean.pow(2).sum(1).sqrt()
+    conc = torch.where(spread > 1e-6, resultant / spread.clamp_min(1e-6), torch.full_like(spread, math.nan))
+    return mean[:, 0], mean[:, 1], conc.clamp(max=1.0)
+
+
 @torch.no_grad()
 def evaluate(
     gt_rgb: Tensor,
@@ -230,7 +253,8 @@ def evaluate(
     The ab channels are recomputed from the (gamut-clipped) RGB, so every method is scored
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
     colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
-    ``chroma_gt``, the roughness of the ab image ``ab_roughness`` and ``ab_roughness_gt`` and, with
+    ``chroma_gt``, the roughness of the ab image ``ab_roughness`` and ``ab_roughness_gt``, the tone
+    ``tone_a``, ``tone_b``, ``tone_concentration`` and the same of the truth (``_gt``) and, with
     a prior, ``auc_rebal`` and the image's sum of rebalancing weights and of their squares,
     ``rebal_weight`` and ``rebal_weight_sq`` (for :func:`summarize`), and the same three for every
     other mix of :data:`AUC_PRIOR_MIXES` with the mix as suffix (``auc_rebal_1e-02``, ...).
@@ -252,6 +276,8 @@ def evaluate(
         "ab_roughness": ab_roughness(pred_ab),
         "ab_roughness_gt": ab_roughness(gt_ab),
     }
+    for name, t_pred, t_gt in zip(("tone_a", "tone_b", "tone_concentration"), tone(pred_ab), tone(gt_ab), strict=True):
+        cols[name], cols[name + "_gt"] = t_pred, t_gt
     if prior is not None:
         for mix in AUC_PRIOR_MIXES:
             sfx = "" if mix == AUC_PRIOR_UNIFORM_MIX else mix_suffix(mix)

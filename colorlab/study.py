@@ -59,7 +59,8 @@ import torch
 from torch import Tensor
 
 from . import checkpoint, data, evaluate, evidence, methods, metrics, progress, results
-from .backbones import WEIGHTS_PARAMETERS, check_weights, skip_weights
+from .backbones import skip_weights
+from .checks import check_params
 from .claims import judge
 from .device import pick_device, seed_everything
 from .files import plain
@@ -73,37 +74,6 @@ __all__ = ["parameters", "start", "Study", "Evaluation"]
 _DIGEST = 10
 #: Test batches of the evaluation loader.
 EVAL_BATCH = 32
-
-
-def _positive_int(params: Mapping[str, Any], name: str, optional: bool = False) -> None:
-    v = params.get(name)
-    if v is None and (optional or name not in params):
-        return
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"parameter {name} must be a positive integer{' or None' if optional else ''}; got {v!r}")
-
-
-def _check(params: Mapping[str, Any]) -> None:
-    """The shared parameters' types and ranges, before any work starts."""
-    profile = params.get("profile")
-    if not isinstance(profile, str) or not profile or any(c in profile for c in "/\\") or profile.startswith("."):
-        raise ValueError(f"parameter profile must be a plain folder name; got {profile!r}")
-    for name in ("steps", "batch_size", "crop"):
-        _positive_int(params, name)
-    for name in ("image_size", "max_tiles"):
-        _positive_int(params, name, optional=True)
-    if "seed" in params and (isinstance(params["seed"], bool) or not isinstance(params["seed"], int)):
-        raise ValueError(f"parameter seed must be an integer; got {params['seed']!r}")
-    if "seeds" in params:
-        seeds = params["seeds"]
-        if (not isinstance(seeds, (list, tuple)) or not seeds or len(set(seeds)) != len(seeds)
-                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds)):
-            raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
-    if "data_spec" in params and not isinstance(params["data_spec"], str):
-        raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
-    for name in WEIGHTS_PARAMETERS:  # a weights file that is not there fails now, not after minutes of work
-        if name in params:
-            check_weights(params[name])
 
 
 def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> Study:
@@ -127,7 +97,7 @@ class Study:
     """One notebook's run: its parameters, data, trained and reused models and results."""
 
     def __init__(self, notebook: str, params: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> None:
-        _check(params)
+        check_params(params)
         self.notebook, self.params, self.root = notebook, dict(params), root
         results.run_dir(notebook, params["profile"], root)  # checks the names
         self.profile: str = params["profile"]
@@ -174,27 +144,55 @@ class Study:
         """How many folds of whole photos the runs hold out on a spec with folds: ``max(2, len(seeds))``."""
         return max(2, len(self.seeds))
 
-    def runs(self, space: str) -> Iterator[int]:
+    def runs(self, space: str, *, context: int | None = None, folds: bool = True) -> Iterator[int]:
         """One run per seed: sets :attr:`seed`, loads that run's splits (:meth:`datasets`; on a
-        spec with folds, run ``i`` holds out fold ``i``) and yields the seed. Train and evaluate
-        inside the loop; :meth:`table`, :meth:`judge` and :meth:`save` use every run."""
+        spec with folds, run ``i`` holds out fold ``i`` unless ``folds`` is false) and yields the
+        seed. Train and evaluate inside the loop; :meth:`table`, :meth:`judge` and :meth:`save`
+        use every run."""
         for i, seed in enumerate(self.seeds):
             self.run, self.seed = i, seed
-            self.datasets(space)
+            self.datasets(space, context=context, folds=folds)
             yield seed
 
-    def datasets(self, space: str) -> tuple[data.ColorDataset, data.ColorDataset]:
-        """The training and test splits of ``data_spec`` at ``crop``/``image_size`` for the current
-        run, items in ``space`` (``"lab"`` or ``"yuv"``); the test split keeps at most ``max_tiles``
-        tiles per image. On a spec with folds (:data:`colorlab.data.sources.FOLDED`) the run's fold
-        of whole photos is held out."""
+    def datasets(self, space: str, *, context: int | None = None,
+                 folds: bool = True) -> tuple[data.ColorDataset, data.ColorDataset]:
+        """The current run's training and test splits of ``data_spec`` at ``crop``/``image_size``,
+        items in ``space`` with each whole photo at ``context²`` if asked (:class:`colorlab.data.ColorDataset`),
+        at most ``max_tiles`` test tiles per photo. On a spec with folds (:data:`colorlab.data.sources.FOLDED`)
+        the run's fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
-        max_tiles = self.params.get("max_tiles")
-        fold = (self.run, self.folds) if spec.strip().lower() in data.sources.FOLDED else None
+        fold = (self.run, self.folds) if folds and spec.strip().lower() in data.sources.FOLDED else None
         progress.phase("data")
-        kw = dict(crop=crop, image_size=image_size, space=space, fold=fold)
+        kw = dict(crop=crop, image_size=image_size, space=space, fold=fold, context=context)
         self.train_set = data.load_dataset(spec, "train", seed=self.seed, **kw)
-        self.test_set = data.load_dataset(spec, "test", max_tiles=max_tiles, **kw)
+        self.test_set = data.load_dataset(spec, "test", max_tiles=self.params.get("max_tiles"), **kw)
+        self._describe_run()
+        return self.train_set, self.test_set
+
+    def restrict(self, subset: str) -> str | None:
+        """Keep only the images of ``subset`` (:mod:`colorlab.data.subsets`) in the current run's
+        splits, each still held out by the spec's rule; returns what the subset is, or ``None``
+        (said) when the source has none or a split would be empty. An unknown name raises ``ValueError``."""
+        if self.train_set is None or self.test_set is None:
+            raise RuntimeError(f"{self.notebook}: call datasets() first")
+        spec = self.params["data_spec"]
+        chosen = data.resolve_subset(subset, spec)
+        if chosen is None:
+            self._say(f"subset {subset!r}: {spec} has no narrow subset; the comparison is not run")
+            return None
+        if typos := chosen.unknown(self.train_set.images.names, self.test_set.images.names):
+            raise ValueError(f"subset {subset!r} names images that {spec} does not have: {', '.join(typos)}")
+        tr, te = (data.restrict(d.images, chosen) for d in (self.train_set, self.test_set))
+        if not len(tr) or not len(te):
+            self._say(f"subset: {chosen.description} has no {'training' if not len(tr) else 'test'} image in this "
+                      f"run's split; the comparison is not run in it")
+            return None
+        self.train_set, self.test_set = self.train_set.over(tr), self.test_set.over(te)
+        self._describe_run()
+        return chosen.description
+
+    def _describe_run(self) -> None:
+        fold = self.test_set.images.fold
         d = self.train_set.describe()
         run = f"run {self.run + 1} of {len(self.seeds)} (seed {self.seed}): " if len(self.seeds) > 1 else ""
         photos = f" of {len(self.test_set.images)} held-out photos" if fold else ""
@@ -202,7 +200,6 @@ class Study:
                   f"{len(self.test_set)} test crops{photos} | device {self.device}")
         if self.train_set.images.problems:
             self._say(f"data: {self.train_set.images.problems.summary()}")
-        return self.train_set, self.test_set
 
     def test_loader(self) -> Any:
         """One sequential pass over the test split."""
@@ -216,8 +213,11 @@ class Study:
         d = self.train_set.describe()
         names = self.train_set.images.names
         listed = json.dumps(list(names) if isinstance(names, list) else len(names)).encode()
-        return {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "fold", "n_images", "crop",
-                                     "image_size", "space")}, "names": hashlib.sha1(listed).hexdigest()}
+        key = {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "fold", "n_images", "crop",
+                                    "image_size", "space")}, "names": hashlib.sha1(listed).hexdigest()}
+        if d.get("context") is not None:  # items with the whole image: other data (keys without it unchanged)
+            key["context"] = d["context"]
+        return key
 
     def checkpoint_path(self, method: Method, steps: int, batch_size: int) -> Path:
         """Where ``method`` trained with these settings on this study's data is kept."""
@@ -257,7 +257,10 @@ class Study:
             hist = fit(m, lambda start, ts=train_set: data.make_loader(ts, batch_size, train=True, seed=self.seed,
                                                                       start_step=start), cfg)
             out[variant] = Trained(m, hist, path)
-            self.models[f"{m.name}/{variant}/seed{self.seed}"] = {
+            key = f"{m.name}/{variant}/seed{self.seed}"
+            if key in self.models and self.models[key]["checkpoint"] != self._relative(path):
+                key += f"/{path.stem.rsplit('-', 1)[-1]}"  # the same variant and seed on other data (a subset, say)
+            self.models[key] = {
                                     "method": m.name, "variant": m.variant, "args": m.args, "seed": self.seed,
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                                     "steps": hist.attrs["steps"], **prepared, **m.provenance()}

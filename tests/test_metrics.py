@@ -7,7 +7,7 @@ from skimage.metrics import peak_signal_noise_ratio as sk_psnr
 from skimage.metrics import structural_similarity as sk_ssim
 
 from colorlab import metrics as M
-from colorlab.color import lab_to_rgb
+from colorlab.color import lab_to_rgb, rgb_to_lab
 
 
 def _rand(b=2, h=16, w=16, seed=0):
@@ -84,12 +84,30 @@ def test_chroma_ratio():
     assert math.isnan(M.chroma_ratio(torch.zeros(1, 2, 4, 4), gt[:1]).item())
 
 
+def test_tone_of_a_cast_and_of_varied_hues():
+    # a brown cast (sRGB saddle brown) everywhere: its mean ab is the colour's, one hue throughout
+    brown = torch.tensor([139, 69, 19]).div(255).view(1, 3, 1, 1).expand(1, 3, 6, 6)
+    _, ab = rgb_to_lab(brown)
+    a, b, conc = M.tone(ab)
+    assert a.item() == pytest.approx(ab[0, 0, 0, 0].item(), abs=1e-4) and b.item() > a.item() > 0
+    assert conc.item() == pytest.approx(1.0, abs=1e-5)
+    # four quadrants of opposite hues: no overall cast, concentration 0
+    q = torch.tensor([30.0, 0.0]).view(1, 2, 1, 1).expand(1, 2, 4, 4).clone()
+    q[..., 2:, :] *= -1
+    assert M.tone(q)[2].item() == pytest.approx(0.0, abs=1e-6)
+    assert math.isnan(M.tone(torch.zeros(1, 2, 3, 3))[2].item())  # gray: no hue to concentrate
+    with pytest.raises(ValueError, match="ab"):
+        M.tone(torch.zeros(1, 3, 2, 2))
+
+
 def test_evaluate_and_summarize():
     gt = _rand(seed=2)
     gray = gt.mean(1, keepdim=True).expand_as(gt)
     df = M.evaluate(gt, gray)
     assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap",
-                                "chroma_ratio", "chroma", "chroma_gt", "ab_roughness", "ab_roughness_gt"]
+                                "chroma_ratio", "chroma", "chroma_gt", "ab_roughness", "ab_roughness_gt",
+                                "tone_a", "tone_a_gt", "tone_b", "tone_b_gt", "tone_concentration",
+                                "tone_concentration_gt"]
     assert len(df) == 2
     assert (df["chroma_ratio"] < 0.05).all()
     s = M.summarize(M.evaluate(gt, gt))

@@ -27,7 +27,8 @@ upscaled (to at least ``crop``), so resampling never mixes train and test pixels
 Modules: :mod:`~colorlab.data.decode` (image files to tensors), :mod:`~colorlab.data.images`
 (:class:`ImageSet`, :class:`DataProblems`), :mod:`~colorlab.data.folder` (``folder:`` listing,
 hold-out, problems), :mod:`~colorlab.data.sources` (specs, :func:`load_images`,
-:func:`check_spec`, :func:`data_root`), :mod:`~colorlab.data.datasets`
+:func:`check_spec`, :func:`data_root`), :mod:`~colorlab.data.subsets` (a narrow subset of a source:
+:func:`resolve_subset`, :func:`restrict`), :mod:`~colorlab.data.datasets`
 (:class:`ColorDataset`, :func:`load_dataset`) and :mod:`~colorlab.data.sampling`
 (:class:`StepBatchSampler`, :func:`make_loader`, :func:`to_device`).
 
@@ -46,9 +47,10 @@ from .decode import load_image, pil_to_tensor
 from .images import DataProblems, ImageSet
 from .sampling import StepBatchSampler, make_loader, to_device
 from .sources import SPECS, TEST_FRACTION, TRAIN_FRACTION, check_spec, data_root, load_images
+from .subsets import Subset, check_subset, resolve_subset, restrict
 
 __all__ = [
     "SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "DataProblems", "ColorDataset", "StepBatchSampler",
     "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "to_device", "check_spec",
-    "data_root",
+    "data_root", "Subset", "check_subset", "resolve_subset", "restrict",
 ]

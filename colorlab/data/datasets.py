@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -35,14 +36,20 @@ class ColorDataset(Dataset):
     """
 
     def __init__(self, images: ImageSet, split: str, *, crop: int = 64, space: str = "lab",
-                 max_tiles: int | None = None, seed: int = 0) -> None:
+                 max_tiles: int | None = None, seed: int = 0, context: int | None = None) -> None:
         if split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
         if space not in ("lab", "yuv", "rgb"):
             raise ValueError(f"space must be 'lab', 'yuv' or 'rgb'; got {space!r}")
         if len(images) == 0:
             raise ValueError(f"no {split} images in {images.data_path}")
+        if context is not None and (isinstance(context, bool) or not isinstance(context, int) or context < 1
+                                    or space == "rgb"):
+            raise ValueError(f"context must be None or a positive integer, with space 'lab' or 'yuv'; got "
+                             f"context={context!r}, space={space!r}")
         self.images, self.split, self.crop, self.space, self.seed = images, split, crop, space, seed
+        self.context = context
+        self._contexts: dict[int, Tensor] = {}
         self.max_tiles = max_tiles
         self.tiles: list[tuple[int, int, int]] = []  # (image, j, k): tile j of k of the image
         if split == "test":
@@ -92,6 +99,8 @@ class ColorDataset(Dataset):
             patch = img[:, top : top + c, left : left + c]
         rgb = patch.float().div_(255.0)
         item: dict[str, Tensor | int] = {"rgb": rgb, "image": i}
+        if self.context is not None:
+            item["context"] = self.context_of(i, img)
         if self.space == "lab":
             L, ab = rgb_to_lab(rgb[None])
             item |= {"L": L[0], "ab": ab[0]}
@@ -100,6 +109,27 @@ class ColorDataset(Dataset):
             item |= {"Y": Y[0], "uv": uv[0]}
         return item
 
+    def over(self, images: ImageSet) -> ColorDataset:
+        """A dataset like this one (split, crop, space, tiles, seed, context) over other ``images``."""
+        return ColorDataset(images, self.split, crop=self.crop, space=self.space, max_tiles=self.max_tiles,
+                            seed=self.seed, context=self.context)
+
+    def context_of(self, i: int, img: Tensor | None = None) -> Tensor:
+        """The luminance of image ``i`` (``img`` when given: it is already decoded) scaled to
+        ``context x context``, ``(1, context, context)`` in the dataset's luminance units."""
+        if self.context is None:
+            raise ValueError("this dataset was built without context=N")
+        if i in self._contexts:
+            return self._contexts[i]
+        if img is None:
+            i, img = self._fetch(i)
+        small = F.interpolate(img[None].float().div(255.0), size=(self.context, self.context), mode="bilinear",
+                              antialias=True, align_corners=False).clamp(0.0, 1.0)
+        lum = (rgb_to_lab(small) if self.space == "lab" else rgb_to_yuv(small))[0][0]
+        if self.images.in_memory:
+            self._contexts[i] = lum
+        return lum
+
     def describe(self) -> dict[str, Any]:
         """What ran: spec, split, data path, split rule, counts and crop settings."""
         im = self.images
@@ -107,7 +137,7 @@ class ColorDataset(Dataset):
                 "split_rule": im.split_rule, "region": list(im.region),
                 "fold": list(im.fold) if im.fold is not None else None, "n_images": len(im),
                 "n_items": len(self), "crop": self.crop, "image_size": im.image_size,
-                "space": self.space, "in_memory": im.in_memory,
+                "space": self.space, "context": self.context, "in_memory": im.in_memory,
                 "names": list(im.names) if len(im) <= 20 else None, "problems": im.problems.counts()}
 
     def __repr__(self) -> str:
@@ -117,10 +147,12 @@ class ColorDataset(Dataset):
 def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
                  image_size: int | None = None, space: str = "lab", root: str | os.PathLike | None = None,
                  max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
-                 cache_limit: int = 2000, fold: tuple[int, int] | None = None) -> ColorDataset:
+                 cache_limit: int = 2000, fold: tuple[int, int] | None = None,
+                 context: int | None = None) -> ColorDataset:
     """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to
     at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`; ``fold``
-    ``(i, k)`` holds out fold ``i`` of ``k`` folds of whole photos where the spec has folds.
+    ``(i, k)`` holds out fold ``i`` of ``k`` folds of whole photos where the spec has folds;
+    ``context=N`` adds each item's whole image scaled to ``N x N`` (:class:`ColorDataset`).
 
     Example:
         >>> test = load_dataset("samples", "test", crop=64)
@@ -129,4 +161,4 @@ def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
     """
     images = load_images(spec, split, root=root, image_size=image_size, min_size=crop,
                          max_images=max_images, cache_limit=cache_limit, fold=fold)
-    return ColorDataset(images, split, crop=crop, space=space, max_tiles=max_tiles, seed=seed)
+    return ColorDataset(images, split, crop=crop, space=space, max_tiles=max_tiles, seed=seed, context=context)

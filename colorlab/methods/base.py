@@ -254,15 +254,20 @@ class Method(nn.Module):
         decode = self.check_decode(decode)
         lum = self.luminance(batch)
         h, w = lum.shape[-2:]
-        m = self.input_multiple
-        # a multiple of m, and at least 2m so the coarsest feature map has more than one pixel
-        # (instance norm needs that; a 1-pixel image would otherwise reach it as 1x1)
-        pad_h, pad_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
-        x = F.pad(lum, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else lum
+        x = self.pad_input(lum)
         chroma = self.predict_chroma(x, decode, **options).float()
         if chroma.shape[-2:] != x.shape[-2:]:
             chroma = F.interpolate(chroma, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
         return self.to_rgb(lum, chroma[..., :h, :w])
+
+    def pad_input(self, lum: Tensor) -> Tensor:
+        """``lum`` padded at the bottom and right (edge pixels repeated) to a multiple of
+        :attr:`input_multiple` and at least twice it on each side, so the coarsest feature map has
+        more than one pixel (instance norm needs that; a 1-pixel image would reach it as 1x1)."""
+        h, w = lum.shape[-2:]
+        m = self.input_multiple
+        pad_h, pad_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
+        return F.pad(lum, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else lum
 
     def count_parameters(self) -> int:
         """Parameters of the networks that colourise, frozen ones included (all of the method's,

@@ -1,0 +1,252 @@
+"""What source 002 claims, the rules that test it, and the figure of the tone it describes.
+
+* :data:`CLAIMS`: without global features the CNN colours "mostly in a dull brown tone"; U, V output
+  beats R, G, B output; a homogeneous subset is an easier problem; the fusion layer improves
+  accuracy and colourfulness, with a jointly trained global network (measurable offline) and with
+  ResNet-50's features (the source's; inconclusive without ImageNet weights).
+* :data:`BROWN_HUES`: the Lab hue angles called brown, and :func:`tone_of`, a row's overall tone
+  (the hue and chroma of its mean predicted ab) with intervals.
+* :func:`tone_plot`: each row's mean predicted colour per photo on the ab plane, the truth's
+  beside it, the brown sector shaded.
+
+The source publishes no numbers (its findings are pictures and words), so there are no published rows.
+
+Example:
+    >>> [c.key for c in CLAIMS]
+    ['fusion_dull_brown', 'fusion_uv_beats_rgb', 'fusion_homogeneous_easier', 'fusion_improves', 'fusion_resnet_improves']
+    >>> BROWN_HUES
+    (45.0, 85.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Wedge
+
+from ...backbones import is_pretrained
+from ...claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    Verdict,
+    combine,
+    difference_of,
+    interval_of,
+    missing,
+    shift,
+    verdict_of,
+)
+from ...evidence import fmt, matrix, select
+from ...stats import Interval, bootstrap, bootstrap_ci
+
+__all__ = ["CLAIMS", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_plot"]
+
+_SOURCE = "002"
+_NOTEBOOK = "05"
+#: Lab hue angles (degrees) called brown: sienna (51°), saddle brown and chocolate (57°), brown (61°),
+#: sepia (65°), peru (66°), tan (78°), khaki (84°); brown is a dark, dull orange, so the hue alone
+#: cannot tell it from orange (73°): the "dull" is the chroma ratio's.
+BROWN_HUES = (45.0, 85.0)
+#: The homogeneous comparison's rows: the U, V network trained on the whole set and on the subset,
+#: both tested on the subset's held-out images.
+SUBSET_ROWS = ("uv_whole", "uv_subset")
+_M = "fusion"
+#: The main comparison's rows (every seed's fold of held-out photos), for the claims' "measured on".
+MAIN_ROWS = ("rgb", "uv", "uv_fusion", "uv_fusion_resnet")
+_MAIN, _SUBSET = {"variant": MAIN_ROWS}, {"variant": SUBSET_ROWS}
+
+
+def _row(variant: str, decode: str = "direct") -> dict[str, str]:
+    return {"method": _M, "variant": variant, "decode": decode}
+
+
+def _has(df: pd.DataFrame, *rows: dict[str, str]) -> list[str]:
+    return [f"{r['variant']}/{r['decode']}" for r in rows if select(df, **r).empty]
+
+
+# ---------------------------------------------------------------------------------- the tone
+
+
+def _wrap(deg: np.ndarray | float) -> np.ndarray:
+    return (np.asarray(deg) + 180.0) % 360.0 - 180.0
+
+
+def hue_interval(df: pd.DataFrame, centre: float, *, truth: bool = False, **match: object) -> Interval:
+    """The hue angle (degrees) of a row's mean ab over seeds and photos (``truth``: of its ground
+    truth), as an offset from ``centre`` wrapped to ``(-180, 180]``, with its bootstrap interval."""
+    rows = select(df, **match)
+    sfx = "_gt" if truth else ""
+    a, b = matrix(rows, "tone_a" + sfx), matrix(rows, "tone_b" + sfx)
+    return bootstrap(lambda x, y: _wrap(np.degrees(np.arctan2(np.nanmean(y, -1), np.nanmean(x, -1))) - centre), a, b)
+
+
+def tone_of(df: pd.DataFrame, *, truth: bool = False, **match: object) -> dict[str, Interval]:
+    """A row's overall tone: ``hue`` (degrees, of its mean ab), ``chroma`` (of its mean ab, Lab units)
+    and ``concentration`` (mean per photo of ``|mean ab| / mean |ab|``), each ``(mean, low, high)``."""
+    rows = select(df, **match)
+    sfx = "_gt" if truth else ""
+    centre = sum(BROWN_HUES) / 2
+    hue = tuple(v + centre for v in hue_interval(df, centre, truth=truth, **match))
+    chroma = bootstrap(lambda x, y: np.hypot(np.nanmean(x, -1), np.nanmean(y, -1)),
+                       matrix(rows, "tone_a" + sfx), matrix(rows, "tone_b" + sfx))
+    conc = bootstrap_ci(matrix(rows, "tone_concentration" + sfx))
+    return {"hue": hue, "chroma": chroma, "concentration": conc}  # type: ignore[dict-item]
+
+
+def _shown(t: dict[str, Interval]) -> str:
+    return (f"hue {t['hue'][0]:.0f}° [{t['hue'][1]:.0f}, {t['hue'][2]:.0f}], chroma {t['chroma'][0]:.1f}, "
+            f"concentration {t['concentration'][0]:.2f}")
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def dull_brown(df: pd.DataFrame) -> Verdict:
+    """The first network (R, G, B out, no global features; its colours as they are, as the source
+    showed them): *dull*, its chroma ratio's interval below 1; *mostly one tone*, its hue
+    concentration above the truth's (paired on photos); *brown*, the hue of its mean colour within
+    :data:`BROWN_HUES` (interval inside: brown; outside: not). Reproduced when all three hold. The
+    truth's own tone is shown: where it is brownish too, the network has learnt the data's average."""
+    row = _row("rgb", "rgb")
+    if absent := _has(df, row):
+        return missing(*(f"fusion/{a}" for a in absent))
+    rows = select(df, **row)
+    dull = shift(interval_of(df, "chroma_ratio", **row), 1.0)
+    conc = bootstrap_ci(matrix(rows, "tone_concentration") - matrix(rows, "tone_concentration_gt"))
+    centre, half = sum(BROWN_HUES) / 2, (BROWN_HUES[1] - BROWN_HUES[0]) / 2
+    off = hue_interval(df, centre, **row)
+    brown = REPRODUCED if abs(off[1]) < half and abs(off[2]) < half else \
+        NOT_REPRODUCED if off[2] < -half or off[1] > half else INCONCLUSIVE
+    pred, truth = tone_of(df, **row), tone_of(df, truth=True, **row)
+    verdict = combine(verdict_of(dull, "<"), verdict_of(conc, ">"), brown)
+    evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; hue concentration minus the "
+                f"truth's {fmt(conc, 2)}; tone {_shown(pred)} (brown: {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); "
+                f"the truth's tone {_shown(truth)}")
+    return evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]"
+
+
+def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
+    """The U, V network minus the R, G, B network (same budget, seeds and photos), AuC and PSNR,
+    against the RGB network's colours read both ways: its U, V with the input's Y (``chroma``) and
+    its RGB as it is (``rgb``). Reproduced when U, V is better on all four."""
+    uv, c, r = _row("uv"), _row("rgb", "chroma"), _row("rgb", "rgb")
+    if absent := _has(df, uv, c, r):
+        return missing(*(f"fusion/{a}" for a in absent))
+    tests, parts = [], []
+    for other, label in ((c, "its U, V with the input's Y"), (r, "its RGB as it is")):
+        auc, psnr = difference_of(df, "auc", uv, other), difference_of(df, "psnr", uv, other)
+        tests += [(verdict_of(auc, ">"), f"AuC vs {other['decode']} {fmt(auc)}"),
+                  (verdict_of(psnr, ">"), f"PSNR vs {other['decode']} {fmt(psnr, 2)}")]
+        parts.append(f"vs the RGB network, {label}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
+    verdict = combine(*(v for v, _ in tests))
+    return "U, V network minus R, G, B network: " + "; ".join(parts), verdict, \
+        next(t for v, t in tests if v == verdict)
+
+
+def homogeneous_easier(df: pd.DataFrame) -> Verdict:
+    """On the subset's held-out images, the U, V network trained on the subset alone minus the same
+    network trained on the whole set (same budget and seeds): AuC and PSNR higher. Reproduced when
+    both are, not reproduced when either is lower."""
+    sub, whole = _row(SUBSET_ROWS[1]), _row(SUBSET_ROWS[0])
+    if absent := _has(df, sub, whole):
+        return missing(*(f"fusion/{a} (the homogeneous subset was not run)" for a in absent))
+    auc, psnr = difference_of(df, "auc", sub, whole), difference_of(df, "psnr", sub, whole)
+    rows = select(df, **sub)
+    what = rows["tested_on"].iloc[0] if "tested_on" in rows else "the subset"
+    split = rows["subset_split"].iloc[0] if "subset_split" in rows else "?"
+    verdict = combine(verdict_of(auc, ">"), verdict_of(psnr, ">"))
+    evidence = (f"trained on the subset minus trained on the whole set, tested on {what} (held out by {split}): "
+                f"AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
+    return evidence, verdict, f"AuC difference {fmt(auc)}"
+
+
+def _fusion_vs_none(df: pd.DataFrame, variant: str) -> tuple[str, str, str] | Verdict:
+    fused, plain = _row(variant), _row("uv")
+    if absent := _has(df, fused, plain):
+        return missing(*(f"fusion/{a}" for a in absent))
+    auc = difference_of(df, "auc", fused, plain)
+    cf = difference_of(df, "colorfulness", fused, plain)
+    gap = difference_of(df.assign(abs_gap=df["colorfulness_gap"].abs()), "abs_gap", fused, plain)
+    verdict = combine(verdict_of(auc, ">"), verdict_of(cf, ">"))
+    evidence = (f"{variant} minus uv (no fusion): AuC {fmt(auc)}, colourfulness {fmt(cf, 1)} (|gap to the truth's "
+                f"colourfulness| {fmt(gap, 1)}: below zero is closer)")
+    return evidence, verdict, f"AuC {fmt(auc)} | colourfulness {fmt(cf, 1)}"
+
+
+def fusion_improves(df: pd.DataFrame) -> Verdict:
+    """The U, V network with a jointly trained global branch fused in, minus without (paired): AuC
+    and colourfulness higher. Reproduced when both are."""
+    return _fusion_vs_none(df, "uv_fusion")
+
+
+def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
+    """As :func:`fusion_improves` with ResNet-50's features (the source's). The source's green grass
+    and blue sky come from ImageNet semantics: when the ResNet-50 was not ImageNet-pretrained the
+    rule's outcome is shown and the verdict is inconclusive."""
+    out = _fusion_vs_none(df, "uv_fusion_resnet")
+    if len(out) == 2:
+        return out
+    evidence, verdict, interval = out
+    rows = select(df, **_row("uv_fusion_resnet"))
+    seen = sorted({str(w) for w in rows["backbone_weights"]}) if "backbone_weights" in rows else []
+    if not seen or not all(is_pretrained(w) for w in seen):
+        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the ResNet-50 was not ImageNet-"
+                f"pretrained ({', '.join(seen) or 'not recorded'}): no verdict", INCONCLUSIVE, interval)
+    return evidence + f" (ResNet-50: {', '.join(seen)})", verdict, interval
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("fusion_dull_brown", _SOURCE, _NOTEBOOK,
+          "without global features the CNN colours mostly in a dull brown tone (desaturated, one hue, brown)",
+          dull_brown, _MAIN),
+    Claim("fusion_uv_beats_rgb", _SOURCE, _NOTEBOOK,
+          "predicting U, V from Y is easier than predicting R, G, B: higher AuC and PSNR", uv_beats_rgb, _MAIN),
+    Claim("fusion_homogeneous_easier", _SOURCE, _NOTEBOOK,
+          "a homogeneous subset is an easier problem: a model trained on it alone colours its held-out images "
+          "better than one trained on the whole set", homogeneous_easier, _SUBSET),
+    Claim("fusion_improves", _SOURCE, _NOTEBOOK,
+          "a fusion layer with global features improves accuracy and colourfulness (a global network trained "
+          "jointly, Iizuka et al.)", fusion_improves, _MAIN),
+    Claim("fusion_resnet_improves", _SOURCE, _NOTEBOOK,
+          "a fusion layer with a pretrained ResNet-50's global features improves accuracy and colourfulness "
+          "(the source's; needs ImageNet weights)", fusion_resnet_improves, _MAIN),
+)
+
+
+# ------------------------------------------------------------------------------------ figure
+
+
+def tone_plot(df: pd.DataFrame, rows: Sequence[tuple[str, str]], title: str | None = None) -> Figure:
+    """Each row's (``(variant, decode)``) mean predicted ab per seed and photo on the ab plane, the
+    truth's of the same photos in black, each row's overall tone as a large marker, and the brown
+    hues (:data:`BROWN_HUES`) shaded."""
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    lim = 10.0
+    for i, (variant, decode) in enumerate(rows):
+        r = select(df, **_row(variant, decode))
+        if r.empty:
+            continue
+        if i == 0:
+            ax.scatter(r["tone_a_gt"], r["tone_b_gt"], s=18, c="black", marker="x", label="truth (per photo)")
+        ax.scatter(r["tone_a"], r["tone_b"], s=14, alpha=0.6, color=f"C{i}")
+        t = tone_of(df, **_row(variant, decode))
+        h, c = math.radians(t["hue"][0]), t["chroma"][0]
+        ax.scatter([c * math.cos(h)], [c * math.sin(h)], s=120, color=f"C{i}", edgecolor="black",
+                   label=f"{variant}{'' if decode == 'direct' else '/' + decode}: {t['hue'][0]:.0f}°, {c:.1f}")
+        lim = max(lim, float(np.nanmax(np.abs(r[["tone_a", "tone_b", "tone_a_gt", "tone_b_gt"]].to_numpy()))) * 1.15)
+    ax.add_patch(Wedge((0, 0), lim, BROWN_HUES[0], BROWN_HUES[1], color="saddlebrown", alpha=0.15,
+                       label=f"brown hues {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°"))
+    ax.axhline(0, color="gray", lw=0.5)
+    ax.axvline(0, color="gray", lw=0.5)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel="mean a", ylabel="mean b", aspect="equal",
+           title=title or "overall tone per photo (mean ab)")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
