@@ -253,7 +253,7 @@ BROWN_AB = rgb_to_lab(torch.tensor([139, 69, 19]).div(255).view(1, 3, 1, 1))[1].
 
 
 def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallback)", tone=BROWN_AB, ratio=0.4,
-           conc=(0.9, 0.5)):
+           conc=(0.9, 0.5), spread=0.5):
     auc = {"rgb/chroma": 0.80, "rgb/rgb": 0.78, "uv": 0.85, "uv_fusion": 0.88, "uv_fusion_resnet": 0.89,
            "uv_whole": 0.80, "uv_subset": 0.86, **(auc or {})}
     rng = np.random.default_rng(0)
@@ -267,7 +267,7 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
                              "unit": f"p{p}", "auc": a + noise, "psnr": 20 + 10 * (a + noise),
                              "colorfulness": 100 * a + rng.normal(0, 0.3), "colorfulness_gap": 100 * a - 95,
                              "chroma_ratio": ratio + rng.normal(0, 0.02), "backbone_weights": weights,
-                             "tone_a": tone[0] * ratio + rng.normal(0, 0.5), "tone_b": tone[1] * ratio + rng.normal(0, 0.5),
+                             "tone_a": tone[0] * ratio + rng.normal(0, spread), "tone_b": tone[1] * ratio + rng.normal(0, spread),
                              "tone_a_gt": rng.normal(0, 8), "tone_b_gt": rng.normal(5, 8),
                              "tone_concentration": conc[0] + rng.normal(0, 0.02),
                              "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
@@ -281,7 +281,8 @@ def test_dull_brown_is_measured_not_eyeballed():
     blue = rgb_to_lab(torch.tensor([40, 80, 200]).div(255).view(1, 3, 1, 1))[1].flatten().tolist()
     assert paper.dull_brown(_units(tone=blue))[1] == claims.NOT_REPRODUCED  # a blue cast is not brown
     assert paper.dull_brown(_units(ratio=1.3))[1] == claims.NOT_REPRODUCED  # not dull
-    assert paper.dull_brown(_units(conc=(0.5, 0.9)))[1] == claims.NOT_REPRODUCED  # more varied hues than the truth
+    assert paper.dull_brown(_units(spread=20.0))[1] == claims.NOT_REPRODUCED  # its tone varies more than the truth's
+    assert paper.tone_spread(_units(), variant="rgb", decode="rgb")[2] < 0.2
     assert paper.dull_brown(_units().query("variant != 'rgb'"))[1] == claims.INCONCLUSIVE
     t = paper.tone_of(_units(), variant="rgb", decode="rgb")
     assert t["hue"][1] <= math.degrees(math.atan2(BROWN_AB[1], BROWN_AB[0])) <= t["hue"][2]

@@ -1,11 +1,13 @@
 """What source 002 claims, the rules that test it, and the figure of the tone it describes.
 
-* :data:`CLAIMS`: without global features the CNN colours "mostly in a dull brown tone"; U, V output
+* :data:`CLAIMS`: without global features the CNN colours "mostly in a dull brown tone" (desaturated,
+  one tone for every photo, brown); U, V output
   beats R, G, B output; a homogeneous subset is an easier problem; the fusion layer improves
   accuracy and colourfulness, with a jointly trained global network (measurable offline) and with
   ResNet-50's features (the source's; inconclusive without ImageNet weights).
 * :data:`BROWN_HUES`: the Lab hue angles called brown, and :func:`tone_of`, a row's overall tone
-  (the hue and chroma of its mean predicted ab) with intervals.
+  (the hue and chroma of its mean predicted ab) with intervals, and :func:`tone_spread`, how much it
+  varies from photo to photo against the truth's.
 * :func:`tone_plot`: each row's mean predicted colour per photo on the ab plane, the truth's
   beside it, the brown sector shaded.
 
@@ -46,7 +48,7 @@ from ...claims import (
 from ...evidence import fmt, matrix, select
 from ...stats import Interval, bootstrap, bootstrap_ci
 
-__all__ = ["CLAIMS", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_plot"]
+__all__ = ["CLAIMS", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread", "tone_plot"]
 
 _SOURCE = "002"
 _NOTEBOOK = "05"
@@ -108,27 +110,42 @@ def _shown(t: dict[str, Interval]) -> str:
 # ------------------------------------------------------------------------------------ claims
 
 
+def tone_spread(df: pd.DataFrame, **match: object) -> Interval:
+    """How much a row's overall colour varies from photo to photo, against the truth's: the spread
+    (root of the summed variances of the per-photo mean a and b, over seeds and photos) of its
+    colours over the spread of the truth's, with its bootstrap interval. Below 1: the row gives the
+    photos more nearly one and the same tone than they have."""
+    rows = select(df, **match)
+    cols = [matrix(rows, c) for c in ("tone_a", "tone_b", "tone_a_gt", "tone_b_gt")]
+
+    def ratio(a: np.ndarray, b: np.ndarray, ag: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sqrt(np.nanvar(a, -1) + np.nanvar(b, -1)) / np.sqrt(np.nanvar(ag, -1) + np.nanvar(bg, -1))
+
+    return bootstrap(ratio, *cols)
+
+
 def dull_brown(df: pd.DataFrame) -> Verdict:
     """The first network (R, G, B out, no global features; its colours as they are, as the source
-    showed them): *dull*, its chroma ratio's interval below 1; *mostly one tone*, its hue
-    concentration above the truth's (paired on photos); *brown*, the hue of its mean colour within
-    :data:`BROWN_HUES` (interval inside: brown; outside: not). Reproduced when all three hold. The
-    truth's own tone is shown: where it is brownish too, the network has learnt the data's average."""
+    showed them): *dull*, its chroma ratio's interval below 1; *mostly one tone*, its overall colour
+    varying less from photo to photo than the truth's (:func:`tone_spread` below 1); *brown*, the hue
+    of its mean colour within :data:`BROWN_HUES` (interval inside: brown; outside: not). Reproduced
+    when all three hold. The truth's own tone is shown: where it is brownish too, the network has
+    learnt the data's average colour."""
     row = _row("rgb", "rgb")
     if absent := _has(df, row):
         return missing(*(f"fusion/{a}" for a in absent))
-    rows = select(df, **row)
     dull = shift(interval_of(df, "chroma_ratio", **row), 1.0)
-    conc = bootstrap_ci(matrix(rows, "tone_concentration") - matrix(rows, "tone_concentration_gt"))
+    spread = shift(tone_spread(df, **row), 1.0)
     centre, half = sum(BROWN_HUES) / 2, (BROWN_HUES[1] - BROWN_HUES[0]) / 2
     off = hue_interval(df, centre, **row)
     brown = REPRODUCED if abs(off[1]) < half and abs(off[2]) < half else \
         NOT_REPRODUCED if off[2] < -half or off[1] > half else INCONCLUSIVE
     pred, truth = tone_of(df, **row), tone_of(df, truth=True, **row)
-    verdict = combine(verdict_of(dull, "<"), verdict_of(conc, ">"), brown)
-    evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; hue concentration minus the "
-                f"truth's {fmt(conc, 2)}; tone {_shown(pred)} (brown: {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); "
-                f"the truth's tone {_shown(truth)}")
+    verdict = combine(verdict_of(dull, "<"), verdict_of(spread, "<"), brown)
+    evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; photo-to-photo spread of the "
+                f"mean colour over the truth's {fmt(shift(spread, -1.0), 2)}; tone {_shown(pred)} (brown: "
+                f"{BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); the truth's tone {_shown(truth)}")
     return evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]"
 
 
@@ -204,7 +221,8 @@ def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("fusion_dull_brown", _SOURCE, _NOTEBOOK,
-          "without global features the CNN colours mostly in a dull brown tone (desaturated, one hue, brown)",
+          "without global features the CNN colours mostly in a dull brown tone (desaturated, the same tone "
+          "for every photo, brown)",
           dull_brown, _MAIN),
     Claim("fusion_uv_beats_rgb", _SOURCE, _NOTEBOOK,
           "predicting U, V from Y is easier than predicting R, G, B: higher AuC and PSNR", uv_beats_rgb, _MAIN),
