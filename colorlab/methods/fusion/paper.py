@@ -138,10 +138,10 @@ def dull_brown(df: pd.DataFrame) -> Verdict:
     dull = shift(interval_of(df, "chroma_ratio", **row), 1.0)
     spread = shift(tone_spread(df, **row), 1.0)
     centre, half = sum(BROWN_HUES) / 2, (BROWN_HUES[1] - BROWN_HUES[0]) / 2
-    off = hue_interval(df, centre, **row)
+    pred, truth = tone_of(df, **row), tone_of(df, truth=True, **row)
+    off = [h - centre for h in pred["hue"]]  # tone_of's hue is the offset from this centre, put back
     brown = REPRODUCED if abs(off[1]) < half and abs(off[2]) < half else \
         NOT_REPRODUCED if off[2] < -half or off[1] > half else INCONCLUSIVE
-    pred, truth = tone_of(df, **row), tone_of(df, truth=True, **row)
     verdict = combine(verdict_of(dull, "<"), verdict_of(spread, "<"), brown)
     evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; photo-to-photo spread of the "
                 f"mean colour over the truth's {fmt(shift(spread, -1.0), 2)}; tone {_shown(pred)} (brown: "
