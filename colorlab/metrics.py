@@ -17,6 +17,10 @@ Per-image functions return a tensor ``(B,)``; :func:`evaluate` gathers them into
 * Tone: the mean predicted ``a`` and ``b`` (the colour cast of the whole image, whose hue angle
   says *which* tone) and the hue concentration ``|mean ab| / mean |ab|`` (1 when every pixel has
   the same hue, near 0 when the hues vary): what "colours mostly in one tone" means, measured.
+* The colour distribution (Isola et al. 2017, §4.2): each image's marginal histograms of ``a`` and
+  ``b`` (:data:`HIST_EDGES`) against the truth's, by histogram intersection (1: the same
+  distribution) and KL divergence of the prediction's from the truth's: the measurable form of
+  "less desaturated, more like the real colours".
 * Roughness of the ab image (mean absolute difference between neighbouring pixels' ab, Lab
   units): how patchy a colourisation is; the smoothness that the annealed mean of Zhang et al.
   trades against the mode's vividness.
@@ -48,25 +52,10 @@ from torchmetrics.functional.image import (
 from .abgrid.prior import pixel_weights
 from .color import check_image, chroma, rgb_to_lab
 
-__all__ = [
-    "AUC_MAX_THRESHOLD",
-    "AUC_PRIOR_UNIFORM_MIX",
-    "AUC_PRIOR_MIXES",
-    "COLORFULNESS_MEAN_WEIGHT",
-    "psnr",
-    "ssim",
-    "ab_error_cdf",
-    "auc",
-    "rebalancing_weights",
-    "colorfulness",
-    "chroma_ratio",
-    "ab_roughness",
-    "tone",
-    "mix_suffix",
-    "evaluate",
-    "summarize",
-    "optional_metrics",
-]
+__all__ = ["AUC_MAX_THRESHOLD", "AUC_PRIOR_UNIFORM_MIX", "AUC_PRIOR_MIXES", "COLORFULNESS_MEAN_WEIGHT", "psnr",
+    "ssim", "ab_error_cdf", "auc", "rebalancing_weights", "colorfulness", "chroma_ratio", "ab_roughness",
+    "tone", "HIST_EDGES", "HIST_EPS", "ab_histograms", "histogram_intersection", "histogram_kl", "mix_suffix",
+    "evaluate", "summarize", "optional_metrics"]
 
 #: Largest ab error threshold of the AuC curve (Zhang et al. 2016): thresholds 0, 1, ..., 150.
 AUC_MAX_THRESHOLD = 150
@@ -79,6 +68,12 @@ AUC_PRIOR_MIXES = (1e-2, 1e-3, 1e-4)
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
+#: Bin edges (Lab units) of the colour-distribution histograms of ``a`` and of ``b``: 22 bins of 10
+#: over [-110, 110] (the ab scale of the Lab normalisations); values beyond land in the end bins.
+HIST_EDGES = tuple(float(x) for x in range(-110, 111, 10))
+#: Probability mass spread evenly over the bins of a predicted histogram before the KL divergence,
+#: so a colour the prediction never shows costs a finite amount.
+HIST_EPS = 1e-3
 
 
 def _check_same(gt: Tensor, pred: Tensor, channels: int) -> None:
@@ -241,6 +236,47 @@ def tone(ab: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return mean[:, 0], mean[:, 1], conc.clamp(max=1.0)
 
 
+def ab_histograms(ab: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
+    """Each image's marginal histograms of ``a`` and ``b`` ``(B, 2, K)``, each summing to 1 (``K`` bins
+    between ``edges``; values outside the range counted in the end bins).
+
+    Example:
+        >>> ab = torch.tensor([[[[-200.0, 0.0]], [[5.0, 5.0]]]])  # a: -200 and 0; b: 5 twice
+        >>> h = ab_histograms(ab, (-10.0, 0.0, 10.0))
+        >>> h[0, 0].tolist(), h[0, 1].tolist()
+        ([0.5, 0.5], [0.0, 1.0])
+    """
+    check_image(ab, 2, "ab")
+    inner = torch.tensor(edges[1:-1], device=ab.device, dtype=torch.float32)
+    idx = torch.bucketize(ab.float().flatten(2).contiguous(), inner, right=True)  # (B, 2, N) in 0..K-1
+    ones = torch.ones_like(idx, dtype=torch.float32)
+    counts = torch.zeros(*idx.shape[:2], len(edges) - 1, device=ab.device).scatter_add_(2, idx, ones)
+    return counts / counts.sum(2, keepdim=True).clamp_min(1.0)
+
+
+def histogram_intersection(p: Tensor, q: Tensor) -> Tensor:
+    """``Σ min(p, q)`` over the last dimension: 1 for identical distributions, 0 for disjoint ones.
+
+    Example:
+        >>> histogram_intersection(torch.tensor([0.5, 0.5, 0.0]), torch.tensor([0.0, 0.5, 0.5])).item()
+        0.5
+    """
+    return torch.minimum(p, q).sum(-1)
+
+
+def histogram_kl(p: Tensor, q: Tensor, eps: float = HIST_EPS) -> Tensor:
+    """``KL(p ‖ q')`` in nats over the last dimension, ``q' = (q + eps) / (1 + K eps)``: how badly ``q``
+    (a prediction's histogram) covers ``p`` (the truth's); 0 when they agree up to the smoothing.
+
+    Example:
+        >>> p = torch.tensor([0.5, 0.5])
+        >>> histogram_kl(p, p, eps=0.0).item(), round(histogram_kl(p, torch.tensor([1.0, 0.0])).item(), 2)
+        (0.0, 2.76)
+    """
+    q = (q + eps) / (1.0 + q.shape[-1] * eps)
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(-1)
+
+
 @torch.no_grad()
 def evaluate(
     gt_rgb: Tensor,
@@ -254,7 +290,9 @@ def evaluate(
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
     colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
     ``chroma_gt``, the roughness of the ab image ``ab_roughness`` and ``ab_roughness_gt``, the tone
-    ``tone_a``, ``tone_b``, ``tone_concentration`` and the same of the truth (``_gt``) and, with
+    ``tone_a``, ``tone_b``, ``tone_concentration`` and the same of the truth (``_gt``), the colour
+    distribution's match ``hist_intersection`` and ``hist_kl`` (means over the ``a`` and ``b``
+    marginals: :func:`ab_histograms`) and, with
     a prior, ``auc_rebal`` and the image's sum of rebalancing weights and of their squares,
     ``rebal_weight`` and ``rebal_weight_sq`` (for :func:`summarize`), and the same three for every
     other mix of :data:`AUC_PRIOR_MIXES` with the mix as suffix (``auc_rebal_1e-02``, ...).
@@ -278,6 +316,9 @@ def evaluate(
     }
     for name, t_pred, t_gt in zip(("tone_a", "tone_b", "tone_concentration"), tone(pred_ab), tone(gt_ab), strict=True):
         cols[name], cols[name + "_gt"] = t_pred, t_gt
+    h_pred, h_gt = ab_histograms(pred_ab), ab_histograms(gt_ab)
+    cols["hist_intersection"] = histogram_intersection(h_gt, h_pred).mean(1)
+    cols["hist_kl"] = histogram_kl(h_gt, h_pred).mean(1)
     if prior is not None:
         for mix in AUC_PRIOR_MIXES:
             sfx = "" if mix == AUC_PRIOR_UNIFORM_MIX else mix_suffix(mix)

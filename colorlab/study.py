@@ -238,11 +238,10 @@ class Study:
         cls = methods.get(method)
         if self.train_set.space != cls.space:
             raise ValueError(f"{method} trains on {cls.space} items; datasets() was called with {self.train_set.space!r}")
-        if self.train_set.crop % cls.input_multiple:
-            raise ValueError(f"{method} needs a crop that is a multiple of {cls.input_multiple}; got crop={self.train_set.crop}")
         with torch.random.fork_rng(devices=[]), skip_weights():  # every variant's arguments checked before any trains
             for variant in variants:
-                cls(variant, **args)
+                if self.train_set.crop % (multiple := cls(variant, **args).input_multiple):
+                    raise ValueError(f"{method} needs a crop that is a multiple of {multiple}; got crop={self.train_set.crop}")
         out = {}
         for variant in variants:
             progress.phase(f"train {method}/{variant}")

@@ -8,6 +8,7 @@ name                 what                                                noteboo
 ``zhang``            Zhang et al. 2016: ab classes, class rebalancing     03
 ``unet``             U-Net, ResNet-50 encoder: regression vs ~200 classes 04
 ``fusion``           global features fused in; RGB vs UV; a narrow subset 05
+``pix2pix``          pix2pix: U-Net + PatchGAN in Lab, L1 vs L1 + GAN      06
 ==================== =================================================== ========
 
 Each is a :class:`~colorlab.methods.base.Method` (the contract is in :mod:`.base`): its
@@ -22,13 +23,13 @@ its entry in :data:`METHODS`, and one notebook; the contract test
 
 Example:
     >>> sorted(METHODS)
-    ['fusion', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
+    ['fusion', 'pix2pix', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
     >>> build("zhang", "l2", width=0.125).args["head"]
     'regress'
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown method 'nope'; known: yuv_regression, saturation_boost, zhang, unet, fusion"
+    KeyError: "unknown method 'nope'; known: yuv_regression, saturation_boost, zhang, unet, fusion, pix2pix"
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from ..claims import Claim, Published
 from .base import Method, Trained, Variant
 from .fusion import Fusion
+from .pix2pix import Pix2Pix
 from .saturation_boost import SaturationBoost
 from .unet import UNet
 from .yuv_regression import YuvRegression
@@ -46,7 +48,7 @@ from .zhang import Zhang
 __all__ = ["METHODS", "Method", "Trained", "Variant", "get", "build", "all_claims", "all_published"]
 
 #: name -> method class, in notebook order
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (YuvRegression, SaturationBoost, Zhang, UNet, Fusion)}
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (YuvRegression, SaturationBoost, Zhang, UNet, Fusion, Pix2Pix)}
 
 
 def get(name: str) -> type[Method]:

@@ -196,6 +196,13 @@ class Method(nn.Module):
         self.update(next(iter(optimizers.values())), out["loss"])
         return {k: v.detach() for k, v in out.items()}
 
+    @property
+    def fitted_value(self) -> str:
+        """The logged value that falls while the method fits one fixed batch (the contract test's
+        check that it learns): ``"loss"``; a GAN without a reconstruction term names its
+        discriminator's loss, since its generator's rises as the discriminator learns."""
+        return "loss"
+
     # ---------------------------------------------------------------------- colourising
 
     @property

@@ -1,0 +1,194 @@
+"""pix2pix, a conditional GAN, for colourisation in Lab (source 003; Isola et al., "Image-to-Image
+Translation with Conditional Adversarial Networks", CVPR 2017, as in junyanz/pytorch-CycleGAN-and-pix2pix
+``--model colorization``; notebook 06).
+
+* :mod:`.network`: the U-Net generator, the 70×70 PatchGAN discriminator, the official
+  initialisation, the ``vanilla`` and ``lsgan`` objectives;
+* :mod:`.paper`: the claims with their verdict rules, the discriminator's health over training,
+  the colour distributions of the test set and their figure.
+
+**The recipe.** L in, ab out, normalised ``A = L/50 − 1``, ``B = ab/110`` (:data:`colorlab.color.PIX2PIX`);
+the generator ``G(A)`` is a U-Net with dropout (its only noise); the discriminator ``D`` sees the pair
+``(A, B)`` concatenated and says real or fake per 70×70 patch. Each training step (the official
+``optimize_parameters``): ``D`` is updated on ``(A, B)`` as real and ``(A, G(A))`` as fake, its loss halved;
+then ``G`` on ``gan_weight · GAN(D(A, G(A)), real) + l1_weight · |G(A) − B|₁`` with ``D`` fixed. Two Adam
+optimisers, lr 2e-4, β₁ 0.5; the official code keeps the rate for 100 epochs then decays it linearly to
+zero, which this short budget leaves out (a constant rate).
+
+**Variants** (the same generator, budget and seeds):
+
+=========== ========== =========== ================================================
+variant     L1 weight  GAN weight  what
+=========== ========== =========== ================================================
+``l1``      100        0           the generator alone on L1 (no discriminator)
+``l1_gan``  100        1           pix2pix (the paper's L1 + cGAN)
+``gan``     0          1           the conditional GAN alone (the paper's cGAN row)
+=========== ========== =========== ================================================
+
+Every step logs ``g_l1`` (the L1 term before weighting) and, with a discriminator, ``g_gan``,
+``d_loss`` and the discriminator's accuracy on the real and the fake pairs (``d_real_acc``,
+``d_fake_acc``), the evidence that it is neither winning outright nor useless.
+
+Example:
+    >>> m = Pix2Pix("l1_gan", ngf=4, ndf=4, num_downs=3).eval()
+    >>> m.colorize(torch.rand(2, 3, 20, 12)).shape, sorted(m.configure_optimizers())
+    (torch.Size([2, 3, 20, 12]), ['d', 'g'])
+    >>> Pix2Pix("l1", ngf=4, num_downs=3).discriminator is None
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...color import PIX2PIX
+from ..base import Method, Variant
+from . import paper
+from .network import (
+    DROPOUT,
+    GAN_MODES,
+    PatchDiscriminator,
+    UNetGenerator,
+    gan_loss,
+    init_weights,
+    patch_accuracy,
+)
+
+__all__ = ["Pix2Pix", "L1_WEIGHT"]
+
+#: The official weight of the L1 term (``--lambda_L1``).
+L1_WEIGHT = 100.0
+
+
+class Pix2Pix(Method):
+    """pix2pix for colourisation.
+
+    Args (all in :attr:`defaults`): ``ngf`` and ``ndf`` (the generator's and discriminator's first
+    widths; official 64), ``num_downs`` (the generator's levels; official 8, ``unet_256``: inputs
+    multiples of 256), ``n_layers_d`` (the PatchGAN's stride-2 layers; 3 is 70×70), ``dropout``,
+    ``gan_mode`` (``vanilla`` or ``lsgan``), ``gan_weight``, ``l1_weight``, Adam's ``lr``, ``betas``,
+    ``weight_decay`` (both optimisers).
+    """
+
+    name = "pix2pix"
+    title = "pix2pix (Isola et al. 2017): a U-Net generator and a PatchGAN in Lab, L1 + GAN"
+    source = "003_e839476f13f96d58.txt"
+    space = "lab"
+    norm = PIX2PIX
+    defaults = {"ngf": 64, "ndf": 64, "num_downs": 8, "n_layers_d": 3, "dropout": DROPOUT, "gan_mode": "vanilla",
+                "gan_weight": 1.0, "l1_weight": L1_WEIGHT, "lr": 2e-4, "betas": (0.5, 0.999), "weight_decay": 0.0}
+    variants = {
+        "l1": Variant("the generator alone on L1 (λ = 100), no discriminator", {"gan_weight": 0.0, "l1_weight": L1_WEIGHT}),
+        "l1_gan": Variant("pix2pix: L1 (λ = 100) + the conditional GAN", {"gan_weight": 1.0, "l1_weight": L1_WEIGHT}),
+        "gan": Variant("the conditional GAN alone, no L1 term", {"gan_weight": 1.0, "l1_weight": 0.0}),
+    }
+    smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
+    claims = paper.CLAIMS
+
+    def __init__(self, variant: str | None = None, **args: Any) -> None:
+        super().__init__(variant, **args)
+        a = self.args
+        for k in ("ngf", "ndf", "num_downs", "n_layers_d"):
+            if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < 1:
+                raise ValueError(f"{self.name}: {k} must be a positive integer; got {a[k]!r}")
+        if a["num_downs"] < 2:
+            raise ValueError(f"{self.name}: num_downs must be at least 2; got {a['num_downs']}")
+        if a["gan_mode"] not in GAN_MODES:
+            raise ValueError(f"{self.name}: gan_mode must be one of {', '.join(GAN_MODES)}; got {a['gan_mode']!r}")
+        if not 0.0 <= a["dropout"] < 1.0:
+            raise ValueError(f"{self.name}: dropout must be in [0, 1); got {a['dropout']!r}")
+        self.generator = init_weights(UNetGenerator(1, 2, a["num_downs"], a["ngf"], a["dropout"]))
+        self.discriminator = (init_weights(PatchDiscriminator(3, a["ndf"], a["n_layers_d"]))
+                              if a["gan_weight"] > 0 else None)
+
+    @property
+    def input_multiple(self) -> int:  # type: ignore[override]
+        return self.generator.multiple
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether a discriminator trains alongside (``gan_weight > 0``)."""
+        return self.discriminator is not None
+
+    @property
+    def fitted_value(self) -> str:
+        """The GAN alone has no reconstruction term: its generator's loss rises as the
+        discriminator learns a fixed batch, the discriminator's falls."""
+        return "loss" if self.args["l1_weight"] > 0 else "d_loss"
+
+    def count_parameters(self) -> int:
+        """The generator's parameters (the discriminator does not colourise)."""
+        return sum(p.numel() for p in self.generator.parameters())
+
+    # -------------------------------------------------------------------------- training
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """``g`` for the generator and, with a discriminator, ``d``: Adam each, as the official code."""
+        opts = {"g": self.adam(self.generator)}
+        if self.discriminator is not None:
+            opts["d"] = self.adam(self.discriminator)
+        return opts
+
+    def _pairs(self, batch: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+        absent = [k for k in ("L", "ab") if k not in batch]
+        if absent:
+            raise KeyError(f"batch lacks {absent}; build the dataset with space='lab'")
+        return self.norm.encode_l(batch["L"].float()), self.norm.encode_chroma(batch["ab"].float())
+
+    def train_step(self, batch: Mapping[str, Any], optimizers: Mapping[str, torch.optim.Optimizer],
+                   step: int) -> dict[str, Tensor]:
+        """One pix2pix step: the discriminator on a real and a fake pair, then the generator against
+        the updated discriminator (held fixed). Returns ``loss`` (the generator's objective), ``g_l1``
+        and, with a discriminator, ``g_gan``, ``d_loss``, ``d_real_acc``, ``d_fake_acc`` (detached)."""
+        expected = {"g", "d"} if self.adversarial else {"g"}
+        if set(optimizers) != expected:
+            raise ValueError(f"{self.name} ({self.variant}) takes the optimisers {sorted(expected)}; got {sorted(optimizers)}")
+        a = self.args
+        real_a, real_b = self._pairs(batch)
+        if self.discriminator is not None and min(real_a.shape[-2:]) < (least := 3 * 2 ** a["n_layers_d"]):
+            raise ValueError(f"{self.name}: the PatchGAN with n_layers_d={a['n_layers_d']} needs crops of at least "
+                             f"{least} pixels a side; got {tuple(real_a.shape[-2:])}")
+        logs: dict[str, Tensor] = {}
+        with self.autocast():
+            fake_b = self.generator(real_a)
+        d = self.discriminator
+        if d is not None:
+            d.requires_grad_(True)
+            with self.autocast():
+                pred_fake = d(torch.cat([real_a, fake_b.detach()], 1)).float()
+                pred_real = d(torch.cat([real_a, real_b], 1)).float()
+                d_loss = 0.5 * (gan_loss(pred_fake, False, a["gan_mode"]) + gan_loss(pred_real, True, a["gan_mode"]))
+            self.update(optimizers["d"], d_loss)
+            logs |= {"d_loss": d_loss.detach(), "d_real_acc": patch_accuracy(pred_real, True, a["gan_mode"]),
+                     "d_fake_acc": patch_accuracy(pred_fake, False, a["gan_mode"])}
+            d.requires_grad_(False)  # the generator's step leaves the discriminator's gradients alone
+        with self.autocast():
+            l1 = F.l1_loss(fake_b.float(), real_b)
+            g_loss = a["l1_weight"] * l1
+            if d is not None:
+                g_gan = gan_loss(d(torch.cat([real_a, fake_b], 1)).float(), True, a["gan_mode"])
+                g_loss = g_loss + a["gan_weight"] * g_gan
+                logs["g_gan"] = g_gan.detach()
+        self.update(optimizers["g"], g_loss)
+        if d is not None:
+            d.requires_grad_(True)
+        return {"loss": g_loss.detach(), "g_l1": l1.detach(), **logs}
+
+    # ------------------------------------------------------------------------ colourising
+
+    def row_labels(self, decode: str, **options: Any) -> dict[str, Any]:
+        a = self.args
+        return {"l1_weight": a["l1_weight"], "gan_weight": a["gan_weight"],
+                "gan_mode": a["gan_mode"] if self.adversarial else None}
+
+    def predict_chroma(self, lum: Tensor, decode: str, **options: Any) -> Tensor:
+        """ab ``(B, 2, H, W)``: the generator's output (eval mode: no dropout, batch norm's running
+        statistics), ``ab = 110 · G(L/50 − 1)``."""
+        if options:
+            raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
+        return self.norm.decode_chroma(self.generator(self.norm.encode_l(lum)).float())

@@ -1,0 +1,218 @@
+"""What source 003 and the pix2pix paper claim about colourisation, the rules that test it, and the
+measures and figures of a GAN's training and its colour distribution.
+
+* :data:`CLAIMS`: the adversarial term makes the colour distribution of the results closer to the
+  truth's than L1 alone (Isola et al. 2017, §4.2 and Fig. 7: histogram intersection of the ``a`` and
+  ``b`` marginals); it makes them more colourful; L1 alone is the more accurate per pixel.
+* :func:`test_histograms`, :func:`distribution_table`, :func:`distribution_plot`: the marginal
+  histograms of ``a`` and ``b`` pooled over a run's test set (the paper's form of the measure), their
+  intersection with the truth's and KL divergence, and the paper's log-probability plot. The
+  verdicts rest on the per-photo form (``hist_intersection``, ``hist_kl`` of
+  :func:`colorlab.metrics.evaluate`), which has an interval over photos and seeds.
+* :func:`discriminator_health` and :func:`training_plot`: whether the discriminator is neither
+  winning outright nor useless over the last quarter of training, and the curves of both losses,
+  the L1 term and the discriminator's accuracies.
+
+The paper's colourisation numbers are a perceptual study (Amazon Mechanical Turk "real vs fake"),
+and its histogram intersections are measured on Cityscapes labels → photos, not colourisation:
+there is nothing to set beside ours, so there are no published rows.
+
+Example:
+    >>> [c.key for c in CLAIMS]
+    ['pix2pix_gan_distribution', 'pix2pix_gan_colourful', 'pix2pix_l1_accurate']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from ...claims import NOT_REPRODUCED, Claim, Verdict, combine, difference_of, missing, verdict_of
+from ...color import rgb_to_lab
+from ...evidence import fmt, select
+from ...metrics import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
+
+__all__ = ["CLAIMS", "ROWS", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "distribution_table",
+           "distribution_plot", "discriminator_health", "training_plot"]
+
+_SOURCE = "003"
+_NOTEBOOK = "06"
+_M = "pix2pix"
+#: The rows of the comparison, label -> variant.
+ROWS = {"L1": "l1", "L1 + GAN": "l1_gan", "GAN": "gan"}
+#: Mean accuracy on real and on fake pairs above which the discriminator wins outright (both).
+D_WINS = 0.95
+#: Mean of the two accuracies at or below which the discriminator is no better than chance.
+D_CHANCE = 0.55
+#: Share of the last steps whose accuracies :func:`discriminator_health` averages.
+LAST_SHARE = 0.25
+#: The label of the ground truth's histograms.
+TRUTH = "ground truth"
+
+
+def _row(variant: str) -> dict[str, str]:
+    return {"method": _M, "variant": variant, "decode": "direct"}
+
+
+def _absent(df: pd.DataFrame, *variants: str) -> list[str]:
+    return [f"pix2pix/{v}" for v in variants if select(df, **_row(v)).empty]
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def gan_distribution(df: pd.DataFrame) -> Verdict:
+    """L1 + GAN minus L1 alone, paired on seeds and photos: histogram intersection with the truth's
+    (claimed > 0) and KL divergence from it (claimed < 0), of the ``a`` and ``b`` marginals per photo.
+    Reproduced when both intervals are on the claimed side."""
+    if absent := _absent(df, "l1_gan", "l1"):
+        return missing(*absent)
+    inter = difference_of(df, "hist_intersection", _row("l1_gan"), _row("l1"))
+    kl = difference_of(df, "hist_kl", _row("l1_gan"), _row("l1"))
+    verdict = combine(verdict_of(inter, ">"), verdict_of(kl, "<"))
+    return (f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict, fmt(inter))
+
+
+def gan_colourful(df: pd.DataFrame) -> Verdict:
+    """L1 + GAN minus L1 alone on colourfulness (claimed > 0); the chroma ratio's difference shown."""
+    if absent := _absent(df, "l1_gan", "l1"):
+        return missing(*absent)
+    cf = difference_of(df, "colorfulness", _row("l1_gan"), _row("l1"))
+    cr = difference_of(df, "chroma_ratio", _row("l1_gan"), _row("l1"))
+    return (f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"), fmt(cf, 1))
+
+
+def l1_accurate(df: pd.DataFrame) -> Verdict:
+    """L1 alone minus L1 + GAN on AuC and on PSNR (each claimed > 0): reproduced when both are,
+    not reproduced when either lies below zero."""
+    if absent := _absent(df, "l1", "l1_gan"):
+        return missing(*absent)
+    auc = difference_of(df, "auc", _row("l1"), _row("l1_gan"))
+    psnr = difference_of(df, "psnr", _row("l1"), _row("l1_gan"))
+    verdict = combine(verdict_of(auc, ">"), verdict_of(psnr, ">"))
+    decisive = fmt(auc) if verdict_of(auc, ">") == NOT_REPRODUCED or verdict_of(psnr, ">") != NOT_REPRODUCED else fmt(psnr, 2)
+    return (f"L1 minus L1 + GAN: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB", verdict, decisive)
+
+
+CLAIMS = (
+    Claim("pix2pix_gan_distribution", _SOURCE, _NOTEBOOK,
+          "The adversarial term brings the colour distribution of the results closer to the truth's than L1 alone "
+          "(histogram intersection up, KL down)", gan_distribution),
+    Claim("pix2pix_gan_colourful", _SOURCE, _NOTEBOOK,
+          "With the adversarial term the results are more colourful than with L1 alone", gan_colourful),
+    Claim("pix2pix_l1_accurate", _SOURCE, _NOTEBOOK,
+          "L1 alone is the more accurate per pixel (AuC and PSNR above L1 + GAN's)", l1_accurate),
+)
+
+
+# ------------------------------------------------------------------- colour distributions
+
+
+def test_histograms(gt: Tensor, predictions: Mapping[str, Tensor], edges: tuple[float, ...] = HIST_EDGES) -> dict[str, Tensor]:
+    """The marginal histograms of ``a`` and ``b`` ``(2, K)`` pooled over a test set (pixel counts), of
+    the ground truth (:data:`TRUTH`) and of each prediction (label -> RGB ``(N, 3, H, W)`` in ``[0, 1]``)."""
+    out = {}
+    for label, rgb in {TRUTH: gt, **predictions}.items():
+        ab = rgb_to_lab(rgb.float().clamp(0, 1))[1]
+        out[label] = ab_histograms(ab, edges).sum(0) * ab[0, 0].numel()
+    return out
+
+
+def _norm(h: Tensor) -> Tensor:
+    return h / h.sum(-1, keepdim=True).clamp_min(1.0)
+
+
+def distribution_table(runs: Sequence[Mapping[str, Tensor]]) -> pd.DataFrame:
+    """One row per prediction: the intersection with the truth's and the KL divergence from it of
+    the pooled ``a`` and ``b`` histograms (:func:`test_histograms` of each run), the mean over runs
+    (seeds) and, with several, the smallest and largest."""
+    if not runs:
+        raise ValueError("distribution_table: no runs")
+    rows = []
+    for label in [k for k in runs[0] if k != TRUTH]:
+        vals: dict[str, list[float]] = {}
+        for run in runs:
+            p, q = _norm(run[TRUTH]), _norm(run[label])
+            for axis, i in (("a", 0), ("b", 1)):
+                vals.setdefault(f"intersection_{axis}", []).append(float(histogram_intersection(p[i], q[i])))
+                vals.setdefault(f"kl_{axis}", []).append(float(histogram_kl(p[i], q[i])))
+        row: dict[str, object] = {"row": label, "runs": len(runs)}
+        for k, v in vals.items():
+            row[k] = float(np.mean(v))
+            if len(v) > 1:
+                row[f"{k}_min"], row[f"{k}_max"] = float(np.min(v)), float(np.max(v))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def distribution_plot(runs: Sequence[Mapping[str, Tensor]], edges: tuple[float, ...] = HIST_EDGES) -> Figure:
+    """The paper's Fig. 7 for colourisation: log probability of ``a`` and of ``b`` over the test sets
+    of all runs pooled, the truth's (black) and each prediction's."""
+    total = {k: sum(run[k] for run in runs) for k in runs[0]}
+    centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    for i, (ax, axis) in enumerate(zip(axes, ("a", "b"), strict=True)):
+        for label, h in total.items():
+            p = _norm(h)[i].numpy()
+            ax.plot(centres, np.log10(np.where(p > 0, p, np.nan)), label=label,
+                    color="black" if label == TRUTH else None, linewidth=2 if label == TRUTH else 1.2)
+        ax.set_xlabel(f"{axis} (Lab)")
+        ax.set_title(f"distribution of {axis} over the test set", fontsize=10)
+    axes[0].set_ylabel("log10 probability")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# -------------------------------------------------------------------------- the training
+
+
+def discriminator_health(histories: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per adversarial run (label -> loss history): the discriminator's mean accuracy on real and on
+    fake pairs over the last :data:`LAST_SHARE` of its steps, and a ``state``: ``wins outright``
+    (both above :data:`D_WINS`: the generator gets no useful gradient), ``useless`` (their mean at
+    or below :data:`D_CHANCE`) or ``balanced``. Runs without a discriminator are left out."""
+    rows = []
+    for label, h in histories.items():
+        if "d_real_acc" not in h or h["d_real_acc"].isna().all():
+            continue
+        last = h.iloc[int(len(h) * (1 - LAST_SHARE)):]
+        real, fake = float(last["d_real_acc"].mean()), float(last["d_fake_acc"].mean())
+        state = ("wins outright" if real > D_WINS and fake > D_WINS else
+                 "useless" if (real + fake) / 2 <= D_CHANCE else "balanced")
+        rows.append({"run": label, "steps": int(h["step"].iloc[-1]), "d_real_acc": real, "d_fake_acc": fake,
+                     "d_loss": float(last["d_loss"].mean()), "g_gan": float(last["g_gan"].mean()), "state": state})
+    return pd.DataFrame(rows, columns=["run", "steps", "d_real_acc", "d_fake_acc", "d_loss", "g_gan", "state"])
+
+
+def _smooth(v: pd.Series) -> pd.Series:
+    return v.rolling(max(1, len(v) // 20), min_periods=1).mean()
+
+
+def training_plot(histories: Mapping[str, pd.DataFrame]) -> Figure:
+    """Four panels over the steps (smoothed over a twentieth of the run): the generator's GAN term,
+    the L1 term (unweighted), the discriminator's loss, its accuracy on real (solid) and fake
+    (dashed) pairs, one line per run."""
+    panels = (("g_gan", "generator: GAN term"), ("g_l1", "generator: L1 term (unweighted)"),
+              ("d_loss", "discriminator: loss"), ("d_real_acc", "discriminator: accuracy, real — / fake --"))
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    colours = {label: f"C{i}" for i, label in enumerate(histories)}  # one colour per run in every panel
+    for ax, (col, title) in zip(axes, panels, strict=True):
+        for label, h in histories.items():
+            if col not in h or h[col].isna().all():
+                continue
+            ax.plot(h["step"], _smooth(h[col]), label=label, color=colours[label], linewidth=1.2)
+            if col == "d_real_acc":
+                ax.plot(h["step"], _smooth(h["d_fake_acc"]), linestyle="--", color=colours[label], linewidth=1.2)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step")
+    axes[3].set_ylim(-0.02, 1.02)
+    axes[3].axhline(0.5, color="gray", linewidth=0.6)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
