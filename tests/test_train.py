@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -200,14 +201,16 @@ def test_bad_config_and_device(monkeypatch):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_weights(tmp_path):
-    """A small YUV regression on `samples`, 50 steps: kill -9 mid-run, resume, compare with an uninterrupted run."""
+@pytest.mark.parametrize("method", ["yuv_regression", "pix2pix"])
+def test_killed_run_resumes_to_the_same_weights(method, tmp_path):
+    """A small model on `samples`, 50 steps: kill -9 mid-run, resume, compare with an uninterrupted run.
+    pix2pix restores two networks, two optimisers and the RNG its dropout draws from."""
     sys.path.insert(0, str(HERE))
     from _resume_script import run
 
     ckpt = tmp_path / "killed.pt"
     env = {**os.environ, "PYTHONPATH": str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, str(HERE / "_resume_script.py"), str(ckpt), "50", "0.1"], env=env)
+    proc = subprocess.Popen([sys.executable, str(HERE / "_resume_script.py"), str(ckpt), "50", "0.1", method], env=env)
     try:
         deadline = time.time() + 120
         while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
@@ -220,11 +223,12 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     killed_at = checkpoint.read(ckpt)["step"]
     assert 0 < killed_at < 50
 
-    resumed, hist = run(str(ckpt), 50)
+    resumed, hist = run(str(ckpt), 50, method_name=method)
     assert hist.attrs["resumed_from"] == killed_at and hist["step"].iloc[-1] == 50
-    straight, _ = run(str(tmp_path / "straight.pt"), 50)
+    straight, straight_hist = run(str(tmp_path / "straight.pt"), 50, method_name=method)
     for (name, a), (_, b) in zip(resumed.state_dict().items(), straight.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
+    pd.testing.assert_frame_equal(hist.drop(columns="seconds"), straight_hist.drop(columns="seconds"))
 
 
 def test_checkpoint_of_other_settings_is_moved_aside_not_overwritten(tmp_path):
