@@ -19,7 +19,8 @@ number of steps or a wall-time budget, whichever ends first, and returns the los
   (``*.replaced``), is named in a warning and moved aside before the run starts afresh; a foreign
   or newer-format file stops the run with an error naming it; ``resume=False`` refuses a path
   that exists;
-* a NaN or infinite loss stops the run with :class:`FloatingPointError` naming the step;
+* a NaN or infinite loss (or any other value the step logs) stops the run with
+  :class:`FloatingPointError` naming it and the step;
 * a tqdm progress bar showing the loss, and the steps on the terminal of ``colorlab run``
   (:mod:`colorlab.progress`).
 
@@ -224,11 +225,12 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
                 batch = _channels_last(batch)
             logs = {k: float(v) for k, v in method.train_step(batch, optimizers, step).items()}
             value = logs.pop("loss")
-            if not math.isfinite(value):
+            bad = next((f"{k} is {v}" for k, v in {"loss": value, **logs}.items() if not math.isfinite(v)), None)
+            if bad:
                 last = ("no checkpoint path was set" if ckpt is None else
                         f"the last checkpoint, {ckpt}, holds step {saved['step']}" if saved["step"] is not None else
                         f"no checkpoint was written yet (every {config.checkpoint_every} steps to {ckpt})")
-                raise FloatingPointError(f"loss is {value} at step {step + 1}; {last}")
+                raise FloatingPointError(f"{bad} at step {step + 1}; {last}")
             step += 1
             seconds = elapsed_before + time.perf_counter() - t0
             history["step"].append(step)

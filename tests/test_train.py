@@ -129,6 +129,15 @@ def test_nan_loss_names_the_step(monkeypatch):
         fit(m, _batches, _cfg(steps=10))
 
 
+def test_any_non_finite_logged_value_stops_the_run():
+    """A GAN's discriminator can diverge while the generator's loss still looks fine."""
+    m = Tiny()
+    m.train_step = lambda batch, opts, step: {**Tiny.train_step(m, batch, opts, step),
+                                              "d_loss": torch.tensor(math.inf if step == 1 else 0.5)}
+    with pytest.raises(FloatingPointError, match="d_loss is inf at step 2"):
+        fit(m, _batches, _cfg(steps=5))
+
+
 def test_nan_loss_names_the_checkpoint_that_exists(monkeypatch, tmp_path):
     for nan_at, every, says in ((3, 5, "no checkpoint was written yet"), (7, 5, r"holds step 5")):
         m, calls = Tiny(), {"n": 0}
