@@ -68,9 +68,10 @@ AUC_PRIOR_MIXES = (1e-2, 1e-3, 1e-4)
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
-#: Bin edges (Lab units) of the colour-distribution histograms of ``a`` and of ``b``: 22 bins of 10
-#: over [-110, 110] (the ab scale of the Lab normalisations); values beyond land in the end bins.
-HIST_EDGES = tuple(float(x) for x in range(-110, 111, 10))
+#: Bin edges (Lab units) of the colour-distribution histograms of ``a`` and of ``b``: 23 bins of 10
+#: over [-115, 115] (the ab scale of the Lab normalisations, 110, inside), one centred on 0 so neutral
+#: pixels are not split between two bins by rounding; values beyond land in the end bins.
+HIST_EDGES = tuple(float(x) for x in range(-115, 116, 10))
 #: Probability mass spread evenly over the bins of a predicted histogram before the KL divergence,
 #: so a colour the prediction never shows costs a finite amount.
 HIST_EPS = 1e-3
