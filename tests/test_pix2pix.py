@@ -52,6 +52,11 @@ def test_official_sizes():
     g, d = UNetGenerator(3, 3, num_downs=8, ngf=64), PatchDiscriminator(6, ndf=64, n_layers=3)
     assert round(_n(g) / 1e6, 3) == 54.414 and round(_n(d) / 1e6, 3) == 2.769
     assert sum(isinstance(m, torch.nn.Dropout) for m in g.modules()) == 3  # num_downs - 5 dropout levels
+    # each dropout follows an 8 ngf -> 8 ngf decoder level that is not the innermost
+    for block in (m for m in g.modules() if type(m).__name__ == "_SkipBlock"):
+        layers = list(block.model)
+        if isinstance(layers[-1], torch.nn.Dropout):
+            assert layers[1].in_channels == layers[1].out_channels == 512 and isinstance(layers[3], type(block))
     assert sum(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(1, 2, num_downs=6, ngf=4).modules()) == 1
     assert not any(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(1, 2, num_downs=4, ngf=4).modules())
 
@@ -97,6 +102,8 @@ def test_init_weights_is_the_official_normal():
     conv = torch.cat([m.weight.detach().flatten() for m in d.modules() if isinstance(m, torch.nn.Conv2d)])
     bn = torch.cat([m.weight.detach().flatten() for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)])
     assert abs(float(conv.std()) - 0.02) < 0.001 and abs(float(conv.mean())) < 0.001
+    bn_bias = torch.cat([m.bias.detach() for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)])
+    assert abs(float(bn.std()) - 0.02) < 0.003 and float(bn_bias.abs().max()) == 0.0  # PyTorch's default: all ones
     assert abs(float(bn.mean()) - 1.0) < 0.01 and all(float(m.bias.detach().abs().max()) == 0.0 for m in d.modules()
                                                        if isinstance(m, torch.nn.Conv2d) and m.bias is not None)
 
@@ -145,38 +152,49 @@ def test_train_step_wants_its_optimisers_and_big_enough_crops(lab_set):
 
 
 def _official_step(m: Pix2Pix, opt_g, opt_d, batch):
-    """The official ``optimize_parameters``, written out independently of :meth:`Pix2Pix.train_step`."""
+    """The official ``optimize_parameters``, written out independently of :meth:`Pix2Pix.train_step`;
+    returns its discriminator loss and the generator's GAN and L1 terms."""
     real_a, real_b = batch["L"] / 50.0 - 1.0, batch["ab"] / 110.0
     fake_b = m.generator(real_a)
     opt_d.zero_grad()
     bce = torch.nn.BCEWithLogitsLoss()
     pred_fake = m.discriminator(torch.cat([real_a, fake_b.detach()], 1))
     pred_real = m.discriminator(torch.cat([real_a, real_b], 1))
-    ((bce(pred_fake, torch.zeros_like(pred_fake)) + bce(pred_real, torch.ones_like(pred_real))) * 0.5).backward()
+    d_loss = (bce(pred_fake, torch.zeros_like(pred_fake)) + bce(pred_real, torch.ones_like(pred_real))) * 0.5
+    d_loss.backward()
     opt_d.step()
     for p in m.discriminator.parameters():
         p.requires_grad = False
     opt_g.zero_grad()
     pred = m.discriminator(torch.cat([real_a, fake_b], 1))
-    (bce(pred, torch.ones_like(pred)) + 100.0 * (fake_b - real_b).abs().mean()).backward()
+    g_gan, g_l1 = bce(pred, torch.ones_like(pred)), (fake_b - real_b).abs().mean()
+    (g_gan + 100.0 * g_l1).backward()
     opt_g.step()
     for p in m.discriminator.parameters():
         p.requires_grad = True
+    return {"d_loss": d_loss.detach(), "g_gan": g_gan.detach(), "g_l1": g_l1.detach()}
 
 
-def test_train_step_is_the_official_optimize_parameters(lab_set):
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])  # SGD: a loss off by a constant factor shows
+def test_train_step_is_the_official_optimize_parameters(optimizer, lab_set):
     torch.manual_seed(0)
     ours = Pix2Pix("l1_gan", **SMALL).train()
     ref = copy.deepcopy(ours)
-    opts = ours.configure_optimizers()
-    opt_g = torch.optim.Adam(ref.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(ref.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def make(net):
+        return (torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) if optimizer == "adam"
+                else torch.optim.SGD(net.parameters(), lr=0.05))
+
+    opts = ours.configure_optimizers() if optimizer == "adam" else {"g": make(ours.generator), "d": make(ours.discriminator)}
+    opt_g, opt_d = make(ref.generator), make(ref.discriminator)
     for step in range(3):
         batch = _batch(lab_set, seed=step)
         torch.manual_seed(10 + step)  # the same dropout masks in both
         logs = ours.train_step(batch, opts, step)
         torch.manual_seed(10 + step)
-        _official_step(ref, opt_g, opt_d, batch)
+        expected = _official_step(ref, opt_g, opt_d, batch)
+        for k, v in expected.items():
+            assert torch.allclose(logs[k], v, atol=1e-6), (step, k)
     for (k, a), b in zip(ours.state_dict().items(), ref.state_dict().values(), strict=True):
         assert torch.allclose(a.float(), b.float(), atol=1e-5), k
     assert set(logs) == {"loss", "g_l1", "g_gan", "d_loss", "d_real_acc", "d_fake_acc"}
@@ -188,6 +206,40 @@ def test_l1_alone_never_builds_or_steps_a_discriminator(lab_set):
     m = Pix2Pix("l1", **SMALL).train()
     logs = m.train_step(_batch(lab_set), m.configure_optimizers(), 0)
     assert set(logs) == {"loss", "g_l1"} and torch.isclose(logs["loss"], 100 * logs["g_l1"])
+
+
+def test_gan_alone_moves_the_generator_by_the_discriminator_alone(lab_set):
+    """No L1 term: the generator's only gradient comes through the discriminator, and it does arrive."""
+    torch.manual_seed(0)
+    m = Pix2Pix("gan", **SMALL).train()
+    before = copy.deepcopy(m.generator.state_dict())
+    logs = m.train_step(_batch(lab_set), m.configure_optimizers(), 0)
+    assert torch.isclose(logs["loss"], logs["g_gan"])
+    moved = [k for k, v in m.generator.state_dict().items() if v.is_floating_point() and "running" not in k
+             and not torch.equal(v, before[k])]
+    assert len(moved) > 0.8 * sum(1 for k, v in before.items() if v.is_floating_point() and "running" not in k)
+
+
+def test_paper_decoding_runs_as_in_training_and_changes_nothing(lab_set):
+    torch.manual_seed(0)
+    m = Pix2Pix("l1_gan", **{**SMALL, "num_downs": 6}).eval()  # six levels: one with dropout
+    state = copy.deepcopy(m.state_dict())
+    rgb = _batch(lab_set, seed=5)["rgb"]
+    a, b = m.colorize(rgb, "paper", seed=1), m.colorize(rgb, "paper", seed=1)
+    assert torch.equal(a, b) and not torch.equal(a, m.colorize(rgb, "paper", seed=2))  # dropout, seeded
+    assert not torch.allclose(a, m.colorize(rgb, "direct"), atol=1e-3)
+    single = torch.cat([m.colorize(rgb[i:i + 1], "paper", seed=0) for i in range(2)])
+    first = m.colorize(rgb[:2], "paper", seed=0)
+    assert torch.allclose(single[:1], first[:1], atol=1e-6)  # the first image's statistics are its own
+    assert not m.training and all(torch.equal(v, state[k]) for k, v in m.state_dict().items())
+    assert m.pad_input(torch.zeros(1, 1, 64, 65)).shape[-2:] == (64, 128)  # to the multiple, no further
+
+
+def test_pix2pix_decodings():
+    m = Pix2Pix("l1", **SMALL).eval()
+    assert m.decodings == ("direct", "paper")
+    with pytest.raises(TypeError, match="unknown decoding option"):
+        m.colorize(torch.rand(1, 3, 8, 8), "paper", temperature=1.0)
 
 
 @pytest.mark.parametrize("variant", ["l1_gan", "gan"])
@@ -205,6 +257,7 @@ def test_resumed_training_is_bit_identical(variant, lab_set, tmp_path):
     whole = run(tmp_path / "whole.pt", 6)
     run(tmp_path / "split.pt", 3)
     resumed = run(tmp_path / "split.pt", 6)
+    assert checkpoint.read(tmp_path / "split.pt")["step"] == 6
     for (k, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
     sa, sb = checkpoint.read(tmp_path / "whole.pt"), checkpoint.read(tmp_path / "split.pt")
@@ -252,25 +305,28 @@ def test_discriminator_health():
         "winning": hist(np.r_[np.full(30, 0.5), np.full(10, 0.99)], 0.98),
         "useless": hist(0.5, 0.55),
         "balanced": hist(0.8, 0.7),
+        "one-sided": hist(0.3, 0.99),
         "l1": pd.DataFrame({"step": steps, "loss": 1.0}),
     }).set_index("run")
-    assert health["state"].to_dict() == {"winning": "wins outright", "useless": "useless", "balanced": "balanced"}
+    assert health["state"].to_dict() == {"winning": "wins outright", "useless": "useless", "balanced": "balanced",
+                                         "one-sided": "one-sided"}
     assert health.loc["winning", "d_real_acc"] == pytest.approx(0.99)  # the last quarter only
+    assert health.loc["winning", "won_steps"] == pytest.approx(0.25) and health.loc["balanced", "won_steps"] == 0
 
 
 # --------------------------------------------------------------------------------- claims
 
 
-def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01):
+def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=None):
     rng = np.random.default_rng(0)
     rows = []
     for seed in (0, 1, 2):
         for unit in "abcdef":
             for variant, cf, auc, inter in (("l1", 30.0, 0.85, 0.4), ("l1_gan", gan_cf, gan_auc, gan_inter)):
-                rows.append({"method": "pix2pix", "variant": variant, "decode": "direct", "seed": seed, "unit": unit,
+                rows.append({"method": "pix2pix", "variant": variant, "decode": paper.DECODE, "seed": seed, "unit": unit,
                              "colorfulness": cf + rng.normal(0, 1), "chroma_ratio": cf / 40, "auc": auc + rng.normal(0, seed_noise),
                              "psnr": 20 * auc + rng.normal(0, 0.1), "hist_intersection": inter + rng.normal(0, 0.01),
-                             "hist_kl": 1 - inter + rng.normal(0, 0.01)})
+                             "hist_kl": (1 - inter if gan_kl is None or variant == "l1" else gan_kl) + rng.normal(0, 0.01)})
     return pd.DataFrame(rows)
 
 
@@ -284,7 +340,13 @@ def test_claim_rules_follow_the_intervals():
     assert {k: r(reversed_)[1] for k, r in rules.items()} == dict.fromkeys(rules, claims.NOT_REPRODUCED)
     noisy = _units(gan_auc=0.85, seed_noise=0.05)
     assert rules["pix2pix_l1_accurate"](noisy)[1] == claims.INCONCLUSIVE
-    assert rules["pix2pix_gan_colourful"](clear[clear["variant"] == "l1"]) == claims.missing("pix2pix/l1_gan")
+    assert rules["pix2pix_gan_colourful"](clear[clear["variant"] == "l1"]) == claims.missing("pix2pix/l1_gan/paper")
+    # the parts disagree: intersection up, KL up too; the interval shown is the one that decides
+    split = _units(gan_kl=0.9)
+    evidence_, verdict, decisive = rules["pix2pix_gan_distribution"](split)
+    assert verdict == claims.NOT_REPRODUCED and decisive.startswith("0.3") and f"KL {decisive}" in evidence_
+    evidence_, verdict, decisive = rules["pix2pix_l1_accurate"](_units(gan_auc=0.85, seed_noise=0.05))
+    assert verdict == claims.INCONCLUSIVE and (f"AuC {decisive}" in evidence_ or f"PSNR {decisive}" in evidence_)
 
 
 # -------------------------------------------------------------------------------- figures

@@ -25,14 +25,20 @@ variant     L1 weight  GAN weight  what
 ``gan``     0          1           the conditional GAN alone (the paper's cGAN row)
 =========== ========== =========== ================================================
 
+**Decodings.** ``direct``: the generator in eval mode (no dropout, batch norm's running statistics),
+what ``colorlab colorize`` gives by default. ``paper``: the paper's inference (§3.2, and the official
+``test.py`` without ``--eval``, batch 1): the generator run as in training, dropout on and batch norm on
+each image's own statistics, image by image, the dropout seeded (``seed``), the running statistics
+left untouched. The claims are judged on ``paper``.
+
 Every step logs ``g_l1`` (the L1 term before weighting) and, with a discriminator, ``g_gan``,
 ``d_loss`` and the discriminator's accuracy on the real and the fake pairs (``d_real_acc``,
 ``d_fake_acc``), the evidence that it is neither winning outright nor useless.
 
 Example:
     >>> m = Pix2Pix("l1_gan", ngf=4, ndf=4, num_downs=3).eval()
-    >>> m.colorize(torch.rand(2, 3, 20, 12)).shape, sorted(m.configure_optimizers())
-    (torch.Size([2, 3, 20, 12]), ['d', 'g'])
+    >>> m.colorize(torch.rand(2, 3, 20, 12)).shape, sorted(m.configure_optimizers()), m.decodings
+    (torch.Size([2, 3, 20, 12]), ['d', 'g'], ('direct', 'paper'))
     >>> Pix2Pix("l1", ngf=4, num_downs=3).discriminator is None
     True
 """
@@ -157,16 +163,25 @@ class Pix2Pix(Method):
         with self.autocast():
             fake_b = self.generator(real_a)
         d = self.discriminator
-        if d is not None:
+        if d is None:
+            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs)
+        d.requires_grad_(True)
+        with self.autocast():
+            pred_fake = d(torch.cat([real_a, fake_b.detach()], 1)).float()
+            pred_real = d(torch.cat([real_a, real_b], 1)).float()
+            d_loss = 0.5 * (gan_loss(pred_fake, False, a["gan_mode"]) + gan_loss(pred_real, True, a["gan_mode"]))
+        self.update(optimizers["d"], d_loss)
+        logs |= {"d_loss": d_loss.detach(), "d_real_acc": patch_accuracy(pred_real, True, a["gan_mode"]),
+                 "d_fake_acc": patch_accuracy(pred_fake, False, a["gan_mode"])}
+        d.requires_grad_(False)  # the generator's step leaves the discriminator's gradients alone
+        try:
+            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs)
+        finally:
             d.requires_grad_(True)
-            with self.autocast():
-                pred_fake = d(torch.cat([real_a, fake_b.detach()], 1)).float()
-                pred_real = d(torch.cat([real_a, real_b], 1)).float()
-                d_loss = 0.5 * (gan_loss(pred_fake, False, a["gan_mode"]) + gan_loss(pred_real, True, a["gan_mode"]))
-            self.update(optimizers["d"], d_loss)
-            logs |= {"d_loss": d_loss.detach(), "d_real_acc": patch_accuracy(pred_real, True, a["gan_mode"]),
-                     "d_fake_acc": patch_accuracy(pred_fake, False, a["gan_mode"])}
-            d.requires_grad_(False)  # the generator's step leaves the discriminator's gradients alone
+
+    def _generator_step(self, opt: torch.optim.Optimizer, real_a: Tensor, real_b: Tensor, fake_b: Tensor,
+                        logs: dict[str, Tensor]) -> dict[str, Tensor]:
+        a, d = self.args, self.discriminator
         with self.autocast():
             l1 = F.l1_loss(fake_b.float(), real_b)
             g_loss = a["l1_weight"] * l1
@@ -174,9 +189,7 @@ class Pix2Pix(Method):
                 g_gan = gan_loss(d(torch.cat([real_a, fake_b], 1)).float(), True, a["gan_mode"])
                 g_loss = g_loss + a["gan_weight"] * g_gan
                 logs["g_gan"] = g_gan.detach()
-        self.update(optimizers["g"], g_loss)
-        if d is not None:
-            d.requires_grad_(True)
+        self.update(opt, g_loss)
         return {"loss": g_loss.detach(), "g_l1": l1.detach(), **logs}
 
     # ------------------------------------------------------------------------ colourising
@@ -186,9 +199,37 @@ class Pix2Pix(Method):
         return {"l1_weight": a["l1_weight"], "gan_weight": a["gan_weight"],
                 "gan_mode": a["gan_mode"] if self.adversarial else None}
 
-    def predict_chroma(self, lum: Tensor, decode: str, **options: Any) -> Tensor:
-        """ab ``(B, 2, H, W)``: the generator's output (eval mode: no dropout, batch norm's running
-        statistics), ``ab = 110 · G(L/50 − 1)``."""
+    @property
+    def decodings(self) -> tuple[str, ...]:
+        return ("direct", "paper")
+
+    def pad_input(self, lum: Tensor) -> Tensor:
+        """``lum`` padded (edge pixels repeated) up to a multiple of ``2**num_downs`` only: the U-Net
+        has no instance norm, and a crop-sized test tile stays the size the generator trained on."""
+        h, w = lum.shape[-2:]
+        m = self.input_multiple
+        return F.pad(lum, (0, -w % m, 0, -h % m), mode="replicate") if h % m or w % m else lum
+
+    def _as_in_training(self, x: Tensor, seed: int) -> Tensor:
+        """The generator run as in training, one image at a time, its dropout seeded; the batch-norm
+        running statistics (which a forward pass in train mode updates) put back afterwards."""
+        g = self.generator
+        kept = {k: v.clone() for k, v in g.state_dict().items() if "running_" in k or "num_batches" in k}
+        was_training = g.training
+        try:
+            g.train()
+            with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                return torch.cat([g(x[i:i + 1]) for i in range(len(x))])
+        finally:
+            g.load_state_dict(kept, strict=False)
+            g.train(was_training)
+
+    def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
+        """ab ``(B, 2, H, W)``, ``ab = 110 · G(L/50 − 1)``: in eval mode (``direct``) or as in training
+        (``paper``: dropout drawn with ``seed``, each image's own batch-norm statistics)."""
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
-        return self.norm.decode_chroma(self.generator(self.norm.encode_l(lum)).float())
+        x = self.norm.encode_l(lum)
+        out = self._as_in_training(x, seed) if decode == "paper" else self.generator(x)
+        return self.norm.decode_chroma(out.float())
