@@ -100,6 +100,8 @@ class Method(nn.Module):
     smoke_args: ClassVar[dict[str, Any]] = {}
     #: network input height and width must be multiples of this; :meth:`colorize` pads to it
     input_multiple: ClassVar[int] = 1
+    #: :meth:`pad_input` pads each side to at least this many times :attr:`input_multiple`
+    min_multiples: ClassVar[int] = 2
     #: claims this method's notebook tests, with their verdict rules
     claims: ClassVar[tuple[Claim, ...]] = ()
     #: values the source publishes, for the comparison table
@@ -269,11 +271,13 @@ class Method(nn.Module):
 
     def pad_input(self, lum: Tensor) -> Tensor:
         """``lum`` padded at the bottom and right (edge pixels repeated) to a multiple of
-        :attr:`input_multiple` and at least twice it on each side, so the coarsest feature map has
-        more than one pixel (instance norm needs that; a 1-pixel image would reach it as 1x1)."""
+        :attr:`input_multiple` and at least :attr:`min_multiples` times it on each side: by default
+        twice, so the coarsest feature map has more than one pixel (instance norm needs that; a
+        1-pixel image would reach it as 1x1). A method without instance norm sets 1, so a test tile
+        of the crop size the network trained on stays that size."""
         h, w = lum.shape[-2:]
-        m = self.input_multiple
-        pad_h, pad_w = max(-h % m, 2 * m - h), max(-w % m, 2 * m - w)
+        m, least = self.input_multiple, self.min_multiples * self.input_multiple
+        pad_h, pad_w = max(-h % m, least - h), max(-w % m, least - w)
         return F.pad(lum, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else lum
 
     def count_parameters(self) -> int:

@@ -94,6 +94,8 @@ class Pix2Pix(Method):
         "gan": Variant("the conditional GAN alone, no L1 term", {"gan_weight": 1.0, "l1_weight": 0.0}),
     }
     smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
+    #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator trained on
+    min_multiples = 1
     claims = paper.CLAIMS
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
@@ -202,13 +204,6 @@ class Pix2Pix(Method):
     @property
     def decodings(self) -> tuple[str, ...]:
         return ("direct", "paper")
-
-    def pad_input(self, lum: Tensor) -> Tensor:
-        """``lum`` padded (edge pixels repeated) up to a multiple of ``2**num_downs`` only: the U-Net
-        has no instance norm, and a crop-sized test tile stays the size the generator trained on."""
-        h, w = lum.shape[-2:]
-        m = self.input_multiple
-        return F.pad(lum, (0, -w % m, 0, -h % m), mode="replicate") if h % m or w % m else lum
 
     def _as_in_training(self, x: Tensor, seed: int) -> Tensor:
         """The generator run as in training, one image at a time, its dropout seeded; the batch-norm
