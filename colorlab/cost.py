@@ -37,13 +37,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
+from . import progress, stats
 from .backbones import skip_weights
 from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
 
-__all__ = ["measure", "synthetic_batch", "rss_mb"]
+__all__ = ["measure", "compare", "synthetic_batch", "rss_mb"]
 
 _MB = 2**20
 _KB = 2**10
@@ -179,6 +181,35 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
         raise RuntimeError(f"measuring {name}/{variant} failed (exit {proc.returncode}): "
                            f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no message'}")
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "repeats": repeats, "isolated": True}
+
+
+def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
+            repeats: int = 5, devices: tuple[str, ...] | list[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
+    """The cost of each of method ``name``'s ``configs`` (label -> ``(variant, args)``) on each device
+    (duplicates dropped), each by :func:`measure`: one row per config and device, ``variant`` holding
+    the label, with the training and inference images per second over the mean of the timed steps and
+    their 95 % bootstrap intervals over the ``repeats`` (``_lo``, ``_hi``; none with one repeat), and
+    peak memory. Progress says which is being measured.
+
+    Example:
+        >>> t = compare("yuv_regression", {"narrow": ("l2", {"base": 2}), "wide": ("l2", {"base": 4})},
+        ...             batch_size=2, size=16, repeats=2, isolate=False)
+        >>> t["variant"].tolist(), bool((t["train_images_per_second_lo"] <= t["train_images_per_second"]).all())
+        (['narrow', 'wide'], True)
+    """
+    rows = []
+    for device in dict.fromkeys(str(pick_device(d)) for d in devices):
+        for label, (variant, args) in configs.items():
+            progress.phase(f"cost {name}/{label} on {device}")
+            r = measure(name, variant, args, batch_size=batch_size, size=size, repeats=repeats, device=device,
+                        isolate=isolate)
+            for phase in ("train", "infer"):
+                mean, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
+                r[f"{phase}_images_per_second"] = batch_size / mean
+                r[f"{phase}_images_per_second_lo"] = batch_size / hi
+                r[f"{phase}_images_per_second_hi"] = batch_size / lo
+            rows.append({**r, "variant": label})
+    return pd.DataFrame(rows)
 
 
 if __name__ == "__main__":

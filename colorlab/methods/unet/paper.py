@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ... import cost, progress, stats, viz
+from ... import cost, stats, viz
 from ...backbones import is_pretrained
 from ...claims import (
     INCONCLUSIVE,
@@ -41,7 +41,6 @@ from ...claims import (
     verdict_of,
 )
 from ...data import ImageSet
-from ...device import pick_device
 from ...evaluate import colorize_images
 from ...evidence import fmt, select
 
@@ -183,22 +182,11 @@ CLAIMS: tuple[Claim, ...] = (
 def measure_cost(args: Mapping[str, Any], variants: Sequence[str] = ("regress", "class"), *, batch_size: int,
                  size: int, repeats: int = 5, devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
     """Each variant's cost on each device (duplicates dropped), measured in a fresh process when
-    ``isolate`` (:func:`colorlab.cost.measure`): one row with the median images per second of
-    training and inference and their 95 % bootstrap intervals over the ``repeats`` timed steps
-    (none with one repeat), and peak memory."""
-    rows = []
-    for device in dict.fromkeys(str(pick_device(d)) for d in devices):
-        for variant in variants:
-            progress.phase(f"cost unet/{variant} on {device}")
-            r = cost.measure("unet", variant, args, batch_size=batch_size, size=size, repeats=repeats, device=device,
-                             isolate=isolate)
-            for phase in ("train", "infer"):
-                mean, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
-                r[f"{phase}_images_per_second"] = batch_size / mean
-                r[f"{phase}_images_per_second_lo"] = batch_size / hi
-                r[f"{phase}_images_per_second_hi"] = batch_size / lo
-            rows.append(r)
-    return pd.DataFrame(rows)
+    ``isolate`` (:func:`colorlab.cost.compare`): one row with the images per second of training and
+    inference and their 95 % bootstrap intervals over the ``repeats`` timed steps (none with one
+    repeat), and peak memory."""
+    return cost.compare("unet", {v: (v, args) for v in variants}, batch_size=batch_size, size=size, repeats=repeats,
+                        devices=devices, isolate=isolate)
 
 
 def cost_labels(table: pd.DataFrame, device: str) -> dict[str, dict[str, Any]]:
