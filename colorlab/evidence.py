@@ -45,13 +45,13 @@ ROW_KEYS = ("method", "variant", "decode")
 #: The columns that name one run of a row and one of its test photos.
 RUN_KEYS = ("seed", "unit")
 #: The metrics whose interval the summary shows (``<metric>_lo``, ``<metric>_hi``).
-INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "colorfulness", "colorfulness_gap", "chroma_ratio",
+INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "rmse", "colorfulness", "colorfulness_gap", "chroma_ratio",
                     "ab_roughness", "hist_intersection", "hist_kl")
 #: Suffixes of the rebalanced AuC computed with each uniform mix ("" is the protocol's).
 MIX_SUFFIXES = tuple("" if m == AUC_PRIOR_UNIFORM_MIX else mix_suffix(m) for m in AUC_PRIOR_MIXES)
 _SUMS = tuple(f"rebal_weight{s}" for s in MIX_SUFFIXES) + tuple(f"rebal_weight_sq{s}" for s in MIX_SUFFIXES)
 #: Per-photo metric columns (everything :func:`colorlab.metrics.evaluate` gives, and the tile count).
-_METRIC_PREFIXES = ("psnr", "ssim", "auc", "colorfulness", "chroma", "ab_roughness", "tone_", "hist_", "rebal_weight",
+_METRIC_PREFIXES = ("psnr", "ssim", "rmse", "auc", "colorfulness", "chroma", "ab_roughness", "tone_", "hist_", "rebal_weight",
                     "n_tiles")
 
 

@@ -14,13 +14,15 @@ Per-image functions return a tensor ``(B,)``; :func:`evaluate` gathers them into
   DDColor which takes absolute values of ``rg`` and ``yb`` before the statistics.
 * Mean chroma ratio prediction / ground truth (1 is as saturated as the truth, < 1 is
   desaturated).
+* RMSE of ab: the root of the mean squared per-pixel ab error of an image, in Lab units (Larsson
+  et al. 2016 report RMSE per image, in their αβ space).
 * Tone: the mean predicted ``a`` and ``b`` (the colour cast of the whole image, whose hue angle
   says *which* tone) and the hue concentration ``|mean ab| / mean |ab|`` (1 when every pixel has
   the same hue, near 0 when the hues vary): what "colours mostly in one tone" means, measured.
-* The colour distribution (Isola et al. 2017, §4.2): each image's marginal histograms of ``a`` and
-  ``b`` (:data:`HIST_EDGES`) against the truth's, by histogram intersection (1: the same
-  distribution) and KL divergence of the prediction's from the truth's: the measurable form of
-  "less desaturated, more like the real colours".
+* The colour distribution (Isola et al. 2017, §4.2; :mod:`colorlab.distributions`): each image's
+  marginal histograms of ``a`` and ``b`` against the truth's, by histogram intersection (1: the
+  same distribution) and KL divergence of the prediction's from the truth's: the measurable form
+  of "less desaturated, more like the real colours".
 * Roughness of the ab image (mean absolute difference between neighbouring pixels' ab, Lab
   units): how patchy a colourisation is; the smoothness that the annealed mean of Zhang et al.
   trades against the mode's vividness.
@@ -51,9 +53,10 @@ from torchmetrics.functional.image import (
 
 from .abgrid.prior import pixel_weights
 from .color import check_image, chroma, rgb_to_lab
+from .distributions import HIST_EDGES, HIST_EPS, ab_histograms, histogram_intersection, histogram_kl
 
 __all__ = ["AUC_MAX_THRESHOLD", "AUC_PRIOR_UNIFORM_MIX", "AUC_PRIOR_MIXES", "COLORFULNESS_MEAN_WEIGHT", "psnr",
-    "ssim", "ab_error_cdf", "auc", "rebalancing_weights", "colorfulness", "chroma_ratio", "ab_roughness",
+    "ssim", "ab_error_cdf", "auc", "rebalancing_weights", "colorfulness", "chroma_ratio", "rmse", "ab_roughness",
     "tone", "HIST_EDGES", "HIST_EPS", "ab_histograms", "histogram_intersection", "histogram_kl", "mix_suffix",
     "evaluate", "summarize", "optional_metrics"]
 
@@ -68,15 +71,6 @@ AUC_PRIOR_MIXES = (1e-2, 1e-3, 1e-4)
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
-#: Bin edges (Lab units) of the colour-distribution histograms of ``a`` and of ``b``: 23 bins of 10
-#: over [-115, 115] (the ab scale of the Lab normalisations, 110, inside), one centred on 0 so neutral
-#: pixels are not split between two bins by rounding; values beyond land in the end bins.
-HIST_EDGES = tuple(float(x) for x in range(-115, 116, 10))
-#: Probability mass spread evenly over the bins of a predicted histogram before the KL divergence,
-#: so a colour the prediction never shows costs a finite amount.
-HIST_EPS = 1e-3
-
-
 def _check_same(gt: Tensor, pred: Tensor, channels: int) -> None:
     check_image(gt, channels, "ground truth")
     check_image(pred, channels, "prediction")
@@ -199,6 +193,19 @@ def chroma_ratio(gt_ab: Tensor, pred_ab: Tensor) -> Tensor:
     return torch.where(den > 1e-6, num / den.clamp_min(1e-6), torch.full_like(num, math.nan))
 
 
+def rmse(gt_ab: Tensor, pred_ab: Tensor) -> Tensor:
+    """Root of the mean squared per-pixel ab error, per image ``(B,)``, in Lab units.
+
+    Example:
+        >>> gt = torch.zeros(1, 2, 2, 2)
+        >>> pred = gt.clone(); pred[0, 0] = 3.0; pred[0, 1] = 4.0      # every pixel 5 away
+        >>> rmse(gt, pred).item()
+        5.0
+    """
+    _check_same(gt_ab, pred_ab, 2)
+    return (pred_ab.float() - gt_ab.float()).square().sum(1).flatten(1).mean(1).sqrt()
+
+
 def ab_roughness(ab: Tensor) -> Tensor:
     """Mean absolute difference between the ab of horizontally and vertically neighbouring pixels,
     per image ``(B,)`` in Lab units: 0 for a flat colour, large for a patchy one.
@@ -237,47 +244,6 @@ def tone(ab: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return mean[:, 0], mean[:, 1], conc.clamp(max=1.0)
 
 
-def ab_histograms(ab: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
-    """Each image's marginal histograms of ``a`` and ``b`` ``(B, 2, K)``, each summing to 1 (``K`` bins
-    between ``edges``; values outside the range counted in the end bins).
-
-    Example:
-        >>> ab = torch.tensor([[[[-200.0, 0.0]], [[5.0, 5.0]]]])  # a: -200 and 0; b: 5 twice
-        >>> h = ab_histograms(ab, (-10.0, 0.0, 10.0))
-        >>> h[0, 0].tolist(), h[0, 1].tolist()
-        ([0.5, 0.5], [0.0, 1.0])
-    """
-    check_image(ab, 2, "ab")
-    inner = torch.tensor(edges[1:-1], device=ab.device, dtype=torch.float32)
-    idx = torch.bucketize(ab.float().flatten(2).contiguous(), inner, right=True)  # (B, 2, N) in 0..K-1
-    ones = torch.ones_like(idx, dtype=torch.float32)
-    counts = torch.zeros(*idx.shape[:2], len(edges) - 1, device=ab.device).scatter_add_(2, idx, ones)
-    return counts / counts.sum(2, keepdim=True).clamp_min(1.0)
-
-
-def histogram_intersection(p: Tensor, q: Tensor) -> Tensor:
-    """``Σ min(p, q)`` over the last dimension: 1 for identical distributions, 0 for disjoint ones.
-
-    Example:
-        >>> histogram_intersection(torch.tensor([0.5, 0.5, 0.0]), torch.tensor([0.0, 0.5, 0.5])).item()
-        0.5
-    """
-    return torch.minimum(p, q).sum(-1)
-
-
-def histogram_kl(p: Tensor, q: Tensor, eps: float = HIST_EPS) -> Tensor:
-    """``KL(p ‖ q')`` in nats over the last dimension, ``q' = (q + eps) / (1 + K eps)``: how badly ``q``
-    (a prediction's histogram) covers ``p`` (the truth's); 0 when they agree up to the smoothing.
-
-    Example:
-        >>> p = torch.tensor([0.5, 0.5])
-        >>> histogram_kl(p, p, eps=0.0).item(), round(histogram_kl(p, torch.tensor([1.0, 0.0])).item(), 2)
-        (0.0, 2.76)
-    """
-    q = (q + eps) / (1.0 + q.shape[-1] * eps)
-    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(-1)
-
-
 @torch.no_grad()
 def evaluate(
     gt_rgb: Tensor,
@@ -289,7 +255,7 @@ def evaluate(
 
     The ab channels are recomputed from the (gamut-clipped) RGB, so every method is scored
     on the image a viewer sees. Columns: ``psnr, ssim, auc, colorfulness, colorfulness_gt,
-    colorfulness_gap`` (prediction − truth), ``chroma_ratio``, the mean chromas ``chroma`` and
+    colorfulness_gap`` (prediction − truth), ``chroma_ratio``, ``rmse`` (of ab), the mean chromas ``chroma`` and
     ``chroma_gt``, the roughness of the ab image ``ab_roughness`` and ``ab_roughness_gt``, the tone
     ``tone_a``, ``tone_b``, ``tone_concentration`` and the same of the truth (``_gt``), the colour
     distribution's match ``hist_intersection`` and ``hist_kl`` (means over the ``a`` and ``b``
@@ -310,6 +276,7 @@ def evaluate(
         "colorfulness_gt": cf_gt,
         "colorfulness_gap": cf_pred - cf_gt,
         "chroma_ratio": chroma_ratio(gt_ab, pred_ab),
+        "rmse": rmse(gt_ab, pred_ab),
         "chroma": chroma(pred_ab).flatten(1).mean(1),
         "chroma_gt": chroma(gt_ab).flatten(1).mean(1),
         "ab_roughness": ab_roughness(pred_ab),

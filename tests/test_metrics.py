@@ -105,7 +105,7 @@ def test_evaluate_and_summarize():
     gray = gt.mean(1, keepdim=True).expand_as(gt)
     df = M.evaluate(gt, gray)
     assert list(df.columns) == ["psnr", "ssim", "auc", "colorfulness", "colorfulness_gt", "colorfulness_gap",
-                                "chroma_ratio", "chroma", "chroma_gt", "ab_roughness", "ab_roughness_gt",
+                                "chroma_ratio", "rmse", "chroma", "chroma_gt", "ab_roughness", "ab_roughness_gt",
                                 "tone_a", "tone_a_gt", "tone_b", "tone_b_gt", "tone_concentration",
                                 "tone_concentration_gt", "hist_intersection", "hist_kl"]
     assert len(df) == 2

@@ -34,8 +34,8 @@ from torch import Tensor
 
 from ...claims import Claim, Verdict, combine, difference_of, missing, verdict_of
 from ...color import rgb_to_lab
+from ...distributions import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
 from ...evidence import fmt, select
-from ...metrics import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
 
 __all__ = ["CLAIMS", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "distribution_table",
            "distribution_plot", "discriminator_health", "training_plot"]
