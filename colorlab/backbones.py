@@ -34,7 +34,7 @@ Example:
     >>> backbone("resnet51", "random")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown backbone 'resnet51'; known: resnet50, vgg16"
+    KeyError: "unknown backbone 'resnet51'; known: resnet50, vgg16, vgg16_bn"
 """
 
 from __future__ import annotations
@@ -55,13 +55,15 @@ from torch import Tensor, nn
 from . import progress
 from .data.sources import reachable
 
-__all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "is_pretrained", "skip_weights",
+__all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "untrained",
+           "is_pretrained", "skip_weights",
            "cached_file", "state_dict_of", "check_weights"]
 
 #: name -> (torchvision builder, its ImageNet weights enum member name): the weights :func:`backbone` loads.
 PRETRAINED: dict[str, tuple[str, str]] = {
     "resnet50": ("resnet50", "ResNet50_Weights.IMAGENET1K_V1"),
     "vgg16": ("vgg16", "VGG16_Weights.IMAGENET1K_V1"),
+    "vgg16_bn": ("vgg16_bn", "VGG16_BN_Weights.IMAGENET1K_V1"),
 }
 #: Where torchvision's weights are downloaded from (probed before a download is tried).
 HOST = ("download.pytorch.org", 443)
@@ -286,3 +288,23 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
     state, record = _file_state(weights)
     _load_into(net, state, name, weights)
     return Backbone(name, net, record)
+
+
+def untrained(name: str, net: nn.Module, weights: str, why: str) -> Backbone:
+    """A :class:`Backbone` around ``net``, a network no pretrained weights fit (a narrower variant of
+    ``name``, say): ``weights`` must be ``"random"`` (recorded as asked), anything else raises
+    ``ValueError`` naming ``why``; inside :func:`skip_weights` it waits for a checkpoint's record.
+
+    Example:
+        >>> untrained("vgg16_bn", nn.Identity(), "random", "no weights fit").weights
+        'random (asked)'
+        >>> untrained("vgg16_bn", nn.Identity(), "imagenet", "ImageNet weights fit width 1 only")
+        Traceback (most recent call last):
+        ...
+        ValueError: vgg16_bn: ImageNet weights fit width 1 only; give the weights 'random' (got 'imagenet')
+    """
+    if _SKIP.get():
+        return Backbone(name, net, "restored")
+    if weights != "random":
+        raise ValueError(f"{name}: {why}; give the weights 'random' (got {weights!r})")
+    return Backbone(name, net, RANDOM)

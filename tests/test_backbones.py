@@ -103,7 +103,7 @@ def test_bad_files_name_themselves(tmp_path):
 
 
 def test_unknown_backbone_and_bad_weights_value():
-    with pytest.raises(KeyError, match="known: resnet50, vgg16"):
+    with pytest.raises(KeyError, match="known: resnet50, vgg16, vgg16_bn"):
         backbone("resnet18", "random")
     with pytest.raises(ValueError, match="weights must be"):
         backbone("resnet50", "")
