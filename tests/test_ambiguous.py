@@ -53,29 +53,54 @@ def test_ambiguous_is_a_data_spec_with_a_held_out_split():
     assert len(ds) == A.N_TEST * 4  # four 32-pixel tiles of each 64-pixel image
 
 
+#: Seeds of the classifier whose mode is tested; each one must keep a true colour.
+MODE_SEEDS = (0, 1)
+
+
 @pytest.mark.slow
 def test_regression_desaturates_and_the_classifier_mode_does_not(tmp_path):
-    """The positive control: it proves the metrics can see the effect at all."""
+    """The positive control: it proves the metrics can see the effect at all.
+
+    The classifier is Zhang et al.'s network with the plain class head (``class``: soft-encoded
+    cross entropy, no rebalancing), trained with each of :data:`MODE_SEEDS`, and every seed's mode
+    must keep a true colour, so no single lucky trajectory decides it. Not ``full``: at this size
+    (width 0.125, a few hundred CPU steps, the official weight decay) the rebalanced model often
+    stays on a plateau where its output ignores the input, and there it predicts the rebalanced
+    marginal of the training pixels, whose most probable bin is a near tie between the gray of the
+    lines between the squares, (0, 0), and a blue bin, (0, -30) (17.2 % against 17.6 %): its mode is
+    then gray or blue by chance of the trajectory (seed 0 at 600 steps: gray on one 2-core CPU,
+    blue on another; gray on 4 of seeds 0 to 5; seed 0 still flips between gray and blue up to
+    2000 steps). The plain class head told the squares from the lines by step 600 on every seed
+    measured (0 to 9), and even its input-blind marginal has a clear colour mode (yellow, (0, 30):
+    18.6 % against 15.2 % for gray). The regressions agree across machines to 0.002 and are trained
+    once, with the first seed.
+    """
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    s = study.start("00_positive_control", dict(profile="smoke", data_spec="ambiguous", device="cpu", seed=0,
-                                                 steps=600, batch_size=8, crop=32, image_size=None, max_tiles=None),
-                    root=tmp_path)
+    s = study.start("00_positive_control", dict(profile="smoke", data_spec="ambiguous", device="cpu",
+                                                 seeds=list(MODE_SEEDS), steps=600, batch_size=8, crop=32,
+                                                 image_size=None, max_tiles=None), root=tmp_path)
     photo = lambda: [s.test_set.images.names[i] for i, _, _ in s.test_set.tiles]  # noqa: E731
 
     def per_photo_ratio(ev, key):
         rows = metrics.evaluate(ev.gt, ev.predictions[key])
         return (stats.per_unit(rows, photo(), "chroma") / stats.per_unit(rows, photo(), "chroma_gt")).to_numpy()
 
-    s.datasets("yuv")
+    s.datasets("yuv")  # the first seed's run
     yuv = s.evaluate(s.train("yuv_regression", ["l2"], base=8, progress_bar=False), references=False)
-    s.datasets("lab")
-    zhang = s.evaluate(s.train("zhang", ["full", "l2"], width=0.125, progress_bar=False), references=False)
-    regression = [per_photo_ratio(yuv, ("l2", "direct")), per_photo_ratio(zhang, ("l2", "direct"))]
-    mode = per_photo_ratio(zhang, ("full", "mode"))
-    for ratios in regression:
+    regression, mode = {"yuv_regression/l2": per_photo_ratio(yuv, ("l2", "direct"))}, {}
+    for seed in s.runs("lab"):
+        if seed == MODE_SEEDS[0]:
+            l2 = s.evaluate(s.train("zhang", ["l2"], width=0.125, progress_bar=False), references=False)
+            regression["zhang/l2"] = per_photo_ratio(l2, ("l2", "direct"))
+        zhang = s.evaluate(s.train("zhang", ["class"], width=0.125, progress_bar=False), decodings=["mode"],
+                           references=False)
+        mode[seed] = per_photo_ratio(zhang, ("class", "mode"))
+    for name, ratios in regression.items():
         mean, lo, hi = stats.bootstrap_ci(ratios)
-        assert hi < 0.4, (mean, lo, hi)  # desaturated: the modes were averaged
-        assert stats.decide(*stats.bootstrap_ci(mode - ratios)[1:]) == "reproduced"
-    mean, lo, hi = stats.bootstrap_ci(mode)
-    assert 0.8 < lo and hi < 1.4, (mean, lo, hi)  # a true colour, about as vivid as the truth
-    assert np.isfinite(mode).all() and len(mode) == A.N_TEST
+        assert hi < 0.4, (name, mean, lo, hi)  # desaturated: the modes were averaged
+        for seed, m in mode.items():
+            assert stats.decide(*stats.bootstrap_ci(m - ratios)[1:]) == "reproduced", (name, seed, m.mean(), ratios.mean())
+    for seed, m in mode.items():
+        mean, lo, hi = stats.bootstrap_ci(m)
+        assert 0.8 < lo and hi < 1.4, (seed, mean, lo, hi)  # a true colour, about as vivid as the truth
+        assert np.isfinite(m).all() and len(m) == A.N_TEST
