@@ -2,7 +2,7 @@
 
 * ``smoke``: seconds per notebook, for CI and nbval. These are also the defaults written in
   every notebook's ``parameters`` cell, so a notebook opened and run as is does the smoke run.
-* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, 10 to 15 minutes for
+* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, about 25 minutes for
   all notebooks (notebook 01, three models, takes the longest), long enough to show each
   source's effect.
 * ``full``: the papers' settings (crop 176, batch 40 and their step counts), for a GPU and a real
@@ -55,6 +55,8 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "global_size": 128, "lr": 0.001},
             "06": {"steps": 200, "crop": 64, "batch_size": 16, "ngf": 8, "ndf": 8, "num_downs": 6, "n_layers_d": 3,
                    "lr": 0.001},
+            "07": {"steps": 100, "crop": 64, "image_size": 128, "batch_size": 8, "width": 0.125,
+                   "backbone_weights": "random", "samples": 128, "lr": 0.001, "cost_repeats": 5, "cost_isolated": True},
         },
     },
     "full": {
@@ -73,6 +75,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "lr": 0.001},
             "06": {"steps": 20000, "crop": 256, "image_size": 286, "batch_size": 16, "ngf": 64, "ndf": 64,
                    "num_downs": 8, "n_layers_d": 3, "lr": 0.0002},
+            "07": {"steps": 20000, "crop": 352, "image_size": 352, "batch_size": 8, "width": 1.0,
+                   "backbone_weights": "imagenet", "samples": 128, "lr": 0.0001, "cost_repeats": 20,
+                   "cost_isolated": True},
         },
     },
 }
@@ -154,6 +159,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "encoder_weights": (lambda v: isinstance(v, str) and bool(v.strip()), "imagenet, random or a weights file path"),
     "backbone_weights": (lambda v: isinstance(v, str) and bool(v.strip()), "imagenet, random or a weights file path"),
     "global_size": (lambda v: _int(v) and v >= 32, "an integer >= 32"),
+    "samples": (lambda v: _int(v) and v >= 1, "a positive integer"),
+    "dropout": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "ngf": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "ndf": (lambda v: _int(v) and v >= 1, "a positive integer"),
     "num_downs": (lambda v: _int(v) and v >= 2, "an integer >= 2 (crop a multiple of 2**num_downs)"),

@@ -43,14 +43,15 @@ __all__ = ["MAIN_COLUMNS", "main_table", "build", "write", "to_markdown"]
 
 MAIN_COLUMNS = [
     "notebook", "method", "variant", "decode", "auc", "auc_lo", "auc_hi", "auc_rebal", "auc_rebal_lo", "auc_rebal_hi",
-    "auc_rebal_1e-02", "auc_rebal_1e-04", "auc_rebal_eff_pixels", "psnr", "psnr_lo", "psnr_hi", "ssim",
+    "auc_rebal_1e-02", "auc_rebal_1e-04", "auc_rebal_eff_pixels", "psnr", "psnr_lo", "psnr_hi", "ssim", "rmse",
+    "rmse_lo", "rmse_hi",
     "colorfulness", "colorfulness_lo", "colorfulness_hi", "colorfulness_gap", "colorfulness_gap_lo",
     "colorfulness_gap_hi", "chroma_ratio", "chroma_ratio_lo", "chroma_ratio_hi", "ab_roughness", "params", "steps",
     "seeds", "n_seeds", "n_photos", "n_tiles", "train_seconds", "images_per_second", "device", "data",
 ]
 #: The metric columns of summary.md: column -> (heading, decimals); those in :data:`WITH_INTERVAL`
 #: are shown as ``mean [low, high]``.
-SHOWN = {"auc": ("AuC", 2), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 1),
+SHOWN = {"auc": ("AuC", 2), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 1), "rmse": ("RMSE", 1),
          "colorfulness_gap": ("colourf. gap", 0), "chroma_ratio": ("chroma ratio", 2)}
 WITH_INTERVAL = ("auc", "colorfulness_gap", "chroma_ratio")
 #: The cost columns of summary.md.
@@ -211,7 +212,8 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
     parts += ["", "## Results", "",
               _wrap("Means over seeds and held-out photos, with 95 % bootstrap intervals (photos and seeds "
                     "resampled) in brackets. AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors "
-                    "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, the colourfulness "
+                    "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, RMSE of ab in Lab units "
+                    "(where the notebook records it), the colourfulness "
                     "gap (Hasler and Süsstrunk) to the ground truth, chroma ratio prediction / truth. Every column, "
                     "SSIM and every interval included, is in `summary.csv`.", ""), ""]
     for notebook, rows in main.groupby("notebook", sort=True):

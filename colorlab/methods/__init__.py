@@ -9,6 +9,7 @@ name                 what                                                noteboo
 ``unet``             U-Net, ResNet-50 encoder: regression vs ~200 classes 04
 ``fusion``           global features fused in; RGB vs UV; a narrow subset 05
 ``pix2pix``          pix2pix: U-Net + PatchGAN in Lab, L1 vs L1 + GAN      06
+``larsson``          Larsson et al. 2016: hypercolumns, colour histograms 07
 ==================== =================================================== ========
 
 Each is a :class:`~colorlab.methods.base.Method` (the contract is in :mod:`.base`): its
@@ -23,13 +24,13 @@ its entry in :data:`METHODS`, and one notebook; the contract test
 
 Example:
     >>> sorted(METHODS)
-    ['fusion', 'pix2pix', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
+    ['fusion', 'larsson', 'pix2pix', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
     >>> build("zhang", "l2", width=0.125).args["head"]
     'regress'
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown method 'nope'; known: yuv_regression, saturation_boost, zhang, unet, fusion, pix2pix"
+    KeyError: "unknown method 'nope'; known: yuv_regression, saturation_boost, zhang, unet, fusion, pix2pix, larsson"
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 from ..claims import Claim, Published
 from .base import Method, Trained, Variant
 from .fusion import Fusion
+from .larsson import Larsson
 from .pix2pix import Pix2Pix
 from .saturation_boost import SaturationBoost
 from .unet import UNet
@@ -48,7 +50,8 @@ from .zhang import Zhang
 __all__ = ["METHODS", "Method", "Trained", "Variant", "get", "build", "all_claims", "all_published"]
 
 #: name -> method class, in notebook order
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (YuvRegression, SaturationBoost, Zhang, UNet, Fusion, Pix2Pix)}
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (YuvRegression, SaturationBoost, Zhang, UNet, Fusion, Pix2Pix,
+                                                                   Larsson)}
 
 
 def get(name: str) -> type[Method]:

@@ -1,0 +1,279 @@
+"""Larsson, Maire and Shakhnarovich 2016, "Learning Representations for Automatic Colorization"
+(ECCV; arXiv:1603.06668; source 004; notebook 07): VGG-16 hypercolumns predicting a colour histogram
+for every pixel.
+
+* :mod:`.network`: the fully convolutional VGG-16 (fc8 discarded, fc6 and fc7 as convolutions), the
+  hypercolumn read at chosen pixels, the per-pixel head;
+* :mod:`.histograms`: the binned axes (Lab at Gaussian quantiles, hue, chroma), one-hot targets and
+  the decodings (sample, mode, median, expectation, the complex hue expectation, chromatic fading);
+* :mod:`.paper`: the paper's claims with their verdict rules, the sparse-versus-dense cost, figures.
+
+**Training** (§3.2, §3.4): the gray image through the trunk; at ``samples`` pixels per image drawn
+at random (the official training net reads 128 per image) the hypercolumn is read and the head
+predicts there; the loss is the KL divergence from the one-hot ground-truth histogram (``R = 1``),
+i.e. ``-log p`` of the true bin. ``sampling="dense"`` reads every pixel instead, the same function
+at a higher cost, for the measured comparison. Adam (the official solver is SGD with momentum
+0.9, lr 1e-3, weight decay 5e-4, over two million iterations; this study's budgets are hundreds).
+
+**Heads** (the variants, the same trunk, budget and seeds):
+
+=============== ==================================================================== ==============================
+variant         output, loss                                                         decodings (default first)
+=============== ==================================================================== ==============================
+``l2``          ab / 110, mean squared error (the paper's regression baseline)         direct
+``lab``         a and b marginals, K = 32 each at Gaussian quantiles; KL_a + KL_b    expectation, median, mode,
+                                                                                     sample
+``lab_joint``   the ab joint, 16 × 16 cells at Gaussian quantiles; KL                  expectation, mode, sample
+``hue_chroma``  hue and chroma marginals, K = 32 each; KL_C + λ_H · C · KL_H, λ_H = 5  median_fading, median,
+                (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample
+=============== ==================================================================== ==============================
+
+For ``hue_chroma``, ``median`` is the chroma's median with the hue's complex expectation (the
+released model's decoding), ``expectation`` the chroma's expectation with it, ``median_fading`` the
+first with chromatic fading (η = 0.03); ``mode`` and ``sample`` take both axes' mode or a draw.
+
+**The trunk's weights** (``backbone_weights``): at ``width = 1``, torchvision's ImageNet VGG-16-BN
+(from the cache or downloaded; offline, random initialisation said on the terminal), a local file,
+or ``random``; a narrower trunk (``width < 1``, the quick profile) has no pretrained weights and
+takes ``random``. Every row records which ran; :attr:`Larsson.pretrained` says whether it has
+ImageNet semantics.
+
+Example:
+    >>> m = Larsson("hue_chroma", width=1 / 16, backbone_weights="random").eval()
+    >>> m.decodings
+    ('median_fading', 'median', 'expectation', 'mode', 'sample')
+    >>> m.colorize(torch.rand(1, 3, 20, 12), "median").shape
+    torch.Size([1, 3, 20, 12])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...abgrid import decode_expectation as joint_expectation
+from ...abgrid import decode_mode as joint_mode
+from ...abgrid import decode_sample as joint_sample
+from ...backbones import backbone, untrained
+from ...color import IMAGENET_GRAY
+from ..base import Method, Variant
+from . import paper
+from .histograms import (
+    CHROMA_MAX,
+    FADING_ETA,
+    K_JOINT,
+    K_MARGINAL,
+    LAB_SIGMA,
+    Axis,
+    ab_from_hue_chroma,
+    chromatic_fading,
+    decode_expectation,
+    decode_median,
+    decode_mode,
+    decode_sample,
+    hue_chroma,
+    hue_expectation,
+    joint_centres,
+    joint_index,
+    one_hot_kl,
+)
+from .network import (
+    INPUT_MULTIPLE,
+    LAYERS,
+    HypercolumnNet,
+    VGGTrunk,
+    read_at,
+    sample_points,
+)
+
+__all__ = ["Larsson", "HEADS", "DECODINGS", "LAMBDA_HUE", "SAMPLES", "TRUNK"]
+
+#: The torchvision network of the trunk (VGG-16 with batch norm).
+TRUNK = "vgg16_bn"
+#: λ_H, the weight of the hue term (Larsson et al. §3.2).
+LAMBDA_HUE = 5.0
+#: Pixels read per training image (the official training net's 128 per image).
+SAMPLES = 128
+#: head -> output channels.
+HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_chroma": 2 * K_MARGINAL}
+#: head -> its decodings, the default (the paper's choice) first.
+DECODINGS = {"l2": ("direct",), "lab": ("expectation", "median", "mode", "sample"),
+             "lab_joint": ("expectation", "mode", "sample"),
+             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample")}
+#: hue/chroma decoding -> (how chroma is read, how hue is read, chromatic fading).
+HUE_CHROMA = {"median_fading": ("median", "expectation", True), "median": ("median", "expectation", False),
+              "expectation": ("expectation", "expectation", False), "mode": ("mode", "mode", False),
+              "sample": ("sample", "sample", False)}
+_READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode}
+
+
+class Larsson(Method):
+    """Larsson et al.'s hypercolumn network and its heads.
+
+    Args (all in :attr:`defaults`): ``width`` (the trunk's and head's channel multiplier; 1 is
+    VGG-16), ``head`` (see :data:`HEADS`), ``layers`` (the hypercolumn's, :data:`LAYERS`),
+    ``samples`` (pixels read per training image), ``sampling`` (``"sparse"`` or ``"dense"``),
+    ``backbone_weights`` (``"imagenet"``, ``"random"`` or a file; not ``"imagenet"`` below width 1),
+    ``dropout`` (fc6, fc7 and the head's hidden layer, official 0.5), ``lambda_hue`` (λ_H), ``sigma``
+    (of the Lab bins' Gaussian), ``eta`` (chromatic fading), ``chunk`` (pixels read at a time at
+    inference), Adam's ``lr``, ``betas``, ``weight_decay``.
+    """
+
+    name = "larsson"
+    title = "Larsson et al. 2016: VGG-16 hypercolumns predicting per-pixel colour histograms"
+    source = "004_78c25fa47f845dd8.txt"
+    space = "lab"
+    norm = IMAGENET_GRAY
+    defaults = {"width": 1.0, "head": "lab", "layers": list(LAYERS), "samples": SAMPLES, "sampling": "sparse",
+                "backbone_weights": "imagenet", "dropout": 0.5, "lambda_hue": LAMBDA_HUE, "sigma": LAB_SIGMA,
+                "eta": FADING_ETA, "chunk": 1 << 16, "lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0}
+    variants = {
+        "l2": Variant("L2 regression on ab / 110 (the paper's baseline)", {"head": "l2"}),
+        "lab": Variant("Lab marginal histograms, K = 32 per axis at Gaussian quantiles", {"head": "lab"}),
+        "lab_joint": Variant("the Lab joint histogram, 16 x 16 cells at Gaussian quantiles", {"head": "lab_joint"}),
+        "hue_chroma": Variant("hue and chroma marginals, K = 32 each, the hue term weighted by chroma (lambda_H = 5)",
+                              {"head": "hue_chroma"}),
+    }
+    smoke_args = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
+    input_multiple = INPUT_MULTIPLE
+    #: batch norm, no instance norm: a crop-sized test tile is not padded beyond the multiple
+    min_multiples = 1
+    claims = paper.CLAIMS
+    published = paper.PUBLISHED
+
+    def __init__(self, variant: str | None = None, **args: Any) -> None:
+        super().__init__(variant, **args)
+        a = self.args
+        if a["head"] not in HEADS:
+            raise ValueError(f"{self.name}: head must be one of {', '.join(HEADS)}; got {a['head']!r}")
+        if a["sampling"] not in ("sparse", "dense"):
+            raise ValueError(f"{self.name}: sampling must be 'sparse' or 'dense'; got {a['sampling']!r}")
+        for k in ("samples", "chunk"):
+            if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < 1:
+                raise ValueError(f"{self.name}: {k} must be a positive integer; got {a[k]!r}")
+        if not (a["width"] > 0 and 0.0 <= a["dropout"] < 1.0 and a["lambda_hue"] >= 0 and a["sigma"] > 0
+                and a["eta"] > 0):
+            raise ValueError(f"{self.name}: need width > 0, 0 <= dropout < 1, lambda_hue >= 0, sigma > 0, eta > 0; got "
+                             f"{ {k: a[k] for k in ('width', 'dropout', 'lambda_hue', 'sigma', 'eta')} }")
+        if a["width"] == 1.0:
+            trunk = backbone(TRUNK, a["backbone_weights"])
+            trunk.net = VGGTrunk.from_torchvision(trunk.net, a["layers"], a["dropout"])
+        else:
+            trunk = untrained(TRUNK, VGGTrunk.build(a["width"], a["layers"], a["dropout"]), a["backbone_weights"],
+                              f"ImageNet weights fit VGG-16 at width 1 only (width={a['width']})")
+        self.net = HypercolumnNet(trunk, HEADS[a["head"]], a["width"], a["dropout"])
+        self.lab_axis = Axis.gaussian(K_JOINT if a["head"] == "lab_joint" else K_MARGINAL, a["sigma"])
+        self.hue_axis, self.chroma_axis = Axis.hue(K_MARGINAL), Axis.chroma(K_MARGINAL)
+
+    @property
+    def backbone_weights(self) -> str:
+        """How the trunk was initialised (``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"``
+        or ``"random (offline fallback)"``; kept in the checkpoint)."""
+        return self.net.trunk.weights
+
+    @property
+    def pretrained(self) -> bool:
+        """Whether the trunk started from ImageNet weights (the paper's setting)."""
+        return self.net.trunk.semantic
+
+    def provenance(self) -> dict[str, Any]:
+        """The trunk's initial weights as loaded: part of the checkpoint key."""
+        return {"backbone_weights": self.backbone_weights}
+
+    # ------------------------------------------------------------------------- training
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        a = self.args
+        dev = next(self.parameters()).device
+        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
+                                        weight_decay=a["weight_decay"], fused=dev.type in ("cpu", "cuda"))}
+
+    def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        """The head's loss at ``samples`` random pixels per image (``sparse``) or at every pixel."""
+        absent = [k for k in ("L", "ab") if k not in batch]
+        if absent:
+            raise KeyError(f"batch lacks {absent}; build the dataset with space='lab'")
+        ab = batch["ab"].float()
+        x = self.norm.encode_l(batch["L"].float())
+        b, _, h, w = ab.shape
+        if self.args["sampling"] == "sparse":
+            grid, flat = sample_points(b, h, w, self.args["samples"], device=ab.device)
+            out, target = self.net(x, grid), read_at(ab, flat)
+        else:
+            out, target = self.net(x, chunk=h * w), ab
+        return self.head_loss(out.float(), target)
+
+    def head_loss(self, out: Tensor, ab: Tensor) -> dict[str, Tensor]:
+        """The loss of outputs ``(B, C, h, w)`` against the ground-truth ``ab`` ``(B, 2, h, w)`` at the
+        same points (a mean over them), with its parts."""
+        head, k = self.args["head"], K_MARGINAL
+        if head == "l2":
+            return {"loss": F.mse_loss(out, self.norm.encode_chroma(ab))}
+        if head == "lab":
+            kl_a = one_hot_kl(out[:, :k], self.lab_axis.index(ab[:, :1])).mean()
+            kl_b = one_hot_kl(out[:, k:], self.lab_axis.index(ab[:, 1:])).mean()
+            return {"loss": kl_a + kl_b, "kl_a": kl_a.detach(), "kl_b": kl_b.detach()}
+        if head == "lab_joint":
+            return {"loss": one_hot_kl(out, joint_index(ab, self.lab_axis)).mean()}
+        hue, chroma = hue_chroma(ab)
+        kl_h = one_hot_kl(out[:, :k], self.hue_axis.index(hue))
+        kl_c = one_hot_kl(out[:, k:], self.chroma_axis.index(chroma))
+        weight = (chroma / CHROMA_MAX).clamp(0.0, 1.0).squeeze(1)  # y_C: hue is unstable where chroma is small
+        loss = (kl_c + self.args["lambda_hue"] * weight * kl_h).mean()
+        return {"loss": loss, "kl_hue": kl_h.mean().detach(), "kl_chroma": kl_c.mean().detach()}
+
+    # ---------------------------------------------------------------------- colourising
+
+    @property
+    def decodings(self) -> tuple[str, ...]:
+        return DECODINGS[self.args["head"]]
+
+    def row_labels(self, decode: str, **options: Any) -> dict[str, Any]:
+        return {"backbone_weights": self.backbone_weights, "head": self.args["head"]}
+
+    @torch.no_grad()
+    def histograms(self, lum: Tensor) -> dict[str, Tensor]:
+        """Each pixel's predicted histograms ``(B, K, H, W)`` by axis (``a``, ``b``; ``ab``; ``hue``,
+        ``chroma``), or ``{"ab": ...}`` in Lab units for the L2 head, from ``L`` ``(B, 1, H, W)``
+        whose sides are multiples of :data:`~.network.INPUT_MULTIPLE`."""
+        out = self.net(self.norm.encode_l(lum), chunk=self.args["chunk"]).float()
+        head, k = self.args["head"], K_MARGINAL
+        if head == "l2":
+            return {"ab": self.norm.decode_chroma(out)}
+        if head == "lab_joint":
+            return {"ab": out.softmax(1)}
+        names = ("a", "b") if head == "lab" else ("hue", "chroma")
+        return {names[0]: out[:, :k].softmax(1), names[1]: out[:, k:].softmax(1)}
+
+    def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
+        """ab ``(B, 2, H, W)`` at full resolution, the head's histograms decoded by ``decode``
+        (``seed`` draws the sample)."""
+        if options:
+            raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
+        p, head = self.histograms(lum), self.args["head"]
+        gen = torch.Generator(lum.device).manual_seed(seed) if decode == "sample" else None
+        if head == "l2":
+            return p["ab"]
+        if head == "lab_joint":
+            logits, bins = p["ab"].clamp_min(1e-12).log(), joint_centres(self.lab_axis).to(lum.device)
+            return (joint_expectation(logits, bins) if decode == "expectation" else joint_mode(logits, bins)
+                    if decode == "mode" else joint_sample(logits, bins, generator=gen))
+        if head == "lab":
+            read = (lambda q: decode_sample(q, self.lab_axis, gen)) if decode == "sample" else (
+                lambda q: _READ[decode](q, self.lab_axis))
+            return torch.cat([read(p["a"]), read(p["b"])], 1)
+        c_how, h_how, fade = HUE_CHROMA[decode]
+        chroma = (decode_sample(p["chroma"], self.chroma_axis, gen) if c_how == "sample"
+                  else _READ[c_how](p["chroma"], self.chroma_axis))
+        if h_how == "expectation":
+            hue, certainty = hue_expectation(p["hue"], self.hue_axis)
+            if fade:
+                chroma = chromatic_fading(chroma, certainty, self.args["eta"])
+        else:
+            hue = (decode_sample(p["hue"], self.hue_axis, gen) if h_how == "sample"
+                   else decode_mode(p["hue"], self.hue_axis))
+        return ab_from_hue_chroma(hue, chroma)

@@ -1,0 +1,275 @@
+"""Larsson et al.'s per-pixel colour histograms: the binned axes, the targets and every decoding.
+
+Larsson, Maire and Shakhnarovich, "Learning Representations for Automatic Colorization", ECCV 2016
+(arXiv:1603.06668), §3.2–3.3; source 004. A network predicts, for every pixel, a histogram (a softmax)
+over the bins of one or two axes; these functions turn ground truth into bin indices and histograms
+back into colours. Pure functions over batched tensors: a histogram ``p`` is ``(B, K, H, W)`` (each
+pixel's ``K`` probabilities summing to 1), values are ``(B, 1, H, W)``.
+
+**The axes** (:class:`Axis`), each binned evenly in a *unit coordinate* ``u ∈ [0, 1]``:
+
+* ``gaussian``: a Lab axis (``a`` or ``b``), ``u = Φ(x / σ)`` with σ = 25 (:data:`LAB_SIGMA`): bins at
+  evenly spaced quantiles of N(0, 25²), the paper's choice; ``K = 32`` for the marginals
+  (:data:`K_MARGINAL`), 16 per axis for the joint (:data:`K_JOINT`). The end bins are unbounded;
+* ``linear``: chroma, ``u = C / C_max`` over ``[0, C_max]`` (:data:`CHROMA_MAX`, the largest Lab
+  chroma of an sRGB colour, 133.8, rounded up);
+* ``circular``: hue, ``u = h / 2π``.
+
+A bin's value (:attr:`Axis.centres`) is the axis value at the middle of its unit interval,
+``(k + ½) / K``, as in the released code's ``spaced`` (gustavla/autocolorize).
+
+**Hue and chroma** here are those of Lab (``h = atan2(b, a)``, ``C = |ab|``): the paper's hue/chroma
+come from an HSV-like cylinder over its own lightness ``(R + G + B) / 3``; this study keeps CIE L as
+the input of every method, so the same losses and decodings act on Lab's polar coordinates.
+
+**Decodings** of one axis: :func:`decode_sample` (a bin drawn per pixel), :func:`decode_mode`,
+:func:`decode_median` (the CDF's crossing of ½, linearly interpolated inside its bin, in the unit
+coordinate), :func:`decode_expectation` (Σ p_k · centre_k) and, for hue, :func:`hue_expectation`
+(the complex expectation ``z = Σ_k p_k e^{iθ_k}``, θ_k the bin centres, hue ``arg z``; the median is
+undefined on a circle). :func:`chromatic_fading` scales chroma down where ``|z|`` is small.
+
+Example:
+    >>> ax = Axis.gaussian(32)
+    >>> ax.index(torch.tensor([-1000.0, -0.5, 0.5, 1000.0]).view(1, 1, 4, 1)).flatten().tolist()
+    [0, 15, 16, 31]
+    >>> p = torch.zeros(1, 32, 1, 1); p[0, 3] = 1.0
+    >>> round(decode_expectation(p, ax).item(), 2) == round(ax.centres[3].item(), 2)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ...color import check_image
+
+__all__ = ["LAB_SIGMA", "K_MARGINAL", "K_JOINT", "CHROMA_MAX", "FADING_ETA", "Axis", "gaussian_quantile_edges",
+           "hue_chroma", "ab_from_hue_chroma", "one_hot_kl", "decode_sample", "decode_mode", "decode_median",
+           "decode_expectation", "hue_expectation", "chromatic_fading", "joint_index", "joint_centres"]
+
+#: σ of the Gaussian whose evenly spaced quantiles bin each Lab axis (Larsson et al. §3.2).
+LAB_SIGMA = 25.0
+#: Bins per axis of a marginal histogram (Lab a, Lab b, hue, chroma).
+K_MARGINAL = 32
+#: Bins per axis of the Lab joint histogram (16 × 16 cells).
+K_JOINT = 16
+#: The largest Lab chroma ``|ab|`` of an sRGB colour (133.8, pure blue), rounded up: chroma's range.
+CHROMA_MAX = 134.0
+#: η of chromatic fading (Larsson et al. §3.3).
+FADING_ETA = 0.03
+_KINDS = ("gaussian", "linear", "circular")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One binned axis: ``K`` bins evenly spaced in the unit coordinate of its ``kind``
+    (``gaussian`` with ``sigma``, ``linear`` over ``[0, scale]``, ``circular`` over ``[0, 2π)``)."""
+
+    kind: str
+    K: int
+    sigma: float = LAB_SIGMA
+    scale: float = CHROMA_MAX
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"axis kind must be one of {', '.join(_KINDS)}; got {self.kind!r}")
+        if isinstance(self.K, bool) or not isinstance(self.K, int) or self.K < 2:
+            raise ValueError(f"an axis needs K >= 2 bins; got {self.K!r}")
+        if not (self.sigma > 0 and self.scale > 0):
+            raise ValueError(f"sigma and scale must be > 0; got {self.sigma}, {self.scale}")
+
+    @classmethod
+    def gaussian(cls, K: int, sigma: float = LAB_SIGMA) -> Axis:
+        return cls("gaussian", K, sigma=sigma)
+
+    @classmethod
+    def chroma(cls, K: int = K_MARGINAL) -> Axis:
+        return cls("linear", K)
+
+    @classmethod
+    def hue(cls, K: int = K_MARGINAL) -> Axis:
+        return cls("circular", K)
+
+    def to_unit(self, x: Tensor) -> Tensor:
+        """The unit coordinate ``u`` of values ``x`` (clamped into ``[0, 1]``; hue wrapped)."""
+        if self.kind == "gaussian":
+            return torch.special.ndtr(x / self.sigma)
+        if self.kind == "linear":
+            return (x / self.scale).clamp(0.0, 1.0)
+        return torch.remainder(x, 2 * math.pi) / (2 * math.pi)
+
+    def from_unit(self, u: Tensor) -> Tensor:
+        """Axis values of unit coordinates ``u`` in ``[0, 1]`` (the inverse of :meth:`to_unit`)."""
+        if self.kind == "gaussian":
+            eps = torch.finfo(u.dtype).eps
+            return self.sigma * torch.special.ndtri(u.clamp(eps, 1.0 - eps))
+        return u * (self.scale if self.kind == "linear" else 2 * math.pi)
+
+    def index(self, x: Tensor) -> Tensor:
+        """The bin ``(B, 1, H, W)`` int64 of each value: ``floor(u · K)``, the top edge in the last bin."""
+        return (self.to_unit(x.float()) * self.K).floor().long().clamp(0, self.K - 1)
+
+    @property
+    def centres(self) -> Tensor:
+        """``(K,)`` float32: each bin's value at the middle of its unit interval."""
+        return self.from_unit((torch.arange(self.K, dtype=torch.float64) + 0.5) / self.K).float()
+
+    @property
+    def edges(self) -> Tensor:
+        """``(K + 1,)`` float64 bin edges in axis units (``±inf`` at a Gaussian axis's ends)."""
+        if self.kind == "gaussian":
+            return gaussian_quantile_edges(self.K, self.sigma)
+        return self.from_unit(torch.linspace(0.0, 1.0, self.K + 1, dtype=torch.float64))
+
+
+def gaussian_quantile_edges(K: int, sigma: float = LAB_SIGMA) -> Tensor:
+    """``(K + 1,)`` float64: the edges of ``K`` bins at evenly spaced quantiles of N(0, σ²),
+    ``σ Φ⁻¹(k / K)`` for ``k = 0 … K`` (``-inf`` and ``inf`` at the ends): each bin holds ``1/K`` of
+    the Gaussian's mass.
+
+    Example:
+        >>> [round(e, 3) for e in gaussian_quantile_edges(4, 25.0).tolist()]
+        [-inf, -16.862, 0.0, 16.862, inf]
+    """
+    if K < 2:
+        raise ValueError(f"need K >= 2; got {K}")
+    return sigma * torch.special.ndtri(torch.arange(K + 1, dtype=torch.float64) / K)
+
+
+def hue_chroma(ab: Tensor) -> tuple[Tensor, Tensor]:
+    """Lab's polar coordinates: hue ``atan2(b, a)`` in ``[0, 2π)`` and chroma ``|ab|``, each ``(B, 1, H, W)``.
+
+    Example:
+        >>> h, c = hue_chroma(torch.tensor([0.0, -3.0]).view(1, 2, 1, 1))
+        >>> round(h.item(), 4), c.item()
+        (4.7124, 3.0)
+    """
+    check_image(ab, 2, "ab")
+    a, b = ab[:, :1], ab[:, 1:]
+    return torch.remainder(torch.atan2(b, a), 2 * math.pi), torch.sqrt(a * a + b * b)
+
+
+def ab_from_hue_chroma(hue: Tensor, chroma: Tensor) -> Tensor:
+    """``ab`` ``(B, 2, H, W)`` from hue (radians) and chroma, each ``(B, 1, H, W)``: ``C (cos h, sin h)``."""
+    return torch.cat([chroma * torch.cos(hue), chroma * torch.sin(hue)], 1)
+
+
+def one_hot_kl(logits: Tensor, index: Tensor) -> Tensor:
+    """Per-pixel ``KL(y ‖ softmax(logits))`` ``(B, ...)`` for one-hot ground truth ``y`` at ``index``
+    (the paper's ``R = 1``): with ``y`` one-hot, ``Σ y log y = 0`` and the KL is ``-log p[index]``.
+    ``logits`` is ``(B, K, ...)``, ``index`` ``(B, 1, ...)`` int64.
+
+    Example:
+        >>> logits = torch.tensor([[0.0, 50.0]]).view(1, 2, 1)
+        >>> one_hot_kl(logits, torch.tensor([[[1]]])).item() < 1e-6
+        True
+    """
+    return -F.log_softmax(logits.float(), dim=1).gather(1, index).squeeze(1)
+
+
+def _check_hist(p: Tensor, axis_k: int) -> None:
+    if p.ndim != 4 or p.shape[1] != axis_k:
+        raise ValueError(f"a histogram must be (B, K={axis_k}, H, W); got {tuple(p.shape)}")
+
+
+def decode_sample(p: Tensor, axis: Axis, generator: torch.Generator | None = None) -> Tensor:
+    """``(B, 1, H, W)``: the centre of a bin drawn from each pixel's histogram, independently per pixel
+    (vivid and speckled). ``generator`` (on ``p``'s device) makes it repeatable."""
+    _check_hist(p, axis.K)
+    b, k, h, w = p.shape
+    flat = p.float().permute(0, 2, 3, 1).reshape(-1, k).clamp_min(0)
+    idx = torch.multinomial(flat, 1, generator=generator).view(b, 1, h, w)
+    return axis.centres.to(p.device)[idx]
+
+
+def decode_mode(p: Tensor, axis: Axis) -> Tensor:
+    """``(B, 1, H, W)``: the centre of the most probable bin."""
+    _check_hist(p, axis.K)
+    return axis.centres.to(p.device)[p.argmax(1, keepdim=True)]
+
+
+def decode_median(p: Tensor, axis: Axis) -> Tensor:
+    """``(B, 1, H, W)``: the median, where the cumulative histogram reaches ½, linearly interpolated
+    inside the bin that crosses it (in the unit coordinate, so an unbounded Gaussian end bin has a
+    finite median), mapped back to axis units. Undefined on a circle: hue takes
+    :func:`hue_expectation`.
+
+    Example:
+        >>> ax = Axis("linear", 2, scale=1.0)
+        >>> [round(decode_median(torch.tensor(q).view(1, 2, 1, 1), ax).item(), 4) for q in ([0.5, 0.5], [0.25, 0.75])]
+        [0.5, 0.6667]
+    """
+    _check_hist(p, axis.K)
+    if axis.kind == "circular":
+        raise ValueError("the median of a circular histogram (hue) is undefined; use hue_expectation")
+    p = p.float()
+    cdf = p.cumsum(1)
+    k = (cdf < 0.5).sum(1, keepdim=True).clamp(max=axis.K - 1)  # the first bin whose cdf reaches 1/2
+    below = (cdf.gather(1, k) - p.gather(1, k))  # mass before that bin
+    inside = ((0.5 - below) / p.gather(1, k).clamp_min(1e-12)).clamp(0.0, 1.0)
+    return axis.from_unit((k.float() + inside) / axis.K)
+
+
+def decode_expectation(p: Tensor, axis: Axis) -> Tensor:
+    """``(B, 1, H, W)``: ``Σ_k p_k · centre_k`` (for hue, use :func:`hue_expectation`)."""
+    _check_hist(p, axis.K)
+    if axis.kind == "circular":
+        raise ValueError("the expectation of hue is the complex one: use hue_expectation")
+    return torch.einsum("bkhw,k->bhw", p.float(), axis.centres.to(p.device)).unsqueeze(1)
+
+
+def hue_expectation(p: Tensor, axis: Axis | None = None) -> tuple[Tensor, Tensor]:
+    """Hue ``arg z`` in ``[0, 2π)`` and its certainty ``|z|`` in ``[0, 1]`` (each ``(B, 1, H, W)``) from
+    the complex expectation ``z = Σ_k p_k e^{iθ_k}`` over the hue bins (θ_k their centres): the
+    average of unit vectors, so mass on either side of the 0/2π wrap averages to the wrap, not to π.
+
+    Example:
+        >>> p = torch.zeros(1, 4, 1, 1); p[0, 0] = p[0, 3] = 0.5          # bins centred at 45° and 315°
+        >>> h, r = hue_expectation(p)
+        >>> round(math.degrees(h.item()) % 360, 3) in (0.0, 360.0), round(r.item(), 4)
+        (True, 0.7071)
+    """
+    axis = axis or Axis.hue(p.shape[1])
+    _check_hist(p, axis.K)
+    if axis.kind != "circular":
+        raise ValueError(f"hue_expectation needs a circular axis; got {axis.kind!r}")
+    theta = axis.centres.to(p.device).double()
+    re = torch.einsum("bkhw,k->bhw", p.double(), torch.cos(theta)).unsqueeze(1)
+    im = torch.einsum("bkhw,k->bhw", p.double(), torch.sin(theta)).unsqueeze(1)
+    return torch.remainder(torch.atan2(im, re), 2 * math.pi).float(), torch.sqrt(re * re + im * im).float()
+
+
+def chromatic_fading(chroma: Tensor, certainty: Tensor, eta: float = FADING_ETA) -> Tensor:
+    """Chroma scaled by ``min(|z| / η, 1)``: faded where the hue's complex expectation is short
+    (its histogram spread around the circle), untouched where ``|z| >= η``.
+
+    Larsson et al. §3.3: "downweight the chroma if the absolute value of z is too small"; the
+    paper prints the factor as ``max(η⁻¹|z|, 1)``, which is never below 1 and so could not
+    downweight: we read ``min``. The released code (gustavla/autocolorize, ``expectation-cf``)
+    computes ``min(|z̄| / η, 1)`` with ``z̄`` the *mean* over the K bins, ``|z| / K``, which fades far
+    more (any ``|z| < K η``); this is the paper's form.
+
+    Example:
+        >>> chromatic_fading(torch.tensor([40.0, 40.0]), torch.tensor([0.015, 0.5])).tolist()
+        [20.0, 40.0]
+    """
+    if not eta > 0:
+        raise ValueError(f"eta must be > 0; got {eta}")
+    return chroma * (certainty / eta).clamp(max=1.0)
+
+
+def joint_index(ab: Tensor, axis: Axis) -> Tensor:
+    """The joint cell ``(B, 1, H, W)`` int64 of each pixel, ``K · index(a) + index(b)`` (``K²`` cells)."""
+    check_image(ab, 2, "ab")
+    return axis.index(ab[:, :1]) * axis.K + axis.index(ab[:, 1:])
+
+
+def joint_centres(axis: Axis) -> Tensor:
+    """``(K², 2)``: the ab centre of every joint cell, in the order of :func:`joint_index`."""
+    c = axis.centres
+    return torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).reshape(-1, 2)

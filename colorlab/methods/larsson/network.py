@@ -1,0 +1,245 @@
+"""Larsson et al.'s network: a fully convolutional VGG-16 whose hypercolumns feed a small per-pixel head.
+
+* :class:`VGGTrunk`: VGG-16 with batch norm (torchvision's ``vgg16_bn`` layout; the official
+  training net, gustavla/autocolorize ``train/train_vgg16.prototxt``, puts a BatchNorm after every
+  convolution too), its classifier's fc6 and fc7 made convolutional (a 7×7 and a 1×1 convolution,
+  ImageNet's weights reshaped into them) and fc8 discarded. It returns the feature maps of the
+  named :data:`LAYERS` (after their ReLU), from the input itself (``data``) at full resolution to
+  ``fc7`` at 1/32. At ``width = 1`` it can start from ImageNet; a narrower trunk (the quick
+  profile's) has no pretrained weights and is randomly initialised.
+* :class:`Hypercolumn`: the hypercolumn of a pixel is the concatenation of every layer's feature
+  map, bilinearly upsampled, at that pixel (12,417 channels for the paper's layers at ``width = 1``);
+  the head's first layer is linear, so ``W·[f_1(p); …; f_L(p)] = Σ_l W_l f_l(p)``. Each layer is read
+  at the points asked for (:func:`torch.nn.functional.grid_sample`, bilinear, the same pixel-centre
+  convention as ``F.interpolate(..., align_corners=False)``), and whichever order is cheaper is
+  taken per layer: *gather then project* when the layer has more pixels than there are points (the
+  sparse training case: a few hundred points per image), *project then gather* otherwise (coarse
+  layers). Every pixel at once (dense training, inference) projects each layer and upsamples it;
+  an image with more than ``chunk`` pixels is read in bands of rows, so neither the hypercolumn
+  nor the hidden layer is ever held in memory for the whole of a large image.
+* :class:`HypercolumnNet`: trunk, hypercolumn, ReLU, dropout, and a 1×1 output layer per pixel.
+
+Example:
+    >>> net = HypercolumnNet(VGGTrunk.build(width=1 / 16), out_channels=64, width=1 / 16).eval()
+    >>> x = torch.randn(2, 3, 64, 32)
+    >>> net(x).shape, net(x, pixel_grid(2, 64, 32)[:, :1, :5]).shape
+    (torch.Size([2, 64, 64, 32]), torch.Size([2, 64, 1, 5]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models.vgg import cfgs, make_layers
+
+__all__ = ["LAYERS", "INPUT_MULTIPLE", "FC_CHANNELS", "HIDDEN", "VGGTrunk", "Hypercolumn", "HypercolumnNet",
+           "pixel_grid", "sample_points", "read_at"]
+
+#: Every layer the paper's hypercolumn reads (the official ``columns`` layer): the input, the 13
+#: convolutions and the convolutional fc6 and fc7; the input multiple of each is its stride.
+LAYERS = ("data", "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3", "conv4_1", "conv4_2",
+          "conv4_3", "conv5_1", "conv5_2", "conv5_3", "fc6", "fc7")
+#: Inputs are multiples of this (five 2×2 max-pools).
+INPUT_MULTIPLE = 32
+#: Channels of fc6 and fc7 at ``width = 1``.
+FC_CHANNELS = 4096
+#: Channels of the head's hidden layer at ``width = 1`` (the official ``colorize_fc1``).
+HIDDEN = 1024
+#: VGG-16's convolution channels (configuration "D"), 'M' a 2×2 max-pool.
+_CFG = cfgs["D"]
+
+
+def _conv_names() -> list[str]:
+    names, stage, i = [], 1, 1
+    for v in _CFG:
+        if v == "M":
+            stage, i = stage + 1, 1
+        else:
+            names.append(f"conv{stage}_{i}")
+            i += 1
+    return names
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels × width``, rounded, at least 1."""
+    return max(1, round(channels * width))
+
+
+class VGGTrunk(nn.Module):
+    """VGG-16-BN's convolutions (``features``, torchvision's layout and indices) and fc6, fc7 as
+    convolutions with batch norm, ReLU and dropout; ``forward`` returns the maps of ``layers``."""
+
+    def __init__(self, features: nn.Sequential, fc6: nn.Conv2d, fc7: nn.Conv2d, layers: Sequence[str] = LAYERS,
+                 dropout: float = 0.5) -> None:
+        super().__init__()
+        unknown = [n for n in layers if n not in LAYERS]
+        if unknown or not layers:
+            raise ValueError(f"hypercolumn layers must be a non-empty subset of {', '.join(LAYERS)}; got {list(layers)}")
+        self.layers = tuple(n for n in LAYERS if n in layers)  # in network order
+        self.features = features
+        self.fc = nn.Sequential(fc6, nn.BatchNorm2d(fc6.out_channels), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                                fc7, nn.BatchNorm2d(fc7.out_channels), nn.ReLU(inplace=True), nn.Dropout(dropout))
+        # the index in `features` after whose ReLU each convolution's map is read
+        convs = [i for i, m in enumerate(features) if isinstance(m, nn.Conv2d)]
+        self._after = {name: i + 2 for name, i in zip(_conv_names(), convs, strict=True)}  # conv, bn, relu
+        self.channels = tuple(self._channels(n) for n in self.layers)
+
+    def _channels(self, name: str) -> int:
+        if name == "data":
+            return 1
+        if name in ("fc6", "fc7"):
+            return self.fc[0 if name == "fc6" else 4].out_channels
+        return self.features[self._after[name] - 2].out_channels
+
+    @classmethod
+    def build(cls, width: float = 1.0, layers: Sequence[str] = LAYERS, dropout: float = 0.5) -> VGGTrunk:
+        """A randomly initialised trunk ``width`` times as wide as VGG-16 (torchvision's initialisation)."""
+        cfg = [v if v == "M" else scaled(v, width) for v in _CFG]
+        features = make_layers(cfg, batch_norm=True)
+        last, fc = cfg[-2], scaled(FC_CHANNELS, width)
+        trunk = cls(features, nn.Conv2d(last, fc, 7, padding=3), nn.Conv2d(fc, fc, 1), layers, dropout)
+        for m in trunk.modules():  # as torchvision's VGG._initialize_weights
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+        return trunk
+
+    @classmethod
+    def from_torchvision(cls, vgg: nn.Module, layers: Sequence[str] = LAYERS, dropout: float = 0.5) -> VGGTrunk:
+        """The trunk of a torchvision ``vgg16_bn`` (its weights kept): fc6 and fc7's linear weights
+        reshaped into a 7×7 and a 1×1 convolution; fc8 dropped."""
+        fc6_lin, fc7_lin = vgg.classifier[0], vgg.classifier[3]
+        last = [m for m in vgg.features if isinstance(m, nn.Conv2d)][-1].out_channels
+        fc6 = nn.Conv2d(last, fc6_lin.out_features, 7, padding=3)
+        fc7 = nn.Conv2d(fc7_lin.in_features, fc7_lin.out_features, 1)
+        with torch.no_grad():
+            fc6.weight.copy_(fc6_lin.weight.view(fc6.weight.shape))
+            fc6.bias.copy_(fc6_lin.bias)
+            fc7.weight.copy_(fc7_lin.weight.view(fc7.weight.shape))
+            fc7.bias.copy_(fc7_lin.bias)
+        return cls(vgg.features, fc6, fc7, layers, dropout)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """The maps of :attr:`layers` for ImageNet-normalised input ``(B, 3, H, W)`` (``H``, ``W``
+        multiples of :data:`INPUT_MULTIPLE`); ``data`` is the input's first channel."""
+        wanted = set(self.layers)
+        out = {"data": x[:, :1]}
+        reading = {i: n for n, i in self._after.items() if n in wanted}
+        fc = bool(wanted & {"fc6", "fc7"})
+        stop = len(self.features) if fc else max(reading, default=-1) + 1  # no deeper than needed
+        h = x
+        for i in range(stop):
+            h = self.features[i](h)
+            if i in reading:
+                out[reading[i]] = h
+        if fc:
+            out["fc6"] = self.fc[:4](h)
+            out["fc7"] = self.fc[4:](out["fc6"])
+        return [out[n] for n in self.layers]
+
+
+def pixel_grid(batch: int, h: int, w: int, device: torch.device | str | None = None) -> Tensor:
+    """``(B, h, w, 2)``: every pixel centre of an ``h × w`` image as ``grid_sample`` coordinates
+    ``(x, y)`` in ``[-1, 1]`` (``align_corners=False``)."""
+    ys = (torch.arange(h, device=device, dtype=torch.float32) * 2 + 1) / h - 1
+    xs = (torch.arange(w, device=device, dtype=torch.float32) * 2 + 1) / w - 1
+    g = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (h, w, 2) as (x, y)
+    return g.unsqueeze(0).expand(batch, h, w, 2)
+
+
+def sample_points(batch: int, h: int, w: int, n: int, device: torch.device | str | None = None,
+                  generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """``n`` pixels per image drawn uniformly (with replacement): their ``grid_sample`` coordinates
+    ``(B, 1, n, 2)`` and flat indices ``(B, n)`` into the ``h × w`` image (``y · w + x``)."""
+    flat = torch.randint(0, h * w, (batch, n), device=device, generator=generator)
+    ys, xs = flat // w, flat % w
+    grid = torch.stack([(xs.float() * 2 + 1) / w - 1, (ys.float() * 2 + 1) / h - 1], -1)
+    return grid.unsqueeze(1), flat
+
+
+def read_at(x: Tensor, flat: Tensor) -> Tensor:
+    """``x`` ``(B, C, H, W)`` at the flat pixel indices ``(B, n)``: ``(B, C, 1, n)``."""
+    b, c = x.shape[:2]
+    return x.flatten(2).gather(2, flat.unsqueeze(1).expand(b, c, -1)).unsqueeze(2)
+
+
+def _bilinear(x: Tensor, grid: Tensor) -> Tensor:
+    return F.grid_sample(x, grid.to(x.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class Hypercolumn(nn.Module):
+    """``h(p) = b + Σ_l W_l f_l(p)``: the first (linear) layer of the head over the hypercolumn at
+    points ``p``, ``f_l(p)`` layer ``l`` bilinearly interpolated there."""
+
+    def __init__(self, channels: Sequence[int], hidden: int) -> None:
+        super().__init__()
+        self.project = nn.ModuleList(nn.Conv2d(c, hidden, 1, bias=False) for c in channels)
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        bound = 1.0 / sum(channels) ** 0.5  # the fan-in of the whole hypercolumn, as one nn.Linear would have
+        for p in self.project:
+            nn.init.uniform_(p.weight, -bound, bound)
+
+    def prepare(self, feats: Sequence[Tensor], points: int, order: str = "auto") -> list[Tensor | None]:
+        """Each layer's ``W_l f_l`` where projecting first is the cheaper order (the layer has fewer
+        pixels than the ``points`` to be read), else ``None`` (gathered first, then projected);
+        ``order`` ``"gather"`` or ``"project"`` forces one order for every layer."""
+        if order not in ("auto", "gather", "project"):
+            raise ValueError(f"order must be auto, gather or project; got {order!r}")
+        return [proj(f) if order == "project" or (order == "auto" and f.shape[-2] * f.shape[-1] < points) else None
+                for proj, f in zip(self.project, feats, strict=True)]
+
+    def read(self, feats: Sequence[Tensor], prepared: Sequence[Tensor | None], grid: Tensor) -> Tensor:
+        """``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``."""
+        out = self.bias.view(1, -1, 1, 1)
+        for proj, f, m in zip(self.project, feats, prepared, strict=True):
+            out = out + (_bilinear(m, grid) if m is not None else proj(_bilinear(f, grid)))
+        return out
+
+    def forward(self, feats: Sequence[Tensor], grid: Tensor, order: str = "auto") -> Tensor:
+        """``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)`` (the same values in either order)."""
+        return self.read(feats, self.prepare(feats, grid.shape[1] * grid.shape[2], order), grid)
+
+    def dense(self, feats: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
+        """``(B, hidden, H, W)`` at every pixel of an ``H × W`` image, in one piece: the projections of
+        the layers that share a resolution summed there, then upsampled once (``F.interpolate``,
+        bilinear, ``align_corners=False``: the values :meth:`forward` gives at :func:`pixel_grid`;
+        channels-last, whose CPU kernel is about nine times faster at these widths)."""
+        at: dict[tuple[int, int], Tensor] = {}
+        for proj, f in zip(self.project, feats, strict=True):
+            key = (f.shape[-2], f.shape[-1])
+            at[key] = at[key] + proj(f) if key in at else proj(f)
+        out = self.bias.view(1, -1, 1, 1)
+        for key, m in at.items():
+            m = m.contiguous(memory_format=torch.channels_last)  # one memory format throughout: mixed ones add slowly
+            out = out + (m if key == tuple(size) else F.interpolate(m, size=size, mode="bilinear", align_corners=False))
+        return out
+
+
+class HypercolumnNet(nn.Module):
+    """The trunk, the hypercolumn's linear layer (``HIDDEN × width`` channels), ReLU, dropout and a
+    1×1 output layer of ``out_channels`` per pixel."""
+
+    def __init__(self, trunk: nn.Module, out_channels: int, width: float = 1.0, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.trunk = trunk
+        channels = trunk.net.channels if hasattr(trunk, "net") else trunk.channels
+        hidden = scaled(HIDDEN, width)
+        self.columns = Hypercolumn(channels, hidden)
+        self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Conv2d(hidden, out_channels, 1))
+
+    def forward(self, x: Tensor, grid: Tensor | None = None, chunk: int = 1 << 16) -> Tensor:
+        """Outputs ``(B, out, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``, or at every pixel
+        (``(B, out, H, W)``) when ``grid`` is ``None``, read ``chunk`` pixels at a time."""
+        feats = self.trunk(x)
+        if grid is not None:
+            return self.head(self.columns(feats, grid))
+        b, _, h, w = x.shape
+        rows = max(1, chunk // w)
+        if rows >= h:
+            return self.head(self.columns.dense(feats, (h, w)))
+        full = pixel_grid(b, h, w, x.device)  # a large image: bands of rows, never the whole map at once
+        prepared = self.columns.prepare(feats, h * w)  # coarse layers projected once, fine ones gathered per band
+        return torch.cat([self.head(self.columns.read(feats, prepared, full[:, r:r + rows])) for r in range(0, h, rows)], 2)

@@ -1,0 +1,365 @@
+"""What Larsson et al. (source 004) claim, the rules that test it, the cost of sparse against dense
+hypercolumns, and the figures of the histograms and their decodings.
+
+* :data:`CLAIMS`: predicting histograms beats L2 regression (made with an ImageNet-pretrained VGG-16:
+  without one the rule's outcome is shown and the verdict is inconclusive); the expectation is the
+  best decoding of the Lab histograms; the chroma's median with the hue's complex expectation is the
+  best decoding of hue/chroma; chromatic fading takes colour away where the hue is uncertain, and
+  that colour was uncertain (accuracy does not suffer); reading the hypercolumn at a sparse set of
+  pixels makes training cheaper than reading it at every pixel.
+* :func:`measure_sampling` and :func:`sampling_labels`: training and inference images per second and
+  peak memory of the same head with ``sampling="sparse"`` and ``"dense"``
+  (:func:`colorlab.cost.compare`), and the columns they add to the rows the rules read.
+* :func:`histogram_plot`: a few pixels' predicted histograms with where each decoding lands and the
+  truth; :func:`certainty_plot`: the hue's certainty ``|z|`` per pixel and the colour chromatic
+  fading takes away.
+
+"Best decoding" is judged, as the paper does (Table 2 of arXiv:1603.06668), by per-pixel accuracy:
+RMSE of ab (Lab units here; the paper's is in its own αβ space, so the values do not compare) and
+PSNR, both paired on seeds and photos.
+
+Published values: Zhang et al. 2016 (Table 1) list Larsson et al.'s released model at AuC 91.7 on
+ImageNet; it is set beside the hue/chroma head with the released decoding (:data:`PUBLISHED`). The
+paper's own RMSE and PSNR are on its αβ scale and are not recorded in ``shared/reference``.
+
+Example:
+    >>> [c.key for c in CLAIMS]  # doctest: +NORMALIZE_WHITESPACE
+    ['larsson_histograms_beat_l2', 'larsson_lab_expectation_best', 'larsson_hue_chroma_median_best',
+     'larsson_fading', 'larsson_sparse_cheaper']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from ... import cost
+from ...backbones import is_pretrained
+from ...claims import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Claim,
+    Published,
+    Verdict,
+    combine,
+    difference_of,
+    interval_of,
+    missing,
+    verdict_of,
+)
+from ...color import rgb_to_lab
+from ...evidence import fmt, select
+
+__all__ = ["CLAIMS", "PUBLISHED", "SAMPLING_PREFIX", "MIN_REPEATS", "measure_sampling", "sampling_labels",
+           "sampling_plot", "histogram_plot", "certainty_plot"]
+
+_SOURCE = "004"
+_NOTEBOOK = "07"
+_M = "larsson"
+#: Prefix of the sparse-versus-dense cost columns in the result rows.
+SAMPLING_PREFIX = "sampling_"
+#: Timed repeats below which the cost claim gets no verdict.
+MIN_REPEATS = 3
+#: The decoding of each histogram head the paper prefers (the L2 head's only one is ``direct``).
+PREFERRED = {"l2": "direct", "lab": "expectation", "lab_joint": "expectation", "hue_chroma": "median_fading"}
+
+
+def _row(variant: str, decode: str) -> dict[str, str]:
+    return {"method": _M, "variant": variant, "decode": decode}
+
+
+def _absent(df: pd.DataFrame, *rows: tuple[str, str]) -> list[str]:
+    return [f"{_M}/{v}/{d}" for v, d in rows if select(df, **_row(v, d)).empty]
+
+
+def _trunk(df: pd.DataFrame) -> tuple[bool, str]:
+    """Whether every row of the method had an ImageNet-initialised trunk, and the records seen."""
+    rows = select(df, method=_M)
+    seen = list(rows["backbone_weights"]) if "backbone_weights" in rows else []
+    return bool(seen) and all(is_pretrained(w) for w in seen), ", ".join(sorted({str(w) for w in seen})) or "not recorded"
+
+
+def _better(df: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], label: str) -> list[tuple[str, str]]:
+    """``a`` more accurate than ``b``: (verdict, shown) for RMSE lower and PSNR higher, paired."""
+    rmse = difference_of(df, "rmse", a, b)
+    psnr = difference_of(df, "psnr", a, b)
+    return [(verdict_of(rmse, "<"), f"RMSE {label} {fmt(rmse, 2)}"), (verdict_of(psnr, ">"), f"PSNR {label} {fmt(psnr, 2)} dB")]
+
+
+def _verdict(tests: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """The combined verdict of several parts and the interval of the first part whose own verdict it is."""
+    verdict = combine(*(v for v, _ in tests))
+    return verdict, next((shown for v, shown in tests if v == verdict), tests[0][1])
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def histograms_beat_l2(df: pd.DataFrame) -> Verdict:
+    """The Lab marginal histograms read by their expectation minus the L2 head, paired on seeds and
+    photos: RMSE lower and PSNR higher (the same output space, so the cleanest comparison; the joint
+    and hue/chroma heads with their preferred decodings are shown beside it). The paper's finding was
+    made with an ImageNet-pretrained VGG-16: with a random trunk the outcome is shown and the verdict
+    is inconclusive."""
+    absent = _absent(df, ("l2", "direct"), ("lab", "expectation"))
+    if absent:
+        return missing(*absent)
+    tests = _better(df, _row("lab", "expectation"), _row("l2", "direct"), "minus L2")
+    verdict, decisive = _verdict(tests)
+    others = []
+    for head in ("lab_joint", "hue_chroma"):
+        if not select(df, **_row(head, PREFERRED[head])).empty:
+            r = difference_of(df, "rmse", _row(head, PREFERRED[head]), _row("l2", "direct"))
+            others.append(f"{head}/{PREFERRED[head]} minus L2: RMSE {fmt(r, 2)}")
+    evidence = "Lab histograms (expectation): " + ", ".join(s for _, s in tests) + (
+        f"; {'; '.join(others)}" if others else "")
+    semantic, weights = _trunk(df)
+    if not semantic:
+        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the VGG-16 was not ImageNet-pretrained "
+                f"({weights}): the paper's finding is about a pretrained network, so no verdict", INCONCLUSIVE, decisive)
+    return evidence + f" (trunk: {weights})", verdict, decisive
+
+
+def _best_decoding(df: pd.DataFrame, variant: str, best: str, others: Sequence[str], what: str) -> Verdict:
+    absent = _absent(df, (variant, best), *((variant, d) for d in others))
+    if absent:
+        return missing(*absent)
+    tests = [t for d in others for t in _better(df, _row(variant, best), _row(variant, d), f"vs {d}")]
+    verdict, decisive = _verdict(tests)
+    return f"{what} minus each other decoding: " + ", ".join(s for _, s in tests), verdict, decisive
+
+
+def lab_expectation_best(df: pd.DataFrame) -> Verdict:
+    """The Lab marginal head's expectation minus its median, mode and a sample: RMSE lower and PSNR
+    higher than each (six intervals, all on the claimed side to reproduce)."""
+    return _best_decoding(df, "lab", "expectation", ("median", "mode", "sample"), "Lab expectation")
+
+
+def hue_chroma_median_best(df: pd.DataFrame) -> Verdict:
+    """The hue/chroma head read by the chroma's median and the hue's complex expectation, minus the
+    chroma's expectation (with the same hue), the mode and a sample: RMSE lower and PSNR higher than
+    each. Without fading, which :func:`fading_removes_uncertain_colour` judges."""
+    return _best_decoding(df, "hue_chroma", "median", ("expectation", "mode", "sample"), "chroma median + hue expectation")
+
+
+def fading_removes_uncertain_colour(df: pd.DataFrame) -> Verdict:
+    """Chromatic fading on minus off (the chroma median with the hue expectation), paired: colourfulness
+    lower (the colour it takes away) and RMSE lower (that colour was where the hue was uncertain, so
+    taking it away does not cost accuracy: had it faded confident, right colours, RMSE would rise).
+    Where no pixel's hue certainty falls below η nothing fades, every difference is zero and the
+    verdict is inconclusive."""
+    absent = _absent(df, ("hue_chroma", "median_fading"), ("hue_chroma", "median"))
+    if absent:
+        return missing(*absent)
+    on, off = _row("hue_chroma", "median_fading"), _row("hue_chroma", "median")
+    cf = difference_of(df, "colorfulness", on, off)
+    rmse = difference_of(df, "rmse", on, off)
+    tests = [(verdict_of(cf, "<"), f"colourfulness {fmt(cf, 2)}"), (verdict_of(rmse, "<"), f"RMSE {fmt(rmse, 3)}")]
+    verdict, decisive = _verdict(tests)
+    faded = interval_of(df, "chroma", **on)[0], interval_of(df, "chroma", **off)[0]
+    return (f"fading on minus off: {tests[0][1]}, {tests[1][1]} (mean chroma {faded[0]:.2f} against {faded[1]:.2f})",
+            verdict, decisive)
+
+
+def _ips(row: pd.Series, which: str, phase: str) -> tuple[float, float, float]:
+    c = f"{SAMPLING_PREFIX}{which}_{phase}_images_per_second"
+    return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
+
+
+def sparse_is_cheaper(df: pd.DataFrame) -> Verdict:
+    """Training images per second of the same head with the hypercolumn read at ``samples`` pixels
+    per image against every pixel (:func:`measure_sampling`, same step count): reproduced when the
+    sparse interval lies wholly above the dense one, not reproduced when wholly below, inconclusive
+    when they overlap or with fewer than :data:`MIN_REPEATS` repeats. Peak training memory is shown."""
+    col = f"{SAMPLING_PREFIX}sparse_train_images_per_second"
+    rows = select(df, method=_M)
+    if col not in rows or rows[col].isna().all():
+        return missing("the sparse and dense cost (measure_sampling)")
+    r = rows.dropna(subset=[col]).iloc[0]
+    s, d = _ips(r, "sparse", "train"), _ips(r, "dense", "train")
+    verdict = REPRODUCED if s[1] > d[2] else NOT_REPRODUCED if s[2] < d[1] else INCONCLUSIVE
+    shown = f"{s[0]:.1f} [{s[1]:.1f}, {s[2]:.1f}] vs {d[0]:.1f} [{d[1]:.1f}, {d[2]:.1f}] images/s (x{s[0] / d[0]:.2f})"
+    p = SAMPLING_PREFIX
+    evidence = (f"training, sparse ({int(r[p + 'samples'])} pixels per image) vs dense on {r[p + 'device']}, batch "
+                f"{int(r[p + 'batch_size'])} of {int(r[p + 'size'])}², {r[p + 'variant']} head: {shown}; peak memory "
+                f"{r[p + 'sparse_peak_train_mb']:.0f} vs {r[p + 'dense_peak_train_mb']:.0f} MiB")
+    if int(r[p + "repeats"]) < MIN_REPEATS:
+        verdict, evidence = INCONCLUSIVE, evidence + f" ({int(r[p + 'repeats'])} timed repeat(s): no verdict)"
+    return evidence, verdict, shown
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("larsson_histograms_beat_l2", _SOURCE, _NOTEBOOK,
+          "predicting per-pixel histograms beats L2 regression: the Lab histograms' expectation has a lower RMSE and "
+          "a higher PSNR than the L2 head (with an ImageNet-pretrained VGG-16)", histograms_beat_l2),
+    Claim("larsson_lab_expectation_best", _SOURCE, _NOTEBOOK,
+          "for Lab histograms the expectation is the best decoding (lower RMSE, higher PSNR than the median, the mode "
+          "and a sample)", lab_expectation_best),
+    Claim("larsson_hue_chroma_median_best", _SOURCE, _NOTEBOOK,
+          "for hue/chroma the chroma's median with the hue's complex expectation is the best decoding (lower RMSE, "
+          "higher PSNR than the chroma's expectation, the mode and a sample)", hue_chroma_median_best),
+    Claim("larsson_fading", _SOURCE, _NOTEBOOK,
+          "chromatic fading takes colour away where the hue is uncertain (colourfulness lower), colour that was "
+          "uncertain (RMSE lower)", fading_removes_uncertain_colour),
+    Claim("larsson_sparse_cheaper", _SOURCE, _NOTEBOOK,
+          "reading the hypercolumn at a sparse set of pixels trains faster than reading it at every pixel",
+          sparse_is_cheaper),
+)
+
+#: Zhang et al. 2016, Table 1's row for Larsson et al.'s released model, beside the hue/chroma head.
+PUBLISHED: tuple[Published, ...] = (
+    Published("Zhang et al. 2016, Table 1", "Larsson et al. 2016", {"auc": 91.7}, _NOTEBOOK,
+              _row("hue_chroma", "median_fading"),
+              "ImageNet val (Zhang et al.'s protocol), the released model trained on ImageNet, full-width VGG-16",
+              {"auc": 100.0}),
+)
+
+
+# ------------------------------------------------------------------------------ sparse or dense
+
+
+def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_size: int, size: int, repeats: int = 5,
+                     devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
+    """The cost of ``variant`` with ``args`` reading the hypercolumn sparsely and densely, the same
+    network and step (:func:`colorlab.cost.compare`): rows ``sparse`` and ``dense``."""
+    configs = {s: (variant, {**args, "sampling": s}) for s in ("sparse", "dense")}
+    return cost.compare(_M, configs, batch_size=batch_size, size=size, repeats=repeats, devices=list(devices),
+                        isolate=isolate).assign(head=variant, samples=args.get("samples"))
+
+
+def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
+    """The columns, prefixed :data:`SAMPLING_PREFIX`, that :meth:`colorlab.study.Study.evaluate`'s
+    ``labels`` add to every row of the notebook: the sparse and the dense cost on ``device``.
+
+    Example:
+        >>> t = pd.DataFrame([{"variant": v, "device": "cpu", "head": "lab", "samples": 8, "batch_size": 2, "size": 32,
+        ...                    "repeats": 3, "train_images_per_second": x} for v, x in (("sparse", 9.0), ("dense", 3.0))])
+        >>> sorted(sampling_labels(t, "cpu"))[:3]
+        ['sampling_batch_size', 'sampling_dense_train_images_per_second', 'sampling_device']
+    """
+    mine = table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
+    if mine.empty:
+        return {}
+    first = mine.iloc[0]
+    out = {f"{SAMPLING_PREFIX}{k}": first[k] for k in ("device", "batch_size", "size", "repeats", "samples")}
+    out[f"{SAMPLING_PREFIX}variant"] = first["head"]
+    for r in mine.to_dict("records"):
+        for k, v in r.items():
+            if k.startswith(("train_", "infer_", "peak_")):
+                out[f"{SAMPLING_PREFIX}{r['variant']}_{k}"] = v
+    return out
+
+
+def sampling_plot(table: pd.DataFrame) -> Figure:
+    """Bars of training and inference images per second (with their intervals) and peak training
+    memory, sparse against dense, per device."""
+    from ... import viz
+
+    labels = [f"{r.variant}\n{r.device}" for r in table.itertuples()]
+    return viz.bar_panels(table, labels, {"training images/s": "train_images_per_second",
+                                          "inference images/s": "infer_images_per_second",
+                                          "peak memory, training (MiB)": "peak_train_mb"})
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def _pixels(p: Tensor, n: int) -> list[tuple[int, int]]:
+    """``n`` pixels of a histogram map ``(K, H, W)``: the most and least certain and one between, by entropy."""
+    ent = -(p.clamp_min(1e-12).log() * p).sum(0).flatten()
+    order = ent.argsort()
+    picks = order[torch.linspace(0, len(order) - 1, n).round().long()]
+    w = p.shape[-1]
+    return [(int(i) // w, int(i) % w) for i in picks]
+
+
+def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
+    """For the first image of ``rgb`` ``(B, 3, H, W)``: the predicted histograms of ``n_pixels`` pixels
+    (the least uncertain, the most and one between) of a histogram head, one row per pixel and a
+    column per axis, with vertical lines where each decoding of that axis lands and where the truth
+    is. ``method`` is a trained :class:`~colorlab.methods.larsson.Larsson` (not ``l2``)."""
+    from . import histograms as H
+
+    if method.args["head"] not in ("lab", "hue_chroma"):
+        raise ValueError(f"histogram_plot draws the marginal heads (lab, hue_chroma); got {method.args['head']!r}")
+    dev = next(method.parameters()).device
+    L, ab = rgb_to_lab(rgb[:1].float().to(dev))
+    lum = method.pad_input(L)
+    with torch.no_grad():
+        hist = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(lum).items()}
+    axes_of = ({"a": method.lab_axis, "b": method.lab_axis} if method.args["head"] == "lab"
+               else {"hue": method.hue_axis, "chroma": method.chroma_axis})
+    truth = {"a": ab[:, :1], "b": ab[:, 1:]} if "a" in axes_of else dict(zip(("hue", "chroma"), H.hue_chroma(ab),
+                                                                          strict=True))
+    first = next(iter(axes_of))
+    pixels = _pixels(hist[first][0].cpu(), n_pixels)
+    fig, grid = plt.subplots(len(pixels), len(axes_of), figsize=(4.2 * len(axes_of), 2.0 * len(pixels)), squeeze=False)
+    for row, (y, x) in enumerate(pixels):
+        for col, (name, axis) in enumerate(axes_of.items()):
+            ax = grid[row, col]
+            p = hist[name][:, :, y:y + 1, x:x + 1]
+            centres = axis.centres.numpy()
+            scale = np.degrees(1.0) if axis.kind == "circular" else 1.0
+            ax.bar(np.arange(axis.K), p.flatten().cpu().numpy(), color="tab:gray", width=0.9)
+            marks = {"mode": H.decode_mode(p, axis)}
+            if axis.kind == "circular":
+                marks["expectation"] = H.hue_expectation(p, axis)[0]
+            else:
+                marks |= {"median": H.decode_median(p, axis), "expectation": H.decode_expectation(p, axis)}
+            marks["truth"] = truth[name][:, :, y:y + 1, x:x + 1]
+            for (label, v), colour in zip(marks.items(), ("tab:orange", "tab:green", "tab:blue", "black"), strict=False):
+                ax.axvline(_bin_position(float(v.flatten()[0]), axis), color=colour, label=label,
+                           linestyle="--" if label == "truth" else "-", linewidth=1.4)
+            ticks = np.linspace(0, axis.K - 1, 5).round().astype(int)
+            ax.set_xticks(ticks, [f"{centres[t] * scale:.0f}" for t in ticks], fontsize=7)
+            ax.set_title(f"pixel ({y}, {x}): {name}" + (" (degrees)" if axis.kind == "circular" else ""), fontsize=9)
+            if row == 0 and col == len(axes_of) - 1:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _bin_position(value: float, axis: Any) -> float:
+    """Where ``value`` falls on the bar chart's axis of bin numbers (bin ``k`` centred at ``k``)."""
+    return float(axis.to_unit(torch.tensor([value], dtype=torch.float64))[0]) * axis.K - 0.5
+
+
+def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4) -> Figure:
+    """Per image of ``rgb`` (up to ``max_images``): the original, the hue's certainty ``|z|`` per
+    pixel (0: the hue histogram spread evenly round the circle, 1: one bin), and the chroma that
+    chromatic fading takes away from the median decoding (Lab units), for a ``hue_chroma`` model."""
+    from . import histograms as H
+
+    if method.args["head"] != "hue_chroma":
+        raise ValueError(f"certainty_plot needs the hue_chroma head; got {method.args['head']!r}")
+    dev = next(method.parameters()).device
+    imgs = rgb[:max_images].float().to(dev)
+    L, _ = rgb_to_lab(imgs)
+    with torch.no_grad():
+        p = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(method.pad_input(L)).items()}
+    _, certainty = H.hue_expectation(p["hue"], method.hue_axis)
+    chroma = H.decode_median(p["chroma"], method.chroma_axis)
+    removed = chroma - H.chromatic_fading(chroma, certainty, method.args["eta"])
+    fig, grid = plt.subplots(len(imgs), 3, figsize=(7.5, 2.4 * len(imgs)), squeeze=False)
+    for i in range(len(imgs)):
+        grid[i, 0].imshow(imgs[i].permute(1, 2, 0).cpu().clamp(0, 1).numpy())
+        im = grid[i, 1].imshow(certainty[i, 0].cpu().numpy(), vmin=0, vmax=1, cmap="viridis")
+        fig.colorbar(im, ax=grid[i, 1], fraction=0.046)
+        im = grid[i, 2].imshow(removed[i, 0].cpu().numpy(), vmin=0, cmap="magma")
+        fig.colorbar(im, ax=grid[i, 2], fraction=0.046)
+        for ax in grid[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, title in zip(grid[0], ("original", "hue certainty |z|", f"chroma faded away (η = {method.args['eta']})"),
+                         strict=True):
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
