@@ -55,7 +55,7 @@ PROFILES: dict[str, dict[str, Any]] = {
                    "global_size": 128, "lr": 0.001},
             "06": {"steps": 200, "crop": 64, "batch_size": 16, "ngf": 8, "ndf": 8, "num_downs": 6, "n_layers_d": 3,
                    "lr": 0.001},
-            "07": {"steps": 100, "crop": 64, "image_size": 128, "batch_size": 8, "width": 0.125,
+            "07": {"steps": 100, "crop": 64, "batch_size": 8, "width": 0.125,
                    "backbone_weights": "random", "samples": 128, "lr": 0.001, "cost_repeats": 5, "cost_isolated": True},
         },
     },

@@ -354,7 +354,8 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
     """Per-photo rows: RMSE per head and decoding; PSNR moves against RMSE."""
     rng = np.random.default_rng(0)
     base = {("l2", "direct"): 20.0, ("lab", "expectation"): 20.0 + lab_gap, ("lab_joint", "expectation"): 19.0,
-            ("hue_chroma", "median"): 19.0, ("hue_chroma", "median_fading"): 19.0 + fade_rmse}
+            ("hue_chroma", "median"): 19.0, ("hue_chroma", "median_fading"): 19.0 + fade_rmse,
+            ("hue_chroma", "median_fading_released"): 19.0 + 5 * fade_rmse}
     for d in ("median", "mode", "sample"):
         base[("lab", d)] = base[("lab", "expectation")] - dec_gap
     for d in ("expectation", "mode", "sample"):
@@ -364,7 +365,7 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
         for unit in "abcdef":
             for (v, d), rmse in base.items():
                 r = rmse + rng.normal(0, noise)
-                cf = 30.0 + (fade_cf if d == "median_fading" else 0.0) + rng.normal(0, noise)
+                cf = 30.0 + {"median_fading": fade_cf, "median_fading_released": 5 * fade_cf}.get(d, 0.0) + rng.normal(0, noise)
                 rows.append({"method": "larsson", "variant": v, "decode": d, "seed": seed, "unit": unit, "rmse": r,
                              "psnr": 40.0 - r, "colorfulness": cf, "chroma": cf / 2, "backbone_weights": weights})
     return pd.DataFrame(rows)
@@ -383,6 +384,8 @@ def test_claim_rules_follow_the_intervals():
     # a random trunk: the histogram claim shows what the rule says, but gives no verdict
     evidence, verdict, _ = rules["larsson_histograms_beat_l2"](_units())
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in evidence and "random (asked)" in evidence
+    evidence, _, _ = rules["larsson_fading"](clear)
+    assert "the released code's fading (|z| / K), not judged: colourfulness -5.0" in evidence
     # nothing faded: every difference is zero, no verdict
     assert rules["larsson_fading"](_units(fade_cf=0.0, fade_rmse=0.0, noise=0.0))[1] == claims.INCONCLUSIVE
     noisy = _units(dec_gap=-0.02, noise=1.0)
@@ -447,12 +450,17 @@ def test_certainty_plot_shows_the_certainty_and_the_faded_chroma():
     rgb = torch.rand(2, 3, 32, 32)
     fig = paper.certainty_plot(m, rgb)
     images = [a for a in fig.axes if a.get_images()]
-    assert len(images) == 6 and [a.get_title() for a in images[:3]] == ["original", "hue certainty |z|",
-                                                                        "chroma faded away (η = 0.03)"]
+    assert len(images) == 8 and [a.get_title() for a in images[:4]] == [
+        "original", "hue certainty |z|", "chroma faded away, the paper's (η = 0.03)",
+        "chroma faded away, the released code's (|z| / K)"]
     cert = images[1].get_images()[0].get_array()
     assert float(cert.min()) >= 0 and float(cert.max()) <= 1
     from colorlab.color import rgb_to_lab
 
     p = m.histograms(m.pad_input(rgb_to_lab(rgb[:1])[0]))
     assert np.allclose(cert, H.hue_expectation(p["hue"], m.hue_axis)[1][0, 0].numpy(), atol=1e-5)
+    chroma = H.decode_median(p["chroma"], m.chroma_axis)[0, 0]
+    z = H.hue_expectation(p["hue"], m.hue_axis)[1][0, 0]
+    released = images[3].get_images()[0].get_array()
+    assert np.allclose(released, (chroma * (1 - (z / (32 * 0.03)).clamp(max=1))).numpy(), atol=1e-4)
     assert float(images[2].get_images()[0].get_array().min()) >= 0

@@ -25,12 +25,15 @@ variant         output, loss                                                    
                                                                                      sample
 ``lab_joint``   the ab joint, 16 × 16 cells at Gaussian quantiles; KL                  expectation, mode, sample
 ``hue_chroma``  hue and chroma marginals, K = 32 each; KL_C + λ_H · C · KL_H, λ_H = 5  median_fading, median,
-                (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample
+                (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample,
+                                                                                     median_fading_released
 =============== ==================================================================== ==============================
 
-For ``hue_chroma``, ``median`` is the chroma's median with the hue's complex expectation (the
-released model's decoding), ``expectation`` the chroma's expectation with it, ``median_fading`` the
-first with chromatic fading (η = 0.03); ``mode`` and ``sample`` take both axes' mode or a draw.
+For ``hue_chroma``, ``median`` is the chroma's median with the hue's complex expectation,
+``expectation`` the chroma's expectation with it, ``median_fading`` the first with chromatic fading as
+the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`), ``median_fading_released`` with
+the released code's fading (gustavla/autocolorize's default ``median-expectation-cf``: ``|z|`` averaged
+over the K bins, so a K times higher threshold); ``mode`` and ``sample`` take both axes' mode or a draw.
 
 **The trunk's weights** (``backbone_weights``): at ``width = 1``, torchvision's ImageNet VGG-16-BN
 (from the cache or downloaded; offline, random initialisation said on the terminal), a local file,
@@ -41,7 +44,7 @@ ImageNet semantics.
 Example:
     >>> m = Larsson("hue_chroma", width=1 / 16, backbone_weights="random").eval()
     >>> m.decodings
-    ('median_fading', 'median', 'expectation', 'mode', 'sample')
+    ('median_fading', 'median', 'expectation', 'mode', 'sample', 'median_fading_released')
     >>> m.colorize(torch.rand(1, 3, 20, 12), "median").shape
     torch.Size([1, 3, 20, 12])
 """
@@ -103,11 +106,11 @@ HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_ch
 #: head -> its decodings, the default (the paper's choice) first.
 DECODINGS = {"l2": ("direct",), "lab": ("expectation", "median", "mode", "sample"),
              "lab_joint": ("expectation", "mode", "sample"),
-             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample")}
-#: hue/chroma decoding -> (how chroma is read, how hue is read, chromatic fading).
-HUE_CHROMA = {"median_fading": ("median", "expectation", True), "median": ("median", "expectation", False),
-              "expectation": ("expectation", "expectation", False), "mode": ("mode", "mode", False),
-              "sample": ("sample", "sample", False)}
+             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample", "median_fading_released")}
+#: hue/chroma decoding -> (how chroma is read, how hue is read, chromatic fading: the paper's, the released code's or none).
+HUE_CHROMA = {"median_fading": ("median", "expectation", "paper"), "median": ("median", "expectation", None),
+              "expectation": ("expectation", "expectation", None), "mode": ("mode", "mode", None),
+              "sample": ("sample", "sample", None), "median_fading_released": ("median", "expectation", "released")}
 _READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode}
 
 
@@ -266,13 +269,14 @@ class Larsson(Method):
             read = (lambda q: decode_sample(q, self.lab_axis, gen)) if decode == "sample" else (
                 lambda q: _READ[decode](q, self.lab_axis))
             return torch.cat([read(p["a"]), read(p["b"])], 1)
-        c_how, h_how, fade = HUE_CHROMA[decode]
+        c_how, h_how, fading = HUE_CHROMA[decode]
         chroma = (decode_sample(p["chroma"], self.chroma_axis, gen) if c_how == "sample"
                   else _READ[c_how](p["chroma"], self.chroma_axis))
         if h_how == "expectation":
             hue, certainty = hue_expectation(p["hue"], self.hue_axis)
-            if fade:
-                chroma = chromatic_fading(chroma, certainty, self.args["eta"])
+            if fading:  # the released code reads |z| averaged over the K bins, |z| / K
+                chroma = chromatic_fading(chroma, certainty / (self.hue_axis.K if fading == "released" else 1),
+                                          self.args["eta"])
         else:
             hue = (decode_sample(p["hue"], self.hue_axis, gen) if h_how == "sample"
                    else decode_mode(p["hue"], self.hue_axis))
