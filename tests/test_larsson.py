@@ -451,8 +451,8 @@ def test_certainty_plot_shows_the_certainty_and_the_faded_chroma():
     fig = paper.certainty_plot(m, rgb)
     images = [a for a in fig.axes if a.get_images()]
     assert len(images) == 8 and [a.get_title() for a in images[:4]] == [
-        "original", "hue certainty |z|", "chroma faded away, the paper's (η = 0.03)",
-        "chroma faded away, the released code's (|z| / K)"]
+        "original", "hue certainty |z|", "chroma faded away,\nthe paper's (η = 0.03)",
+        "chroma faded away,\nthe released code's (|z| / K)"]
     cert = images[1].get_images()[0].get_array()
     assert float(cert.min()) >= 0 and float(cert.max()) <= 1
     from colorlab.color import rgb_to_lab

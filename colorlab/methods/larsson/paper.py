@@ -362,8 +362,8 @@ def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4) -> Figure:
     _, certainty = H.hue_expectation(p["hue"], method.hue_axis)
     chroma = H.decode_median(p["chroma"], method.chroma_axis)
     eta = method.args["eta"]
-    removed = {f"faded away, the paper's (η = {eta})": chroma - H.chromatic_fading(chroma, certainty, eta),
-               "faded away, the released code's (|z| / K)": chroma - H.chromatic_fading(chroma, certainty / method.hue_axis.K, eta)}
+    removed = {f"the paper's (η = {eta})": chroma - H.chromatic_fading(chroma, certainty, eta),
+               "the released code's (|z| / K)": chroma - H.chromatic_fading(chroma, certainty / method.hue_axis.K, eta)}
     top = max(1.0, max(float(r.max()) for r in removed.values()))
     fig, grid = plt.subplots(len(imgs), 2 + len(removed), figsize=(10, 2.4 * len(imgs)), squeeze=False)
     for i in range(len(imgs)):
@@ -376,7 +376,8 @@ def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4) -> Figure:
         for ax in grid[i]:
             ax.set_xticks([])
             ax.set_yticks([])
-    for ax, title in zip(grid[0], ("original", "hue certainty |z|", *(f"chroma {k}" for k in removed)), strict=True):
+    for ax, title in zip(grid[0], ("original", "hue certainty |z|", *(f"chroma faded away,\n{k}" for k in removed)),
+                         strict=True):
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig
