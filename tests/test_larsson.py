@@ -355,7 +355,7 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
     rng = np.random.default_rng(0)
     base = {("l2", "direct"): 20.0, ("lab", "expectation"): 20.0 + lab_gap, ("lab_joint", "expectation"): 19.0,
             ("hue_chroma", "median"): 19.0, ("hue_chroma", "median_fading"): 19.0 + fade_rmse,
-            ("hue_chroma", "median_fading_released"): 19.0 + 5 * fade_rmse}
+            ("hue_chroma", "released"): 19.0 + 5 * fade_rmse}
     for d in ("median", "mode", "sample"):
         base[("lab", d)] = base[("lab", "expectation")] - dec_gap
     for d in ("expectation", "mode", "sample"):
@@ -365,7 +365,7 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
         for unit in "abcdef":
             for (v, d), rmse in base.items():
                 r = rmse + rng.normal(0, noise)
-                cf = 30.0 + {"median_fading": fade_cf, "median_fading_released": 5 * fade_cf}.get(d, 0.0) + rng.normal(0, noise)
+                cf = 30.0 + {"median_fading": fade_cf, "released": 5 * fade_cf}.get(d, 0.0) + rng.normal(0, noise)
                 rows.append({"method": "larsson", "variant": v, "decode": d, "seed": seed, "unit": unit, "rmse": r,
                              "psnr": 40.0 - r, "colorfulness": cf, "chroma": cf / 2, "backbone_weights": weights})
     return pd.DataFrame(rows)

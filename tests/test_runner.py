@@ -68,7 +68,7 @@ def test_cli_parses_overrides():
     (["--data", "folder:"], "folder: needs a path"),
     (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
     (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
-    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 99"),
+    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 07, 99"),
     (["-p", "encoder_weights=no/such.pth"], "-p encoder_weights='no/such.pth': backbone weights file"),
     (["-p", "historical_spec=folder:/nonexistent/old"], "-p historical_spec='folder:/nonexistent/old': folder:/nonexistent/old"),
     (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
@@ -139,7 +139,7 @@ def test_version_and_list_params(capsys):
     steps = [line for line in lines if line[0] == "steps"]
     assert steps == [["steps", "00", "3", "400", "2000"], ["steps", "01", "3", "400", "20000"],
                      ["steps", "03", "3", "400", "100000"], ["steps", "04", "2", "50", "20000"],
-                     ["steps", "05", "2", "100", "20000"], ["steps", "06", "2", "200", "20000"]]
+                     ["steps", "05", "07", "2", "100", "20000"], ["steps", "06", "2", "200", "20000"]]
     assert ["crop", "01", "02", "03", "32", "48", "176"] in lines and ["crop", "00", "32", "32", "32"] in lines
     assert any(line[0] == "boost_factors" for line in lines)
 

@@ -26,13 +26,13 @@ variant         output, loss                                                    
 ``lab_joint``   the ab joint, 16 × 16 cells at Gaussian quantiles; KL                  expectation, mode, sample
 ``hue_chroma``  hue and chroma marginals, K = 32 each; KL_C + λ_H · C · KL_H, λ_H = 5  median_fading, median,
                 (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample,
-                                                                                     median_fading_released
+                                                                                     released
 =============== ==================================================================== ==============================
 
 For ``hue_chroma``, ``median`` is the chroma's median with the hue's complex expectation,
 ``expectation`` the chroma's expectation with it, ``median_fading`` the first with chromatic fading as
-the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`), ``median_fading_released`` with
-the released code's fading (gustavla/autocolorize's default ``median-expectation-cf``: ``|z|`` averaged
+the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`), ``released`` the released
+code's default decoding, the same with its fading (gustavla/autocolorize's ``median-expectation-cf``: ``|z|`` averaged
 over the K bins, so a K times higher threshold); ``mode`` and ``sample`` take both axes' mode or a draw.
 
 **The trunk's weights** (``backbone_weights``): at ``width = 1``, torchvision's ImageNet VGG-16-BN
@@ -44,7 +44,7 @@ ImageNet semantics.
 Example:
     >>> m = Larsson("hue_chroma", width=1 / 16, backbone_weights="random").eval()
     >>> m.decodings
-    ('median_fading', 'median', 'expectation', 'mode', 'sample', 'median_fading_released')
+    ('median_fading', 'median', 'expectation', 'mode', 'sample', 'released')
     >>> m.colorize(torch.rand(1, 3, 20, 12), "median").shape
     torch.Size([1, 3, 20, 12])
 """
@@ -106,11 +106,11 @@ HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_ch
 #: head -> its decodings, the default (the paper's choice) first.
 DECODINGS = {"l2": ("direct",), "lab": ("expectation", "median", "mode", "sample"),
              "lab_joint": ("expectation", "mode", "sample"),
-             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample", "median_fading_released")}
+             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample", "released")}
 #: hue/chroma decoding -> (how chroma is read, how hue is read, chromatic fading: the paper's, the released code's or none).
 HUE_CHROMA = {"median_fading": ("median", "expectation", "paper"), "median": ("median", "expectation", None),
               "expectation": ("expectation", "expectation", None), "mode": ("mode", "mode", None),
-              "sample": ("sample", "sample", None), "median_fading_released": ("median", "expectation", "released")}
+              "sample": ("sample", "sample", None), "released": ("median", "expectation", "released")}
 _READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode}
 
 
