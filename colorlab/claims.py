@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import evidence, stats
+from .backbones import is_pretrained
 from .results import find_row
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
     "PSNR_MARGIN", "MIN_EFF_PIXELS", "Claim", "Published", "missing", "interval_of", "difference_of", "verdict_of",
-    "combine", "shift", "judge", "paper_table",
+    "combine", "shift", "pretrained", "judge", "paper_table",
 ]
 
 REPRODUCED = "reproduced"
@@ -145,6 +146,19 @@ def combine(*verdicts: str) -> str:
     if NOT_REPRODUCED in verdicts:
         return NOT_REPRODUCED
     return REPRODUCED if verdicts and all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
+
+
+def pretrained(rows: pd.DataFrame, column: str) -> tuple[bool, str]:
+    """Whether every row's weights record in ``column`` says ImageNet weights were loaded
+    (:func:`colorlab.backbones.is_pretrained`: ``imagenet`` or a file; a missing record is not), and
+    the records seen, for a claim that needs ImageNet semantics.
+
+    Example:
+        >>> pretrained(pd.DataFrame({"w": ["imagenet", "random (asked)"]}), "w")
+        (False, 'imagenet, random (asked)')
+    """
+    seen = list(rows[column]) if column in rows else []
+    return bool(seen) and all(is_pretrained(w) for w in seen), ", ".join(sorted({str(w) for w in seen})) or "not recorded"
 
 
 def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:

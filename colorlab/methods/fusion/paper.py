@@ -31,7 +31,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Wedge
 
-from ...backbones import is_pretrained
 from ...claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -42,6 +41,7 @@ from ...claims import (
     difference_of,
     interval_of,
     missing,
+    pretrained,
     shift,
     verdict_of,
 )
@@ -211,12 +211,11 @@ def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
     if len(out) == 2:
         return out
     evidence, verdict, interval = out
-    rows = select(df, **_row("uv_fusion_resnet"))
-    seen = sorted({str(w) for w in rows["backbone_weights"]}) if "backbone_weights" in rows else []
-    if not seen or not all(is_pretrained(w) for w in seen):
+    semantic, seen = pretrained(select(df, **_row("uv_fusion_resnet")), "backbone_weights")
+    if not semantic:
         return (f"{evidence}. The rule alone would say {verdict.upper()}, but the ResNet-50 was not ImageNet-"
-                f"pretrained ({', '.join(seen) or 'not recorded'}): no verdict", INCONCLUSIVE, interval)
-    return evidence + f" (ResNet-50: {', '.join(seen)})", verdict, interval
+                f"pretrained ({seen}): no verdict", INCONCLUSIVE, interval)
+    return evidence + f" (ResNet-50: {seen})", verdict, interval
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -41,7 +41,6 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from ... import cost
-from ...backbones import is_pretrained
 from ...claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -53,6 +52,7 @@ from ...claims import (
     difference_of,
     interval_of,
     missing,
+    pretrained,
     verdict_of,
 )
 from ...color import rgb_to_lab
@@ -82,9 +82,7 @@ def _absent(df: pd.DataFrame, *rows: tuple[str, str]) -> list[str]:
 
 def _trunk(df: pd.DataFrame) -> tuple[bool, str]:
     """Whether every row of the method had an ImageNet-initialised trunk, and the records seen."""
-    rows = select(df, method=_M)
-    seen = list(rows["backbone_weights"]) if "backbone_weights" in rows else []
-    return bool(seen) and all(is_pretrained(w) for w in seen), ", ".join(sorted({str(w) for w in seen})) or "not recorded"
+    return pretrained(select(df, method=_M), "backbone_weights")
 
 
 def _better(df: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], label: str) -> list[tuple[str, str]]:

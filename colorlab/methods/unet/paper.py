@@ -27,7 +27,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ... import cost, stats, viz
-from ...backbones import is_pretrained
 from ...claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -38,6 +37,7 @@ from ...claims import (
     difference_of,
     interval_of,
     missing,
+    pretrained,
     verdict_of,
 )
 from ...data import ImageSet
@@ -64,12 +64,8 @@ def _class_decodings(df: pd.DataFrame) -> list[str]:
 
 
 def _encoder(df: pd.DataFrame) -> tuple[bool, str]:
-    """Whether every U-Net row had an ImageNet-initialised encoder (:func:`colorlab.backbones.is_pretrained`:
-    ``imagenet`` or a file; a missing record is not), and the records seen."""
-    rows = select(df, method="unet")
-    seen = list(rows["encoder_weights"]) if "encoder_weights" in rows else []
-    shown = ", ".join(sorted({str(w) for w in seen})) or "not recorded"
-    return bool(seen) and all(is_pretrained(w) for w in seen), shown
+    """Whether every U-Net row had an ImageNet-initialised encoder, and the records seen."""
+    return pretrained(select(df, method="unet"), "encoder_weights")
 
 
 # ------------------------------------------------------------------------------------ claims
