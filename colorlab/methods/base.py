@@ -164,10 +164,13 @@ class Method(nn.Module):
         """The method's optimisers by name (saved and resumed with the checkpoint)."""
         raise NotImplementedError
 
-    def adam(self, module: nn.Module) -> torch.optim.Adam:
-        """Adam over ``module``'s parameters with the method's ``lr``, ``betas`` and ``weight_decay``."""
+    def adam(self, module: nn.Module, *, fused: bool = False) -> torch.optim.Adam:
+        """Adam over ``module``'s parameters with the method's ``lr``, ``betas`` and ``weight_decay``;
+        ``fused`` takes PyTorch's fused kernel where the module's device has one (CPU, CUDA)."""
         a = self.args
-        return torch.optim.Adam(module.parameters(), lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"])
+        dev = next(module.parameters()).device
+        return torch.optim.Adam(module.parameters(), lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"],
+                                **({"fused": dev.type in ("cpu", "cuda")} if fused else {}))
 
     def loss(self, batch: Batch) -> Tensor | dict[str, Tensor]:
         """The training loss of a batch (on the device), or a dict with ``"loss"`` and values to log."""

@@ -129,10 +129,7 @@ class UNet(AbClasses):
         return {"encoder_weights": self.encoder_weights}
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        a = self.args
-        dev = next(self.parameters()).device
-        return {"net": torch.optim.Adam(self.net.parameters(), lr=a["lr"], betas=tuple(a["betas"]),
-                                        weight_decay=a["weight_decay"], fused=dev.type in ("cpu", "cuda"))}
+        return {"net": self.adam(self.net, fused=True)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("L", "ab") if k not in batch]
