@@ -51,7 +51,7 @@ MAIN_COLUMNS = [
 ]
 #: The metric columns of summary.md: column -> (heading, decimals); those in :data:`WITH_INTERVAL`
 #: are shown as ``mean [low, high]``.
-SHOWN = {"auc": ("AuC", 2), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 1), "rmse": ("RMSE", 1),
+SHOWN = {"auc": ("AuC", 2), "auc_rebal": ("rebal. AuC", 3), "psnr": ("PSNR", 1),
          "colorfulness_gap": ("colourf. gap", 0), "chroma_ratio": ("chroma ratio", 2)}
 WITH_INTERVAL = ("auc", "colorfulness_gap", "chroma_ratio")
 #: The cost columns of summary.md.
@@ -212,10 +212,9 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
     parts += ["", "## Results", "",
               _wrap("Means over seeds and held-out photos, with 95 % bootstrap intervals (photos and seeds "
                     "resampled) in brackets. AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors "
-                    "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, RMSE of ab in Lab units "
-                    "(where the notebook records it), the colourfulness "
+                    "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, the colourfulness "
                     "gap (Hasler and Süsstrunk) to the ground truth, chroma ratio prediction / truth. Every column, "
-                    "SSIM and every interval included, is in `summary.csv`.", ""), ""]
+                    "SSIM, RMSE of ab and every interval included, is in `summary.csv`.", ""), ""]
     for notebook, rows in main.groupby("notebook", sort=True):
         rec = recs.get(notebook, {})
         parts += [f"### {notebook}", "", _wrap(_about(notebook, rec, rows) + ".", "")]
