@@ -157,10 +157,11 @@ def test_classification_vs_l2(l2_cf, noise, expected):
     assert _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf, noise=noise), "classification_vs_l2") == expected
 
 
-def _nb00(yuv_l2, zhang_l2, mode, noise=0.01):
+def _nb00(yuv_l2, zhang_l2, mode, noise=0.01, full_mode=0.0):
     return _units("00_control", {("yuv_regression", "l2", "direct"): {"chroma_ratio": yuv_l2, "colorfulness_gap": -20.0},
                                  ("zhang", "l2", "direct"): {"chroma_ratio": zhang_l2},
-                                 ("zhang", "full", "mode"): {"chroma_ratio": mode}}, noise)
+                                 ("zhang", "class", "mode"): {"chroma_ratio": mode},
+                                 ("zhang", "full", "mode"): {"chroma_ratio": full_mode}}, noise)
 
 
 @pytest.mark.parametrize(
@@ -176,6 +177,18 @@ def test_positive_control_rules(yuv_l2, zhang_l2, mode, expected_yuv, expected_m
     df = _nb00(yuv_l2, zhang_l2, mode, noise=0.05)
     assert _verdict(df, "control_regression_desaturates") == expected_yuv
     assert _verdict(df, "control_classification_mode") == expected_mode
+
+
+def test_positive_control_judges_the_plain_heads_mode_and_shows_the_rebalanced_one():
+    """A gray rebalanced mode does not decide the claim (its plateau is a coin flip); it is shown."""
+    df = _nb00(0.06, 0.1, 1.1, noise=0.05, full_mode=0.02)
+    out = C.judge(df, all_claims()).set_index("key").loc["control_classification_mode"]
+    assert out["verdict"] == C.REPRODUCED and "rebalanced head's mode, not judged: 0.0" in out["evidence"]
+    gray_class = _nb00(0.06, 0.1, 0.02, noise=0.05, full_mode=1.2)
+    assert _verdict(gray_class, "control_classification_mode") == C.NOT_REPRODUCED
+    no_class = df[df["variant"] != "class"]
+    assert C.judge(no_class, all_claims()).set_index("key").loc["control_classification_mode", "evidence"] == (
+        "rows missing: zhang/class/mode, zhang/l2")
 
 
 def test_missing_values_are_inconclusive_not_lower():

@@ -151,19 +151,29 @@ def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
 
 
 def mode_keeps_a_true_colour_on_control(df: pd.DataFrame) -> Verdict:
-    """The positive control: the full model's mode is not desaturated (chroma ratio interval above
-    :data:`~colorlab.claims.NOT_DESATURATED_FROM`), the L2 head of the same network is (interval
-    below 1), and the paired difference of their chroma ratios is above zero."""
-    mode = {"method": "zhang", "variant": "full", "decode": "mode"}
+    """The positive control: the plain class head's mode is not desaturated (chroma ratio interval
+    above :data:`~colorlab.claims.NOT_DESATURATED_FROM`), the L2 head of the same network is (interval
+    below 1), and the paired difference of their chroma ratios is above zero.
+
+    The plain head (``class``), not the rebalanced one (``full``): at the control's size the
+    rebalanced model often never learns to use its input and predicts the rebalanced marginal of the
+    training pixels everywhere, whose most probable bin is a near tie between the gray of the lines
+    between the squares and a blue bin (17.2 % against 17.6 %), so its mode is gray or blue by the
+    chance of the trajectory, and differs between CPUs (README, *Reproducibility*). The rebalanced
+    mode is shown beside it, not judged."""
+    mode = {"method": "zhang", "variant": "class", "decode": "mode"}
     l2 = {"method": "zhang", "variant": "l2"}
     if select(df, **mode).empty or select(df, **l2).empty:
-        return missing("zhang/full/mode", "zhang/l2")
+        return missing("zhang/class/mode", "zhang/l2")
     r_mode, r_l2 = interval_of(df, "chroma_ratio", **mode), interval_of(df, "chroma_ratio", **l2)
     diff = difference_of(df, "chroma_ratio", mode, l2)
     kept = verdict_of(shift(r_mode, NOT_DESATURATED_FROM), ">")
     verdict = combine(kept, verdict_of(shift(r_l2, 1.0), "<"), verdict_of(diff, ">"))
     evidence = (f"chroma ratio: mode {fmt(r_mode, 2)} (not desaturated from {NOT_DESATURATED_FROM}), L2 "
                 f"{fmt(r_l2, 2)}; mode minus L2 {fmt(diff, 2)}")
+    full = {"method": "zhang", "variant": "full", "decode": "mode"}
+    if not select(df, **full).empty:
+        evidence += f"; the rebalanced head's mode, not judged: {fmt(interval_of(df, 'chroma_ratio', **full), 2)}"
     return evidence, verdict, f"chroma ratio mode minus L2 {fmt(diff, 2)}"
 
 
@@ -178,7 +188,7 @@ CLAIMS: tuple[Claim, ...] = (
           classification_beats_regression_on_colour),
     Claim("control_classification_mode", "000", "00",
           "positive control: where a shape's colour is one of two isoluminant modes, the classifier's mode "
-          "keeps a true colour while the L2 head of the same network desaturates",
+          "(the plain class head) keeps a true colour while the L2 head of the same network desaturates",
           mode_keeps_a_true_colour_on_control),
 )
 
