@@ -303,8 +303,6 @@ def untrained(name: str, net: nn.Module, weights: str, why: str) -> Backbone:
         ...
         ValueError: vgg16_bn: ImageNet weights fit width 1 only; give the weights 'random' (got 'imagenet')
     """
-    if _SKIP.get():
-        return Backbone(name, net, "restored")
-    if weights != "random":
+    if weights != "random":  # checked even when no weights are loaded: the arguments are refused before any work
         raise ValueError(f"{name}: {why}; give the weights 'random' (got {weights!r})")
-    return Backbone(name, net, RANDOM)
+    return Backbone(name, net, "restored" if _SKIP.get() else RANDOM)

@@ -166,7 +166,10 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
                          f"{repeats}, {warmup}")
     from .methods import get
 
-    get(name).resolve(variant, args)  # a bad name, variant or argument is refused here, before a process starts
+    with torch.random.fork_rng(devices=[]), skip_weights():  # a bad name, variant or argument is refused here,
+        multiple = get(name)(variant, **args).input_multiple  # before a process starts
+    if size % multiple:
+        raise ValueError(f"{name}/{variant}: the synthetic crops must be a multiple of {multiple}; got {size}")
     job = dict(name=name, variant=variant, args=dict(args), batch_size=batch_size, size=size, repeats=repeats,
                warmup=warmup, device=device)
     if not isolate:

@@ -71,6 +71,8 @@ AUC_PRIOR_MIXES = (1e-2, 1e-3, 1e-4)
 #: Side of SSIM's Gaussian window (Wang et al. 2004).
 SSIM_WINDOW = 11
 _EIGHT_BIT = 255.0
+
+
 def _check_same(gt: Tensor, pred: Tensor, channels: int) -> None:
     check_image(gt, channels, "ground truth")
     check_image(pred, channels, "prediction")

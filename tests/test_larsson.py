@@ -207,7 +207,7 @@ def test_each_head_decodes_a_known_histogram():
             out[:, 30], out[:, k + 1] = 30.0, 30.0  # a in bin 30 (41.9), b in bin 1 (-41.9)
         else:
             out[:, 8], out[:, k + 10] = 30.0, 30.0  # hue bin 8 (centre 8.5 / 32 of the circle), chroma bin 10
-        m.net.forward = lambda x, grid=None, chunk=None, o=out: o
+        _hand_set(m, out)
         lum = torch.full((1, 1, 32, 32), 50.0)
         for d in m.decodings:
             ab = m.predict_chroma(lum, d)
@@ -355,7 +355,8 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
     rng = np.random.default_rng(0)
     base = {("l2", "direct"): 20.0, ("lab", "expectation"): 20.0 + lab_gap, ("lab_joint", "expectation"): 19.0,
             ("hue_chroma", "median"): 19.0, ("hue_chroma", "median_fading"): 19.0 + fade_rmse,
-            ("hue_chroma", "released"): 19.0 + 5 * fade_rmse}
+            ("hue_chroma", "median_fading_uniform"): 19.0, ("hue_chroma", "released"): 19.0 + 5 * fade_rmse,
+            ("hue_chroma", "released_uniform"): 19.0}
     for d in ("median", "mode", "sample"):
         base[("lab", d)] = base[("lab", "expectation")] - dec_gap
     for d in ("expectation", "mode", "sample"):
@@ -365,7 +366,8 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
         for unit in "abcdef":
             for (v, d), rmse in base.items():
                 r = rmse + rng.normal(0, noise)
-                cf = 30.0 + {"median_fading": fade_cf, "released": 5 * fade_cf}.get(d, 0.0) + rng.normal(0, noise)
+                cf = 30.0 + {"median_fading": fade_cf, "median_fading_uniform": fade_cf, "released": 5 * fade_cf,
+                             "released_uniform": 5 * fade_cf}.get(d, 0.0) + rng.normal(0, noise)
                 rows.append({"method": "larsson", "variant": v, "decode": d, "seed": seed, "unit": unit, "rmse": r,
                              "psnr": 40.0 - r, "colorfulness": cf, "chroma": cf / 2, "backbone_weights": weights})
     return pd.DataFrame(rows)
@@ -385,7 +387,8 @@ def test_claim_rules_follow_the_intervals():
     evidence, verdict, _ = rules["larsson_histograms_beat_l2"](_units())
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in evidence and "random (asked)" in evidence
     evidence, _, _ = rules["larsson_fading"](clear)
-    assert "the released code's fading (|z| / K), not judged: colourfulness -5.0" in evidence
+    assert "the released code's (|z| / K), not judged: RMSE minus the even control -0.9" in evidence
+    assert "colourfulness taken away -5.0" in evidence
     # nothing faded: every difference is zero, no verdict
     assert rules["larsson_fading"](_units(fade_cf=0.0, fade_rmse=0.0, noise=0.0))[1] == claims.INCONCLUSIVE
     noisy = _units(dec_gap=-0.02, noise=1.0)
@@ -464,3 +467,61 @@ def test_certainty_plot_shows_the_certainty_and_the_faded_chroma():
     released = images[3].get_images()[0].get_array()
     assert np.allclose(released, (chroma * (1 - (z / (32 * 0.03)).clamp(max=1))).numpy(), atol=1e-4)
     assert float(images[2].get_images()[0].get_array().min()) >= 0
+
+
+def _hand_set(m, out):
+    m.net.forward = lambda x, grid=None, chunk=None, o=out: o
+    return m
+
+
+def test_fading_controls_take_the_same_share_of_chroma_evenly():
+    k = 32
+    out = torch.full((2, 2 * k, 32, 32), -30.0)
+    out[:, k + 12] = out[:, k + 13] = 30.0  # chroma split evenly between bins 12 and 13 everywhere
+    out[:, 8, :16] = 30.0  # the top half: one hue bin, certain
+    out[:, :k, 16:] = 0.0  # the bottom half: hue spread evenly round the circle, |z| = 0
+    m = _hand_set(build("larsson", "hue_chroma", **SMALL).eval(), out)
+    lum = torch.full((2, 1, 32, 32), 50.0)
+    chroma = {d: H.hue_chroma(m.predict_chroma(lum, d))[1] for d in ("median", "released", "released_uniform",
+                                                                     "median_fading", "median_fading_uniform")}
+    assert torch.allclose(chroma["released"][:, :, 16:], torch.zeros(2, 1, 16, 32), atol=1e-3)  # faded where uncertain
+    assert torch.allclose(chroma["median_fading"][:, :, 16:], torch.zeros(2, 1, 16, 32), atol=1e-3)
+    for fading in ("released", "median_fading"):
+        even = chroma[f"{fading}_uniform" if fading == "median_fading" else "released_uniform"]
+        assert torch.allclose(even.flatten(1).sum(1), chroma[fading].flatten(1).sum(1), rtol=1e-4)  # the same share
+    assert torch.allclose(chroma["median_fading_uniform"] / chroma["median"], torch.full((2, 1, 32, 32), 0.5), atol=1e-3)
+    # the released decoding reads the median bin's centre, the others interpolate inside it
+    assert chroma["released"][0, 0, 0, 0].item() == pytest.approx(CHROMA_MAX * 12.5 / 32, abs=0.01)
+    assert chroma["median"][0, 0, 0, 0].item() == pytest.approx(CHROMA_MAX * 13 / 32, abs=0.01)
+
+
+def test_decoding_options_and_their_checks():
+    m = build("larsson", "hue_chroma", **SMALL).eval()
+    rgb = torch.rand(1, 3, 32, 32)
+    assert not torch.equal(m.colorize(rgb, "median_fading", eta=1.0), m.colorize(rgb, "median_fading"))
+    assert torch.allclose(m.colorize(rgb, "median", chunk=64), m.colorize(rgb, "median"), atol=1e-4)  # bands of 2 rows
+    with pytest.raises(ValueError, match="eta must be > 0"):
+        m.colorize(rgb, "median_fading", eta=0.0)
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        m.colorize(rgb, "median", chunk=0)
+    with pytest.raises(TypeError, match="unknown decoding option"):
+        m.colorize(rgb, "median", temperature=0.38)
+    assert m.row_labels("released", eta=0.1)["eta"] == 0.1 and m.row_labels("median")["eta"] is None
+    assert "eta" not in m.args and "chunk" not in m.args  # decoding options key no checkpoint
+
+
+def test_inputs_refused_before_work():
+    m = build("larsson", "lab", **SMALL).train()
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        m.loss({"L": torch.rand(1, 1, 32, 32) * 100, "ab": torch.zeros(1, 2, 32, 32)})
+    with backbones.skip_weights(), pytest.raises(ValueError, match="width 1 only"):  # the argument check trains nothing
+        build("larsson", "lab", **{**SMALL, "backbone_weights": "imagenet"})
+    with pytest.raises(ValueError, match="multiple of 32"):
+        paper.measure_sampling(SMALL, batch_size=2, size=48, repeats=1, isolate=False)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        from colorlab import cost
+
+        cost.measure("larsson", "lab", SMALL, batch_size=2, size=48, repeats=1, isolate=False)
+    t = paper.measure_sampling({k: v for k, v in SMALL.items() if k != "samples"}, batch_size=2, size=32, repeats=1,
+                               isolate=False)
+    assert t["samples"].tolist() == [128, 128]  # the method's default, not None

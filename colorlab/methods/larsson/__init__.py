@@ -26,14 +26,17 @@ variant         output, loss                                                    
 ``lab_joint``   the ab joint, 16 × 16 cells at Gaussian quantiles; KL                  expectation, mode, sample
 ``hue_chroma``  hue and chroma marginals, K = 32 each; KL_C + λ_H · C · KL_H, λ_H = 5  median_fading, median,
                 (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample,
-                                                                                     released
+                                                                                     two fading controls, released
 =============== ==================================================================== ==============================
 
-For ``hue_chroma``, ``median`` is the chroma's median with the hue's complex expectation,
-``expectation`` the chroma's expectation with it, ``median_fading`` the first with chromatic fading as
-the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`), ``released`` the released
-code's default decoding, the same with its fading (gustavla/autocolorize's ``median-expectation-cf``: ``|z|`` averaged
-over the K bins, so a K times higher threshold); ``mode`` and ``sample`` take both axes' mode or a draw.
+For ``hue_chroma`` (:data:`HUE_CHROMA`), ``median`` is the chroma's median with the hue's complex
+expectation, ``expectation`` the chroma's expectation with it, ``median_fading`` the first with
+chromatic fading as the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`),
+``released`` the released code's default decoding (gustavla/autocolorize's ``median-expectation-cf``:
+the centre of the chroma's median bin, and fading with ``|z|`` averaged over the K bins, a K times
+higher threshold; on Lab's hue and chroma, not its HSV-like ones); ``mode`` and ``sample`` take both
+axes' mode or a draw. ``median_fading_uniform`` and ``released_uniform`` are the controls the fading
+is judged against: the same share of each image's chroma taken away, evenly from every pixel.
 
 **The trunk's weights** (``backbone_weights``): at ``width = 1``, torchvision's ImageNet VGG-16-BN
 (from the cache or downloaded; offline, random initialisation said on the terminal), a local file,
@@ -43,8 +46,9 @@ ImageNet semantics.
 
 Example:
     >>> m = Larsson("hue_chroma", width=1 / 16, backbone_weights="random").eval()
-    >>> m.decodings
-    ('median_fading', 'median', 'expectation', 'mode', 'sample', 'released')
+    >>> m.decodings  # doctest: +NORMALIZE_WHITESPACE
+    ('median_fading', 'median', 'expectation', 'mode', 'sample', 'median_fading_uniform', 'released',
+     'released_uniform')
     >>> m.colorize(torch.rand(1, 3, 20, 12), "median").shape
     torch.Size([1, 3, 20, 12])
 """
@@ -52,7 +56,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -93,7 +97,7 @@ from .network import (
     sample_points,
 )
 
-__all__ = ["Larsson", "HEADS", "DECODINGS", "LAMBDA_HUE", "SAMPLES", "TRUNK"]
+__all__ = ["Larsson", "HEADS", "DECODINGS", "HUE_CHROMA", "Reading", "LAMBDA_HUE", "SAMPLES", "CHUNK", "TRUNK"]
 
 #: The torchvision network of the trunk (VGG-16 with batch norm).
 TRUNK = "vgg16_bn"
@@ -103,15 +107,39 @@ LAMBDA_HUE = 5.0
 SAMPLES = 128
 #: head -> output channels.
 HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_chroma": 2 * K_MARGINAL}
+#: Pixels read at a time at inference (a decoding option): bounds the memory of a large image.
+CHUNK = 1 << 16
+
+
+class Reading(NamedTuple):
+    """How a hue/chroma decoding reads the two histograms: ``chroma`` (``median``, ``median_bin``,
+    ``expectation``, ``mode`` or ``sample``), ``hue`` (``expectation``, ``mode`` or ``sample``),
+    chromatic ``fading`` (``None``, ``"paper"`` or ``"released"``) and whether, instead of fading
+    where the hue is uncertain, the same share of each image's chroma is taken away evenly from
+    every pixel (``uniform``: the control the fading is judged against)."""
+
+    chroma: str
+    hue: str
+    fading: str | None = None
+    uniform: bool = False
+
+
+#: hue/chroma decoding -> how it reads the histograms, the default (the paper's choice) first.
+HUE_CHROMA = {
+    "median_fading": Reading("median", "expectation", "paper"),
+    "median": Reading("median", "expectation"),
+    "expectation": Reading("expectation", "expectation"),
+    "mode": Reading("mode", "mode"),
+    "sample": Reading("sample", "sample"),
+    "median_fading_uniform": Reading("median", "expectation", "paper", uniform=True),
+    "released": Reading("median_bin", "expectation", "released"),
+    "released_uniform": Reading("median_bin", "expectation", "released", uniform=True),
+}
 #: head -> its decodings, the default (the paper's choice) first.
 DECODINGS = {"l2": ("direct",), "lab": ("expectation", "median", "mode", "sample"),
-             "lab_joint": ("expectation", "mode", "sample"),
-             "hue_chroma": ("median_fading", "median", "expectation", "mode", "sample", "released")}
-#: hue/chroma decoding -> (how chroma is read, how hue is read, chromatic fading: the paper's, the released code's or none).
-HUE_CHROMA = {"median_fading": ("median", "expectation", "paper"), "median": ("median", "expectation", None),
-              "expectation": ("expectation", "expectation", None), "mode": ("mode", "mode", None),
-              "sample": ("sample", "sample", None), "released": ("median", "expectation", "released")}
-_READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode}
+             "lab_joint": ("expectation", "mode", "sample"), "hue_chroma": tuple(HUE_CHROMA)}
+_READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode,
+         "median_bin": lambda p, axis: decode_median(p, axis, interpolate=False)}
 
 
 class Larsson(Method):
@@ -122,8 +150,9 @@ class Larsson(Method):
     ``samples`` (pixels read per training image), ``sampling`` (``"sparse"`` or ``"dense"``),
     ``backbone_weights`` (``"imagenet"``, ``"random"`` or a file; not ``"imagenet"`` below width 1),
     ``dropout`` (fc6, fc7 and the head's hidden layer, official 0.5), ``lambda_hue`` (λ_H), ``sigma``
-    (of the Lab bins' Gaussian), ``eta`` (chromatic fading), ``chunk`` (pixels read at a time at
-    inference), Adam's ``lr``, ``betas``, ``weight_decay``.
+    (of the Lab bins' Gaussian), Adam's ``lr``, ``betas``, ``weight_decay``. Decoding options (they
+    change no weights, so they are not arguments and do not key a checkpoint): ``eta`` (chromatic
+    fading's η), ``chunk`` (pixels read at a time), ``seed`` (the sample's draw).
     """
 
     name = "larsson"
@@ -133,7 +162,7 @@ class Larsson(Method):
     norm = IMAGENET_GRAY
     defaults = {"width": 1.0, "head": "lab", "layers": list(LAYERS), "samples": SAMPLES, "sampling": "sparse",
                 "backbone_weights": "imagenet", "dropout": 0.5, "lambda_hue": LAMBDA_HUE, "sigma": LAB_SIGMA,
-                "eta": FADING_ETA, "chunk": 1 << 16, "lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0}
+                "lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0}
     variants = {
         "l2": Variant("L2 regression on ab / 110 (the paper's baseline)", {"head": "l2"}),
         "lab": Variant("Lab marginal histograms, K = 32 per axis at Gaussian quantiles", {"head": "lab"}),
@@ -155,13 +184,11 @@ class Larsson(Method):
             raise ValueError(f"{self.name}: head must be one of {', '.join(HEADS)}; got {a['head']!r}")
         if a["sampling"] not in ("sparse", "dense"):
             raise ValueError(f"{self.name}: sampling must be 'sparse' or 'dense'; got {a['sampling']!r}")
-        for k in ("samples", "chunk"):
-            if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < 1:
-                raise ValueError(f"{self.name}: {k} must be a positive integer; got {a[k]!r}")
-        if not (a["width"] > 0 and 0.0 <= a["dropout"] < 1.0 and a["lambda_hue"] >= 0 and a["sigma"] > 0
-                and a["eta"] > 0):
-            raise ValueError(f"{self.name}: need width > 0, 0 <= dropout < 1, lambda_hue >= 0, sigma > 0, eta > 0; got "
-                             f"{ {k: a[k] for k in ('width', 'dropout', 'lambda_hue', 'sigma', 'eta')} }")
+        if isinstance(a["samples"], bool) or not isinstance(a["samples"], int) or a["samples"] < 1:
+            raise ValueError(f"{self.name}: samples must be a positive integer; got {a['samples']!r}")
+        if not (a["width"] > 0 and 0.0 <= a["dropout"] < 1.0 and a["lambda_hue"] >= 0 and a["sigma"] > 0):
+            raise ValueError(f"{self.name}: need width > 0, 0 <= dropout < 1, lambda_hue >= 0, sigma > 0; got "
+                             f"{ {k: a[k] for k in ('width', 'dropout', 'lambda_hue', 'sigma')} }")
         if a["width"] == 1.0:
             trunk = backbone(TRUNK, a["backbone_weights"])
             trunk.net = VGGTrunk.from_torchvision(trunk.net, a["layers"], a["dropout"])
@@ -200,6 +227,10 @@ class Larsson(Method):
         ab = batch["ab"].float()
         x = self.norm.encode_l(batch["L"].float())
         b, _, h, w = ab.shape
+        coarsest = b * (h // INPUT_MULTIPLE) * (w // INPUT_MULTIPLE)
+        if self.training and coarsest < 2 and {"fc6", "fc7"} & set(self.args["layers"]):
+            raise ValueError(f"{self.name}: fc6's batch norm needs more than one value per channel at 1/32 "
+                             f"resolution: batch_size x (crop/32)^2 >= 2; got {b} crop(s) of {h}x{w}")
         if self.args["sampling"] == "sparse":
             grid, flat = sample_points(b, h, w, self.args["samples"], device=ab.device)
             out, target = self.net(x, grid), read_at(ab, flat)
@@ -233,14 +264,23 @@ class Larsson(Method):
         return DECODINGS[self.args["head"]]
 
     def row_labels(self, decode: str, **options: Any) -> dict[str, Any]:
-        return {"backbone_weights": self.backbone_weights, "head": self.args["head"]}
+        fading = HUE_CHROMA[decode].fading if self.args["head"] == "hue_chroma" else None
+        return {"backbone_weights": self.backbone_weights, "head": self.args["head"],
+                "eta": options.get("eta", FADING_ETA) if fading else None}
+
+    def _outputs(self, lum: Tensor, chunk: int = CHUNK) -> Tensor:
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"{self.name}: chunk must be a positive integer; got {chunk!r}")
+        return self.net(self.norm.encode_l(lum), chunk=chunk).float()
 
     @torch.no_grad()
-    def histograms(self, lum: Tensor) -> dict[str, Tensor]:
+    def histograms(self, lum: Tensor, chunk: int = CHUNK) -> dict[str, Tensor]:
         """Each pixel's predicted histograms ``(B, K, H, W)`` by axis (``a``, ``b``; ``ab``; ``hue``,
         ``chroma``), or ``{"ab": ...}`` in Lab units for the L2 head, from ``L`` ``(B, 1, H, W)``
-        whose sides are multiples of :data:`~.network.INPUT_MULTIPLE`."""
-        out = self.net(self.norm.encode_l(lum), chunk=self.args["chunk"]).float()
+        whose sides are multiples of :data:`~.network.INPUT_MULTIPLE`, read ``chunk`` pixels at a time."""
+        return self._histograms(self._outputs(lum, chunk))
+
+    def _histograms(self, out: Tensor) -> dict[str, Tensor]:
         head, k = self.args["head"], K_MARGINAL
         if head == "l2":
             return {"ab": self.norm.decode_chroma(out)}
@@ -249,32 +289,39 @@ class Larsson(Method):
         names = ("a", "b") if head == "lab" else ("hue", "chroma")
         return {names[0]: out[:, :k].softmax(1), names[1]: out[:, k:].softmax(1)}
 
-    def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
+    def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, eta: float = FADING_ETA, chunk: int = CHUNK,
+                       **options: Any) -> Tensor:
         """ab ``(B, 2, H, W)`` at full resolution, the head's histograms decoded by ``decode``
-        (``seed`` draws the sample)."""
+        (``seed`` draws the sample, ``eta`` is chromatic fading's η)."""
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
-        p, head = self.histograms(lum), self.args["head"]
+        if not eta > 0:
+            raise ValueError(f"{self.name}: eta must be > 0; got {eta!r}")
+        out, head = self._outputs(lum, chunk), self.args["head"]
         gen = torch.Generator(lum.device).manual_seed(seed) if decode == "sample" else None
+        if head == "lab_joint":
+            bins = joint_centres(self.lab_axis).to(lum.device)
+            return (joint_expectation(out, bins) if decode == "expectation" else joint_mode(out, bins)
+                    if decode == "mode" else joint_sample(out, bins, generator=gen))
+        p = self._histograms(out)
         if head == "l2":
             return p["ab"]
-        if head == "lab_joint":
-            logits, bins = p["ab"].clamp_min(1e-12).log(), joint_centres(self.lab_axis).to(lum.device)
-            return (joint_expectation(logits, bins) if decode == "expectation" else joint_mode(logits, bins)
-                    if decode == "mode" else joint_sample(logits, bins, generator=gen))
         if head == "lab":
             read = (lambda q: decode_sample(q, self.lab_axis, gen)) if decode == "sample" else (
                 lambda q: _READ[decode](q, self.lab_axis))
             return torch.cat([read(p["a"]), read(p["b"])], 1)
-        c_how, h_how, fading = HUE_CHROMA[decode]
-        chroma = (decode_sample(p["chroma"], self.chroma_axis, gen) if c_how == "sample"
-                  else _READ[c_how](p["chroma"], self.chroma_axis))
-        if h_how == "expectation":
-            hue, certainty = hue_expectation(p["hue"], self.hue_axis)
-            if fading:  # the released code reads |z| averaged over the K bins, |z| / K
-                chroma = chromatic_fading(chroma, certainty / (self.hue_axis.K if fading == "released" else 1),
-                                          self.args["eta"])
-        else:
-            hue = (decode_sample(p["hue"], self.hue_axis, gen) if h_how == "sample"
+        how = HUE_CHROMA[decode]
+        chroma = (decode_sample(p["chroma"], self.chroma_axis, gen) if how.chroma == "sample"
+                  else _READ[how.chroma](p["chroma"], self.chroma_axis))
+        if how.hue != "expectation":
+            hue = (decode_sample(p["hue"], self.hue_axis, gen) if how.hue == "sample"
                    else decode_mode(p["hue"], self.hue_axis))
+            return ab_from_hue_chroma(hue, chroma)
+        hue, certainty = hue_expectation(p["hue"], self.hue_axis)
+        if how.fading:  # the released code reads |z| averaged over the K bins, |z| / K
+            faded = chromatic_fading(chroma, certainty / (self.hue_axis.K if how.fading == "released" else 1), eta)
+            if how.uniform:  # the same share of each image's chroma, taken from every pixel alike
+                share = faded.flatten(1).sum(1) / chroma.flatten(1).sum(1).clamp_min(1e-12)
+                faded = chroma * share.view(-1, 1, 1, 1)
+            chroma = faded
         return ab_from_hue_chroma(hue, chroma)

@@ -193,16 +193,18 @@ def decode_mode(p: Tensor, axis: Axis) -> Tensor:
     return axis.centres.to(p.device)[p.argmax(1, keepdim=True)]
 
 
-def decode_median(p: Tensor, axis: Axis) -> Tensor:
+def decode_median(p: Tensor, axis: Axis, interpolate: bool = True) -> Tensor:
     """``(B, 1, H, W)``: the median, where the cumulative histogram reaches ½, linearly interpolated
     inside the bin that crosses it (in the unit coordinate, so an unbounded Gaussian end bin has a
-    finite median), mapped back to axis units. Undefined on a circle: hue takes
-    :func:`hue_expectation`.
+    finite median), mapped back to axis units; without ``interpolate``, the centre of that bin (the
+    released code's ``median``). Undefined on a circle: hue takes :func:`hue_expectation`.
 
     Example:
         >>> ax = Axis("linear", 2, scale=1.0)
         >>> [round(decode_median(torch.tensor(q).view(1, 2, 1, 1), ax).item(), 4) for q in ([0.5, 0.5], [0.25, 0.75])]
         [0.5, 0.6667]
+        >>> decode_median(torch.tensor([0.25, 0.75]).view(1, 2, 1, 1), ax, interpolate=False).item()
+        0.75
     """
     _check_hist(p, axis.K)
     if axis.kind == "circular":
@@ -210,7 +212,9 @@ def decode_median(p: Tensor, axis: Axis) -> Tensor:
     p = p.float()
     cdf = p.cumsum(1)
     k = (cdf < 0.5).sum(1, keepdim=True).clamp(max=axis.K - 1)  # the first bin whose cdf reaches 1/2
-    below = (cdf.gather(1, k) - p.gather(1, k))  # mass before that bin
+    if not interpolate:
+        return axis.from_unit((k.float() + 0.5) / axis.K)
+    below = cdf.gather(1, k) - p.gather(1, k)  # mass before that bin
     inside = ((0.5 - below) / p.gather(1, k).clamp_min(1e-12)).clamp(0.0, 1.0)
     return axis.from_unit((k.float() + inside) / axis.K)
 
@@ -238,10 +242,10 @@ def hue_expectation(p: Tensor, axis: Axis | None = None) -> tuple[Tensor, Tensor
     _check_hist(p, axis.K)
     if axis.kind != "circular":
         raise ValueError(f"hue_expectation needs a circular axis; got {axis.kind!r}")
-    theta = axis.centres.to(p.device).double()
-    re = torch.einsum("bkhw,k->bhw", p.double(), torch.cos(theta)).unsqueeze(1)
-    im = torch.einsum("bkhw,k->bhw", p.double(), torch.sin(theta)).unsqueeze(1)
-    return torch.remainder(torch.atan2(im, re), 2 * math.pi).float(), torch.sqrt(re * re + im * im).float()
+    theta = axis.centres.to(p.device)  # float32: MPS has no float64
+    re = torch.einsum("bkhw,k->bhw", p.float(), torch.cos(theta)).unsqueeze(1)
+    im = torch.einsum("bkhw,k->bhw", p.float(), torch.sin(theta)).unsqueeze(1)
+    return torch.remainder(torch.atan2(im, re), 2 * math.pi), torch.sqrt(re * re + im * im)
 
 
 def chromatic_fading(chroma: Tensor, certainty: Tensor, eta: float = FADING_ETA) -> Tensor:

@@ -14,9 +14,10 @@
   convention as ``F.interpolate(..., align_corners=False)``), and whichever order is cheaper is
   taken per layer: *gather then project* when the layer has more pixels than there are points (the
   sparse training case: a few hundred points per image), *project then gather* otherwise (coarse
-  layers). Every pixel at once (dense training, inference) projects each layer and upsamples it;
-  an image with more than ``chunk`` pixels is read in bands of rows, so neither the hypercolumn
-  nor the hidden layer is ever held in memory for the whole of a large image.
+  layers). Every pixel at once (dense training, inference) projects each layer, sums the layers of
+  one resolution and upsamples the sum; an image with more than ``chunk`` pixels is read in bands
+  of rows, so neither the hypercolumn nor the full-resolution hidden layer is ever held whole for a
+  large image (the coarser layers' projections are, about a third of the hidden layer's size).
 * :class:`HypercolumnNet`: trunk, hypercolumn, ReLU, dropout, and a 1×1 output layer per pixel.
 
 Example:
@@ -28,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -202,20 +203,39 @@ class Hypercolumn(nn.Module):
         """``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)`` (the same values in either order)."""
         return self.read(feats, self.prepare(feats, grid.shape[1] * grid.shape[2], order), grid)
 
-    def dense(self, feats: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
-        """``(B, hidden, H, W)`` at every pixel of an ``H × W`` image, in one piece: the projections of
-        the layers that share a resolution summed there, then upsampled once (``F.interpolate``,
-        bilinear, ``align_corners=False``: the values :meth:`forward` gives at :func:`pixel_grid`;
-        channels-last, whose CPU kernel is about nine times faster at these widths)."""
-        at: dict[tuple[int, int], Tensor] = {}
+    def bands(self, feats: Sequence[Tensor], size: tuple[int, int], rows: int | None = None) -> Iterator[Tensor]:
+        """``(B, hidden, rows, W)`` bands, top to bottom, of the hidden layer at every pixel of an
+        ``H × W`` image: the projections of the layers that share a resolution are summed at that
+        resolution, and the coarser sums upsampled to the band (the values :meth:`forward` gives at
+        :func:`pixel_grid`). One band (``rows`` None or at least ``H``) upsamples with
+        ``F.interpolate`` (bilinear, ``align_corners=False``; channels-last, whose CPU kernel is about
+        nine times faster at these widths); several read the coarser sums with ``grid_sample`` and
+        project the full-resolution layers band by band, so only the coarser projections (about a
+        third of the hidden layer's size) are ever held whole."""
+        h, w = size
+        full = [(proj, f) for proj, f in zip(self.project, feats, strict=True) if tuple(f.shape[-2:]) == (h, w)]
+        coarse: dict[tuple[int, int], Tensor] = {}
         for proj, f in zip(self.project, feats, strict=True):
-            key = (f.shape[-2], f.shape[-1])
-            at[key] = at[key] + proj(f) if key in at else proj(f)
-        out = self.bias.view(1, -1, 1, 1)
-        for key, m in at.items():
-            m = m.contiguous(memory_format=torch.channels_last)  # one memory format throughout: mixed ones add slowly
-            out = out + (m if key == tuple(size) else F.interpolate(m, size=size, mode="bilinear", align_corners=False))
-        return out
+            if tuple(f.shape[-2:]) != (h, w):  # one memory format throughout: mixed ones add slowly
+                key = (f.shape[-2], f.shape[-1])
+                m = proj(f).contiguous(memory_format=torch.channels_last)
+                coarse[key] = coarse[key] + m if key in coarse else m
+        if rows is None or rows >= h:
+            out = self.bias.view(1, -1, 1, 1)
+            for proj, f in full:
+                out = out + proj(f).contiguous(memory_format=torch.channels_last)
+            for m in coarse.values():
+                out = out + F.interpolate(m, size=size, mode="bilinear", align_corners=False)
+            yield out
+            return
+        grid = pixel_grid(feats[0].shape[0], h, w, feats[0].device)
+        for r in range(0, h, rows):
+            out = self.bias.view(1, -1, 1, 1)
+            for proj, f in full:
+                out = out + proj(f[..., r:r + rows, :])
+            for m in coarse.values():
+                out = out + _bilinear(m, grid[:, r:r + rows])
+            yield out
 
 
 class HypercolumnNet(nn.Module):
@@ -236,10 +256,5 @@ class HypercolumnNet(nn.Module):
         feats = self.trunk(x)
         if grid is not None:
             return self.head(self.columns(feats, grid))
-        b, _, h, w = x.shape
-        rows = max(1, chunk // w)
-        if rows >= h:
-            return self.head(self.columns.dense(feats, (h, w)))
-        full = pixel_grid(b, h, w, x.device)  # a large image: bands of rows, never the whole map at once
-        prepared = self.columns.prepare(feats, h * w)  # coarse layers projected once, fine ones gathered per band
-        return torch.cat([self.head(self.columns.read(feats, prepared, full[:, r:r + rows])) for r in range(0, h, rows)], 2)
+        h, w = x.shape[-2:]
+        return torch.cat([self.head(band) for band in self.columns.bands(feats, (h, w), max(1, chunk // w))], 2)
