@@ -56,7 +56,15 @@ from ...claims import (
 )
 from ...color import rgb_to_lab
 from ...evidence import fmt, select
-from . import histograms as H
+from .histograms import (
+    FADING_ETA,
+    chromatic_fading,
+    decode_expectation,
+    decode_median,
+    decode_mode,
+    hue_chroma,
+    hue_expectation,
+)
 from .network import INPUT_MULTIPLE
 
 __all__ = ["CLAIMS", "PUBLISHED", "SAMPLING_PREFIX", "MIN_REPEATS", "measure_sampling", "sampling_labels",
@@ -307,7 +315,7 @@ def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
         hist = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(lum).items()}
     axes_of = ({"a": method.lab_axis, "b": method.lab_axis} if method.args["head"] == "lab"
                else {"hue": method.hue_axis, "chroma": method.chroma_axis})
-    truth = {"a": ab[:, :1], "b": ab[:, 1:]} if "a" in axes_of else dict(zip(("hue", "chroma"), H.hue_chroma(ab),
+    truth = {"a": ab[:, :1], "b": ab[:, 1:]} if "a" in axes_of else dict(zip(("hue", "chroma"), hue_chroma(ab),
                                                                           strict=True))
     first = next(iter(axes_of))
     pixels = _pixels(hist[first][0].cpu(), n_pixels)
@@ -319,11 +327,11 @@ def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
             centres = axis.centres.numpy()
             scale = np.degrees(1.0) if axis.kind == "circular" else 1.0
             ax.bar(np.arange(axis.K), p.flatten().cpu().numpy(), color="tab:gray", width=0.9)
-            marks = {"mode": H.decode_mode(p, axis)}
+            marks = {"mode": decode_mode(p, axis)}
             if axis.kind == "circular":
-                marks["expectation"] = H.hue_expectation(p, axis)[0]
+                marks["expectation"] = hue_expectation(p, axis)[0]
             else:
-                marks |= {"median": H.decode_median(p, axis), "expectation": H.decode_expectation(p, axis)}
+                marks |= {"median": decode_median(p, axis), "expectation": decode_expectation(p, axis)}
             marks["truth"] = truth[name][:, :, y:y + 1, x:x + 1]
             for label, v in marks.items():
                 ax.axvline(_bin_position(float(v.flatten()[0]), axis), color=MARK_COLOURS[label], label=label,
@@ -346,7 +354,7 @@ def _bin_position(value: float, axis: Any) -> float:
     return float(axis.to_unit(torch.tensor([value], dtype=torch.float64))[0]) * axis.K - 0.5
 
 
-def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = H.FADING_ETA) -> Figure:
+def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = FADING_ETA) -> Figure:
     """Per image of ``rgb`` (up to ``max_images``): the original, the hue's certainty ``|z|`` per
     pixel (0: the hue histogram spread evenly round the circle, 1: one bin), and the chroma that
     chromatic fading takes away from the median decoding (Lab units), the paper's and the released
@@ -358,10 +366,10 @@ def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = H
     L, _ = rgb_to_lab(imgs)
     with torch.no_grad():
         p = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(method.pad_input(L)).items()}
-    _, certainty = H.hue_expectation(p["hue"], method.hue_axis)
-    chroma = H.decode_median(p["chroma"], method.chroma_axis)
-    removed = {f"the paper's (η = {eta})": chroma - H.chromatic_fading(chroma, certainty, eta),
-               "the released code's (|z| / K)": chroma - H.chromatic_fading(chroma, certainty / method.hue_axis.K, eta)}
+    _, certainty = hue_expectation(p["hue"], method.hue_axis)
+    chroma = decode_median(p["chroma"], method.chroma_axis)
+    removed = {f"the paper's (η = {eta})": chroma - chromatic_fading(chroma, certainty, eta),
+               "the released code's (|z| / K)": chroma - chromatic_fading(chroma, certainty / method.hue_axis.K, eta)}
     top = max(1.0, max(float(r.max()) for r in removed.values()))
     fig, grid = plt.subplots(len(imgs), 2 + len(removed), figsize=(10, 2.4 * len(imgs)), squeeze=False)
     for i in range(len(imgs)):
