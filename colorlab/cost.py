@@ -45,7 +45,7 @@ from .backbones import skip_weights
 from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
 
-__all__ = ["measure", "compare", "synthetic_batch", "rss_mb"]
+__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb"]
 
 _MB = 2**20
 _KB = 2**10
@@ -213,6 +213,16 @@ def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, 
                 r[f"{phase}_images_per_second_hi"] = batch_size / lo
             rows.append({**r, "variant": label})
     return pd.DataFrame(rows)
+
+
+def on_device(table: pd.DataFrame, device: str) -> pd.DataFrame:
+    """The rows of a :func:`compare` table measured on ``device``'s kind (``cuda`` matches ``cuda:0``).
+
+    Example:
+        >>> on_device(pd.DataFrame({"device": ["cpu", "cuda:0"]}), "cuda")["device"].tolist()
+        ['cuda:0']
+    """
+    return table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ from .histograms import (
     one_hot_kl,
 )
 from .network import (
+    CHUNK,
     INPUT_MULTIPLE,
     LAYERS,
     HypercolumnNet,
@@ -107,8 +108,6 @@ LAMBDA_HUE = 5.0
 SAMPLES = 128
 #: head -> output channels.
 HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_chroma": 2 * K_MARGINAL}
-#: Pixels read at a time at inference (a decoding option): bounds the memory of a large image.
-CHUNK = 1 << 16
 
 
 class Reading(NamedTuple):
@@ -140,6 +139,11 @@ DECODINGS = {"l2": ("direct",), "lab": ("expectation", "median", "mode", "sample
              "lab_joint": ("expectation", "mode", "sample"), "hue_chroma": tuple(HUE_CHROMA)}
 _READ = {"median": decode_median, "expectation": decode_expectation, "mode": decode_mode,
          "median_bin": lambda p, axis: decode_median(p, axis, interpolate=False)}
+
+
+def _read(how: str, p: Tensor, axis: Axis, generator: torch.Generator | None) -> Tensor:
+    """One axis's histogram read by ``how`` (a key of ``_READ``, or ``sample``, drawn with ``generator``)."""
+    return decode_sample(p, axis, generator) if how == "sample" else _READ[how](p, axis)
 
 
 class Larsson(Method):
@@ -307,16 +311,11 @@ class Larsson(Method):
         if head == "l2":
             return p["ab"]
         if head == "lab":
-            read = (lambda q: decode_sample(q, self.lab_axis, gen)) if decode == "sample" else (
-                lambda q: _READ[decode](q, self.lab_axis))
-            return torch.cat([read(p["a"]), read(p["b"])], 1)
+            return torch.cat([_read(decode, p[k], self.lab_axis, gen) for k in ("a", "b")], 1)
         how = HUE_CHROMA[decode]
-        chroma = (decode_sample(p["chroma"], self.chroma_axis, gen) if how.chroma == "sample"
-                  else _READ[how.chroma](p["chroma"], self.chroma_axis))
+        chroma = _read(how.chroma, p["chroma"], self.chroma_axis, gen)
         if how.hue != "expectation":
-            hue = (decode_sample(p["hue"], self.hue_axis, gen) if how.hue == "sample"
-                   else decode_mode(p["hue"], self.hue_axis))
-            return ab_from_hue_chroma(hue, chroma)
+            return ab_from_hue_chroma(_read(how.hue, p["hue"], self.hue_axis, gen), chroma)
         hue, certainty = hue_expectation(p["hue"], self.hue_axis)
         if how.fading:  # the released code reads |z| averaged over the K bins, |z| / K
             faded = chromatic_fading(chroma, certainty / (self.hue_axis.K if how.fading == "released" else 1), eta)

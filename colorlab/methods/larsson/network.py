@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.vgg import cfgs, make_layers
 
-__all__ = ["LAYERS", "INPUT_MULTIPLE", "FC_CHANNELS", "HIDDEN", "VGGTrunk", "Hypercolumn", "HypercolumnNet",
+__all__ = ["LAYERS", "INPUT_MULTIPLE", "FC_CHANNELS", "HIDDEN", "CHUNK", "VGGTrunk", "Hypercolumn", "HypercolumnNet",
            "pixel_grid", "sample_points", "read_at"]
 
 #: Every layer the paper's hypercolumn reads (the official ``columns`` layer): the input, the 13
@@ -49,6 +49,8 @@ INPUT_MULTIPLE = 32
 FC_CHANNELS = 4096
 #: Channels of the head's hidden layer at ``width = 1`` (the official ``colorize_fc1``).
 HIDDEN = 1024
+#: Pixels read at a time when every pixel is read: bounds the memory of a large image.
+CHUNK = 1 << 16
 #: VGG-16's convolution channels (configuration "D"), 'M' a 2×2 max-pool.
 _CFG = cfgs["D"]
 
@@ -142,11 +144,15 @@ class VGGTrunk(nn.Module):
         return [out[n] for n in self.layers]
 
 
+def _centre(i: Tensor, n: int) -> Tensor:
+    """The ``grid_sample`` coordinate (``align_corners=False``) of the centre of pixel ``i`` of ``n``."""
+    return (i.float() * 2 + 1) / n - 1
+
+
 def pixel_grid(batch: int, h: int, w: int, device: torch.device | str | None = None) -> Tensor:
     """``(B, h, w, 2)``: every pixel centre of an ``h × w`` image as ``grid_sample`` coordinates
     ``(x, y)`` in ``[-1, 1]`` (``align_corners=False``)."""
-    ys = (torch.arange(h, device=device, dtype=torch.float32) * 2 + 1) / h - 1
-    xs = (torch.arange(w, device=device, dtype=torch.float32) * 2 + 1) / w - 1
+    ys, xs = _centre(torch.arange(h, device=device), h), _centre(torch.arange(w, device=device), w)
     g = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (h, w, 2) as (x, y)
     return g.unsqueeze(0).expand(batch, h, w, 2)
 
@@ -157,7 +163,7 @@ def sample_points(batch: int, h: int, w: int, n: int, device: torch.device | str
     ``(B, 1, n, 2)`` and flat indices ``(B, n)`` into the ``h × w`` image (``y · w + x``)."""
     flat = torch.randint(0, h * w, (batch, n), device=device, generator=generator)
     ys, xs = flat // w, flat % w
-    grid = torch.stack([(xs.float() * 2 + 1) / w - 1, (ys.float() * 2 + 1) / h - 1], -1)
+    grid = torch.stack([_centre(xs, w), _centre(ys, h)], -1)
     return grid.unsqueeze(1), flat
 
 
@@ -213,11 +219,12 @@ class Hypercolumn(nn.Module):
         project the full-resolution layers band by band, so only the coarser projections (about a
         third of the hidden layer's size) are ever held whole."""
         h, w = size
-        full = [(proj, f) for proj, f in zip(self.project, feats, strict=True) if tuple(f.shape[-2:]) == (h, w)]
-        coarse: dict[tuple[int, int], Tensor] = {}
+        full, coarse = [], {}
         for proj, f in zip(self.project, feats, strict=True):
-            if tuple(f.shape[-2:]) != (h, w):  # one memory format throughout: mixed ones add slowly
-                key = (f.shape[-2], f.shape[-1])
+            key = (f.shape[-2], f.shape[-1])
+            if key == (h, w):
+                full.append((proj, f))
+            else:  # one memory format throughout: mixed ones add slowly
                 m = proj(f).contiguous(memory_format=torch.channels_last)
                 coarse[key] = coarse[key] + m if key in coarse else m
         if rows is None or rows >= h:
@@ -250,7 +257,7 @@ class HypercolumnNet(nn.Module):
         self.columns = Hypercolumn(channels, hidden)
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Conv2d(hidden, out_channels, 1))
 
-    def forward(self, x: Tensor, grid: Tensor | None = None, chunk: int = 1 << 16) -> Tensor:
+    def forward(self, x: Tensor, grid: Tensor | None = None, chunk: int = CHUNK) -> Tensor:
         """Outputs ``(B, out, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``, or at every pixel
         (``(B, out, H, W)``) when ``grid`` is ``None``, read ``chunk`` pixels at a time."""
         feats = self.trunk(x)

@@ -40,7 +40,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ... import cost
+from ... import cost, viz
 from ...claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
@@ -266,7 +266,7 @@ def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
         >>> sorted(sampling_labels(t, "cpu"))[:3]
         ['sampling_batch_size', 'sampling_dense_train_images_per_second', 'sampling_device']
     """
-    mine = table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
+    mine = cost.on_device(table, device)
     if mine.empty:
         return {}
     first = mine.iloc[0]
@@ -282,8 +282,6 @@ def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
 def sampling_plot(table: pd.DataFrame) -> Figure:
     """Bars of training images per second (with their intervals) and peak training memory, sparse
     against dense, per device (inference reads every pixel either way)."""
-    from ... import viz
-
     labels = [f"{r.variant}\n{r.device}" for r in table.itertuples()]
     return viz.bar_panels(table, labels, {"training images/s": "train_images_per_second",
                                           "peak memory, training (MiB)": "peak_train_mb"})
@@ -301,6 +299,14 @@ def _pixels(p: Tensor, n: int) -> list[tuple[int, int]]:
     return [(int(i) // w, int(i) % w) for i in picks]
 
 
+def _histograms_of(method: Any, rgb: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """``L``, ``ab`` and the predicted histograms of ``rgb`` ``(B, 3, H, W)``, read as
+    :meth:`~colorlab.methods.base.Method.colorize` reads them (padded, cropped back)."""
+    L, ab = rgb_to_lab(rgb.float().to(next(method.parameters()).device))
+    hist = method.histograms(method.pad_input(L))
+    return L, ab, {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in hist.items()}
+
+
 def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
     """For the first image of ``rgb`` ``(B, 3, H, W)``: the predicted histograms of ``n_pixels`` pixels
     (the least uncertain, the most and one between) of a histogram head, one row per pixel and a
@@ -308,11 +314,7 @@ def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
     is. ``method`` is a trained :class:`~colorlab.methods.larsson.Larsson` (not ``l2``)."""
     if method.args["head"] not in ("lab", "hue_chroma"):
         raise ValueError(f"histogram_plot draws the marginal heads (lab, hue_chroma); got {method.args['head']!r}")
-    dev = next(method.parameters()).device
-    L, ab = rgb_to_lab(rgb[:1].float().to(dev))
-    lum = method.pad_input(L)
-    with torch.no_grad():
-        hist = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(lum).items()}
+    _, ab, hist = _histograms_of(method, rgb[:1])
     axes_of = ({"a": method.lab_axis, "b": method.lab_axis} if method.args["head"] == "lab"
                else {"hue": method.hue_axis, "chroma": method.chroma_axis})
     truth = {"a": ab[:, :1], "b": ab[:, 1:]} if "a" in axes_of else dict(zip(("hue", "chroma"), hue_chroma(ab),
@@ -361,11 +363,8 @@ def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = F
     code's, on one colour scale, for a ``hue_chroma`` model."""
     if method.args["head"] != "hue_chroma":
         raise ValueError(f"certainty_plot needs the hue_chroma head; got {method.args['head']!r}")
-    dev = next(method.parameters()).device
-    imgs = rgb[:max_images].float().to(dev)
-    L, _ = rgb_to_lab(imgs)
-    with torch.no_grad():
-        p = {k: v[..., :L.shape[-2], :L.shape[-1]] for k, v in method.histograms(method.pad_input(L)).items()}
+    imgs = rgb[:max_images]
+    _, _, p = _histograms_of(method, imgs)
     _, certainty = hue_expectation(p["hue"], method.hue_axis)
     chroma = decode_median(p["chroma"], method.chroma_axis)
     removed = {f"the paper's (η = {eta})": chroma - chromatic_fading(chroma, certainty, eta),

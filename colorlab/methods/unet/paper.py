@@ -194,7 +194,7 @@ def cost_labels(table: pd.DataFrame, device: str) -> dict[str, dict[str, Any]]:
         >>> cost_labels(t, "cpu")
         {'regress': {'cost_device': 'cpu', 'cost_train_images_per_second': 3.0}}
     """
-    mine = table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
+    mine = cost.on_device(table, device)
     skip = ("method", "variant", "memory", "threads", "train_seconds", "infer_seconds")
     return {r["variant"]: {COST_PREFIX + k: v for k, v in r.items() if k not in skip} for r in mine.to_dict("records")}
 
