@@ -108,9 +108,9 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except torch.OutOfMemoryError:
+    except (torch.OutOfMemoryError, PermissionError):
         raise
-    except (EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as e:
+    except (EOFError, RuntimeError, ValueError, OSError, pickle.UnpicklingError) as e:  # a truncated zip: OSError 22
         raise UnreadableCheckpoint(f"{path}: not a readable checkpoint ({_first_line(e)})") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a colorlab checkpoint (it has no 'format': {FORMAT!r} entry)")

@@ -36,14 +36,21 @@ from .device import pick_device
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
 
 __all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
-           "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX"]
+           "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX", "TOOLS_FROM"]
 
 #: The number of the report notebook, run last (and with ``--only`` too, unless told not to).
 REPORT_PREFIX = "99"
+#: Notebooks numbered from here are tools for readers (90: colourise your own photos), not
+#: reproductions: they judge no claim and add no rows to the summary.
+TOOLS_FROM = "90"
 #: Data specs that are not a dataset: the full profile refuses them unless forced.
 EMBEDDED = ("samples", "historical")
 #: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
 OTHER_SPECS = ("historical_spec",)
+#: Parameters naming a model to colourise with (:func:`colorlab.colorize.model.check_spec`: a file made absolute).
+MODEL_PARAMETERS = ("checkpoint",)
+#: Parameters naming photos to colourise (:func:`colorlab.colorize.job.check_photos`: a path made absolute).
+PHOTO_PARAMETERS = ("photos",)
 
 class UsageError(ValueError):
     """A request refused before anything runs; its message is one line for the terminal."""
@@ -182,6 +189,7 @@ def plan_run(
                 overrides[name] = check_weights(overrides[name], cwd)
             except (FileNotFoundError, ValueError) as e:
                 raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0]}") from e
+    _check_colorize_params(overrides, cwd)
     try:
         pick_device(common.get("device", "auto"))
     except RuntimeError as e:
@@ -202,6 +210,23 @@ def plan_run(
     if (root_path / profile).exists() and not (root_path / profile).is_dir():
         raise UsageError(f"results folder {root_path / profile} is a file, not a folder")
     return Plan(profile, folder, books, params, root_path, data_spec, timeout, overrides)
+
+
+def _check_colorize_params(params: dict[str, Any], cwd: str | os.PathLike | None = None, where: str = "-p ") -> None:
+    """A released weights file, a model spec and a photos spec among ``params`` checked, and any
+    path among them made absolute in place (``UsageError`` naming the parameter)."""
+    from .colorize.job import check_photos
+    from .colorize.model import check_spec
+    from .released import FILE_PARAMETERS, check_file
+
+    checks = {**dict.fromkeys(FILE_PARAMETERS, check_file), **dict.fromkeys(MODEL_PARAMETERS, check_spec),
+              **dict.fromkeys(PHOTO_PARAMETERS, check_photos)}
+    for name, check in checks.items():
+        if params.get(name) is not None:
+            try:
+                params[name] = check(params[name], cwd)
+            except (FileNotFoundError, ValueError) as e:
+                raise UsageError(f"{where}{name}={params[name]!r}: {e.args[0]}") from e
 
 
 def parameter_table(folder: Path) -> pd.DataFrame:
@@ -259,3 +284,4 @@ def check_params(params: Mapping[str, Any]) -> None:
             check_weights(params[name])
     if "subset" in params:  # a subset's list file or sub-folder likewise
         check_subset(params["subset"], params.get("data_spec", "samples"))
+    _check_colorize_params(dict(params), where="parameter ")  # a released weights file, a model and photos likewise

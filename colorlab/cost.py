@@ -45,7 +45,7 @@ from .backbones import skip_weights
 from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
 
-__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb"]
+__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb", "reset_peak", "peak_rss_mb", "timed"]
 
 _MB = 2**20
 _KB = 2**10
@@ -60,7 +60,7 @@ def rss_mb() -> float:
         return float("nan")
 
 
-def _reset_peak() -> bool:
+def reset_peak() -> bool:
     """Reset this process's resident-set high-water mark to its resident set now (Linux 4.0+:
     ``/proc/self/clear_refs``); False where that is not possible."""
     try:
@@ -71,7 +71,7 @@ def _reset_peak() -> bool:
         return False
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """The resident-set high-water mark (``VmHWM``; ``ru_maxrss`` where ``/proc`` has none), MiB."""
     try:
         with open("/proc/self/status") as f:
@@ -101,7 +101,7 @@ def _sync(dev: torch.device) -> None:
         torch.cuda.synchronize(dev)
 
 
-def _timed(fn: Any, n: int, dev: torch.device) -> list[float]:
+def timed(fn: Any, n: int, dev: torch.device) -> list[float]:
     out = []
     for _ in range(n):
         _sync(dev)
@@ -124,18 +124,18 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
     batch = synthetic_batch(method.space, batch_size, size, dev)
     cuda = dev.type == "cuda"
     base = torch.cuda.memory_allocated(dev) / _MB if cuda else rss_mb()  # the built model and the batch
-    reset = cuda or _reset_peak()  # else the peak may be the build's, not the phase's: reported as is
+    reset = cuda or reset_peak()  # else the peak may be the build's, not the phase's: reported as is
 
     def peak() -> float:
         if cuda:
             return torch.cuda.max_memory_allocated(dev) / _MB - base
-        return _peak_rss_mb() - base
+        return peak_rss_mb() - base
 
     method.eval()
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    _timed(lambda: method.colorize(batch), warmup, dev)
-    infer = _timed(lambda: method.colorize(batch), repeats, dev)
+    timed(lambda: method.colorize(batch), warmup, dev)
+    infer = timed(lambda: method.colorize(batch), repeats, dev)
     peak_infer = peak()
 
     method.train()
@@ -143,8 +143,8 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
     step = iter(range(10**9))
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    _timed(lambda: method.train_step(batch, optimizers, next(step)), warmup, dev)
-    train = _timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
+    timed(lambda: method.train_step(batch, optimizers, next(step)), warmup, dev)
+    train = timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
     return {"method": name, "variant": variant, "device": str(dev), "batch_size": batch_size, "size": size,
             "threads": torch.get_num_threads(), "train_seconds": train, "infer_seconds": infer,
             "train_images_per_second": batch_size / float(np.mean(train)),

@@ -221,7 +221,7 @@ class Study:
 
     def checkpoint_path(self, method: Method, steps: int, batch_size: int) -> Path:
         """Where ``method`` trained with these settings on this study's data is kept."""
-        key = {"method": method.name, "variant": method.variant, "args": method.args, "steps": steps,
+        key = {"method": method.name, "variant": method.variant, "args": method.key_args(), "steps": steps,
                "seed": self.seed, "batch_size": batch_size, "data": self._data_key()}
         if provenance := method.provenance():  # pretrained weights: a model started from others is another model
             key["provenance"] = provenance

@@ -24,7 +24,7 @@ from torchvision.utils import make_grid
 from .color import check_image, chroma, rgb_to_gray, rgb_to_lab
 
 __all__ = ["colorization_rows", "chroma_histogram", "ab_prior_plot", "loss_curves", "metric_scatter", "sweep_plot",
-           "gallery", "bar_panels", "to_numpy_image"]
+           "gallery", "before_after", "centre_crop", "bar_panels", "to_numpy_image"]
 
 
 _INCHES_PER_PIXEL = 0.02
@@ -210,6 +210,40 @@ def gallery(rows: Mapping[str, Sequence[Tensor]], names: Sequence[str] | None = 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def centre_crop(rgb: Tensor, side: int) -> Tensor:
+    """The centre ``side`` × ``side`` pixels of ``(..., H, W)`` (the whole of a smaller side).
+
+    Example:
+        >>> centre_crop(torch.arange(25.0).view(1, 5, 5), 3)[0, 0].tolist()
+        [6.0, 7.0, 8.0]
+    """
+    h, w = rgb.shape[-2:]
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return rgb[..., top:top + side, left:left + side]
+
+
+def before_after(before: Sequence[Tensor], after: Sequence[Tensor], names: Sequence[str] | None = None,
+                 detail: int = 160, title: str | None = None) -> Figure:
+    """Photos as given and as colourised (:func:`gallery`), and a row of each output's centre
+    ``detail`` × ``detail`` pixels drawn one to one, where the sharpness of a full-resolution
+    output shows. Images are RGB ``(3, H, W)``, float in ``[0, 1]`` or uint8; each pair has one size.
+
+    Example:
+        >>> fig = before_after([torch.zeros(3, 300, 200, dtype=torch.uint8)], [torch.ones(3, 300, 200)], ["a"])
+        >>> [ax.get_images()[0].get_array().shape for ax in fig.axes]
+        [(300, 200, 3), (300, 200, 3), (160, 160, 3)]
+    """
+    if len(before) != len(after):
+        raise ValueError(f"before_after: {len(before)} photos before and {len(after)} after")
+    for i, (b, a) in enumerate(zip(before, after, strict=True)):
+        if b.shape[-2:] != a.shape[-2:]:
+            raise ValueError(f"before_after: photo {i} is {tuple(b.shape[-2:])} before and {tuple(a.shape[-2:])} after")
+    as_float = [[x.float() / 255 if x.dtype == torch.uint8 else x.float() for x in xs] for xs in (before, after)]
+    rows = {"as given": as_float[0], "colourised": as_float[1],
+            f"centre {detail} px, 1:1": [centre_crop(a, detail) for a in as_float[1]]}
+    return gallery(rows, names=names, title=title)
 
 
 def bar_panels(table: pd.DataFrame, labels: Sequence[str], panels: Mapping[str, str]) -> Figure:

@@ -107,3 +107,24 @@ def test_bar_panels_draw_the_values_and_their_intervals():
     assert not [c for c in mb.collections if len(c.get_segments()) == 2]  # no interval, no error bar
     with pytest.raises(ValueError, match="2 labels for 1 rows"):
         viz.bar_panels(t.iloc[:1], ["a", "b"], {"x": "ips"})
+
+
+def test_before_after_draws_each_photo_its_output_and_the_outputs_centre_one_to_one():
+    g = torch.Generator().manual_seed(3)
+    before = [torch.randint(0, 256, (3, 300, 200), dtype=torch.uint8, generator=g), torch.rand(3, 50, 90, generator=g)]
+    after = [torch.rand(3, 300, 200, generator=g), torch.rand(3, 50, 90, generator=g)]
+    fig = viz.before_after(before, after, names=["tall", "small"], detail=64, title="m")
+    axes = np.array(fig.axes).reshape(3, 2)
+    drawn = [[np.asarray(ax.get_images()[0].get_array()) for ax in row] for row in axes]
+    np.testing.assert_array_equal(drawn[0][0], before[0].permute(1, 2, 0).numpy())  # uint8 drawn as it is
+    np.testing.assert_array_equal(drawn[1][1], viz.to_numpy_image(after[1]))
+    np.testing.assert_array_equal(drawn[2][0], viz.to_numpy_image(after[0][:, 118:182, 68:132]))  # the centre, 1:1
+    assert drawn[2][1].shape == (50, 64, 3)  # a side smaller than the detail is kept whole
+    assert [ax.get_title() for ax in axes[0]] == ["tall", "small"]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["as given", "colourised", "centre 64 px, 1:1"]
+    assert fig._suptitle.get_text() == "m"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="photo 0 is"):
+        viz.before_after([torch.rand(3, 8, 8)], [torch.rand(3, 8, 9)])
+    with pytest.raises(ValueError, match="1 photos before and 2 after"):
+        viz.before_after([torch.rand(3, 8, 8)], [torch.rand(3, 8, 8)] * 2)

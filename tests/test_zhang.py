@@ -303,9 +303,10 @@ def test_table1_shape():
               "colorfulness": 10.0, "colorfulness_gap": -15.0, "psnr": 23.0}]
     rows += [{"method": "zhang", "variant": v, "decode": d, "auc": 0.9, "auc_rebal": 0.65 if d == "annealed" else 0.1,
               "colorfulness": 30.0, "colorfulness_gap": 5.0, "psnr": 21.0}
-             for v in ("class", "full") for d in Z.DECODERS]
+             for v in ("class", "full", "zhang2016-released") for d in Z.DECODERS]
     t = Z.paper.table1(pd.DataFrame(rows))
     assert list(t.index) == [p.label for p in Z.paper.TABLE1]
+    assert "Zhang full, the released weights" not in Z.paper.table1(pd.DataFrame(rows[:-3])).index  # not run: no row
     assert list(t.columns) == [name for name, _ in Z.paper.TABLE1_COLUMNS.values()]
     assert t.loc["Zhang full (class + rebalancing)", "rebalanced AuC %"] == 65.0
     assert t.loc["Zhang L2", "AuC %"] == 91.0

@@ -31,6 +31,7 @@ from .folder import TEST_FRACTION, check_folder, load_folder
 from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare, fold_of
 
 __all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec", "reachable",
+           "embedded_files",
            "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
@@ -55,7 +56,7 @@ _TORCHVISION = {
 }
 
 
-def _embedded(spec: str) -> dict[str, Path]:
+def embedded_files(spec: str) -> dict[str, Path]:
     """Paths of the offline photos of ``samples`` / ``historical`` that exist on this install."""
     def package_dir(name: str) -> Path:  # located without importing the package
         spec_ = importlib.util.find_spec(name)
@@ -168,7 +169,7 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
     if key.lower().startswith("folder:"):
         return f"folder:{check_folder(key[len('folder:'):], cwd)}"
     if key.lower() in ("samples", "historical"):
-        if not _embedded(key.lower()):
+        if not embedded_files(key.lower()):
             raise FileNotFoundError(f"{key}: none of its photos is installed (scikit-image, scikit-learn, matplotlib)")
         return key.lower()
     if key.lower() == "ambiguous":
@@ -230,7 +231,7 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
                            cache_bytes=cache_bytes)
     elif key.lower() in ("samples", "historical"):
         key = key.lower()
-        paths = list(_embedded(key).items())[:max_images]
+        paths = list(embedded_files(key).items())[:max_images]
         region, rule = (0.0, 1.0), "none"
         if split is not None and fold is not None and key in FOLDED:
             i, k = fold

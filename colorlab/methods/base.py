@@ -21,7 +21,9 @@ checkpoint stores to rebuild it (:mod:`colorlab.checkpoint`). What the training 
 A subclass sets the class attributes (``name``, ``title``, ``source``, ``space``, ``norm``,
 ``defaults``, ``variants``, ``smoke_args``, ``claims``, ``published``), builds its networks in
 ``__init__`` after ``super().__init__(variant, **args)``, and implements ``loss`` (or
-``train_step``), ``configure_optimizers`` and ``predict_chroma``.
+``train_step``), ``configure_optimizers`` and ``predict_chroma``. A method whose authors released
+trained weights declares them in :attr:`~Method.released` (:class:`Released`, loaded by
+:func:`colorlab.methods.load_released`).
 
 Example:
     >>> from colorlab.methods import build
@@ -34,7 +36,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
 
     from ..data import ColorDataset
 
-__all__ = ["Variant", "Method", "Trained"]
+__all__ = ["Variant", "Released", "Method", "Trained"]
 
 Batch = Mapping[str, Any]
 #: The luminance key of a batch in each colour space (:class:`colorlab.data.ColorDataset` items).
@@ -77,6 +79,17 @@ class Variant:
 
     description: str
     args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Released:
+    """Trained weights a source's authors released: what they are, where ``torch.hub`` fetches
+    them, and ``build``, which maps their ``state_dict`` into a new method in eval mode (raising
+    ``ValueError`` naming the keys and shapes that do not fit)."""
+
+    description: str
+    url: str
+    build: Callable[[Mapping[str, Tensor]], Method]
 
 
 class Method(nn.Module):
@@ -106,12 +119,19 @@ class Method(nn.Module):
     claims: ClassVar[tuple[Claim, ...]] = ()
     #: values the source publishes, for the comparison table
     published: ClassVar[tuple[Published, ...]] = ()
+    #: released trained weights by name (``zhang2016-released``): :func:`colorlab.methods.load_released`
+    released: ClassVar[dict[str, Released]] = {}
+    #: arguments added after checkpoints were first named: at these values they are left out of a
+    #: checkpoint's key (:meth:`key_args`), so the checkpoints trained before they came keep their names
+    unkeyed_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__()
         self.variant, self.args = self.resolve(variant, args)
         #: bf16 autocast of the training step on CUDA, set by the training loop
         self.amp = False
+        #: where weights loaded from outside came from (a released model's name, file and URL); empty otherwise
+        self.origin: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------ arguments
 
@@ -140,6 +160,18 @@ class Method(nn.Module):
                              f"(choose the variant that has it: {', '.join(cls.variants)})")
         return variant, plain({**cls.defaults, **preset, **args})
 
+    def key_args(self) -> dict[str, Any]:
+        """:attr:`args` as a checkpoint's key has them: without the :attr:`unkeyed_defaults` at their value.
+
+        Example:
+            >>> from colorlab.methods import build
+            >>> m = build("zhang", "l2", width=0.125)
+            >>> "arch" in m.args, "arch" in m.key_args()
+            (True, False)
+        """
+        late = self.unkeyed_defaults
+        return {k: v for k, v in self.args.items() if not (k in late and plain(v) == plain(late[k]))}
+
     def extra_repr(self) -> str:
         return f"variant={self.variant!r}, args={self.args}"
 
@@ -154,8 +186,9 @@ class Method(nn.Module):
         """How the initial state came about beyond :attr:`args` (a pretrained backbone's weights
         actually loaded: ImageNet, a file with its hash, or a random fallback). Part of a
         checkpoint's key in :class:`colorlab.study.Study`, so a model initialised one way is never
-        reused for a run initialised another; recorded with the model. Empty by default."""
-        return {}
+        reused for a run initialised another; recorded with the model. By default :attr:`origin`:
+        empty, unless released weights were loaded (:func:`colorlab.methods.load_released`)."""
+        return dict(self.origin)
 
     def check_trainable(self) -> None:
         """Raise ``ValueError`` saying what is missing when the method cannot train yet."""

@@ -2,6 +2,8 @@
 classification over quantised ab bins with class rebalancing (source 000; notebook 03).
 
 * :mod:`.network`: the VGG-style network with dilated conv5–6 (:class:`ZhangNet`, width-scaled);
+* :mod:`.siggraph`: the SIGGRAPH 2017 generator of the same authors (:class:`SiggraphNet`), without hints;
+* :mod:`.released`: their released PyTorch weights mapped into :class:`Zhang` (:attr:`Zhang.released`);
 * :mod:`.recipe`: the paper's constants, rebalancing weights, stride-4 targets and losses;
 * :mod:`.paper`: its claims with their verdict rules, Table 1, the temperature sweep and figure;
 * :class:`Zhang`: the method. Variants are the trained rows of Table 1: ``full`` (classification
@@ -12,6 +14,10 @@ classification over quantised ab bins with class rebalancing (source 000; notebo
   Decodings of the class head: the annealed mean (``T = 0.38``; ``temperature=`` to change it),
   the mode and the mean, each at 1/4 resolution; the ab image is then upsampled bilinearly and
   joined with the full-resolution L, as the official demo does (the logits are never upsampled).
+  The variant ``siggraph17`` is the SIGGRAPH 2017 network's regression branch (full resolution).
+* Released weights (:func:`colorlab.methods.load_released`): ``zhang2016-released`` (ECCV 2016,
+  with ``bins='released'``: the 313 bins carried by the port's decoding layer) and
+  ``zhang2017-released`` (SIGGRAPH 2017); see :mod:`.released`.
 
 Example:
     >>> m = Zhang("class", width=0.125).eval()
@@ -40,7 +46,7 @@ from ...abgrid import (
 )
 from ...color import ZHANG
 from ..abclasses import AbClasses
-from ..base import Variant
+from ..base import Released, Variant
 from . import paper
 from .network import INPUT_MULTIPLE, PAPER_Q, ZhangNet
 from .recipe import (
@@ -56,17 +62,21 @@ from .recipe import (
     l2_loss,
     rebalance_weights,
 )
+from .released import ECCV16_URL, SIGGRAPH17_URL, build_eccv16, build_siggraph17, siggraph_bins
+from .siggraph import SIGGRAPH_Q, SiggraphNet, huber_loss
 
 if TYPE_CHECKING:
     from ...data import ColorDataset
 
 __all__ = [
-    "Zhang", "ZhangNet", "PAPER_Q", "ANNEALED_T", "K_PAPER", "K_OFFICIAL", "LAMBDA", "ADAM_BETAS", "WEIGHT_DECAY",
+    "Zhang", "ZhangNet", "SiggraphNet", "ARCHS", "PAPER_Q", "SIGGRAPH_Q", "ANNEALED_T", "K_PAPER", "K_OFFICIAL", "LAMBDA", "ADAM_BETAS", "WEIGHT_DECAY",
     "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights",
 ]
 
 #: The temperature of each decoding of the class head (the mode is the ``T -> 0`` limit).
 TEMPERATURE = {"annealed": ANNEALED_T, "mode": 0.0, "mean": 1.0}
+#: The networks: Zhang et al. 2016 (ECCV) and Zhang et al. 2017 (SIGGRAPH, without user hints).
+ARCHS = ("eccv16", "siggraph17")
 
 
 class Zhang(AbClasses):
@@ -76,7 +86,10 @@ class Zhang(AbClasses):
     network), ``head`` (``'class'`` or ``'regress'``), ``rebalance`` and ``lam`` (λ of the
     weights ``((1 - λ) p + λ/Q)^-1``), ``k`` and ``sigma`` of the soft encoding (``sigma`` also
     smooths the prior), ``grid`` (the ab bin spacing), ``norm_layer`` (``'batch'`` or ``'none'``),
-    Adam's ``lr``, ``betas`` and ``weight_decay`` (the official solver's by default).
+    Adam's ``lr``, ``betas`` and ``weight_decay`` (the official solver's by default), ``arch``
+    (``'eccv16'``, :class:`ZhangNet`, or ``'siggraph17'``, :class:`SiggraphNet`, regression head
+    only) and ``bins`` (``'gamut'``: the in-gamut cells of ``grid``; ``'released'``: the released
+    model's, 313 for ``eccv16`` filled in by loading its weights, 529 for ``siggraph17``).
     """
 
     name = "zhang"
@@ -85,7 +98,8 @@ class Zhang(AbClasses):
     space = "lab"
     norm = ZHANG
     defaults = {"width": 0.25, "head": "class", "rebalance": True, "lam": LAMBDA, "k": K_PAPER, "sigma": SIGMA,
-                "grid": GRID, "norm_layer": "batch", "lr": 1e-3, "betas": ADAM_BETAS, "weight_decay": WEIGHT_DECAY}
+                "grid": GRID, "norm_layer": "batch", "lr": 1e-3, "betas": ADAM_BETAS, "weight_decay": WEIGHT_DECAY,
+                "arch": "eccv16", "bins": "gamut"}
     variants = {
         "full": Variant("classification with class rebalancing, lambda = 0.5 (the paper's full method)",
                         {"head": "class", "rebalance": True}),
@@ -93,6 +107,19 @@ class Zhang(AbClasses):
                          {"head": "class", "rebalance": False}),
         "l2": Variant("regression head, L2 loss on ab/110 (the paper's 'L2' baseline)",
                       {"head": "regress", "rebalance": False}),
+        "siggraph17": Variant("the SIGGRAPH 2017 network (Zhang, Zhu et al., 'Real-Time User-Guided Image "
+                              "Colorization') without user hints: its regression branch, Huber loss on ab/110 at full "
+                              "resolution", {"arch": "siggraph17", "head": "regress", "rebalance": False}),
+    }
+    #: added after the first checkpoints: left out of their keys at these values, so those keep their names
+    unkeyed_defaults = {"arch": "eccv16", "bins": "gamut"}
+    released = {
+        "zhang2016-released": Released("Zhang et al. 2016 (ECCV), the released colorization_release_v2 weights (class "
+                                       "rebalancing, 313 bins; decodings annealed, mode, mean)",
+                                       ECCV16_URL, build_eccv16),
+        "zhang2017-released": Released("Zhang et al. 2017 (SIGGRAPH), the released siggraph17 weights without user "
+                                       "hints (regression branch, decoding direct)",
+                                       SIGGRAPH17_URL, build_siggraph17),
     }
     smoke_args = {"width": 0.125, "lr": 3e-3}
     input_multiple = INPUT_MULTIPLE
@@ -102,8 +129,17 @@ class Zhang(AbClasses):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        q = self.build_classes("soft-encoding neighbours")
-        self.net = ZhangNet(num_classes=q, width=a["width"], head=a["head"], norm=a["norm_layer"])
+        if a["arch"] not in ARCHS:
+            raise ValueError(f"{self.name}: arch must be one of {', '.join(ARCHS)}; got {a['arch']!r}")
+        if a["arch"] == "siggraph17" and a["head"] != "regress":
+            raise ValueError(f"{self.name}: arch='siggraph17' has the regression head only (its output); got "
+                             f"head={a['head']!r}")
+        eccv = a["arch"] == "eccv16"
+        q = self.build_classes("soft-encoding neighbours", released=PAPER_Q if eccv else siggraph_bins())
+        if eccv:
+            self.net = ZhangNet(num_classes=q, width=a["width"], head=a["head"], norm=a["norm_layer"])
+        else:
+            self.net = SiggraphNet(width=a["width"], num_classes=q, norm=a["norm_layer"])
 
     @classmethod
     def training_prior(cls, train_set: ColorDataset, cache_dir: str | Path | None = None,
@@ -123,6 +159,8 @@ class Zhang(AbClasses):
         if missing:
             raise KeyError(f"batch lacks {missing}; build the dataset with space='lab'")
         out = self.net(self.norm.encode_l(batch["L"])).float()
+        if self.args["arch"] == "siggraph17":
+            return huber_loss(out, batch["ab"])
         if self.args["head"] == "regress":
             return l2_loss(out, batch["ab"])
         weights = self.class_weights if self.args["rebalance"] else None
@@ -132,6 +170,11 @@ class Zhang(AbClasses):
     def decodings(self) -> tuple[str, ...]:
         return DECODERS if self.args["head"] == "class" else ("direct",)
 
+    def count_parameters(self) -> int:
+        """The network's parameters, less the SIGGRAPH network's unused classification branch."""
+        unused = self.net.model_class if isinstance(self.net, SiggraphNet) else None
+        return super().count_parameters() - (sum(p.numel() for p in unused.parameters()) if unused else 0)
+
     def row_labels(self, decode: str, temperature: float | None = None, **options: Any) -> dict[str, Any]:
         if decode == "annealed" and temperature is not None:
             return {"temperature": float(temperature)}
@@ -139,7 +182,8 @@ class Zhang(AbClasses):
 
     def predict_chroma(self, lum: Tensor, decode: str, temperature: float | None = None, **options: Any) -> Tensor:
         """ab ``(B, 2, H/4, W/4)``: the regression head's output, or the class head's logits decoded
-        by ``decode`` (``temperature`` overrides the annealed mean's 0.38)."""
+        by ``decode`` (``temperature`` overrides the annealed mean's 0.38); ``(B, 2, H, W)`` from
+        the SIGGRAPH network."""
         if temperature is not None and decode != "annealed":
             raise ValueError(f"temperature applies to the annealed mean only; decode={decode!r} has its own")
         out = self.net(self.norm.encode_l(lum)).float()

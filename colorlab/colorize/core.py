@@ -1,0 +1,126 @@
+"""The functional core of colourising at full resolution: the working size, the grayscale a
+colour photo is reduced to, chroma predicted small and joined with the full-resolution luminance,
+and the side-by-side comparison (see :mod:`colorlab.colorize`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchvision.transforms.v2 import functional as TF
+
+from ..color import rgb_to_lab, rgb_to_yuv
+
+__all__ = ["DEFAULT_SIZE", "COMPARE_HEIGHT", "LEVELS", "working_size", "desaturate", "colorize_images", "comparison",
+           "to_uint8"]
+
+#: The working size (shorter side, pixels) when the checkpoint records no training image size:
+#: the official demo's 256.
+DEFAULT_SIZE = 256
+#: The comparison image's height in pixels (input, what the model saw, output, side by side).
+COMPARE_HEIGHT = 512
+#: Levels of an 8-bit output.
+LEVELS = 255
+
+def working_size(size_hw: tuple[int, int], size: int) -> tuple[int, int]:
+    """``(h, w)`` of a photo of ``size_hw`` scaled so its shorter side is ``size``, aspect kept;
+    a photo already no larger is kept as it is (never enlarged).
+
+    Example:
+        >>> working_size((4000, 6000), 256), working_size((1, 1), 256)
+        ((256, 384), (1, 1))
+    """
+    h, w = size_hw
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive integer; got {size!r}")
+    if min(h, w) <= size:
+        return h, w
+    s = size / min(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def desaturate(rgb: Tensor) -> Tensor:
+    """The grayscale a photo editor makes of RGB ``(..., 3, H, W)`` in ``[0, 1]``: ITU-R 601 luma,
+    replicated to three channels.
+
+    Example:
+        >>> desaturate(torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)).flatten().tolist()
+        [0.2989..., 0.2989..., 0.2989...]
+    """
+    return TF.rgb_to_grayscale(rgb, num_output_channels=3)
+
+
+def _is_gray(rgb: Tensor) -> bool:
+    """Whether the three channels are equal (a grayscale photo, kept exactly as it is)."""
+    return bool((rgb[0] == rgb[1]).all() and (rgb[1] == rgb[2]).all())
+
+
+def _chroma(space: str, rgb: Tensor) -> Tensor:
+    return (rgb_to_lab if space == "lab" else rgb_to_yuv)(rgb)[1]
+
+
+@torch.no_grad()
+def colorize_images(method: Any, photos: Sequence[Tensor], *, size: int = DEFAULT_SIZE, decode: str | None = None,
+                    keep_luminance: bool = False, device: str | torch.device | None = None,
+                    **options: Any) -> list[Tensor]:
+    """Colourise photos at full resolution: RGB ``(3, H, W)`` in ``[0, 1]`` (float) or uint8 each,
+    any sizes; returns float RGB ``(3, H, W)`` in ``[0, 1]`` on the CPU, each at its input's size.
+
+    Photos of the same working size (:func:`working_size`) run through the network as one batch.
+    ``method`` is a :class:`~colorlab.methods.base.Method` in eval mode; ``decode`` and
+    ``options`` go to its ``colorize``; ``device`` defaults to the method's.
+
+    Example:
+        >>> from colorlab.methods import build
+        >>> m = build("zhang", "l2", width=0.125).eval()
+        >>> gray = torch.full((1, 40, 30), 0.5).expand(3, -1, -1)
+        >>> [tuple(o.shape) for o in colorize_images(m, [gray, torch.rand(3, 9, 9)], size=16)]
+        [(3, 40, 30), (3, 9, 9)]
+    """
+    device = torch.device(device) if device is not None else next(method.parameters()).device
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, p in enumerate(photos):
+        if p.ndim != 3 or p.shape[0] != 3 or min(p.shape[-2:]) < 1:
+            raise ValueError(f"photo {i}: expected RGB (3, H, W); got {tuple(p.shape)}")
+        groups.setdefault(working_size(tuple(p.shape[-2:]), size), []).append(i)
+    out: list[Tensor | None] = [None] * len(photos)
+    for hw, idx in groups.items():
+        full = [photos[i].to(device) for i in idx]
+        full = [p.float() / LEVELS if p.dtype == torch.uint8 else p.float() for p in full]
+        seen = [p if keep_luminance or _is_gray(p) else desaturate(p) for p in full]  # what the model is given
+        small = torch.stack([TF.resize(p[None], list(hw), antialias=True)[0].clamp(0, 1) if tuple(p.shape[-2:]) != hw
+                             else p for p in seen])
+        chroma = _chroma(method.space, method.colorize(small, decode, **options).float())
+        for j, i in enumerate(idx):
+            H, W = full[j].shape[-2:]
+            c = chroma[j:j + 1]
+            if (H, W) != hw:
+                c = F.interpolate(c, size=(H, W), mode="bilinear", align_corners=False)
+            lum = method.luminance(seen[j][None])
+            out[i] = method.to_rgb(lum, c)[0].clamp(0, 1).cpu()
+    return out  # type: ignore[return-value]
+
+
+def to_uint8(rgb: Tensor) -> Tensor:
+    return (rgb.clamp(0, 1) * LEVELS).round().to(torch.uint8)
+
+
+def comparison(original: Tensor, seen: Tensor, result: Tensor, height: int = COMPARE_HEIGHT) -> Tensor:
+    """Three panels side by side at ``height`` pixels (aspect kept): the photo as given, the
+    grayscale the model saw, the colourised result; float RGB ``(3, H, W)`` each, same size.
+
+    Example:
+        >>> comparison(torch.zeros(3, 20, 10), torch.zeros(3, 20, 10), torch.ones(3, 20, 10), height=8).shape
+        torch.Size([3, 8, 12])
+    """
+    if not (original.shape == seen.shape == result.shape):
+        raise ValueError(f"the three panels must have one shape; got {original.shape}, {seen.shape}, {result.shape}")
+    H, W = original.shape[-2:]
+    w = max(1, round(W * height / H))
+    panels = [TF.resize(p.float()[None], [height, w], antialias=True)[0].clamp(0, 1) for p in (original, seen, result)]
+    return torch.cat(panels, dim=-1)
+
+

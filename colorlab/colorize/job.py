@@ -1,0 +1,316 @@
+"""One ``colorlab colorize`` job: the inputs (files, folders, globs) and the output of each,
+checked before any photo is read (:func:`plan`), then colourised one by one with every failure
+reported and the rest going on (:func:`run`), and the record of what ran."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from torch import Tensor
+
+from .. import __version__, progress
+from ..checks import UsageError
+from ..files import atomic_write, plain, write_json
+from .core import LEVELS, colorize_images, comparison, desaturate, to_uint8, working_size
+from .model import Model, describe
+
+__all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_TAG", "EMBEDDED", "Job", "Outcome", "photo_inputs", "check_photos",
+           "collect_inputs", "plan", "run"]
+
+#: File name endings taken from a folder (any file given by name is tried whatever its ending).
+IMAGE_SUFFIXES = frozenset(ext.lower() for ext in Image.registered_extensions())
+#: Outputs are lossless 8-bit PNG.
+OUTPUT_SUFFIX = ".png"
+#: Added to an output's name for its comparison image.
+COMPARE_TAG = "_compare"
+#: Photo sets shipped in the installed wheels that :func:`photo_inputs` names by word.
+EMBEDDED = ("historical", "samples")
+#: The prefix of a folder given as a data spec.
+_FOLDER = "folder:"
+
+@dataclass
+class Job:
+    """What one ``colorlab colorize`` will do: input photos and the output file of each."""
+
+    pairs: list[tuple[Path, Path]]
+    outdir: Path
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # refused before work (exists)
+
+
+@dataclass
+class Outcome:
+    """What :func:`run` did: written outputs, photos that failed with why, outputs kept as they were."""
+
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+    manifest: Path | None = None
+    seconds: float = 0.0
+
+
+def _has_magic(text: str) -> bool:
+    return glob.has_magic(text)
+
+
+def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, Path]]:
+    """``(photo, relative output stem)`` for each input: a file as given (any ending); a folder's
+    image files (:data:`IMAGE_SUFFIXES`, hidden files left out) recursively, each under its path
+    relative to the folder; a glob's matches (``**`` recursive). An input that does not exist, a
+    glob that matches nothing and a folder with no images raise ``UsageError``.
+
+    Example:
+        >>> collect_inputs(["/no/such/photo.jpg"])
+        Traceback (most recent call last):
+        ...
+        colorlab.checks.UsageError: input '/no/such/photo.jpg' does not exist
+    """
+    out: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+
+    def add(p: Path, rel: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append((p, rel))
+
+    for raw in inputs:
+        text = os.fspath(raw)
+        p = Path(text).expanduser()
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            if not found:
+                raise UsageError(f"folder {text!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
+            for f in found:
+                add(f, f.relative_to(p))
+        elif p.is_file():
+            add(p, Path(p.name))
+        elif _has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True) if Path(m).is_file())
+            if not matches:
+                raise UsageError(f"no file matches {text!r}")
+            for f in matches:
+                add(f, Path(f.name))
+        elif p.exists():
+            raise UsageError(f"input {text!r} is neither a file nor a folder")
+        else:
+            raise UsageError(f"input {text!r} does not exist")
+    return out
+
+
+def photo_inputs(spec: str) -> list[str]:
+    """The inputs a photos spec names, for :func:`plan`: ``historical`` or ``samples`` (the files
+    of :func:`colorlab.data.sources.embedded_files`), ``folder:PATH`` (the folder), or a photo
+    file, a folder or a glob as it is.
+
+    Example:
+        >>> sorted(Path(p).stem for p in photo_inputs("historical"))[:3]
+        ['camera', 'clock_motion', 'coins']
+        >>> photo_inputs("folder:~/scans")
+        ['~/scans']
+    """
+    from ..data.sources import embedded_files
+
+    if spec in EMBEDDED:
+        return [str(p) for p in embedded_files(spec).values()]
+    return [spec.removeprefix(_FOLDER)]
+
+
+def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
+    """A photos spec checked before any work (:func:`photo_inputs`; the files are listed, not
+    read): a path or glob made absolute (a relative one from ``cwd``), ``UsageError`` when it
+    names no photo.
+
+    Example:
+        >>> check_photos("historical")
+        'historical'
+        >>> check_photos("/no/such/folder")
+        Traceback (most recent call last):
+        ...
+        colorlab.checks.UsageError: input '/no/such/folder' does not exist
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise UsageError(f"photos must be historical, samples, folder:PATH, a photo, a folder or a glob; got {spec!r}")
+    if spec in EMBEDDED:
+        if not photo_inputs(spec):
+            raise UsageError(f"no {spec} photos are shipped in the installed wheels")
+        return spec
+    folder = spec.startswith(_FOLDER)
+    path = Path(os.path.expanduser(spec.removeprefix(_FOLDER)))
+    path = path if path.is_absolute() else Path(cwd or os.getcwd()) / path
+    collect_inputs([path])
+    return (_FOLDER if folder else "") + str(path)
+
+
+def _check_outdir(outdir: Path) -> None:
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output folder {str(outdir)!r} is a file, not a folder")
+    probe = outdir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"output folder {str(outdir)!r} is not writable ({str(probe)!r} is not a writable folder)")
+
+
+def plan(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLike, *, force: bool = False,
+         compare: bool = False) -> Job:
+    """Check the inputs and the output folder and name every output, before any photo is read.
+
+    Each output is ``OUTDIR/<path relative to its input folder>/<stem>.png``; two inputs that
+    would share one (``a.jpg`` and ``a.png``) keep their endings (``a.jpg.png``); an output that
+    is one of the inputs is refused (``UsageError``); an output that exists is left as it is and
+    listed in :attr:`Job.skipped` unless ``force``.
+    """
+    outdir = Path(outdir).expanduser()
+    _check_outdir(outdir)
+    found = collect_inputs(inputs)
+    stems = [rel.with_suffix("") for _, rel in found]
+    clash = {s for s in stems if stems.count(s) > 1}
+    targets = [outdir / (rel.parent / (rel.name + OUTPUT_SUFFIX) if rel.with_suffix("") in clash
+                         else rel.with_suffix(OUTPUT_SUFFIX)) for _, rel in found]
+    dup = {t for t in targets if targets.count(t) > 1}
+    if dup:
+        names = [str(p) for (p, _), t in zip(found, targets, strict=True) if t in dup]
+        raise UsageError(f"{' and '.join(names[:2])} would both be written to {sorted(dup)[0]}; give their folder "
+                         f"instead, or colourise them into separate output folders")
+    ins = {p.resolve() for p, _ in found}
+    job = Job([], outdir)
+    for (src, _), dst in zip(found, targets, strict=True):
+        extra = [dst.with_name(dst.stem + COMPARE_TAG + OUTPUT_SUFFIX)] if compare else []
+        if any(t.resolve() in ins for t in [dst, *extra]):
+            raise UsageError(f"the output for {str(src)!r} would overwrite an input ({dst}); choose another -o folder")
+        existing = [t for t in [dst, *extra] if t.exists()]
+        if existing and not force:
+            job.skipped.append((src, f"{existing[0]} exists (not overwritten; --force replaces it)"))
+        else:
+            job.pairs.append((src, dst))
+    return job
+
+
+def _save_png(path: Path, rgb: Tensor) -> None:
+    img = Image.fromarray(to_uint8(rgb).permute(1, 2, 0).numpy(), "RGB")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: img.save(f, format="PNG"))
+
+
+def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bool = False, batch: int = 1,
+        compare: bool = False, say: Callable[[str], None] | None = None, progress_bar: bool = True) -> Outcome:
+    """Colourise every pair of ``job``: photos decoded one by one, up to ``batch`` of one working
+    size at a time through the network; a photo that cannot be read (empty, truncated, not an
+    image) or colourised is reported by ``say`` in one line and the rest go on. Outputs are written
+    atomically; the record of the run goes to ``OUTDIR/colorize-<UTC time>.json``."""
+    from tqdm.auto import tqdm
+
+    from ..data.decode import load_image
+
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise UsageError(f"--batch must be a positive integer; got {batch!r}")
+    say = say or (lambda line: print(line, file=sys.stderr))
+    method = model.method
+    decode = method.check_decode(decode)
+    result = Outcome()
+    total = len(job.pairs)
+    progress.phase(f"colorize {method.name}/{method.variant} ({decode})")
+    progress.note(f"{total} photo(s) with {describe(model)}")
+    start = time.perf_counter()
+    bar = tqdm(total=len(job.pairs), unit="photo", desc="colorize", disable=not progress_bar or not job.pairs,
+               file=sys.stderr, dynamic_ncols=True)
+    shown = (lambda line: bar.write(line, file=sys.stderr)) if progress_bar else say
+
+    def report(line: str) -> None:
+        shown(line)
+        progress.note(line)
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        progress.step(bar.n, total)
+    files: dict[str, Any] = {}
+    for src, why in job.skipped:
+        files[str(src)] = {"status": "kept", "why": why}
+        result.kept.append(src)
+
+    def flush(pending: list[tuple[Path, Path, Tensor]]) -> None:
+        if not pending:
+            return
+        try:
+            outs = colorize_images(method, [p for _, _, p in pending], size=model.size, decode=decode,
+                                   keep_luminance=keep_luminance)
+        except (RuntimeError, ValueError) as e:  # out of memory, say: each photo of the batch is reported
+            for src, _, _ in pending:
+                why = f"{type(e).__name__}: {str(e).splitlines()[0]}"
+                result.failed.append((src, why))
+                files[str(src)] = {"status": "failed", "why": why}
+                report(f"colorlab colorize: {src}: not colourised ({why})")
+            advance(len(pending))
+            return
+        for (src, dst, photo), out in zip(pending, outs, strict=True):
+            try:
+                _save_png(dst, out)
+                if compare:
+                    rgb = photo.float() / LEVELS
+                    _save_png(dst.with_name(dst.stem + COMPARE_TAG + OUTPUT_SUFFIX),
+                              comparison(rgb, rgb if keep_luminance else desaturate(rgb), out))
+            except OSError as e:
+                why = f"cannot write {dst}: {e}"
+                result.failed.append((src, why))
+                files[str(src)] = {"status": "failed", "why": why}
+                report(f"colorlab colorize: {src}: {why}")
+                continue
+            result.written.append(dst)
+            files[str(src)] = {"status": "written", "output": str(dst), "size": list(out.shape[-2:]),
+                               "working_size": list(working_size(tuple(out.shape[-2:]), model.size))}
+        advance(len(pending))
+
+    pending: list[tuple[Path, Path, Tensor]] = []
+    try:
+        for src, dst in job.pairs:
+            try:
+                if src.stat().st_size == 0:
+                    raise OSError(f"cannot read image {os.fspath(src)!r}: empty file (0 bytes)")
+                photo = load_image(src)
+            except OSError as e:  # gone since it was listed, empty, truncated, not an image
+                why = str(e).removeprefix(f"cannot read image {os.fspath(src)!r}: ")
+                result.failed.append((src, why))
+                files[str(src)] = {"status": "failed", "why": why}
+                report(f"colorlab colorize: {src}: unreadable ({why})")
+                advance(1)
+                continue
+            pending.append((src, dst, photo))
+            if len(pending) >= batch:
+                flush(pending)
+                pending = []
+        flush(pending)
+    finally:
+        bar.close()
+        result.seconds = time.perf_counter() - start
+        if job.pairs or job.skipped:
+            result.manifest = _manifest(model, job, result, files, decode=decode, keep_luminance=keep_luminance)
+    return result
+
+
+def _manifest(model: Model, job: Job, result: Outcome, files: Mapping[str, Any], **settings: Any) -> Path:
+    from ..results import environment
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    path = job.outdir / f"colorize-{stamp}.json"
+    n = 1
+    while path.exists():
+        n += 1
+        path = job.outdir / f"colorize-{stamp}-{n}.json"
+    dev = next(model.method.parameters()).device
+    job.outdir.mkdir(parents=True, exist_ok=True)
+    write_json(path, plain({
+        "colorlab": __version__, "model": model.record, "working_size": model.size, **settings,
+        "written": len(result.written), "failed": len(result.failed), "kept": len(result.kept),
+        "seconds": round(result.seconds, 3), "environment": environment(str(dev)), "files": dict(files),
+    }, strict_json=True))
+    return path
+
