@@ -14,6 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from PIL import Image
 
 from colorlab import checks, cli, runner
 from colorlab.claims import NOT_EVIDENCE
@@ -68,10 +69,14 @@ def test_cli_parses_overrides():
     (["--data", "folder:"], "folder: needs a path"),
     (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
     (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
-    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 07, 99"),
+    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 07, 90, 99"),
     (["-p", "encoder_weights=no/such.pth"], "-p encoder_weights='no/such.pth': backbone weights file"),
     (["-p", "historical_spec=folder:/nonexistent/old"], "-p historical_spec='folder:/nonexistent/old': folder:/nonexistent/old"),
     (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
+    (["-p", "checkpoint=zhang/fancy"], "-p checkpoint='zhang/fancy': zhang has no variant 'fancy'; known: full, class"),
+    (["-p", "checkpoint=no/such.pt"], "-p checkpoint='no/such.pt': no checkpoint"),
+    (["-p", "photos=/nonexistent/old"], "-p photos='/nonexistent/old': input '/nonexistent/old' does not exist"),
+    (["-p", "released_weights=no/such.pth"], "-p released_weights='no/such.pth': released weights file"),
 ])
 def test_bad_input_is_refused_before_any_kernel_in_one_line(args, says, tmp_path, monkeypatch, capsys):
     _no_kernel(monkeypatch)
@@ -128,6 +133,25 @@ def test_relative_weights_file_and_gallery_folder_are_taken_from_the_callers_dir
                            notebooks=NOTEBOOKS, root="res")
     p = plan.params["04_unet_resnet50"]
     assert p["encoder_weights"] == str(tmp_path / "enc.pth") and p["historical_spec"] == f"folder:{tmp_path / 'old'}"
+
+
+def test_relative_model_photos_and_released_weights_are_taken_from_the_callers_directory(tmp_path, monkeypatch):
+    from colorlab import checkpoint
+    from colorlab.methods import build
+
+    (tmp_path / "old").mkdir()
+    Image.new("L", (40, 30), 90).save(tmp_path / "old" / "a.png")
+    (tmp_path / "r.pth").write_bytes(b"weights")
+    checkpoint.save(tmp_path / "m.pt", build("yuv_regression", "l2", base=2), step=1)
+    monkeypatch.chdir(tmp_path)
+    plan = checks.plan_run("smoke", ["90"], {"checkpoint": "m.pt", "photos": "folder:old", "released_weights": "r.pth"},
+                           notebooks=NOTEBOOKS, root="res")
+    p = plan.params["90_colorize_your_photos"]
+    assert (p["checkpoint"], p["photos"], p["released_weights"]) == (
+        str(tmp_path / "m.pt"), f"folder:{tmp_path / 'old'}", str(tmp_path / "r.pth"))
+    plan = checks.plan_run("smoke", ["90"], {"checkpoint": "zhang2017-released", "photos": "old/*.png"},
+                           notebooks=NOTEBOOKS, root="res")
+    assert plan.params["90_colorize_your_photos"]["photos"] == str(tmp_path / "old" / "*.png")
 
 
 def test_version_and_list_params(capsys):
@@ -266,7 +290,7 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    numbered = [p.stem for p in checks.find_notebooks(NOTEBOOKS) if not p.name.startswith("99")]
+    numbered = [p.stem for p in checks.find_notebooks(NOTEBOOKS) if p.name[:2] < checks.TOOLS_FROM]  # reproductions
     for stem in numbered:
         rec = json.loads((res / "smoke" / stem / "metrics.json").read_text())
         assert rec["rows"], stem
@@ -281,6 +305,13 @@ def test_smoke_profile_runs_every_notebook(tmp_path):
     out = proc.stdout
     assert "report:" in out and "[1/" in out and "train yuv_regression/l1: step 3/3 (100%)" in out
     assert "IPKernelApp" not in out + proc.stderr
+    # notebook 90 colourised the historical photos with notebook 03's model, at their own sizes
+    rec = json.loads((res / "smoke" / "90_colorize_your_photos" / "metrics.json").read_text())
+    info = rec["info"]
+    assert rec["rows"] == [] and info["model"]["method"] == "zhang" and info["model"]["variant"] == "full"
+    assert "checkpoints/zhang/full-3steps-" in info["model"]["path"] and info["colorized"]["failed"] == {}
+    camera = res / "smoke" / "90_colorize_your_photos" / "colorized" / "camera.png"
+    assert Image.open(camera).size == (512, 512) and (camera.parent.parent / "before_after.png").is_file()
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
