@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--compare", action="store_true", help="also write <name>_compare.png: input, grayscale, output")
     c.add_argument("--force", action="store_true", help="replace existing outputs")
     c.add_argument("--results", default=None, help="results folder METHOD/VARIANT is looked up in (default: results/)")
+    c.add_argument("--profile", default=None,
+                   help="the profile METHOD/VARIANT is taken from (default: full, else quick, else any other, smoke last)")
     c.add_argument("--list-models", action="store_true",
                    help="list the checkpoints in the results folder and the released models, with their decodings")
     c.add_argument("--speed", action="store_true",
@@ -135,11 +137,11 @@ def _list_models(args: argparse.Namespace) -> int:
     from .backbones import skip_weights
     from .results import results_root
 
-    base = results_root(args.results)
+    base = results_root(args.results).resolve()
     rows = sorted(base.glob("*/checkpoints/*/*.pt"))
-    print(f"checkpoints in {base} (use a path, or METHOD/VARIANT for the newest):")
+    print(f"checkpoints in {base} (give a path, or METHOD/VARIANT for the newest of the longest-trained profile):")
     for p in rows:
-        print(f"  {p.relative_to(base)}")
+        print(f"  {p}")
     if not rows:
         print("  none (train some with: colorlab run)")
     print("released models (--checkpoint NAME, weights from the torch hub cache, a download or --weights FILE):")
@@ -158,27 +160,50 @@ def _list_models(args: argparse.Namespace) -> int:
 
 
 def _speed(args: argparse.Namespace, device: str) -> int:
+    import pandas as pd
+
     from . import colorize
     from .checks import UsageError
-    from .files import write_json
+    from .colorize.job import check_outdir
+    from .files import atomic_write, write_json
     from .results import environment
 
     sizes = args.speed_sizes or list(colorize.speed.SIZES)
     if min(sizes) < 1 or args.repeats < 1:
         raise UsageError(f"--speed-sizes and --repeats must be positive; got {sizes}, {args.repeats}")
     out = Path(args.output).expanduser()
-    if (out / "speed.csv").exists() and not args.force:
-        raise UsageError(f"{out / 'speed.csv'} exists (not overwritten; --force replaces it)")
-    for spec in args.checkpoint:  # every model checked before the first is measured
-        colorize.load_model(spec, weights=args.weights, results=args.results)
-    table = colorize.speed.table(args.checkpoint, sizes=sizes, repeats=args.repeats, device=str(device),
-                                 weights=args.weights, results=args.results)
+    check_outdir(out)
+    existing = [f for f in (out / "speed.csv", out / "environment.json") if f.exists()]
+    if existing and not args.force:
+        raise UsageError(f"{existing[0]} exists (not overwritten; --force replaces it)")
+    for spec in args.checkpoint:  # every model and decoding checked before the first is measured
+        model = colorize.load_model(spec, weights=args.weights, results=args.results, profile=args.profile,
+                                    size=args.size)
+        if args.decode is not None:
+            try:
+                model.method.check_decode(args.decode)
+            except ValueError as e:
+                raise UsageError(str(e)) from e
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "speed.csv", index=False)
     write_json(out / "environment.json", environment(str(device)))
+    rows: list[dict[str, Any]] = []
+
+    def keep(row: dict[str, Any]) -> None:  # written after each measurement: a failure loses nothing measured
+        rows.append(row)
+        text = pd.DataFrame(rows).to_csv(index=False)
+        atomic_write(out / "speed.csv", lambda f: f.write(text.encode()))
+
+    try:
+        colorize.speed.table(args.checkpoint, sizes=sizes, repeats=args.repeats, device=str(device),
+                             weights=args.weights, results=args.results, profile=args.profile, decode=args.decode,
+                             working_size=args.size, on_row=keep)
+    except RuntimeError as e:
+        print(f"colorlab colorize --speed: {e}; {len(rows)} measurement(s) kept in {out / 'speed.csv'}",
+              file=sys.stderr)
+        return 1
     cols = ["method", "variant", "input_size", "working_size", "seconds", "photos_per_second", "peak_mb"]
-    print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
-    print(f"colorize --speed: {len(table)} measurements written to {out / 'speed.csv'}", file=sys.stderr)
+    print(pd.DataFrame(rows)[cols].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"colorize --speed: {len(rows)} measurements written to {out / 'speed.csv'}", file=sys.stderr)
     return 0
 
 
@@ -209,8 +234,8 @@ def _colorize(args: argparse.Namespace) -> int:
             raise UsageError(f"--batch must be at least 1; got {args.batch}")
         if args.speed:
             return _speed(args, device)
-        model = colorize.load_model(args.checkpoint[0], weights=args.weights, results=args.results, device=device,
-                                    size=args.size)
+        model = colorize.load_model(args.checkpoint[0], weights=args.weights, results=args.results,
+                                    profile=args.profile, device=device, size=args.size)
         try:
             decode = model.method.check_decode(args.decode)
         except ValueError as e:

@@ -82,7 +82,11 @@ def _read(path: Path, shown: str) -> dict[str, Tensor]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated, not a torch file, pickled objects
         first = (str(e).splitlines() or [""])[0]
-        raise ValueError(f"{shown}: not a readable weights file ({type(e).__name__}: {first})") from e
+        if "weights_only" in str(e):  # torch's advice to unpickle anything is not ours to give
+            first = ("it holds Python objects, not only tensors" if "Unsupported global" in str(e)
+                     else "not a torch file")
+        raise ValueError(f"{shown}: not a readable weights file, a state_dict saved by torch.save "
+                         f"({type(e).__name__}: {first})") from e
     return state_dict_of(obj, shown)
 
 

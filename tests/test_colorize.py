@@ -4,6 +4,7 @@ checkpoints and output folders refused before any photo is read, nothing overwri
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -368,7 +369,7 @@ class TestSpecs:
         with pytest.raises(UsageError, match="photos must be"):
             colorize.check_photos("")
 
-    def test_a_profiles_own_checkpoint_comes_first(self, tmp_path):
+    def test_a_named_profile_else_the_longest_trained(self, tmp_path):
         paths = {}
         for i, profile in enumerate(("quick", "smoke")):  # smoke's is the newer one
             d = tmp_path / profile / "checkpoints" / "zhang"
@@ -376,8 +377,8 @@ class TestSpecs:
             paths[profile] = d / "class-3steps-abc.pt"
             checkpoint.save(paths[profile], build("zhang", "class", width=0.125), step=3, run={"steps": 3})
             os.utime(paths[profile], (time.time() + i, time.time() + i))
-        assert colorize.find_checkpoint("zhang/class", tmp_path) == paths["smoke"]
-        assert colorize.find_checkpoint("zhang/class", tmp_path, profile="quick") == paths["quick"]
+        assert colorize.find_checkpoint("zhang/class", tmp_path) == paths["quick"]  # trained beats newer smoke
+        assert colorize.find_checkpoint("zhang/class", tmp_path, profile="smoke") == paths["smoke"]
         with pytest.raises(UsageError, match="in .*/full/checkpoints/ .*--profile full"):
             colorize.find_checkpoint("zhang/class", tmp_path, profile="full")
 
@@ -419,3 +420,132 @@ class TestSpeed:
         assert main(["colorize", str(mixed["colour.jpg"]), "--checkpoint", str(zhang_ckpt), "--checkpoint",
                      str(zhang_ckpt), "-o", str(out)]) == 2
         assert "several only with --speed" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- what a second read found
+
+
+def _save_photos(folder: Path, *names: str, size=(20, 30)) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        Image.fromarray(_photo(*size, seed=i)).save(folder / name)
+
+
+class TestNothingLost:
+    def test_a_comparison_image_never_takes_another_photos_name(self, tmp_path):
+        _save_photos(tmp_path / "in", "a.jpg", "a_compare.jpg")
+        colorize.plan([tmp_path / "in"], tmp_path / "out")  # without --compare the names are distinct
+        with pytest.raises(UsageError, match="would both be written to .*a_compare.png"):
+            colorize.plan([tmp_path / "in"], tmp_path / "out", compare=True)
+
+    def test_names_that_differ_in_case_only_are_refused(self, tmp_path):
+        _save_photos(tmp_path / "in", "Photo.jpg")
+        _save_photos(tmp_path / "in2", "photo.png")
+        with pytest.raises(UsageError, match="would both be written to"):
+            colorize.plan([tmp_path / "in" / "Photo.jpg", tmp_path / "in2" / "photo.png"], tmp_path / "out")
+
+    def test_an_output_folder_inside_the_input_folder_is_not_read_back(self, tmp_path, zhang_ckpt, capsys):
+        _save_photos(tmp_path / "nest", "a.jpg")
+        args = ["colorize", str(tmp_path / "nest"), "-o", str(tmp_path / "nest" / "colorized"), "--checkpoint",
+                str(zhang_ckpt)]
+        assert main(args) == 0
+        _save_photos(tmp_path / "nest", "b.jpg")
+        capsys.readouterr()
+        assert main(args) == 0  # a.jpg kept as it was, b.jpg colourised, nothing read from colorized/
+        err = capsys.readouterr().err
+        assert "1 written, 0 failed, 1 kept" in err and "a.jpg: skipped" in err
+        assert sorted(p.name for p in (tmp_path / "nest" / "colorized").glob("*.png")) == ["a.png", "b.png"]
+
+    def test_a_folder_gives_photos_only(self, tmp_path):
+        _save_photos(tmp_path / "in", "a.jpg")
+        for junk in ("notes.pdf", "clip.mpg", "figure.eps", "data.h5"):
+            (tmp_path / "in" / junk).write_bytes(b"not a photo")
+        assert [s.name for s, _ in colorize.plan([tmp_path / "in"], tmp_path / "out").pairs] == ["a.jpg"]
+
+    def test_failures_reach_say_and_a_failed_write_leaves_nothing(self, tmp_path, zhang_ckpt, monkeypatch):
+        _save_photos(tmp_path / "in", "a.jpg", "b.jpg")
+        (tmp_path / "in" / "c.jpg").write_bytes(b"")
+        model = colorize.load_model(str(zhang_ckpt))
+        said = []
+        real = colorize.job.comparison
+
+        def broken(original, seen, result, *a, **k):
+            if original.shape[-1] == 30 and not said:  # the first comparison image cannot be written
+                raise OSError("disk full")
+            return real(original, seen, result, *a, **k)
+
+        monkeypatch.setattr(colorize.job, "comparison", broken)
+        job = colorize.plan([tmp_path / "in"], tmp_path / "out", compare=True)
+        out = colorize.run(model, job, compare=True, say=said.append, progress_bar=False)
+        assert [p.name for p, _ in out.failed] == ["a.jpg", "c.jpg"] and [p.name for p in out.written] == ["b.png"]
+        assert "a.jpg: not written (cannot write" in said[0] and "disk full" in said[0]
+        assert "c.jpg: unreadable (empty file (0 bytes))" in said[1]
+        assert not (tmp_path / "out" / "a.png").exists()  # a rerun colourises it again
+        assert len(colorize.plan([tmp_path / "in"], tmp_path / "out", compare=True).pairs) == 2
+
+    def test_a_batch_that_fails_is_retried_one_photo_at_a_time(self, tmp_path, zhang_ckpt, monkeypatch):
+        _save_photos(tmp_path / "in", "a.jpg", "b.jpg", "c.jpg")
+        model = colorize.load_model(str(zhang_ckpt))
+        real = type(model.method).colorize
+
+        def small_memory(self, batch, decode=None, **kw):
+            if batch.shape[0] > 1:
+                raise RuntimeError("CUDA out of memory (made up)")
+            return real(self, batch, decode, **kw)
+
+        monkeypatch.setattr(type(model.method), "colorize", small_memory)
+        out = colorize.run(model, colorize.plan([tmp_path / "in"], tmp_path / "out"), batch=3, progress_bar=False)
+        assert len(out.written) == 3 and not out.failed
+
+    def test_an_interrupted_run_is_recorded(self, tmp_path, zhang_ckpt, monkeypatch):
+        _save_photos(tmp_path / "in", "a.jpg", "b.jpg")
+        model = colorize.load_model(str(zhang_ckpt))
+        real, calls = colorize.job.colorize_images, []
+
+        def then_ctrl_c(*a, **k):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(*a, **k)
+
+        monkeypatch.setattr(colorize.job, "colorize_images", then_ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            colorize.run(model, colorize.plan([tmp_path / "in"], tmp_path / "out"), progress_bar=False)
+        (manifest,) = (tmp_path / "out").glob("colorize-*.json")
+        rec = json.loads(manifest.read_text())
+        assert rec["interrupted"] is True and rec["written"] == 1
+
+    def test_the_comparison_shows_what_the_model_saw(self, tmp_path, zhang_ckpt):
+        red = np.zeros((40, 40, 3), np.uint8)
+        red[..., 0] = 200
+        (tmp_path / "in").mkdir()
+        Image.fromarray(red).save(tmp_path / "in" / "red.png")
+        for keep in (False, True):
+            out = tmp_path / f"out{keep}"
+            argv = ["colorize", str(tmp_path / "in"), "-o", str(out), "--checkpoint", str(zhang_ckpt), "--compare"]
+            assert main(argv + (["--keep-original-luminance"] if keep else [])) == 0
+            panel = np.asarray(Image.open(out / "red_compare.png"), dtype=np.int16)
+            third = panel.shape[1] // 3
+            mid = panel[:, third + 2:2 * third - 2]
+            assert np.abs(mid[..., 0] - mid[..., 1]).max() <= 1 and np.abs(mid[..., 1] - mid[..., 2]).max() <= 1
+            # 601 luma of (200, 0, 0) is 60 levels; the gray of its Lab L (41.7) is 98, not the red photo
+            assert abs(float(mid.mean()) - (98 if keep else 60)) < 2, float(mid.mean())
+
+    def test_speed_refuses_a_file_as_its_folder_and_keeps_what_it_measured(self, tmp_path, zhang_ckpt, capsys,
+                                                                           monkeypatch):
+        (tmp_path / "afile").write_text("x")
+        argv = ["colorize", "--speed", "--checkpoint", str(zhang_ckpt), "--speed-sizes", "32", "64", "--repeats", "1"]
+        assert main([*argv, "-o", str(tmp_path / "afile")]) == 2
+        assert "is a file, not a folder" in capsys.readouterr().err
+        real = colorize.speed.measure
+
+        def dies_at_64(spec, *, size, **kw):
+            if size == 64:
+                raise RuntimeError("measuring it at 64² failed (exit -9): killed")
+            return real(spec, size=size, **{**kw, "isolate": False})
+
+        monkeypatch.setattr(colorize.speed, "measure", dies_at_64)
+        assert main([*argv, "-o", str(tmp_path / "s")]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert "killed; 2 measurement(s) kept" in err[-1]
+        assert pd.read_csv(tmp_path / "s" / "speed.csv")["input_size"].tolist() == [32, 32]

@@ -14,11 +14,12 @@ from torchvision.transforms.v2 import functional as TF
 
 from ..color import rgb_to_lab, rgb_to_yuv
 
-__all__ = ["DEFAULT_SIZE", "COMPARE_HEIGHT", "LEVELS", "working_size", "desaturate", "colorize_images", "comparison",
-           "to_uint8"]
+__all__ = ["DEFAULT_SIZE", "COMPARE_HEIGHT", "LEVELS", "working_size", "desaturate", "model_input", "colorize_images",
+           "comparison", "to_uint8"]
 
 #: The working size (shorter side, pixels) when the checkpoint records no training image size:
-#: the official demo's 256.
+#: 256, the side of Zhang et al.'s demo input (which squashes a photo to 256 × 256; here the
+#: aspect ratio is kept).
 DEFAULT_SIZE = 256
 #: The comparison image's height in pixels (input, what the model saw, output, side by side).
 COMPARE_HEIGHT = 512
@@ -51,6 +52,25 @@ def desaturate(rgb: Tensor) -> Tensor:
         [0.2989..., 0.2989..., 0.2989...]
     """
     return TF.rgb_to_grayscale(rgb, num_output_channels=3)
+
+
+def model_input(method: Any, rgb: Tensor, keep_luminance: bool = False) -> Tensor:
+    """What the model is given, as a picture: RGB ``(3, H, W)`` in ``[0, 1]``, the photo
+    desaturated (:func:`desaturate`), or with ``keep_luminance`` its own luminance in the method's
+    space (Lab ``L`` or YUV ``Y``) with no chroma.
+
+    Example:
+        >>> from colorlab.methods import build
+        >>> red = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)
+        >>> [round(float(x), 2) for x in model_input(build("zhang", "l2", width=0.125), red, True).flatten()]
+        [0.5, 0.5, 0.5]
+        >>> [round(float(x), 2) for x in model_input(build("zhang", "l2", width=0.125), red).flatten()]
+        [0.3, 0.3, 0.3]
+    """
+    if not keep_luminance:
+        return desaturate(rgb)
+    lum = method.luminance(rgb[None].float())
+    return method.to_rgb(lum, lum.new_zeros(1, 2, *lum.shape[-2:]))[0].clamp(0, 1)
 
 
 def _is_gray(rgb: Tensor) -> bool:

@@ -8,6 +8,7 @@ import glob
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,15 +19,16 @@ from torch import Tensor
 
 from .. import __version__, progress
 from ..checks import UsageError
+from ..data.decode import photo_suffixes
 from ..files import atomic_write, plain, write_json
-from .core import LEVELS, colorize_images, comparison, desaturate, to_uint8, working_size
+from .core import LEVELS, colorize_images, comparison, model_input, to_uint8, working_size
 from .model import Model, describe
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_TAG", "EMBEDDED", "Job", "Outcome", "photo_inputs", "check_photos",
-           "collect_inputs", "plan", "run"]
+           "collect_inputs", "check_outdir", "plan", "run"]
 
 #: File name endings taken from a folder (any file given by name is tried whatever its ending).
-IMAGE_SUFFIXES = frozenset(ext.lower() for ext in Image.registered_extensions())
+IMAGE_SUFFIXES = photo_suffixes()
 #: Outputs are lossless 8-bit PNG.
 OUTPUT_SUFFIX = ".png"
 #: Added to an output's name for its comparison image.
@@ -60,11 +62,12 @@ def _has_magic(text: str) -> bool:
     return glob.has_magic(text)
 
 
-def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, Path]]:
+def collect_inputs(inputs: Iterable[str | os.PathLike], skip: str | os.PathLike | None = None) -> list[tuple[Path, Path]]:
     """``(photo, relative output stem)`` for each input: a file as given (any ending); a folder's
     image files (:data:`IMAGE_SUFFIXES`, hidden files left out) recursively, each under its path
-    relative to the folder; a glob's matches (``**`` recursive). An input that does not exist, a
-    glob that matches nothing and a folder with no images raise ``UsageError``.
+    relative to the folder; a glob's matches (``**`` recursive). When ``skip`` (the output folder)
+    lies inside an input folder (or under a glob's fixed part), the files under it are left out. An input
+    that does not exist, a glob that matches nothing and a folder with no images raise ``UsageError``.
 
     Example:
         >>> collect_inputs(["/no/such/photo.jpg"])
@@ -74,6 +77,12 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, Path
     """
     out: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
+    outside = Path(skip).expanduser().resolve() if skip is not None else None
+
+    def kept(f: Path, base: Path) -> bool:  # the output folder is skipped when it lies strictly inside ``base``
+        base = base.resolve()
+        nested = outside is not None and outside != base and outside.is_relative_to(base)
+        return not (nested and f.resolve().is_relative_to(outside))
 
     def add(p: Path, rel: Path) -> None:
         key = p.resolve()
@@ -86,7 +95,7 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, Path
         p = Path(text).expanduser()
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts) and kept(f, p))
             if not found:
                 raise UsageError(f"folder {text!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
             for f in found:
@@ -94,7 +103,11 @@ def collect_inputs(inputs: Iterable[str | os.PathLike]) -> list[tuple[Path, Path
         elif p.is_file():
             add(p, Path(p.name))
         elif _has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True) if Path(m).is_file())
+            base = Path(os.path.expanduser(text))
+            while _has_magic(str(base)) and base != base.parent:
+                base = base.parent
+            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)
+                             if Path(m).is_file() and kept(Path(m), base))
             if not matches:
                 raise UsageError(f"no file matches {text!r}")
             for f in matches:
@@ -150,7 +163,8 @@ def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
     return (_FOLDER if folder else "") + str(path)
 
 
-def _check_outdir(outdir: Path) -> None:
+def check_outdir(outdir: Path) -> None:
+    """``UsageError`` when ``outdir`` is a file or cannot be made or written."""
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"output folder {str(outdir)!r} is a file, not a folder")
     probe = outdir
@@ -160,34 +174,53 @@ def _check_outdir(outdir: Path) -> None:
         raise UsageError(f"output folder {str(outdir)!r} is not writable ({str(probe)!r} is not a writable folder)")
 
 
+def _comparison_path(dst: Path) -> Path:
+    return dst.with_name(dst.stem + COMPARE_TAG + OUTPUT_SUFFIX)
+
+
 def plan(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLike, *, force: bool = False,
          compare: bool = False) -> Job:
     """Check the inputs and the output folder and name every output, before any photo is read.
 
-    Each output is ``OUTDIR/<path relative to its input folder>/<stem>.png``; two inputs that
-    would share one (``a.jpg`` and ``a.png``) keep their endings (``a.jpg.png``); an output that
-    is one of the inputs is refused (``UsageError``); an output that exists is left as it is and
-    listed in :attr:`Job.skipped` unless ``force``.
+    Each output is ``OUTDIR/<path relative to its input folder>/<stem>.png`` (and, with
+    ``compare``, ``<stem>_compare.png`` beside it); two inputs that would share one (``a.jpg`` and
+    ``a.png``) keep their endings (``a.jpg.png``); two that would still write one file (compared
+    ignoring case, as macOS and Windows do), or an output that is one of the inputs, are refused
+    (``UsageError``); an output that exists is left as it is and listed in :attr:`Job.skipped`
+    unless ``force``. An output folder inside an input folder is not searched for photos.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> for name in ("a.jpg", "a.png", "a_compare.jpg"):
+        ...     Image.new("RGB", (4, 4)).save(d / name)
+        >>> sorted(dst.name for _, dst in plan([d], d / "out").pairs)
+        ['a.jpg.png', 'a.png.png', 'a_compare.png']
+        >>> plan([d / "a.jpg", d / "a_compare.jpg"], d / "out", compare=True)
+        Traceback (most recent call last):
+        ...
+        colorlab.checks.UsageError: ... would both be written to .../out/a_compare.png; ...
     """
     outdir = Path(outdir).expanduser()
-    _check_outdir(outdir)
-    found = collect_inputs(inputs)
-    stems = [rel.with_suffix("") for _, rel in found]
-    clash = {s for s in stems if stems.count(s) > 1}
-    targets = [outdir / (rel.parent / (rel.name + OUTPUT_SUFFIX) if rel.with_suffix("") in clash
+    check_outdir(outdir)
+    found = collect_inputs(inputs, skip=outdir)
+    stems = Counter(rel.with_suffix("") for _, rel in found)
+    targets = [outdir / (rel.parent / (rel.name + OUTPUT_SUFFIX) if stems[rel.with_suffix("")] > 1
                          else rel.with_suffix(OUTPUT_SUFFIX)) for _, rel in found]
-    dup = {t for t in targets if targets.count(t) > 1}
-    if dup:
-        names = [str(p) for (p, _), t in zip(found, targets, strict=True) if t in dup]
-        raise UsageError(f"{' and '.join(names[:2])} would both be written to {sorted(dup)[0]}; give their folder "
-                         f"instead, or colourise them into separate output folders")
+    writes = [[dst, _comparison_path(dst)] if compare else [dst] for dst in targets]
+    owner: dict[str, Path] = {}
+    for (src, _), files in zip(found, writes, strict=True):
+        for f in files:
+            other = owner.setdefault(str(f).casefold(), src)
+            if other != src:
+                raise UsageError(f"{other} and {src} would both be written to {f}; give their folder instead, or "
+                                 f"colourise them into separate output folders")
     ins = {p.resolve() for p, _ in found}
     job = Job([], outdir)
-    for (src, _), dst in zip(found, targets, strict=True):
-        extra = [dst.with_name(dst.stem + COMPARE_TAG + OUTPUT_SUFFIX)] if compare else []
-        if any(t.resolve() in ins for t in [dst, *extra]):
+    for (src, _), dst, files in zip(found, targets, writes, strict=True):
+        if any(t.resolve() in ins for t in files):
             raise UsageError(f"the output for {str(src)!r} would overwrite an input ({dst}); choose another -o folder")
-        existing = [t for t in [dst, *extra] if t.exists()]
+        existing = [t for t in files if t.exists()]
         if existing and not force:
             job.skipped.append((src, f"{existing[0]} exists (not overwritten; --force replaces it)"))
         else:
@@ -205,15 +238,16 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
         compare: bool = False, say: Callable[[str], None] | None = None, progress_bar: bool = True) -> Outcome:
     """Colourise every pair of ``job``: photos decoded one by one, up to ``batch`` of one working
     size at a time through the network; a photo that cannot be read (empty, truncated, not an
-    image) or colourised is reported by ``say`` in one line and the rest go on. Outputs are written
-    atomically; the record of the run goes to ``OUTDIR/colorize-<UTC time>.json``."""
+    image), colourised or written is reported in one line (to ``say``, by default stderr above
+    the progress bar) and the rest go on; a batch that fails is retried one photo at a time.
+    Outputs are written atomically, and a photo that fails leaves none of its files behind. The
+    record of the run goes to ``OUTDIR/colorize-<UTC time>.json``, also when it is interrupted."""
     from tqdm.auto import tqdm
 
     from ..data.decode import load_image
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise UsageError(f"--batch must be a positive integer; got {batch!r}")
-    say = say or (lambda line: print(line, file=sys.stderr))
     method = model.method
     decode = method.check_decode(decode)
     result = Outcome()
@@ -221,55 +255,59 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
     progress.phase(f"colorize {method.name}/{method.variant} ({decode})")
     progress.note(f"{total} photo(s) with {describe(model)}")
     start = time.perf_counter()
-    bar = tqdm(total=len(job.pairs), unit="photo", desc="colorize", disable=not progress_bar or not job.pairs,
-               file=sys.stderr, dynamic_ncols=True)
-    shown = (lambda line: bar.write(line, file=sys.stderr)) if progress_bar else say
+    bar = tqdm(total=total, unit="photo", desc="colorize", disable=not progress_bar or not total, file=sys.stderr,
+               dynamic_ncols=True)
+    shown = say or ((lambda line: bar.write(line, file=sys.stderr)) if progress_bar else
+                    (lambda line: print(line, file=sys.stderr)))
+    files: dict[str, Any] = {str(src): {"status": "kept", "why": why} for src, why in job.skipped}
+    result.kept += [src for src, _ in job.skipped]
 
-    def report(line: str) -> None:
+    def fail(src: Path, why: str, what: str) -> None:
+        result.failed.append((src, why))
+        files[str(src)] = {"status": "failed", "why": why}
+        line = f"colorlab colorize: {src}: {what} ({why})"
         shown(line)
         progress.note(line)
 
     def advance(n: int) -> None:
         bar.update(n)
         progress.step(bar.n, total)
-    files: dict[str, Any] = {}
-    for src, why in job.skipped:
-        files[str(src)] = {"status": "kept", "why": why}
-        result.kept.append(src)
+
+    def save(src: Path, dst: Path, photo: Tensor, out: Tensor) -> None:
+        written: list[Path] = []
+        try:
+            _save_png(dst, out)
+            written.append(dst)
+            if compare:
+                rgb = photo.float() / LEVELS
+                _save_png(_comparison_path(dst), comparison(rgb, model_input(method, rgb, keep_luminance), out))
+        except OSError as e:
+            for f in written:  # nothing half done: a rerun colourises this photo again
+                f.unlink(missing_ok=True)
+            fail(src, f"cannot write {dst}: {e}", "not written")
+            return
+        result.written.append(dst)
+        files[str(src)] = {"status": "written", "output": str(dst), "size": list(out.shape[-2:]),
+                           "working_size": list(working_size(tuple(out.shape[-2:]), model.size))}
 
     def flush(pending: list[tuple[Path, Path, Tensor]]) -> None:
-        if not pending:
-            return
         try:
             outs = colorize_images(method, [p for _, _, p in pending], size=model.size, decode=decode,
                                    keep_luminance=keep_luminance)
-        except (RuntimeError, ValueError) as e:  # out of memory, say: each photo of the batch is reported
-            for src, _, _ in pending:
-                why = f"{type(e).__name__}: {str(e).splitlines()[0]}"
-                result.failed.append((src, why))
-                files[str(src)] = {"status": "failed", "why": why}
-                report(f"colorlab colorize: {src}: not colourised ({why})")
-            advance(len(pending))
+        except (RuntimeError, ValueError) as e:  # out of memory, say
+            if len(pending) > 1:  # one at a time: only the photos that fail alone are reported
+                for one in pending:
+                    flush([one])
+                return
+            fail(pending[0][0], f"{type(e).__name__}: {str(e).splitlines()[0]}", "not colourised")
+            advance(1)
             return
         for (src, dst, photo), out in zip(pending, outs, strict=True):
-            try:
-                _save_png(dst, out)
-                if compare:
-                    rgb = photo.float() / LEVELS
-                    _save_png(dst.with_name(dst.stem + COMPARE_TAG + OUTPUT_SUFFIX),
-                              comparison(rgb, rgb if keep_luminance else desaturate(rgb), out))
-            except OSError as e:
-                why = f"cannot write {dst}: {e}"
-                result.failed.append((src, why))
-                files[str(src)] = {"status": "failed", "why": why}
-                report(f"colorlab colorize: {src}: {why}")
-                continue
-            result.written.append(dst)
-            files[str(src)] = {"status": "written", "output": str(dst), "size": list(out.shape[-2:]),
-                               "working_size": list(working_size(tuple(out.shape[-2:]), model.size))}
+            save(src, dst, photo, out)
         advance(len(pending))
 
     pending: list[tuple[Path, Path, Tensor]] = []
+    finished = False
     try:
         for src, dst in job.pairs:
             try:
@@ -277,22 +315,22 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
                     raise OSError(f"cannot read image {os.fspath(src)!r}: empty file (0 bytes)")
                 photo = load_image(src)
             except OSError as e:  # gone since it was listed, empty, truncated, not an image
-                why = str(e).removeprefix(f"cannot read image {os.fspath(src)!r}: ")
-                result.failed.append((src, why))
-                files[str(src)] = {"status": "failed", "why": why}
-                report(f"colorlab colorize: {src}: unreadable ({why})")
+                fail(src, str(e).removeprefix(f"cannot read image {os.fspath(src)!r}: "), "unreadable")
                 advance(1)
                 continue
             pending.append((src, dst, photo))
             if len(pending) >= batch:
                 flush(pending)
                 pending = []
-        flush(pending)
+        if pending:
+            flush(pending)
+        finished = True
     finally:
         bar.close()
         result.seconds = time.perf_counter() - start
         if job.pairs or job.skipped:
-            result.manifest = _manifest(model, job, result, files, decode=decode, keep_luminance=keep_luminance)
+            result.manifest = _manifest(model, job, result, files, decode=decode, keep_luminance=keep_luminance,
+                                        interrupted=not finished)
     return result
 
 

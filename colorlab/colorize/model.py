@@ -13,7 +13,7 @@ import torch
 from ..checks import UsageError
 from .core import DEFAULT_SIZE
 
-__all__ = ["Model", "check_spec", "find_checkpoint", "load_model", "describe"]
+__all__ = ["Model", "PROFILE_PREFERENCE", "check_spec", "find_checkpoint", "load_model", "describe"]
 
 @dataclass
 class Model:
@@ -67,10 +67,25 @@ def check_spec(spec: str, cwd: str | os.PathLike | None = None) -> str:
     return str(path.resolve())
 
 
+#: Profiles in the order ``METHOD/VARIANT`` prefers their checkpoints when no profile is named:
+#: the longest training first; any other profile folder (``adhoc``, a user's own) before smoke.
+PROFILE_PREFERENCE = ("full", "quick")
+_LAST = "smoke"
+
+
+def _rank(path: Path) -> tuple[int, float]:
+    profile = path.parents[2].name  # <profile>/checkpoints/<method>/<file>
+    order = (len(PROFILE_PREFERENCE) - PROFILE_PREFERENCE.index(profile) + 1 if profile in PROFILE_PREFERENCE
+             else 0 if profile == _LAST else 1)
+    return order, path.stat().st_mtime
+
+
 def find_checkpoint(name: str, root: str | os.PathLike | None = None, profile: str | None = None) -> Path:
-    """The newest checkpoint ``METHOD/VARIANT`` under the results folder ``root``
-    (:func:`colorlab.results.results_root`), of ``profile`` or else of any profile; ``UsageError``
-    listing what there is otherwise.
+    """The checkpoint ``METHOD/VARIANT`` under the results folder ``root``
+    (:func:`colorlab.results.results_root`): the newest of ``profile``, or when none is named,
+    the newest of the first profile that has one in the order full, quick, any other, smoke (a
+    few smoke steps are never preferred to a trained model); ``UsageError`` listing what there is
+    otherwise.
 
     Example:
         >>> find_checkpoint("zhang/full", "/nonexistent", profile="quick")
@@ -83,7 +98,7 @@ def find_checkpoint(name: str, root: str | os.PathLike | None = None, profile: s
     method, _, variant = name.partition("/")
     base = results_root(root)
     where = profile or "*"
-    found = sorted(base.glob(f"{where}/checkpoints/{method}/{variant}-*steps-*.pt"), key=lambda p: p.stat().st_mtime)
+    found = sorted(base.glob(f"{where}/checkpoints/{method}/{variant}-*steps-*.pt"), key=_rank)
     if not found:
         have = sorted({f"{p.parent.name}/{p.name.split('-')[0]}" for p in base.glob(f"{where}/checkpoints/*/*.pt")})
         run = f"colorlab run --profile {profile}" if profile else "colorlab run"
@@ -100,8 +115,8 @@ def load_model(spec: str, *, weights: str | os.PathLike | None = None, results: 
       weights from ``weights`` (a local file) or else the torch hub cache or a download;
     * a checkpoint file (:func:`colorlab.checkpoint.load`: a foreign, corrupt, unknown-method or
       newer-format file raises ``UsageError`` naming it);
-    * ``METHOD/VARIANT``: the newest such checkpoint in the results folder ``results`` (of
-      ``profile`` when given; :func:`find_checkpoint`).
+    * ``METHOD/VARIANT``: the newest such checkpoint in the results folder ``results``, of
+      ``profile`` when given, else of the longest-trained profile that has one (:func:`find_checkpoint`).
 
     ``size`` is the working size; by default the training photos' shorter side the checkpoint
     records, else :data:`DEFAULT_SIZE`.
@@ -126,6 +141,8 @@ def load_model(spec: str, *, weights: str | os.PathLike | None = None, results: 
         path = Path(spec).expanduser()
         if not path.exists() and _method_variant(spec):
             path = find_checkpoint(spec, results, profile)
+        if path.is_dir():
+            raise UsageError(f"{str(path)!r} is a folder: give a checkpoint file (.pt) in it")
         if not path.exists():
             known = ", ".join(released)
             raise UsageError(f"no checkpoint {str(path)!r}: give a checkpoint file, METHOD/VARIANT (the newest in "

@@ -33,7 +33,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,9 +69,11 @@ def synthetic_photo(size: int, seed: int = 0) -> torch.Tensor:
 
 
 def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int, device: str,
-                  weights: str | None, results: str | None) -> dict[str, Any]:
+                  weights: str | None, results: str | None, profile: str | None, decode: str | None,
+                  working_size_: int | None) -> dict[str, Any]:
     dev = pick_device(device)
-    model = load_model(spec, weights=weights, results=results, device=dev)
+    model = load_model(spec, weights=weights, results=results, profile=profile, device=dev, size=working_size_)
+    decode = model.method.check_decode(decode)
     work = size if working == "input" else model.size
     photo = synthetic_photo(size).to(dev)
     cuda = dev.type == "cuda"
@@ -79,7 +81,7 @@ def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int,
     reset = cuda or cost.reset_peak()
 
     def run() -> None:
-        colorize_images(model.method, [photo], size=work)
+        colorize_images(model.method, [photo], size=work, decode=decode)
 
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
@@ -87,7 +89,8 @@ def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int,
     seconds = cost.timed(run, repeats, dev)
     peak = torch.cuda.max_memory_allocated(dev) / _MB - base if cuda else cost.peak_rss_mb() - base
     rec = model.record
-    return {"spec": spec, "method": rec["method"], "variant": rec["variant"], "params": model.method.count_parameters(),
+    return {"spec": spec, "method": rec["method"], "variant": rec["variant"], "decode": decode,
+            "checkpoint": rec.get("path", rec["checkpoint"]), "params": model.method.count_parameters(),
             "input_size": size, "working": working, "working_size": min(working_size((size, size), work)),
             "device": str(dev), "threads": torch.get_num_threads(), "seconds": seconds,
             "photos_per_second": 1.0 / float(np.mean(seconds)), "peak_mb": peak,
@@ -98,19 +101,24 @@ def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int,
 
 def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, warmup: int = 1,
             device: str = "cpu", weights: str | None = None, results: str | os.PathLike | None = None,
+            profile: str | None = None, decode: str | None = None, working_size: int | None = None,
             isolate: bool = True) -> dict[str, Any]:
     """One model colourising one ``size`` × ``size`` photo (see the module docstring): the seconds
-    of each timed run, photos per second over their mean, peak memory in MiB, and what ran. The
-    model is checked here first, so a bad spec is refused before any process starts."""
+    of each timed run, photos per second over their mean, peak memory in MiB, and what ran.
+    ``weights``, ``results``, ``profile`` and ``working_size`` (the model's working size, instead of
+    its checkpoint's) are :func:`~colorlab.colorize.model.load_model`'s; ``decode`` the model's
+    decoding (its first by default). The model is checked here first, so a bad spec is refused
+    before any process starts."""
     if size < 1 or repeats < 1 or warmup < 0 or working not in WORKING:
         raise ValueError(f"need size, repeats >= 1, warmup >= 0 and working in {WORKING}; got {size}, {repeats}, "
                          f"{warmup}, {working!r}")
     job = dict(spec=spec, size=size, working=working, repeats=repeats, warmup=warmup, device=device,
-               weights=None if weights is None else str(weights), results=None if results is None else str(results))
+               weights=None if weights is None else str(weights), results=None if results is None else str(results),
+               profile=profile, decode=decode, working_size_=working_size)
     if not isolate:
         with torch.random.fork_rng(devices=[]):
             return {**_measure_here(**job), "repeats": repeats, "isolated": False}
-    load_model(spec, weights=weights, results=results)  # refused here, not in a child process
+    load_model(spec, weights=weights, results=results, profile=profile, size=working_size).method.check_decode(decode)
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     proc = subprocess.run([sys.executable, "-m", "colorlab.colorize.speed", json.dumps(job)], capture_output=True,
                           text=True, env=env, check=False)
@@ -121,21 +129,22 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
 
 
 def table(specs: Sequence[str], *, sizes: Sequence[int] = SIZES, working: Sequence[str] = WORKING,
-          repeats: int = 3, device: str = "cpu", weights: str | None = None,
-          results: str | os.PathLike | None = None, isolate: bool = True) -> pd.DataFrame:
-    """:func:`measure` for every model, photo size and working size: one row each, with seconds per
-    photo as the mean over the repeats and its 95 % bootstrap interval (``seconds_lo``,
-    ``seconds_hi``), photos per second and peak memory; progress on the terminal."""
+          on_row: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> pd.DataFrame:
+    """:func:`measure` (with ``options``) for every model, photo size and working size: one row
+    each, with seconds per photo as the mean over the repeats and its 95 % bootstrap interval
+    (``seconds_lo``, ``seconds_hi``), photos per second and peak memory; each row is handed to
+    ``on_row`` as soon as it is measured (to write it before the next); progress on the terminal."""
     rows = []
     for spec in specs:
         for size in sizes:
             for w in working:
                 progress.phase(f"speed {spec} at {size}x{size}, working size: {w}")
                 print(f"colorize --speed: {spec} at {size}x{size}, working size {w} ...", file=sys.stderr, flush=True)
-                r = measure(spec, size=size, working=w, repeats=repeats, device=device, weights=weights,
-                            results=results, isolate=isolate)
+                r = measure(spec, size=size, working=w, **options)
                 mean, lo, hi = stats.bootstrap_ci(r.pop("seconds"))
                 rows.append({**r, "seconds": mean, "seconds_lo": lo, "seconds_hi": hi})
+                if on_row is not None:
+                    on_row(rows[-1])
     return pd.DataFrame(rows)
 
 

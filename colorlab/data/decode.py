@@ -15,9 +15,25 @@ from PIL import Image, ImageOps
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
-__all__ = ["pil_to_tensor", "load_image"]
+__all__ = ["pil_to_tensor", "load_image", "photo_suffixes"]
 
 _HIGH_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+#: Formats Pillow registers an opener for that are no photographs here: stubs that need a handler
+#: of their own (BUFR, GRIB, HDF5, WMF), PostScript (needs Ghostscript) and a video's first header.
+NOT_PHOTOS = frozenset({"BUFR", "GRIB", "HDF5", "WMF", "EPS", "MPEG"})
+
+
+def photo_suffixes() -> frozenset[str]:
+    """File endings (lower case, with the dot) of the formats Pillow opens as photographs: what a
+    folder is searched for.
+
+    Example:
+        >>> {".jpg", ".png", ".tif"} <= photo_suffixes(), ".pdf" in photo_suffixes(), ".mpg" in photo_suffixes()
+        (True, False, False)
+    """
+    Image.init()
+    return frozenset(e.lower() for e, fmt in Image.registered_extensions().items()
+                     if fmt in Image.OPEN and fmt not in NOT_PHOTOS)
 
 
 def pil_to_tensor(img: Image.Image) -> Tensor:

@@ -39,7 +39,7 @@ from torch import Tensor
 
 from ..abgrid.bins import grayscale_mask
 from ..color import rgb_to_lab
-from .decode import load_image
+from .decode import load_image, photo_suffixes
 from .images import TRAIN_FRACTION, DataProblems, ImageSet, _prepare
 
 __all__ = ["TEST_FRACTION", "load_folder", "check_folder"]
@@ -61,7 +61,7 @@ def _list_folder(root: Path) -> list[Path]:
         raise FileNotFoundError(f"folder:{root}: no such file or directory")
     if root.is_file():
         return [root]
-    exts = {e.lower() for e, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    exts = photo_suffixes()
     out = []
     for d, dirs, files in os.walk(root, followlinks=True):
         dirs[:] = [x for x in dirs if not x.startswith(".")]
