@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -18,13 +19,21 @@ import torch
 __all__ = ["pick_device", "seed_everything"]
 
 
+def _cuda() -> torch.device:
+    """``cuda``, or under ``torchrun`` (``LOCAL_RANK`` set) this process's own GPU, ``cuda:LOCAL_RANK``."""
+    local = os.environ.get("LOCAL_RANK")
+    return torch.device(f"cuda:{int(local)}") if local is not None and int(os.environ.get("WORLD_SIZE", "1")) > 1 \
+        else torch.device("cuda")
+
+
 def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, then MPS, then CPU; otherwise the named device, which must exist."""
+    """``"auto"``: CUDA if available, then MPS, then CPU; otherwise the named device, which must
+    exist. Under ``torchrun`` with several processes, ``cuda`` is each process's own GPU."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _cuda()
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
             return torch.device("mps")
@@ -32,6 +41,8 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but CUDA is not available; use --device auto or cpu")
+    if dev.type == "cuda" and dev.index is None:
+        dev = _cuda()
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise RuntimeError("device 'mps' was asked for but MPS is not available; use --device auto or cpu")
     return dev

@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from .distributed import is_writer, rank_world
 from .files import checkout_root, plain, write_json
 
 __all__ = ["results_root", "profile_dir", "run_dir", "save", "load", "collect", "find_row", "environment", "git_commit"]
@@ -103,7 +104,8 @@ def git_commit() -> str | None:
 
 
 def environment(device: str | None = None) -> dict[str, Any]:
-    """What ran: package versions, Python, platform, torch/CUDA, device, git commit, times."""
+    """What ran: package versions, Python, platform, torch/CUDA, device, the number of training
+    processes (``torchrun``), git commit, times."""
     import torch
 
     from .metrics import optional_metrics
@@ -127,6 +129,7 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "cuda_version": torch.version.cuda,
         "device": device,
         "device_name": torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
+        "processes": rank_world()[1],
         "git_commit": os.environ.get(GIT_COMMIT_ENV) or git_commit(),
         "started": dt.datetime.fromtimestamp(_STARTED, dt.UTC).isoformat(timespec="seconds"),
         "finished": dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds"),
@@ -174,10 +177,14 @@ def save(
         info: free-form extras stored beside the rows (data path used, weights used, ...).
         device: the device that ran, for the environment record.
         units: the per-seed, per-photo rows the ``metrics`` summarise (optional).
+
+    Under ``torchrun`` only rank 0 writes; the others get the folder's path and write nothing.
     """
     out = run_dir(name, profile, root)
-    out.mkdir(parents=True, exist_ok=True)
     rows = _rows(metrics)
+    if not is_writer():  # under torchrun only rank 0 writes (colorlab.distributed)
+        return out
+    out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", _jsonable(dict(config)))
     for fig_name, fig in (figures or {}).items():
         fig.savefig(out / f"{_check_name('figure', fig_name)}.png", dpi=dpi, bbox_inches="tight")

@@ -19,6 +19,15 @@ folder as working directory and the current interpreter as kernel:
 * ``results/<profile>/run.json`` records every notebook's last run (an ``--only`` run updates
   its notebooks and keeps the others), with paths relative to the results folder; the report
   (:mod:`colorlab.report`) is written at the end.
+
+**Under ``torchrun --nproc_per_node N -m colorlab run ...``** each of the N processes runs the
+same plan and executes each reproduction notebook in a kernel of its own, the kernels training
+together (:mod:`colorlab.distributed`: each takes its share of every batch). Rank 0 does
+everything above (lock, set-aside, terminal, ``run.json``, report, the tools notebooks from 90 and
+the report notebook); the others keep nothing (their executed copies and logs go to a temporary
+folder) and write no results or checkpoints. Before each notebook rank 0 picks a free port for
+its kernels' process group and hands it to the others; a notebook that fails on any process is
+recorded as failed with that process's error.
 """
 
 from __future__ import annotations
@@ -38,8 +47,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import progress, report, results
-from .checks import UsageError, find_notebooks, notebooks_dir, plan_run
+from . import distributed, progress, report, results
+from .checks import TOOLS_FROM, UsageError, find_notebooks, notebooks_dir, plan_run
 from .data.sources import DATA_ENV
 from .files import atomic_write, checkout_root
 
@@ -253,6 +262,13 @@ def run(
     """
     plan = plan_run(profile, only, overrides, notebooks=notebooks, root=root, timeout=timeout,
                     report_notebook=report_notebook, force=force)
+    rank, world = distributed.rank_world()
+    if world > 1:  # the runners' own process group: ports and the end of each notebook
+        import torch
+
+        distributed.setup(torch.device("cpu"))
+    if rank > 0:
+        return _follow(plan), plan.root / profile / "summary.md"
     out = plan.root / profile
     with _lock(out), _stop_signals_as_interrupt():
         kernel = ensure_kernel()
@@ -276,7 +292,8 @@ def run(
                 spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
                         "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
                 t0 = time.perf_counter()
-                status, error = _execute(spec, folder, env, echo)
+                status, error = _execute(spec, folder, {**env, **_group_env(nb, world)}, echo)
+                status, error = _joined(nb, status, error, world)
                 seconds = time.perf_counter() - t0
                 given = {k: v for k, v in plan.overrides.items() if k in plan.params[nb.stem]}
                 runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now(),
@@ -293,3 +310,62 @@ def run(
         summary = report.write(profile, plan.root)
     echo(f"report: {os.path.relpath(summary) if not os.path.relpath(summary).startswith('..') else summary}")
     return runs, summary
+
+
+def _together(nb: Path) -> bool:
+    """Whether every process runs notebook ``nb`` (the reproductions), or rank 0 alone (tools, the report)."""
+    return nb.name[:2] < TOOLS_FROM
+
+
+def _group_env(nb: Path, world: int) -> dict[str, str]:
+    """The environment of a notebook's kernel for its process group: a port rank 0 found free,
+    handed to every process; the kernels' rank 0 hosts the group (not ``torchrun``'s agent)."""
+    if world == 1 or not _together(nb):
+        return {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0"} if world > 1 else {}
+    port = None
+    if distributed.rank_world()[0] == 0:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("", 0))
+            port = sock.getsockname()[1]
+    return {"MASTER_PORT": str(distributed.broadcast_object(port)), "TORCHELASTIC_USE_AGENT_STORE": "False"}
+
+
+def _joined(nb: Path, status: str, error: str, world: int) -> tuple[str, str]:
+    """Every process's outcome of notebook ``nb`` (after it ended everywhere): ``ok`` only when it
+    is ``ok`` on each; otherwise the first other status, with the rank and its error."""
+    if world == 1 or not _together(nb):
+        return status, error
+    outcomes = distributed.all_gather_object((status, error))
+    for r, (st, err) in enumerate(outcomes):
+        if st != "ok":
+            return st, err if r == 0 else f"on process {r} of {world}: {err}"
+    return "ok", ""
+
+
+def _follow(plan: Any) -> list[NotebookRun]:
+    """A process other than rank 0 under ``torchrun``: the plan's reproduction notebooks in kernels
+    of their own, in step with rank 0, keeping nothing (see the module docstring)."""
+    import tempfile
+
+    rank, world = distributed.rank_world()
+    kernel = ensure_kernel()
+    env = {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),
+           results.GIT_COMMIT_ENV: results.git_commit() or ""}
+    runs = []
+    with tempfile.TemporaryDirectory(prefix=f"colorlab-rank{rank}-") as tmp:
+        for nb in plan.books:
+            if not _together(nb):
+                continue
+            folder = Path(tmp) / nb.stem
+            folder.mkdir()
+            spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
+                    "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
+            t0 = time.perf_counter()
+            status, error = _execute(spec, folder, {**env, **_group_env(nb, world)}, lambda line: None)
+            status, error = _joined(nb, status, error, world)
+            runs.append(NotebookRun(nb.stem, status, round(time.perf_counter() - t0, 1), "", error, _now()))
+            if status == "interrupted":
+                break
+    return runs

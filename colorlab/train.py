@@ -21,6 +21,18 @@ number of steps or a wall-time budget, whichever ends first, and returns the los
   that exists;
 * a NaN or infinite loss (or any other value the step logs) stops the run with
   :class:`FloatingPointError` naming it and the step;
+* **no host–device synchronisation in the hot loop on CUDA**: the values a step logs stay on the
+  device and are copied to the host together every :attr:`TrainConfig.sync_every` steps (and
+  before each checkpoint), where the non-finite check, the history, the progress bar and the
+  wall-time budget read them (on the CPU, where nothing is asynchronous, every step);
+* **several processes** under ``torchrun`` (:mod:`colorlab.distributed`): each takes its share of
+  every global batch (:class:`colorlab.data.StepBatchSampler`), gradients are averaged over the
+  processes at every optimiser step, the logged values too, rank 0's initial weights are copied
+  to the others, only rank 0 writes checkpoints (with every process's random-number state, so
+  resumption stays exact) and shows progress; the same global batch gives one process's loss
+  history, to float rounding (``tests/test_distributed.py``);
+* ``compile=True``: the method's networks through :func:`torch.compile` (measured against eager
+  mode by ``colorlab bench``);
 * a tqdm progress bar showing the loss, and the steps on the terminal of ``colorlab run``
   (:mod:`colorlab.progress`).
 
@@ -50,8 +62,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import checkpoint, progress
-from .data import to_device
+from . import checkpoint, distributed, progress
+from .data import complete, to_device
 from .device import pick_device, seed_everything
 from .files import plain
 from .methods import Method
@@ -77,6 +89,8 @@ class TrainConfig:
     checkpoint_every: int = 50
     resume: bool = True
     progress: bool = True
+    sync_every: int | None = None
+    compile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,6 +100,8 @@ class TrainConfig:
             raise ValueError(f"seconds must be positive; got {self.seconds}")
         if self.checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1; got {self.checkpoint_every}")
+        if self.sync_every is not None and self.sync_every < 1:
+            raise ValueError(f"sync_every must be >= 1 or None; got {self.sync_every}")
 
 
 def _channels_last(batch: dict[str, Any]) -> dict[str, Any]:
@@ -94,9 +110,15 @@ def _channels_last(batch: dict[str, Any]) -> dict[str, Any]:
             for k, v in batch.items()}
 
 
-#: Settings that may change between a run and its resumption (how long, where, how shown). A
-#: change of device resumes too (a run moved to another machine), though not bit for bit.
-_RESUMABLE_CHANGES = ("steps", "seconds", "device", "checkpoint", "checkpoint_every", "resume", "progress")
+#: Settings that may change between a run and its resumption (how long, where, how shown, how
+#: often the host reads the device, compiled or not). A change of device resumes too (a run moved
+#: to another machine), though not bit for bit.
+_RESUMABLE_CHANGES = ("steps", "seconds", "device", "checkpoint", "checkpoint_every", "resume", "progress",
+                      "sync_every", "compile")
+#: Steps between two reads of the logged values on an asynchronous device (CUDA, MPS).
+SYNC_EVERY_ASYNC = 25
+#: Seeds of the other processes' random streams: ``seed * _RANK_STREAMS + rank``.
+_RANK_STREAMS = 1_000_003
 
 
 def _incompatible(state: Mapping[str, Any], method: Method, config: TrainConfig) -> str:
@@ -161,21 +183,50 @@ def _restore(path: Path, state: dict[str, Any], method: Method, optimizers: Mapp
     return True
 
 
+def _restore_rng(state: Mapping[str, Any], cuda: bool, rank: int, world: int) -> None:
+    """Put back the random-number state a checkpoint saved: this process's own when it saved one
+    per process for the same number of processes, else rank 0's (a warning says so)."""
+    rng = state["rng"]
+    ranks = rng.get("ranks")
+    if world > 1 or ranks:
+        if ranks and len(ranks) == world:
+            rng = ranks[rank]
+        elif rank == 0:
+            warnings.warn(f"the checkpoint was written by {len(ranks) if ranks else 1} training process(es), this run has "
+                          f"{world}: resuming with rank 0's random state on every process, not bit for bit", stacklevel=3)
+    torch.set_rng_state(rng["cpu"].cpu())
+    if cuda and rng.get("cuda") is not None:
+        torch.cuda.set_rng_state(rng["cuda"].cpu())
+
+
+def _compiled(method: Method) -> None:
+    """Each network (direct child module with parameters) of ``method`` compiled in place."""
+    for _, child in method.named_children():
+        if any(True for _ in child.parameters()):
+            child.compile()
+
+
 def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: TrainConfig) -> pd.DataFrame:
     """Train ``method`` and return the history ``DataFrame`` (``step, loss, seconds`` and the other
     values its ``train_step`` returns), with ``attrs`` holding ``device``, ``steps``,
-    ``train_seconds``, ``resumed_from`` and ``stopped_by`` (``"steps"`` or ``"seconds"``). The
-    method ends in eval mode.
+    ``train_seconds``, ``resumed_from``, ``stopped_by`` (``"steps"`` or ``"seconds"``) and
+    ``processes``. The method ends in eval mode.
 
     Args:
         method: the method; moved to the device (and channels_last on CUDA). Call its
             :meth:`~colorlab.methods.base.Method.prepare` first when it needs the training data.
         batches: ``batches(start_step)`` returns an iterable of batch dicts starting at that step;
-            resumption calls it with the checkpoint's step.
+            resumption calls it with the checkpoint's step. Under ``torchrun`` each process's
+            iterable gives its own share of every step's batch (:func:`colorlab.data.make_loader` does).
         config: see :class:`TrainConfig`.
     """
     device = pick_device(config.device)
+    rank, world = distributed.setup(device)
+    writer = rank == 0
     cuda = device.type == "cuda"
+    if cuda and device.index is not None:
+        torch.cuda.set_device(device)
+    sync_every = config.sync_every or (1 if device.type == "cpu" else SYNC_EVERY_ASYNC)
     channels_last = cuda and config.channels_last
     method.to(device)
     if channels_last:
@@ -186,54 +237,76 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     history: dict[str, list[float]] = {"step": [], "loss": [], "seconds": []}
     start_step, elapsed_before, resumed_from = 0, 0.0, None
     ckpt = Path(config.checkpoint) if config.checkpoint else None
-    state = _resumable(ckpt, method, config, device)
-    if state is not None and not _restore(ckpt, state, method, optimizers):
-        state, optimizers = None, method.configure_optimizers()  # fresh optimisers for the initial weights
+    distributed.barrier()  # no process reads the checkpoint while another may still be writing it
+    state, refused = None, None
+    if writer:
+        try:
+            state = _resumable(ckpt, method, config, device)
+            if state is not None and not _restore(ckpt, state, method, optimizers):
+                state, optimizers = None, method.configure_optimizers()  # fresh optimisers for the initial weights
+        except (OSError, ValueError) as e:  # a foreign or newer file, resume=False: every process stops
+            refused = e
+    resume, why = distributed.broadcast_object((state is not None, None if refused is None else str(refused)))
+    if refused is not None:
+        raise refused
+    if why is not None:
+        raise RuntimeError(f"rank 0 refused the checkpoint: {why}")
+    if resume and not writer:  # rank 0 checked it: the others load it
+        state = checkpoint.read(ckpt, map_location=device)
+        method.load_state_dict(state["state_dict"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
     if state is not None:
-        torch.set_rng_state(state["rng"]["cpu"].cpu())
-        if cuda and state["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu())
+        _restore_rng(state, cuda, rank, world)
         history = {k: list(v) for k, v in state["history"].items()}
         start_step = resumed_from = int(state["step"])
         elapsed_before = float(state.get("train_seconds", 0.0))
     else:
         seed_everything(config.seed)
+        if rank:  # each process its own random stream (dropout); rank 0 the one a single process has
+            torch.manual_seed(config.seed * _RANK_STREAMS + rank)
+        distributed.broadcast_module(method)  # every process starts from rank 0's weights, as DDP does
     method.check_trainable()
+    if config.compile:
+        _compiled(method)
     saved = {"step": start_step if state is not None else None}
 
     def snapshot(step: int, seconds: float) -> None:
         if ckpt is None:
             return
         rng = {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state() if cuda else None}
-        checkpoint.save(ckpt, method, optimizers=optimizers, step=step, train_seconds=seconds,
-                        run={**asdict(config), "device_used": str(device)}, rng=rng, history=history,
-                        data=config.extra.get("data"))
+        every = distributed.all_gather_object(rng) if world > 1 else None
+        if writer:
+            checkpoint.save(ckpt, method, optimizers=optimizers, step=step, train_seconds=seconds,
+                            run={**asdict(config), "device_used": str(device), "processes": world},
+                            rng={**rng, **({"ranks": every} if every else {})}, history=history,
+                            data=config.extra.get("data"))
         saved["step"] = step
+        distributed.barrier()
 
     t0 = time.perf_counter()
     step, stopped_by = start_step, "steps"
+    pending: list[tuple[int, float, Tensor]] = []  # (step, seconds, logged values on the device), not yet read
+    names: list[str] = []
     method.train()
-    bar = tqdm(total=config.steps, initial=start_step, desc="train", disable=not config.progress, leave=False)
-    it: Iterator[Batch] = iter(batches(start_step))
-    try:
-        while step < config.steps:
-            if config.seconds is not None and elapsed_before + time.perf_counter() - t0 >= config.seconds:
-                stopped_by = "seconds"
-                break
-            batch = to_device(next(it), device)
-            if channels_last:
-                batch = _channels_last(batch)
-            logs = {k: float(v) for k, v in method.train_step(batch, optimizers, step).items()}
+    bar = tqdm(total=config.steps, initial=start_step, desc="train", disable=not config.progress or not writer,
+               leave=False)
+
+    def flush() -> None:
+        """Read the logged values of the pending steps (one copy to the host), check them, record them."""
+        if not pending:
+            return
+        values = torch.stack([v for _, _, v in pending]).tolist()
+        for (at, seconds, _), row in zip(pending, values, strict=True):
+            logs = dict(zip(names, row, strict=True))
             value = logs.pop("loss")
             bad = next((f"{k} is {v}" for k, v in {"loss": value, **logs}.items() if not math.isfinite(v)), None)
             if bad:
                 last = ("no checkpoint path was set" if ckpt is None else
                         f"the last checkpoint, {ckpt}, holds step {saved['step']}" if saved["step"] is not None else
                         f"no checkpoint was written yet (every {config.checkpoint_every} steps to {ckpt})")
-                raise FloatingPointError(f"{bad} at step {step + 1}; {last}")
-            step += 1
-            seconds = elapsed_before + time.perf_counter() - t0
-            history["step"].append(step)
+                raise FloatingPointError(f"{bad} at step {at}; {last}")
+            history["step"].append(at)
             history["loss"].append(value)
             history["seconds"].append(seconds)
             for k, v in logs.items():
@@ -243,9 +316,38 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
                     v.append(math.nan)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
-            progress.step(step, config.steps, loss=value)
+            if writer:
+                progress.step(at, config.steps, loss=value)
+        pending.clear()
+
+    def out_of_time() -> bool:  # rank 0's clock decides for every process
+        if config.seconds is None:
+            return False
+        late = elapsed_before + time.perf_counter() - t0 >= config.seconds
+        return bool(distributed.broadcast_object(late)) if world > 1 else late
+
+    it: Iterator[Batch] = iter(batches(start_step))
+    try:
+        while step < config.steps:
+            if (step - start_step) % sync_every == 0 and out_of_time():
+                stopped_by = "seconds"
+                break
+            batch = complete(to_device(next(it), device), method.space)  # colour converted here when the items are RGB
+            if channels_last:
+                batch = _channels_last(batch)
+            logs = method.train_step(batch, optimizers, step)
+            if set(logs) != set(names):  # the first step, or a step that logs other values
+                flush()
+                names[:] = ["loss", *sorted(k for k in logs if k != "loss")]
+            row = torch.stack([logs[k].detach().float().reshape(()) if isinstance(logs[k], Tensor)
+                               else torch.tensor(float(logs[k]), device=device) for k in names])
+            step += 1
+            pending.append((step, elapsed_before + time.perf_counter() - t0, distributed.average(row)))
+            if step % config.checkpoint_every == 0 or len(pending) >= sync_every or step == config.steps:
+                flush()
             if step % config.checkpoint_every == 0:
-                snapshot(step, seconds)
+                snapshot(step, elapsed_before + time.perf_counter() - t0)
+        flush()
     finally:
         bar.close()
     total = elapsed_before + time.perf_counter() - t0
@@ -253,5 +355,6 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
         snapshot(step, total)
     method.eval()
     df = pd.DataFrame(history)
-    df.attrs.update(device=str(device), steps=step, train_seconds=total, resumed_from=resumed_from, stopped_by=stopped_by)
+    df.attrs.update(device=str(device), steps=step, train_seconds=total, resumed_from=resumed_from, stopped_by=stopped_by,
+                    processes=world)
     return df

@@ -328,3 +328,28 @@ def test_bad_folds_are_refused():
         fold_of(["a", "b"], 1)
     assert fold_of(["b", "a", "c"], 2) == [fold_of(["a", "b", "c"], 2)[i] for i in (1, 0, 2)]  # order-free
     assert load_images("ambiguous", "test", fold=(0, 3)).fold is None  # a fixed test set: no folds
+
+
+def test_colour_converted_on_the_device_is_the_workers_conversion_to_the_bit():
+    """CUDA training batches carry RGB only and are converted where they land (data.complete):
+    the same L, ab (and Y, uv) as the items' own conversion, and the same training."""
+    import torch
+
+    from colorlab.methods import build
+    from colorlab.train import TrainConfig, fit
+
+    for space in ("lab", "yuv"):
+        ds = D.load_dataset("samples", "train", crop=32, image_size=64, space=space)
+        a = next(iter(D.make_loader(ds, 4, train=True)))
+        light = next(iter(D.make_loader(ds, 4, train=True, colour_on_device=True)))
+        assert set(light) == {"rgb", "image"} and ds.space == space  # the caller's dataset untouched
+        b = D.complete(light, space)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    histories = []
+    for on_device in (False, True):
+        torch.manual_seed(0)
+        m = build("yuv_regression", "l2", base=4)
+        hist = fit(m, lambda start, o=on_device: D.make_loader(ds, 4, train=True, start_step=start, colour_on_device=o),
+                   TrainConfig(steps=3, progress=False, device="cpu"))
+        histories.append(hist["loss"].tolist())
+    assert histories[0] == histories[1]

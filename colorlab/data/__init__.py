@@ -45,12 +45,12 @@ Example:
 from .datasets import ColorDataset, load_dataset
 from .decode import load_image, pil_to_tensor
 from .images import DataProblems, ImageSet
-from .sampling import StepBatchSampler, make_loader, to_device
+from .sampling import StepBatchSampler, complete, make_loader, to_device
 from .sources import SPECS, TEST_FRACTION, TRAIN_FRACTION, check_spec, data_root, load_images
 from .subsets import Subset, check_subset, resolve_subset, restrict
 
 __all__ = [
     "SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "ImageSet", "DataProblems", "ColorDataset", "StepBatchSampler",
-    "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "to_device", "check_spec",
+    "pil_to_tensor", "load_image", "load_images", "load_dataset", "make_loader", "complete", "to_device", "check_spec",
     "data_root", "Subset", "check_subset", "resolve_subset", "restrict",
 ]

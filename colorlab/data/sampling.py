@@ -3,6 +3,7 @@ a :class:`~colorlab.data.datasets.ColorDataset`, and moving batches to a device.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -11,9 +12,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Sampler
 
+from ..distributed import rank_world
 from .datasets import ColorDataset
 
-__all__ = ["StepBatchSampler", "make_loader", "to_device"]
+__all__ = ["StepBatchSampler", "make_loader", "default_workers", "complete", "COLOUR_KEYS", "to_device"]
 
 
 def _mix(*xs: int) -> int:
@@ -33,19 +35,32 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
     Items are drawn without replacement through a fresh permutation per epoch (epoch ``e``
     permutes with seed ``mix(seed, e)``); batches run on across epoch ends.
 
+    ``batch_size`` is the global batch. With ``shard=(rank, world)`` (several training processes,
+    :mod:`colorlab.distributed`) this process gets its ``rank``-th contiguous ``batch_size / world``
+    of each step's keys, so the processes together see exactly the batch one process would.
+
     Example:
         >>> a = StepBatchSampler(10, 4, seed=0)
         >>> b = StepBatchSampler(10, 4, seed=0, start_step=3)
         >>> it = iter(a); _ = [next(it) for _ in range(3)]
         >>> next(it) == next(iter(b))
         True
+        >>> halves = [next(iter(StepBatchSampler(10, 4, seed=0, shard=(r, 2)))) for r in (0, 1)]
+        >>> halves[0] + halves[1] == next(iter(a))
+        True
     """
 
-    def __init__(self, n_items: int, batch_size: int, seed: int = 0, start_step: int = 0) -> None:
+    def __init__(self, n_items: int, batch_size: int, seed: int = 0, start_step: int = 0,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         if n_items < 1 or batch_size < 1 or start_step < 0:
             raise ValueError(f"need n_items, batch_size >= 1 and start_step >= 0; got "
                              f"{n_items}, {batch_size}, {start_step}")
+        rank, world = shard
+        if world < 1 or not 0 <= rank < world or batch_size % world:
+            raise ValueError(f"a batch of {batch_size} cannot be shared by {world} training processes (rank {rank}): "
+                             f"give a batch size that is a multiple of the number of processes")
         self.n_items, self.batch_size, self.seed, self.start_step = n_items, batch_size, seed, start_step
+        self.shard = (rank, world)
         self._perm: tuple[int, list[int]] = (-1, [])
 
     def _order(self, epoch: int) -> list[int]:
@@ -64,18 +79,23 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         step = self.start_step
+        rank, world = self.shard
+        part = self.batch_size // world
         while True:
-            yield self.batch(step)
+            yield self.batch(step)[rank * part:(rank + 1) * part]
             step += 1
 
 
 def make_loader(dataset: ColorDataset, batch_size: int, *, train: bool, seed: int | None = None,
                 start_step: int = 0, num_workers: int | None = None,
-                device: str | torch.device | None = None) -> DataLoader:
+                device: str | torch.device | None = None, colour_on_device: bool | None = None) -> DataLoader:
     """A DataLoader: infinite :class:`StepBatchSampler` batches for ``train`` (``seed``
-    defaults to ``dataset.seed``), else one sequential pass. ``num_workers`` defaults to 0 for
-    in-memory images, else ``min(4, cpus - 1)``; memory is pinned only for a CUDA ``device``
-    (``None``: when CUDA is available).
+    defaults to ``dataset.seed``; under ``torchrun`` each process gets its share of every global
+    batch of ``batch_size``), else one sequential pass. ``num_workers`` defaults to 0 for
+    in-memory images, else :func:`default_workers`; memory is pinned only for a CUDA ``device``
+    (``None``: when CUDA is available). With ``colour_on_device`` (by default for CUDA training
+    batches without a ``context``) the items are RGB only and the training loop converts each
+    batch on the device (:func:`complete`), sparing the workers the colour conversion.
 
     Example:
         >>> from colorlab.data import load_dataset
@@ -84,14 +104,57 @@ def make_loader(dataset: ColorDataset, batch_size: int, *, train: bool, seed: in
         torch.Size([8, 3, 64, 64])
     """
     if num_workers is None:
-        num_workers = 0 if dataset.images.in_memory else min(4, max(1, (os.cpu_count() or 1) - 1))
+        num_workers = 0 if dataset.images.in_memory else default_workers()
     cuda = torch.device(device).type == "cuda" if device is not None else torch.cuda.is_available()
+    if colour_on_device is None:
+        colour_on_device = cuda and train and dataset.context is None
+    if colour_on_device and dataset.space != "rgb":
+        dataset = copy.copy(dataset)  # the same images and crops, items without the colour conversion
+        dataset.space = "rgb"
     kw: dict[str, Any] = dict(num_workers=num_workers, pin_memory=cuda and torch.cuda.is_available(),
                               persistent_workers=num_workers > 0)
     if train:
-        sampler = StepBatchSampler(len(dataset), batch_size, dataset.seed if seed is None else seed, start_step)
+        sampler = StepBatchSampler(len(dataset), batch_size, dataset.seed if seed is None else seed, start_step,
+                                   shard=rank_world())
         return DataLoader(dataset, batch_sampler=sampler, **kw)
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, **kw)
+
+
+def default_workers() -> int:
+    """DataLoader workers for files decoded on the fly: this process's share of the CPUs it may
+    use (``sched_getaffinity``; under ``torchrun``, divided among the processes on the machine),
+    less one for the training loop, at least 1 and at most 8.
+
+    Example:
+        >>> 1 <= default_workers() <= 8
+        True
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    per_process = cpus // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(8, per_process - 1))
+
+
+#: The luminance and chroma keys of a batch in each colour space.
+COLOUR_KEYS = {"lab": ("L", "ab"), "yuv": ("Y", "uv")}
+
+
+def complete(batch: dict[str, Any], space: str) -> dict[str, Any]:
+    """``batch`` with the luminance and chroma of ``space`` (``"lab"``: ``L``, ``ab``; ``"yuv"``:
+    ``Y``, ``uv``) computed from its ``rgb`` where it lies (on the GPU, say), when it lacks them;
+    as it is otherwise.
+
+    Example:
+        >>> b = complete({"rgb": torch.ones(1, 3, 2, 2)}, "lab")
+        >>> sorted(b), round(float(b["L"].max()), 3)
+        (['L', 'ab', 'rgb'], 100.0)
+    """
+    keys = COLOUR_KEYS.get(space)
+    if keys is None or keys[0] in batch or "rgb" not in batch:
+        return batch
+    from ..color import rgb_to_lab, rgb_to_yuv
+
+    lum, chroma = (rgb_to_lab if space == "lab" else rgb_to_yuv)(batch["rgb"].float())
+    return {**batch, keys[0]: lum, keys[1]: chroma}
 
 
 def to_device(batch: Any, device: str | torch.device) -> Any:

@@ -36,7 +36,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -57,6 +57,7 @@ from ..color import (
     rgb_to_yuv,
     yuv_to_rgb,
 )
+from ..distributed import average_gradients
 from ..files import plain
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ class Method(nn.Module):
     variants: ClassVar[dict[str, Variant]] = {}
     #: small arguments for tests and smoke runs (seconds on a CPU)
     smoke_args: ClassVar[dict[str, Any]] = {}
+    #: the arguments that give the network its source trains, where they differ from ``defaults``
+    #: (``colorlab bench``'s ``paper`` setting), and the crop side the source trains on
+    paper_args: ClassVar[dict[str, Any]] = {}
+    paper_crop: ClassVar[int] = 256
     #: network input height and width must be multiples of this; :meth:`colorize` pads to it
     input_multiple: ClassVar[int] = 1
     #: :meth:`pad_input` pads each side to at least this many times :attr:`input_multiple`
@@ -197,13 +202,17 @@ class Method(nn.Module):
         """The method's optimisers by name (saved and resumed with the checkpoint)."""
         raise NotImplementedError
 
-    def adam(self, module: nn.Module, *, fused: bool = False) -> torch.optim.Adam:
-        """Adam over ``module``'s parameters with the method's ``lr``, ``betas`` and ``weight_decay``;
-        ``fused`` takes PyTorch's fused kernel where the module's device has one (CPU, CUDA)."""
+    def adam(self, module: nn.Module | Iterable[nn.Parameter], *, fused: bool | None = None) -> torch.optim.Adam:
+        """Adam over ``module``'s parameters (or the parameters given) with the method's ``lr``,
+        ``betas`` and ``weight_decay``; PyTorch's fused kernel on CUDA (``fused=None``, the default:
+        one kernel for every parameter's update, instead of several per parameter), also on the CPU
+        with ``fused=True``, nowhere with ``False``."""
         a = self.args
-        dev = next(module.parameters()).device
-        return torch.optim.Adam(module.parameters(), lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"],
-                                **({"fused": dev.type in ("cpu", "cuda")} if fused else {}))
+        params = list(module.parameters()) if isinstance(module, nn.Module) else list(module)
+        dev = params[0].device
+        use = dev.type == "cuda" if fused is None else fused and dev.type in ("cpu", "cuda")
+        return torch.optim.Adam(params, lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"],
+                                **({"fused": True} if use else {}))
 
     def loss(self, batch: Batch) -> Tensor | dict[str, Tensor]:
         """The training loss of a batch (on the device), or a dict with ``"loss"`` and values to log."""
@@ -216,9 +225,12 @@ class Method(nn.Module):
 
     @staticmethod
     def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-        """One optimiser step on ``loss``: zero the gradients, backpropagate, step."""
+        """One optimiser step on ``loss``: zero the gradients, backpropagate, average the gradients
+        over the training processes when there are several (:func:`colorlab.distributed.average_gradients`,
+        what DDP computes), step."""
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(p for group in optimizer.param_groups for p in group["params"])
         optimizer.step()
 
     def train_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer], step: int) -> dict[str, Tensor]:

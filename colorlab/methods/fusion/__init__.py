@@ -209,9 +209,7 @@ class Fusion(Method):
         return self.global_features(batch["context"] if "context" in batch else batch["Y"])
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        a = self.args
-        params = [p for p in self.parameters() if p.requires_grad]
-        return {"net": torch.optim.Adam(params, lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"])}
+        return {"net": self.adam(p for p in self.parameters() if p.requires_grad)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
         """Mean squared error of the normalised output: U, V (``U/U_MAX``, ``V/V_MAX``) or ``2·rgb − 1``."""

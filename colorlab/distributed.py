@@ -1,0 +1,152 @@
+"""Training on several processes with ``torchrun``: which process this is, who writes, and the
+collective operations the training loop needs, over :mod:`torch.distributed`.
+
+``torchrun --nproc_per_node N ...`` starts N processes with ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK`` in their environment. Outside it (or with one process) every function here is a
+no-op that answers "rank 0 of 1", so the package calls them unconditionally.
+
+* :func:`rank_world` reads the environment (no process group needed): the training sampler
+  shards each step's global batch by it (:class:`colorlab.data.StepBatchSampler`), and only rank
+  0 writes checkpoints, results and progress (:func:`is_writer`).
+* :func:`setup` joins the process group (NCCL for CUDA, gloo for the CPU) the first time
+  training needs it.
+* :func:`average_gradients` is what ``DistributedDataParallel`` computes: after each backward
+  pass the gradients of an optimiser's parameters are summed over the processes (one all-reduce
+  of one flat buffer) and divided by their number, so every process takes the same step as one
+  process with the whole batch would. The DDP wrapper itself is not used: the methods call their
+  networks' parts directly (a GAN's discriminator twice per step, a hypercolumn read layer by
+  layer), which its reducer does not see. Batch-norm statistics stay each process's own, and rank
+  0's are saved, as with DDP's default ``broadcast_buffers``, which copies rank 0's to the others
+  before each forward pass.
+
+Example:
+    >>> rank_world(), is_writer()
+    ((0, 1), True)
+    >>> p = torch.nn.Parameter(torch.ones(2)); p.grad = torch.full((2,), 3.0)
+    >>> average_gradients([p]); p.grad.tolist()   # one process: unchanged
+    [3.0, 3.0]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+__all__ = ["rank_world", "local_rank", "is_writer", "active", "setup", "average_gradients", "broadcast_module",
+           "broadcast_object", "all_gather_object", "average", "barrier", "TIMEOUT"]
+
+#: How long a collective waits for the other processes before failing (a process that died).
+TIMEOUT = dt.timedelta(minutes=30)
+
+
+def rank_world() -> tuple[int, int]:
+    """``(rank, world size)`` of this process: from the process group when there is one, else from
+    ``torchrun``'s ``RANK`` and ``WORLD_SIZE``, else ``(0, 1)``."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    except ValueError as e:
+        raise ValueError(f"RANK and WORLD_SIZE must be integers; got {os.environ.get('RANK')!r}, "
+                         f"{os.environ.get('WORLD_SIZE')!r}") from e
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f"need 0 <= RANK < WORLD_SIZE; got RANK={rank}, WORLD_SIZE={world}")
+    return rank, world
+
+
+def local_rank() -> int:
+    """This process's index on its machine (``LOCAL_RANK``; 0 outside ``torchrun``): its GPU."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_writer() -> bool:
+    """Whether this process writes files (checkpoints, results, progress): rank 0 only."""
+    return rank_world()[0] == 0
+
+
+def active() -> bool:
+    """Whether there is a process group of more than one process."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def setup(device: torch.device) -> tuple[int, int]:
+    """Join the process group ``torchrun`` describes, once (NCCL on CUDA, gloo otherwise);
+    ``(rank, world)``. With one process nothing is started."""
+    rank, world = rank_world()
+    if world == 1 or dist.is_initialized():
+        return rank, world
+    if not dist.is_available():
+        raise RuntimeError(f"WORLD_SIZE={world} but this PyTorch has no torch.distributed")
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    kw: dict[str, Any] = {"device_id": device} if device.type == "cuda" and device.index is not None else {}
+    dist.init_process_group(backend, timeout=TIMEOUT, **kw)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def average_gradients(params: Iterable[Tensor]) -> None:
+    """Average the gradients of ``params`` over the processes, in place (one all-reduce of one
+    flat buffer per dtype and device); nothing with one process. Parameters without a gradient
+    are left out on every process alike (the same code runs everywhere)."""
+    if not active():
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    world = dist.get_world_size()
+    groups: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
+    for g in grads:
+        groups.setdefault((g.dtype, g.device), []).append(g)
+    for group in groups.values():
+        flat = _flatten_dense_tensors(group)
+        dist.all_reduce(flat)
+        flat.div_(world)
+        for g, synced in zip(group, _unflatten_dense_tensors(flat, group), strict=True):
+            g.copy_(synced)
+
+
+def broadcast_module(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every process (as DDP does when it is built)."""
+    if not active():
+        return
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, 0)
+
+
+def broadcast_object(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every process (picklable)."""
+    if not active():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, 0)
+    return box[0]
+
+
+def all_gather_object(obj: Any) -> list[Any]:
+    """Every process's ``obj``, in rank order (``[obj]`` with one process)."""
+    if not active():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def average(t: Tensor) -> Tensor:
+    """``t`` averaged over the processes (a new tensor; ``t`` itself with one process)."""
+    if not active():
+        return t
+    out = t.detach().clone()
+    dist.all_reduce(out)
+    return out.div_(dist.get_world_size())
+
+
+def barrier() -> None:
+    """Wait until every process gets here."""
+    if active():
+        dist.barrier()
