@@ -45,7 +45,7 @@ from .backbones import skip_weights
 from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
 
-__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb", "reset_peak", "peak_rss_mb", "timed"]
+__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb", "reset_peak", "peak_rss_mb", "timed", "synchronize"]
 
 _MB = 2**20
 _KB = 2**10
@@ -96,7 +96,7 @@ def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def _sync(dev: torch.device) -> None:
+def synchronize(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
 
@@ -104,10 +104,10 @@ def _sync(dev: torch.device) -> None:
 def timed(fn: Any, n: int, dev: torch.device) -> list[float]:
     out = []
     for _ in range(n):
-        _sync(dev)
+        synchronize(dev)
         t0 = time.perf_counter()
         fn()
-        _sync(dev)
+        synchronize(dev)
         out.append(time.perf_counter() - t0)
     return out
 

@@ -36,7 +36,11 @@ if TYPE_CHECKING:
     from .methods.base import Method, Trained
 
 __all__ = ["predict", "colorizer", "score", "Scored", "score_method", "reference_rows", "reference_predictions",
-           "colorize_images"]
+           "colorize_images", "KEEP_IMAGES", "Streamed", "stream", "stream_references"]
+
+#: Images of each evaluation kept in memory for figures (the first of the test set): the metrics
+#: cover every image, batch by batch, so memory stays flat however large the test set is.
+KEEP_IMAGES = 256
 
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
@@ -76,6 +80,112 @@ def predict(
     return gt, pred, gt.shape[0] / max(seconds, 1e-9)
 
 
+class Streamed(NamedTuple):
+    """What :func:`stream` gives: every image's metrics, the first ``keep`` ground-truth and
+    predicted RGB images ``(K, 3, H, W)`` on the CPU, and the colouriser's images per second."""
+
+    per_image: pd.DataFrame
+    gt: Tensor
+    pred: Tensor
+    images_per_second: float
+
+
+def _kept(parts: list[Tensor], x: Tensor, keep: int | None) -> None:
+    """Keep the first images of ``x`` up to ``keep`` in all: a copy, so the batch itself is freed."""
+    have = sum(p.shape[0] for p in parts)
+    if keep is None or have < keep:
+        parts.append(x[: None if keep is None else keep - have].float().cpu().clone())
+
+
+@torch.no_grad()
+def stream(
+    colorize: Colorizer,
+    loader: Iterable[dict[str, Any]],
+    device: str | torch.device = "auto",
+    *,
+    prior: Tensor | None = None,
+    bins: Tensor | None = None,
+    keep: int | None = KEEP_IMAGES,
+) -> Streamed:
+    """Colourise a test loader and score it batch by batch on the device
+    (:func:`colorlab.metrics.evaluate`): each batch's per-image metrics go to the host as a small
+    table and its images are dropped, but the first ``keep`` (``None``: all), which figures show.
+    Throughput counts the colouriser's time only, the device synchronised around it.
+
+    Example:
+        >>> from colorlab import data
+        >>> test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=2)
+        >>> out = stream(lambda b: b["rgb"], data.make_loader(test, 4, train=False), keep=3)
+        >>> len(out.per_image), tuple(out.gt.shape), float(out.per_image["auc"].min())
+        (16, (3, 3, 32, 32), 1.0)
+    """
+    dev = pick_device(device)
+    prior, bins = (None if t is None else t.to(dev) for t in (prior, bins))
+    tables, gts, preds, seconds, n = [], [], [], 0.0, 0
+    for batch in loader:
+        batch = to_device(batch, dev)
+        _synchronize(dev)
+        t0 = time.perf_counter()
+        rgb = colorize(batch)
+        _synchronize(dev)
+        seconds += time.perf_counter() - t0
+        gt, pred = batch["rgb"].float(), rgb.float().clamp(0, 1)
+        tables.append(evaluate(gt, pred, prior, bins))
+        _kept(gts, gt, keep)
+        _kept(preds, pred, keep)
+        n += gt.shape[0]
+    if not tables:
+        raise ValueError("the test loader yielded no batches")
+    return Streamed(pd.concat(tables, ignore_index=True), torch.cat(gts), torch.cat(preds), n / max(seconds, 1e-9))
+
+
+@torch.no_grad()
+def stream_references(
+    loader: Any,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    *,
+    prior: Tensor | None = None,
+    bins: Tensor | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The per-image metrics of :func:`reference_predictions` (ground truth, gray, random colours)
+    batch by batch: the same rows, without holding the test set. ``loader`` is a sequential
+    :class:`~torch.utils.data.DataLoader` whose ``dataset`` gives test item ``i`` (with ``rgb``) by
+    index, for the other image whose colours the random row copies.
+
+    Example:
+        >>> from colorlab import data
+        >>> test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=2)
+        >>> loader = data.make_loader(test, 4, train=False)
+        >>> gt = torch.cat([b["rgb"] for b in loader])
+        >>> whole = {k: evaluate(gt, p) for k, p in reference_predictions(gt, 3).items()}
+        >>> parts = stream_references(loader, 3)
+        >>> all(parts[k].round(6).equals(whole[k].round(6)) for k in whole)
+        True
+    """
+    dev = pick_device(device)
+    prior, bins = (None if t is None else t.to(dev) for t in (prior, bins))
+    dataset = loader.dataset
+    n = len(dataset)
+    g = torch.Generator().manual_seed(seed)
+    shift = int(torch.randint(1, n, (1,), generator=g)) if n > 1 else 0
+    out: dict[str, list[pd.DataFrame]] = {"ground_truth": [], "gray": [], "random": []}
+    start = 0
+    for batch in loader:
+        gt = batch["rgb"].to(dev).float()
+        b = gt.shape[0]
+        others = torch.stack([dataset[(i + shift) % n]["rgb"] for i in range(start, start + b)]).to(dev).float()
+        L, _ = rgb_to_lab(gt)
+        _, ab_other = rgb_to_lab(others)
+        preds = {"ground_truth": gt, "gray": rgb_to_gray(gt), "random": lab_to_rgb(L, ab_other)}
+        for k, pred in preds.items():
+            out[k].append(evaluate(gt, pred, prior, bins))
+        start += b
+    if start != n:
+        raise ValueError(f"the loader gave {start} images of its dataset's {n}: it must be one sequential pass")
+    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+
+
 def colorizer(method: Method, decode: str | None = None, **options: Any) -> Colorizer:
     """A colouriser from a method (put in eval mode) and one of its decodings."""
     method.eval()
@@ -97,8 +207,8 @@ def score(
 
 
 class Scored(NamedTuple):
-    """What :func:`score_method` gives: the ``row``, ground truth and prediction RGB ``(N, 3, H, W)``
-    on the CPU, and the ``per_image`` metrics (:func:`colorlab.metrics.evaluate`)."""
+    """What :func:`score_method` gives: the ``row``, the first ground-truth and predicted RGB images
+    ``(K, 3, H, W)`` on the CPU, and every image's metrics ``per_image`` (:func:`colorlab.metrics.evaluate`)."""
 
     row: dict[str, Any]
     gt: Tensor
@@ -116,6 +226,7 @@ def score_method(
     bins: Tensor | None = None,
     device: str | torch.device = "auto",
     labels: Mapping[str, Any] | None = None,
+    keep: int | None = KEEP_IMAGES,
 ) -> Scored:
     """Colourise the test ``loader`` with a trained method's decoding and score it: a
     :class:`Scored` ``(row, gt, pred, per_image)``.
@@ -123,19 +234,19 @@ def score_method(
     The row has ``method`` (the method's name), ``variant``, ``decode``, the method's own labels
     for that decoding (a temperature, a boost factor), ``params``, ``steps``, ``train_seconds``,
     then ``labels`` (which add to or override any of these), the metrics (with ``auc_rebal`` when ``prior``
-    and ``bins`` are given), ``images_per_second`` and ``device``; ``gt`` and ``pred`` are RGB
-    ``(N, 3, H, W)`` on the CPU.
+    and ``bins`` are given), ``images_per_second`` and ``device``, computed batch by batch on the
+    device (:func:`stream`); ``gt`` and ``pred`` are the first ``keep`` RGB images ``(K, 3, H, W)``
+    on the CPU, for figures.
     """
     method, options = trained.method, dict(options or {})
     dev = pick_device(device)
     method.to(dev)
     decode = method.check_decode(decode)
-    gt, pred, ips = predict(colorizer(method, decode, **options), loader, dev)
+    out = stream(colorizer(method, decode, **options), loader, dev, prior=prior, bins=bins, keep=keep)
     head = {"method": method.name, "variant": method.variant, "decode": decode,
             **method.row_labels(decode, **options), **trained.labels(), **(labels or {})}
-    per_image = evaluate(gt, pred, prior, bins)
-    row = {**head, **summarize(per_image), "images_per_second": ips, "device": str(dev)}
-    return Scored(row, gt, pred, per_image)
+    row = {**head, **summarize(out.per_image), "images_per_second": out.images_per_second, "device": str(dev)}
+    return Scored(row, out.gt, out.pred, out.per_image)
 
 
 def reference_rows(

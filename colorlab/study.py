@@ -85,7 +85,8 @@ def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLik
 @dataclass
 class Evaluation:
     """One run's evaluation: its rows (one per model row, over the run's test tiles), the same per
-    photo (``units``), the ground truth ``(N, 3, H, W)`` and each prediction by ``(label, decode)``."""
+    photo (``units``), and for figures the first :data:`~colorlab.evaluate.KEEP_IMAGES` test tiles'
+    ground truth ``(K, 3, H, W)`` and each prediction by ``(label, decode)``."""
 
     table: pd.DataFrame
     gt: Tensor
@@ -347,9 +348,9 @@ class Study:
                 units += evidence.unit_rows(scored.per_image, tile_units, **head)
         if gt is None:
             raise ValueError("nothing to evaluate: no models given")
-        if references:
-            for variant, pred in evaluate.reference_predictions(gt, self.seed).items():
-                per_image = metrics.evaluate(gt, pred, prior, bins)
+        if references:  # batch by batch, as the models: memory stays flat with the test set's size
+            refs = evaluate.stream_references(loader, self.seed, self.device, prior=prior, bins=bins)
+            for variant, per_image in refs.items():
                 head = {"method": "reference", "variant": variant, **run}
                 rows.append({**head, **metrics.summarize(per_image)})
                 units += evidence.unit_rows(per_image, tile_units, **head)

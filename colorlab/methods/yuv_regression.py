@@ -137,6 +137,7 @@ class YuvRegression(Method):
                                    {"loss": "l1", "norm": "instance"}),
     }
     smoke_args = {"base": 4}
+    paper_crop = 176  # the full profile's crop (Zhang et al.'s)
     input_multiple = 2**STAGES
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:

@@ -175,6 +175,7 @@ class Larsson(Method):
                               {"head": "hue_chroma"}),
     }
     smoke_args = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
+    paper_crop = 352  # the full profile's
     input_multiple = INPUT_MULTIPLE
     #: batch norm, no instance norm: a crop-sized test tile is not padded beyond the multiple
     min_multiples = 1

@@ -103,6 +103,7 @@ class UNet(AbClasses):
                          "rebalancing (lambda = 0.5)", {"head": "class", "rebalance": True}),
     }
     smoke_args = {"width": 0.125, "encoder_weights": "random"}
+    paper_crop = 224
     input_multiple = INPUT_MULTIPLE
     claims = paper.CLAIMS
 

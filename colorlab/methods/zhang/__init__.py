@@ -122,6 +122,8 @@ class Zhang(AbClasses):
                                        SIGGRAPH17_URL, build_siggraph17),
     }
     smoke_args = {"width": 0.125, "lr": 3e-3}
+    paper_args = {"width": 1.0}  # the 32M-parameter network of the paper
+    paper_crop = 176
     input_multiple = INPUT_MULTIPLE
     claims = paper.CLAIMS
     published = paper.TABLE1

@@ -1,0 +1,244 @@
+"""``colorlab bench``: what every registered method costs to train and to run on this machine,
+and whether its training would be input-bound.
+
+For each method (every one in :data:`colorlab.methods.METHODS`, so a method added later is
+benchmarked without a change here), its first variant is built at a *setting*: ``paper`` (the
+network size its source trains: the method's defaults with its :attr:`~colorlab.methods.Method.paper_args`)
+or ``tiny`` (its ``smoke_args``: seconds, for the test suite). Then, each in a fresh process
+(:mod:`colorlab.cost`'s isolation, so peak memory is the method's own):
+
+* **training** at each crop size (256² and the method's own :attr:`~colorlab.methods.Method.paper_crop`)
+  and batch size: ``repeats`` timed steps of its own ``train_step`` and optimisers after
+  ``warmup`` untimed ones, as :func:`colorlab.train.fit` runs them (bf16 autocast and channels_last
+  on CUDA), the device synchronised around each: step time, images per second, peak memory, and
+  the FLOPs of one step counted by :class:`torch.utils.flop_counter.FlopCounterMode` (forward and
+  backward), hence achieved FLOP/s and **MFU** against the device's peak (:data:`PEAK_FLOPS`, dense
+  bf16 from the vendors' spec sheets; none for a CPU); with ``compile``, the same again with the
+  networks through :func:`torch.compile`;
+* **inference latency** of one photo at 256² and 1024² (the method's ``colorize``, network at full size);
+* **the data pipeline alone**: a folder of JPEGs decoded into random crops with the training
+  transforms by :func:`colorlab.data.make_loader` (its workers and pinned memory as in training),
+  in images per second, beside the fastest training step it would feed (``input_bound``);
+* **evaluation's memory** (:func:`eval_row`): a small model and the reference rows scored on a
+  synthetic test set of ``n`` images as a notebook scores them (:func:`colorlab.evaluate.stream`),
+  peak memory against ``n``, and against keeping every image (``keep=None``, how it was before).
+
+Rows go to ``<out>/bench.csv`` with the environment record (``environment.json``) and a figure
+(``bench.png``); ``out`` defaults to ``results/bench/<device name>/``.
+
+Example:
+    >>> t = train_row("yuv_regression", setting="tiny", size=16, batch_size=2, repeats=1, warmup=0, isolate=False)
+    >>> t["kind"], t["flops_per_step"] > 0, t["images_per_second"] > 0
+    ('train', True, True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from .. import cost, progress
+from ..device import pick_device
+from .config import INFER_SIZES, PEAK_FLOPS, SETTINGS, SIZE, device_label, method_config, peak_flops
+from .measure import worker
+
+__all__ = ["SETTINGS", "PEAK_FLOPS", "peak_flops", "method_config", "train_row", "infer_row", "data_row", "eval_row",
+           "run", "figure", "device_label"]
+
+#: Synthetic JPEGs made for the data pipeline when no folder is given: how many and how large.
+SYNTHETIC_PHOTOS = 48
+SYNTHETIC_SIDE = 512
+
+
+def _isolated(job: dict[str, Any], isolate: bool) -> dict[str, Any]:
+    kind = job.pop("kind")
+    here = worker(kind)
+    if not isolate:
+        with torch.random.fork_rng(devices=[]):
+            return {**here(**job), "isolated": False}
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    job.pop("name", None) if kind == "eval" else None
+    proc = subprocess.run([sys.executable, "-m", "colorlab.bench.measure", json.dumps({"kind": kind, **job})],
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        raise RuntimeError(f"bench {kind} {job.get('name', '')} at {job['size']}²: {last}")
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "isolated": True}
+
+
+def train_row(name: str, *, setting: str = "paper", size: int = SIZE, batch_size: int = 8, repeats: int = 5,
+              warmup: int = 1, device: str = "cpu", compile: bool = False, isolate: bool = True) -> dict[str, Any]:
+    """One training measurement of method ``name`` (module docstring)."""
+    return _isolated(dict(kind="train", name=name, setting=setting, size=size, batch_size=batch_size,
+                          repeats=repeats, warmup=warmup, device=device, compile=compile), isolate)
+
+
+def infer_row(name: str, *, setting: str = "paper", size: int = 256, repeats: int = 5, warmup: int = 1,
+              device: str = "cpu", isolate: bool = True) -> dict[str, Any]:
+    """One inference measurement: ``colorize`` of one ``size``² photo (module docstring)."""
+    return _isolated(dict(kind="infer", name=name, setting=setting, size=size, repeats=repeats, warmup=warmup,
+                          device=device), isolate)
+
+
+def _synthetic_folder(folder: Path, n: int, side: int) -> Path:
+    """``n`` JPEGs of ``side`` × ``3/4 side`` made from the embedded sample photos (shifted crops)."""
+    from PIL import Image
+
+    from ..data.sources import embedded_files
+
+    photos = [Image.open(p).convert("RGB") for p in embedded_files("samples").values()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        im = photos[i % len(photos)].resize((side + 64, side * 3 // 4 + 48))
+        dx, dy = (i * 7) % 64, (i * 5) % 48
+        im.crop((dx, dy, dx + side, dy + side * 3 // 4)).save(folder / f"photo{i:03d}.jpg", quality=90)
+    return folder
+
+
+def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch_size: int = 32, batches: int = 20,
+             device: str = "cpu", num_workers: int | None = None) -> dict[str, Any]:
+    """The data pipeline alone: ``batches`` training batches of ``crop``² random crops decoded from
+    the JPEGs of ``folder`` (made from the embedded photos when ``None``) by
+    :func:`colorlab.data.make_loader`, moved to ``device``; images per second after the first batch
+    (workers starting up)."""
+    from ..data import load_dataset, make_loader, to_device
+
+    dev = pick_device(device)
+    with tempfile.TemporaryDirectory(prefix="colorlab-bench-photos-") as tmp:
+        where = Path(folder) if folder is not None else _synthetic_folder(Path(tmp), SYNTHETIC_PHOTOS, SYNTHETIC_SIDE)
+        ds = load_dataset(f"folder:{where}", "train", crop=crop, cache_limit=0)
+        loader = make_loader(ds, batch_size, train=True, num_workers=num_workers, device=dev)
+        it = iter(loader)
+        to_device(next(it), dev)
+        t0 = time.perf_counter()
+        for _ in range(batches):
+            to_device(next(it), dev)
+        cost.synchronize(dev)
+        seconds = time.perf_counter() - t0
+        workers, pinned, files = loader.num_workers, bool(loader.pin_memory), len(ds.images)
+        del it, loader  # the workers stop before their files are removed
+    return {"kind": "data", "method": "data pipeline", "variant": f"{files} JPEGs", "setting": "-", "size": crop,
+            "batch_size": batch_size, "device": str(dev), "threads": torch.get_num_threads(),
+            "images_per_second": batches * batch_size / seconds, "step_seconds": seconds / batches,
+            "workers": workers, "pinned": pinned, "repeats": batches}
+
+
+def eval_row(n: int, *, size: int = 64, batch_size: int = 64, keep: int | None = None, streamed: bool = True,
+             device: str = "cpu") -> dict[str, Any]:
+    """Peak memory and time of scoring ``n`` synthetic test images in a fresh process, streamed
+    (the first ``keep`` kept, :data:`colorlab.evaluate.KEEP_IMAGES` by default) or, with
+    ``streamed=False``, every image kept as before."""
+    from ..evaluate import KEEP_IMAGES
+
+    job = {"kind": "eval", "n": n, "size": size, "batch_size": batch_size,
+           "keep": (keep or KEEP_IMAGES) if streamed else None, "device": device}
+    return _isolated({**job, "name": "eval"}, True)
+
+
+def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: Sequence[int] | None = None,
+        batch_sizes: Sequence[int] = (1, 8), infer_sizes: Sequence[int] = INFER_SIZES, repeats: int = 5,
+        device: str = "cpu", compile: bool = False, data: str | None = None, data_batches: int = 20,
+        eval_images: Sequence[int] = (), isolate: bool = True,
+        on_row: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
+    """Every measurement of the module docstring, one row each (``kind``: train, infer, data,
+    eval); ``sizes`` defaults to 256 and each method's own crop; ``eval_images`` the test-set sizes
+    evaluation is measured at (streamed, and every image kept at the smallest). ``on_row`` gets
+    each row as it is measured."""
+    from ..methods import METHODS
+
+    names = list(methods) if methods else list(METHODS)
+    rows: list[dict[str, Any]] = []
+
+    def keep(row: dict[str, Any]) -> None:
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    for name in names:
+        _, _, own = method_config(name, setting)
+        for size in dict.fromkeys(sizes or (SIZE if setting == "paper" else own, own)):
+            for b in batch_sizes:
+                for compiled in (False, True) if compile else (False,):
+                    progress.phase(f"bench train {name} {size}² batch {b}" + (" compiled" if compiled else ""))
+                    print(f"bench: train {name} at {size}², batch {b}" + (", compiled" if compiled else ""),
+                          file=sys.stderr, flush=True)
+                    keep(train_row(name, setting=setting, size=size, batch_size=b, repeats=repeats, device=device,
+                                   compile=compiled, isolate=isolate))
+        for size in infer_sizes:
+            print(f"bench: infer {name} at {size}²", file=sys.stderr, flush=True)
+            keep(infer_row(name, setting=setting, size=size, repeats=repeats, device=device, isolate=isolate))
+    print("bench: data pipeline", file=sys.stderr, flush=True)
+    crop = max(sizes or (SIZE,)) if setting == "paper" else min(r["size"] for r in rows if r["kind"] == "train")
+    row = data_row(data, crop=crop, batch_size=max(batch_sizes), batches=data_batches, device=device)
+    fastest = max((r["images_per_second"] for r in rows if r["kind"] == "train" and r["size"] == crop), default=None)
+    keep({**row, "fastest_train_images_per_second": fastest,
+          "input_bound": bool(fastest is not None and row["images_per_second"] < fastest)})
+    for i, n in enumerate(sorted(eval_images)):
+        for streamed in (True, False) if i == 0 else (True,):
+            print(f"bench: evaluation of {n} images, " + ("streamed" if streamed else "every image kept"),
+                  file=sys.stderr, flush=True)
+            keep(eval_row(n, streamed=streamed, device=device))
+    return pd.DataFrame(rows)
+
+
+def figure(table: pd.DataFrame) -> Any:
+    """Training images per second (bars by method and batch size at each size), inference latency
+    at each photo size, the data pipeline's rate as a line across the training panel, and
+    evaluation's peak memory against the test set's size when it was measured.
+
+    Example:
+        >>> t = pd.DataFrame([{"kind": "train", "method": "m", "size": 8, "batch_size": 2, "compiled": False,
+        ...                    "images_per_second": 40.0, "device": "cpu"},
+        ...                   {"kind": "data", "size": 8, "images_per_second": 100.0}])
+        >>> ax = figure(t).axes[0]
+        >>> [float(p.get_height()) for p in ax.patches], ax.get_lines()[0].get_ydata()[0]
+        ([40.0], 100.0)
+    """
+    import matplotlib.pyplot as plt
+
+    train, infer, data, ev = (table[table["kind"] == k] if "kind" in table else table.iloc[0:0]
+                              for k in ("train", "infer", "data", "eval"))
+    fig, axes = plt.subplots(1, 3 if len(ev) else 2, figsize=(16 if len(ev) else 12, 4.2))
+    ax = axes[0]
+    labels = [f"{r.method}\n{r.size}², b{r.batch_size}" + (" c" if r.compiled else "") for r in train.itertuples()]
+    ax.bar(range(len(train)), train["images_per_second"], color="tab:blue")
+    ax.set_xticks(range(len(train)), labels, rotation=90, fontsize=6)
+    ax.set_ylabel("training images / s")
+    ax.set_yscale("log")
+    if not data.empty:
+        ax.axhline(float(data["images_per_second"].iloc[0]), color="tab:red", linestyle="--",
+                   label=f"data pipeline, {int(data['size'].iloc[0])}² crops")
+        ax.legend(fontsize=7)
+    ax.set_title(f"training ({train['device'].iloc[0] if len(train) else '?'})", fontsize=9)
+    ax = axes[1]
+    for size, g in infer.groupby("size"):
+        ax.plot(g["method"], g["step_seconds"], "o-", label=f"{size}²")
+    ax.set_yscale("log")
+    ax.set_ylabel("seconds per photo")
+    ax.tick_params(axis="x", rotation=45, labelsize=7)
+    if len(infer):
+        ax.legend(fontsize=7)
+    ax.set_title("inference latency, one photo", fontsize=9)
+    if len(ev):
+        ax = axes[2]
+        for variant, g in ev.groupby("variant"):
+            ax.plot(g["n_images"], g["peak_mb"], "o-", label=variant)
+        ax.set_xscale("log")
+        ax.set_xlabel("test images")
+        ax.set_ylabel("peak memory, MiB")
+        ax.legend(fontsize=7)
+        ax.set_title("evaluation's memory", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+

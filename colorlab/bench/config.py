@@ -1,0 +1,89 @@
+"""What :mod:`colorlab.bench` measures with: the settings, the peak-FLOP/s table, the device's
+folder name, and each method's configuration."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import torch
+
+from ..backbones import skip_weights
+
+__all__ = ["SETTINGS", "PEAK_FLOPS", "SIZE", "INFER_SIZES", "peak_flops", "device_label", "method_config"]
+
+SETTINGS = ("paper", "tiny")
+#: Dense bf16 tensor-core peak FLOP/s by GPU name (vendors' spec sheets, without sparsity). The
+#: first pattern that matches ``torch.cuda.get_device_name`` counts; a GPU not listed has no MFU.
+PEAK_FLOPS: tuple[tuple[str, float], ...] = (
+    (r"H200", 989.4e12),
+    (r"H100.*(SXM|HBM3)", 989.4e12),
+    (r"H100.*NVL", 835.0e12),
+    (r"H100", 756.0e12),  # PCIe
+    (r"GH200", 989.4e12),
+    (r"B200", 2250.0e12),
+    (r"A100", 312.0e12),
+    (r"A10G", 70.0e12),
+    (r"L40S", 362.0e12),
+    (r"L4\b", 121.0e12),
+    (r"RTX 4090", 165.2e12),
+    (r"RTX 3090", 71.0e12),
+    (r"V100", 125.0e12),  # fp16: V100 has no bf16
+    (r"T4\b", 65.0e12),  # fp16
+)
+#: Training crop sizes measured besides each method's own.
+SIZE = 256
+#: Inference photo sides.
+INFER_SIZES = (256, 1024)
+#: Synthetic JPEGs made for the data pipeline when no folder is given: how many and how large.
+SYNTHETIC_PHOTOS = 48
+SYNTHETIC_SIDE = 512
+
+
+def peak_flops(device: torch.device) -> float | None:
+    """The peak FLOP/s of ``device`` from :data:`PEAK_FLOPS` (``None``: a CPU or an unlisted GPU).
+
+    Example:
+        >>> peak_flops(torch.device("cpu")) is None
+        True
+    """
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peak for pattern, peak in PEAK_FLOPS if re.search(pattern, name)), None)
+
+
+def device_label(device: torch.device) -> str:
+    """A folder name for ``device``: the GPU's name, or ``cpu-<N>cores``.
+
+    Example:
+        >>> device_label(torch.device("cpu")).startswith("cpu-")
+        True
+    """
+    if device.type == "cuda":
+        return re.sub(r"[^A-Za-z0-9.-]+", "-", torch.cuda.get_device_name(device)).strip("-")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{device.type}-{cpus}cores"
+
+
+def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
+    """``(variant, args, own crop)`` of method ``name`` at ``setting``: its first variant; ``paper``
+    its defaults with its ``paper_args`` and its ``paper_crop``, ``tiny`` its ``smoke_args`` and
+    a crop of 2 input multiples.
+
+    Example:
+        >>> method_config("zhang", "paper")[1]["width"], method_config("zhang", "tiny")[1]["width"]
+        (1.0, 0.125)
+    """
+    from ..methods import get
+
+    if setting not in SETTINGS:
+        raise ValueError(f"setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
+    cls = get(name)
+    variant = next(iter(cls.variants))
+    args = dict(cls.paper_args) if setting == "paper" else dict(cls.smoke_args)
+    with torch.random.fork_rng(devices=[]), skip_weights():
+        multiple = cls(variant, **args).input_multiple
+    crop = cls.paper_crop if setting == "paper" else 2 * multiple
+    return variant, args, crop

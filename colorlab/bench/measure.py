@@ -1,0 +1,143 @@
+"""The measurements of :mod:`colorlab.bench`, each made in this process: a method's training steps
+(with their FLOPs), its inference on one photo, and evaluation over a synthetic test set. Run as
+``python -m colorlab.bench.measure JOB`` by :mod:`colorlab.bench`, so each has a process of its
+own and its peak memory is its alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import cost
+from ..backbones import skip_weights
+from ..device import pick_device
+from .config import method_config, peak_flops
+
+__all__ = ["worker", "SyntheticTest"]
+
+
+def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: int, warmup: int, device: str,
+                compile: bool) -> dict[str, Any]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ..methods import get
+    from ..train import _channels_last, _compiled
+
+    dev = pick_device(device)
+    variant, args, _ = method_config(name, setting)
+    torch.manual_seed(0)
+    with skip_weights():
+        method = get(name)(variant, **args)
+    cuda = dev.type == "cuda"
+    method.to(dev)
+    batch = cost.synthetic_batch(method.space, batch_size, size, dev)
+    if cuda:
+        method.to(memory_format=torch.channels_last)
+        batch = _channels_last(batch)
+    method.amp = cuda
+    method.train()
+    optimizers = method.configure_optimizers()
+    step = iter(range(10**9))
+    with FlopCounterMode(display=False) as counter:  # one step, counted (also warms up)
+        method.train_step(batch, optimizers, next(step))
+    flops = counter.get_total_flops()
+    if compile:
+        _compiled(method)
+    base = torch.cuda.memory_allocated(dev) / 2**20 if cuda else cost.rss_mb()
+    reset = cuda or cost.reset_peak()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    compile_seconds = sum(cost.timed(lambda: method.train_step(batch, optimizers, next(step)), max(warmup, 1 if compile else 0), dev))
+    seconds = cost.timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
+    peak_mb = torch.cuda.max_memory_allocated(dev) / 2**20 - base if cuda else cost.peak_rss_mb() - base
+    mean = float(np.mean(seconds))
+    peak = peak_flops(dev)
+    return {"kind": "train", "method": name, "variant": variant, "setting": setting, "size": size,
+            "batch_size": batch_size, "compiled": compile, "device": str(dev), "threads": torch.get_num_threads(),
+            "params": method.count_parameters(), "step_seconds": mean, "step_seconds_min": float(np.min(seconds)),
+            "images_per_second": batch_size / mean, "flops_per_step": flops, "flops_per_second": flops / mean,
+            "mfu": flops / mean / peak if peak else float("nan"), "peak_mb": peak_mb,
+            "warmup_seconds": compile_seconds, "repeats": repeats,
+            "precision": "bf16 autocast" if cuda else "fp32",
+            "memory": ("cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark")
+            + " above the built model and batch" + ("" if reset else " (not reset: an upper bound)")}
+
+
+def _infer_here(name: str, setting: str, size: int, repeats: int, warmup: int, device: str) -> dict[str, Any]:
+    from ..methods import get
+
+    dev = pick_device(device)
+    variant, args, _ = method_config(name, setting)
+    torch.manual_seed(0)
+    with skip_weights():
+        method = get(name)(variant, **args)
+    method.to(dev).eval()
+    rgb = cost.synthetic_batch(method.space, 1, size, dev)["rgb"]
+    cuda = dev.type == "cuda"
+    base = torch.cuda.memory_allocated(dev) / 2**20 if cuda else cost.rss_mb()
+    reset = cuda or cost.reset_peak()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    cost.timed(lambda: method.colorize(rgb), warmup, dev)
+    seconds = cost.timed(lambda: method.colorize(rgb), repeats, dev)
+    peak_mb = torch.cuda.max_memory_allocated(dev) / 2**20 - base if cuda else cost.peak_rss_mb() - base
+    return {"kind": "infer", "method": name, "variant": variant, "setting": setting, "size": size, "batch_size": 1,
+            "compiled": False, "device": str(dev), "threads": torch.get_num_threads(),
+            "params": method.count_parameters(), "step_seconds": float(np.mean(seconds)),
+            "step_seconds_min": float(np.min(seconds)), "images_per_second": 1.0 / float(np.mean(seconds)),
+            "peak_mb": peak_mb, "repeats": repeats, "precision": "fp32",
+            "memory": "above the built model and photo" + ("" if reset else " (not reset: an upper bound)")}
+
+
+class SyntheticTest(torch.utils.data.Dataset):
+    """``n`` smooth colour test tiles of ``size``², made on demand (item ``i`` is always the same)."""
+
+    def __init__(self, n: int, size: int) -> None:
+        self.n, self.size = n, size
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        b = cost.synthetic_batch("lab", 1, self.size, torch.device("cpu"), seed=i)
+        return {k: v[0] for k, v in b.items() if k in ("rgb", "L", "ab")}
+
+
+def _eval_here(n: int, size: int, batch_size: int, keep: int | None, device: str) -> dict[str, Any]:
+    from ..evaluate import score_method, stream_references
+    from ..methods import Trained, build
+
+    dev = pick_device(device)
+    torch.manual_seed(0)
+    trained = Trained(build("zhang", "class", **build("zhang").smoke_args).eval(), pd.DataFrame({"loss": []}))
+    loader = torch.utils.data.DataLoader(SyntheticTest(n, size), batch_size=batch_size)
+    base = cost.rss_mb()
+    reset = cost.reset_peak()
+    t0 = time.perf_counter()
+    scored = score_method(trained, loader, decode="annealed", device=dev, keep=keep)
+    refs = stream_references(loader, 0, dev) if keep is not None else None
+    seconds = time.perf_counter() - t0
+    return {"kind": "eval", "method": "zhang (tiny) + references" if refs else "zhang (tiny)",
+            "variant": "streamed" if keep is not None else "every image kept", "setting": "tiny", "size": size,
+            "batch_size": batch_size, "device": str(dev), "n_images": n, "kept_images": int(scored.gt.shape[0]),
+            "step_seconds": seconds, "images_per_second": n / seconds, "peak_mb": cost.peak_rss_mb() - base,
+            "memory": "CPU resident-set high-water mark above the start" + ("" if reset else " (not reset)")}
+
+
+def worker(kind: str) -> Callable[..., dict[str, Any]]:
+    """The measurement of ``kind``: ``train``, ``infer`` or ``eval``."""
+    return {"train": _train_here, "infer": _infer_here, "eval": _eval_here}[kind]
+
+
+if __name__ == "__main__":
+    job = json.loads(sys.argv[1])
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    print(json.dumps(worker(job.pop("kind"))(**job)))
