@@ -98,6 +98,7 @@ def test_evaluation_memory_measured_in_a_fresh_process():
     streamed, kept = bench.eval_row(300, size=32), bench.eval_row(300, size=32, streamed=False)
     assert (streamed["kept_images"], kept["kept_images"]) == (256, 300)
     assert streamed["n_images"] == 300 and streamed["peak_mb"] > 0 and streamed["variant"] == "streamed"
+    assert "mmap threshold fixed" in streamed["memory"]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

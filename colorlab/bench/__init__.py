@@ -50,7 +50,7 @@ import torch
 from .. import cost, progress
 from ..device import pick_device
 from .config import INFER_SIZES, PEAK_FLOPS, SETTINGS, SIZE, device_label, method_config, peak_flops
-from .measure import worker
+from .measure import EVAL_MMAP_THRESHOLD, worker
 
 __all__ = ["SETTINGS", "PEAK_FLOPS", "peak_flops", "method_config", "train_row", "infer_row", "data_row", "eval_row",
            "run", "figure", "device_label"]
@@ -67,7 +67,9 @@ def _isolated(job: dict[str, Any], isolate: bool) -> dict[str, Any]:
         with torch.random.fork_rng(devices=[]):
             return {**here(**job), "isolated": False}
     env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    job.pop("name", None) if kind == "eval" else None
+    if kind == "eval":
+        job.pop("name", None)
+        env["MALLOC_MMAP_THRESHOLD_"] = str(EVAL_MMAP_THRESHOLD)
     proc = subprocess.run([sys.executable, "-m", "colorlab.bench.measure", json.dumps({"kind": kind, **job})],
                           capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
@@ -135,9 +137,10 @@ def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch
 
 def eval_row(n: int, *, size: int = 64, batch_size: int = 64, keep: int | None = None, streamed: bool = True,
              device: str = "cpu") -> dict[str, Any]:
-    """Peak memory and time of scoring ``n`` synthetic test images in a fresh process, streamed
-    (the first ``keep`` kept, :data:`colorlab.evaluate.KEEP_IMAGES` by default) or, with
-    ``streamed=False``, every image kept as before."""
+    """Peak memory of scoring ``n`` synthetic test images and the reference rows in a fresh process
+    (:data:`~colorlab.bench.measure.EVAL_MMAP_THRESHOLD`), streamed (the first ``keep`` kept,
+    :data:`colorlab.evaluate.KEEP_IMAGES` by default) or, with ``streamed=False``, as before
+    streaming: every image held."""
     from ..evaluate import KEEP_IMAGES
 
     job = {"kind": "eval", "n": n, "size": size, "batch_size": batch_size,
