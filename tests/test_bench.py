@@ -20,8 +20,10 @@ def test_tiny_bench_writes_its_table_figure_and_record(tmp_path, capsys):
                "--infer-sizes", "32", "--repeats", "1", "--device", "cpu", "-o", str(out)])
     assert rc == 0, capsys.readouterr().err
     t = pd.read_csv(out / "bench.csv")
-    assert t["kind"].tolist() == ["train", "infer", "train", "infer", "data"]
-    assert t.loc[t["kind"] == "train", "method"].tolist() == ["yuv_regression", "pix2pix"]
+    assert t["kind"].tolist() == ["train", "infer", "train", "train", "infer", "data"]
+    assert t.loc[t["kind"] == "train", "method"].tolist() == ["yuv_regression", "pix2pix", "pix2pix"]
+    assert t.loc[t["kind"] == "train", "recipe"].tolist() == ["fast", "fast", "plain"]  # pix2pix's official baseline
+    assert t.loc[t["recipe"] == "plain", "batch_size"].tolist() == [1]
     train = t[t["kind"] == "train"]
     assert (train["flops_per_step"] > 0).all() and (train["images_per_second"] > 0).all()
     assert train["mfu"].isna().all()  # a CPU has no entry in the peak table
@@ -39,6 +41,7 @@ def test_tiny_bench_writes_its_table_figure_and_record(tmp_path, capsys):
     (["--repeats", "0"], "--repeats must be at least 1"),
     (["--data", "/no/such"], "--data must be folder:PATH"),
     (["--data", "folder:/no/such"], "--data folder:/no/such:"),
+    (["--methods", "zhang", "--plain", "pix2pix:1"], "--plain takes METHOD:BATCH of a measured method"),
 ])
 def test_bad_requests_are_refused_before_any_measurement(argv, says, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "run", lambda *a, **k: pytest.fail("measured before checking"))

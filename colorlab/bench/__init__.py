@@ -9,8 +9,9 @@ or ``tiny`` (its ``smoke_args``: seconds, for the test suite). Then, each in a f
 
 * **training** at each crop size (256² and the method's own :attr:`~colorlab.methods.Method.paper_crop`)
   and batch size: ``repeats`` timed steps of its own ``train_step`` and optimisers after
-  ``warmup`` untimed ones, as :func:`colorlab.train.fit` runs them (bf16 autocast and channels_last
-  on CUDA), the device synchronised around each: step time, images per second, peak memory, and
+  ``warmup`` untimed ones, as :func:`colorlab.train.fit` runs them (bf16 autocast, channels_last
+  and fused Adam on CUDA; or, for the baselines asked for, the *plain* recipe: fp32, NCHW, Adam
+  unfused, as the official code trains), the device synchronised around each: step time, images per second, peak memory, and
   the FLOPs of one step counted by :class:`torch.utils.flop_counter.FlopCounterMode` (forward and
   backward), hence achieved FLOP/s and **MFU** against the device's peak (:data:`PEAK_FLOPS`, dense
   bf16 from the vendors' spec sheets; none for a CPU); with ``compile``, the same again with the
@@ -79,10 +80,12 @@ def _isolated(job: dict[str, Any], isolate: bool) -> dict[str, Any]:
 
 
 def train_row(name: str, *, setting: str = "paper", size: int = SIZE, batch_size: int = 8, repeats: int = 5,
-              warmup: int = 1, device: str = "cpu", compile: bool = False, isolate: bool = True) -> dict[str, Any]:
-    """One training measurement of method ``name`` (module docstring)."""
+              warmup: int = 1, device: str = "cpu", compile: bool = False, plain: bool = False,
+              isolate: bool = True) -> dict[str, Any]:
+    """One training measurement of method ``name`` (module docstring); ``plain``: fp32, NCHW and
+    Adam unfused, as the official recipes train (a baseline), instead of the training loop's way."""
     return _isolated(dict(kind="train", name=name, setting=setting, size=size, batch_size=batch_size,
-                          repeats=repeats, warmup=warmup, device=device, compile=compile), isolate)
+                          repeats=repeats, warmup=warmup, device=device, compile=compile, plain=plain), isolate)
 
 
 def infer_row(name: str, *, setting: str = "paper", size: int = 256, repeats: int = 5, warmup: int = 1,
@@ -151,12 +154,13 @@ def eval_row(n: int, *, size: int = 64, batch_size: int = 64, keep: int | None =
 def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: Sequence[int] | None = None,
         batch_sizes: Sequence[int] = (1, 8), infer_sizes: Sequence[int] = INFER_SIZES, repeats: int = 5,
         device: str = "cpu", compile: bool = False, data: str | None = None, data_batches: int = 20,
-        eval_images: Sequence[int] = (), isolate: bool = True,
+        eval_images: Sequence[int] = (), plain: Sequence[tuple[str, int]] = (), isolate: bool = True,
         on_row: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
     """Every measurement of the module docstring, one row each (``kind``: train, infer, data,
     eval); ``sizes`` defaults to 256 and each method's own crop; ``eval_images`` the test-set sizes
-    evaluation is measured at (streamed, and every image kept at the smallest). ``on_row`` gets
-    each row as it is measured."""
+    evaluation is measured at (streamed, and every image kept at the smallest); ``plain`` the
+    ``(method, batch size)`` pairs also measured the plain way, at the method's own crop (the
+    official recipes' baselines). ``on_row`` gets each row as it is measured."""
     from ..methods import METHODS
 
     names = list(methods) if methods else list(METHODS)
@@ -177,6 +181,10 @@ def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: 
                           file=sys.stderr, flush=True)
                     keep(train_row(name, setting=setting, size=size, batch_size=b, repeats=repeats, device=device,
                                    compile=compiled, isolate=isolate))
+        for b in [b for m, b in plain if m == name]:
+            print(f"bench: train {name} at {own}², batch {b}, the plain recipe", file=sys.stderr, flush=True)
+            keep(train_row(name, setting=setting, size=own, batch_size=b, repeats=repeats, device=device, plain=True,
+                           isolate=isolate))
         for size in infer_sizes:
             print(f"bench: infer {name} at {size}²", file=sys.stderr, flush=True)
             keep(infer_row(name, setting=setting, size=size, repeats=repeats, device=device, isolate=isolate))

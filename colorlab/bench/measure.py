@@ -29,7 +29,7 @@ EVAL_MMAP_THRESHOLD = 131072
 
 
 def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: int, warmup: int, device: str,
-                compile: bool) -> dict[str, Any]:
+                compile: bool, plain: bool = False) -> dict[str, Any]:
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..methods import get
@@ -41,12 +41,14 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     with skip_weights():
         method = get(name)(variant, **args)
     cuda = dev.type == "cuda"
+    fast = cuda and not plain  # the training loop's way on CUDA; plain: fp32, NCHW, Adam unfused
     method.to(dev)
     batch = cost.synthetic_batch(method.space, batch_size, size, dev)
-    if cuda:
+    if fast:
         method.to(memory_format=torch.channels_last)
         batch = _channels_last(batch)
-    method.amp = cuda
+    method.amp = fast
+    method.fused_adam = None if fast else False
     method.train()
     optimizers = method.configure_optimizers()
     step = iter(range(10**9))
@@ -70,7 +72,7 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
             "images_per_second": batch_size / mean, "flops_per_step": flops, "flops_per_second": flops / mean,
             "mfu": flops / mean / peak if peak else float("nan"), "peak_mb": peak_mb,
             "warmup_seconds": compile_seconds, "repeats": repeats,
-            "precision": "bf16 autocast" if cuda else "fp32",
+            "precision": "bf16 autocast" if fast else "fp32", "channels_last": fast, "recipe": "plain" if plain else "fast",
             "memory": ("cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark")
             + " above the built model and batch" + ("" if reset else " (not reset: an upper bound)")}
 

@@ -32,6 +32,10 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--repeats", type=int, default=5, metavar="N", help="timed steps per measurement (default: 5)")
     b.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto", help="default: auto")
     b.add_argument("--compile", action="store_true", help="also measure training with torch.compile")
+    b.add_argument("--plain", nargs="*", default=None, metavar="METHOD:BATCH",
+                   help="also measure these the plain way (fp32, NCHW, Adam unfused, as the official recipes) at "
+                        "the method's own crop (default: pix2pix:1, the official pix2pix recipe, when pix2pix is "
+                        "measured)")
     b.add_argument("--eval-images", type=int, nargs="*", default=None, metavar="N",
                    help="test-set sizes evaluation's memory is measured at (default: 1000 10000 with --setting "
                         "paper, none with tiny)")
@@ -79,6 +83,13 @@ def _check(args: argparse.Namespace) -> tuple[Any, Path, list[str], list[int]]:
             bad = [s for s in args.sizes or [] if s % multiple]
             if bad:
                 raise UsageError(f"{name} trains on crops that are multiples of {multiple}; --sizes has {bad}")
+    plain = []
+    for item in args.plain if args.plain is not None else ["pix2pix:1"] if "pix2pix" in names else []:
+        name, _, b = item.partition(":")
+        if name not in names or not b.isdigit() or int(b) < 1:
+            raise UsageError(f"--plain takes METHOD:BATCH of a measured method; got {item!r}")
+        plain.append((name, int(b)))
+    args.plain_pairs = plain
     if args.data is not None:
         from ..data import check_spec
 
@@ -121,6 +132,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         table = run(names, setting=args.setting, sizes=args.sizes, batch_sizes=batch_sizes,
                     infer_sizes=args.infer_sizes, repeats=args.repeats, device=str(device), compile=args.compile,
+                    plain=args.plain_pairs,
                     eval_images=args.eval_images if args.eval_images is not None else
                     ([1000, 10000] if args.setting == "paper" else []),
                     data=args.data.removeprefix("folder:") if args.data else None, on_row=keep)

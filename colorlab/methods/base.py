@@ -137,6 +137,8 @@ class Method(nn.Module):
         self.amp = False
         #: where weights loaded from outside came from (a released model's name, file and URL); empty otherwise
         self.origin: dict[str, Any] = {}
+        #: ``False`` turns PyTorch's fused Adam off everywhere (a benchmark of the plain recipe)
+        self.fused_adam: bool | None = None
 
     # ------------------------------------------------------------------------ arguments
 
@@ -206,11 +208,12 @@ class Method(nn.Module):
         """Adam over ``module``'s parameters (or the parameters given) with the method's ``lr``,
         ``betas`` and ``weight_decay``; PyTorch's fused kernel on CUDA (``fused=None``, the default:
         one kernel for every parameter's update, instead of several per parameter), also on the CPU
-        with ``fused=True``, nowhere with ``False``."""
+        with ``fused=True``, nowhere with ``False`` or when :attr:`fused_adam` is ``False``."""
         a = self.args
         params = list(module.parameters()) if isinstance(module, nn.Module) else list(module)
         dev = params[0].device
         use = dev.type == "cuda" if fused is None else fused and dev.type in ("cpu", "cuda")
+        use = use and self.fused_adam is not False
         return torch.optim.Adam(params, lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"],
                                 **({"fused": True} if use else {}))
 
