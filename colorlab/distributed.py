@@ -40,7 +40,7 @@ from torch import Tensor
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 __all__ = ["rank_world", "local_rank", "is_writer", "active", "setup", "average_gradients", "broadcast_module",
-           "broadcast_object", "all_gather_object", "average", "barrier", "TIMEOUT"]
+           "broadcast_object", "all_gather_object", "average", "barrier", "store", "TIMEOUT"]
 
 #: How long a collective waits for the other processes before failing (a process that died).
 TIMEOUT = dt.timedelta(minutes=30)
@@ -77,9 +77,10 @@ def active() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def setup(device: torch.device) -> tuple[int, int]:
+def setup(device: torch.device, timeout: dt.timedelta = TIMEOUT) -> tuple[int, int]:
     """Join the process group ``torchrun`` describes, once (NCCL on CUDA, gloo otherwise);
-    ``(rank, world)``. With one process nothing is started."""
+    ``(rank, world)``. With one process nothing is started. ``timeout`` bounds each collective's
+    wait for the others (a process that died)."""
     rank, world = rank_world()
     if world == 1 or dist.is_initialized():
         return rank, world
@@ -87,21 +88,31 @@ def setup(device: torch.device) -> tuple[int, int]:
         raise RuntimeError(f"WORLD_SIZE={world} but this PyTorch has no torch.distributed")
     backend = "nccl" if device.type == "cuda" else "gloo"
     kw: dict[str, Any] = {"device_id": device} if device.type == "cuda" and device.index is not None else {}
-    dist.init_process_group(backend, timeout=TIMEOUT, **kw)
+    dist.init_process_group(backend, timeout=timeout, **kw)
     return dist.get_rank(), dist.get_world_size()
 
 
 def average_gradients(params: Iterable[Tensor]) -> None:
     """Average the gradients of ``params`` over the processes, in place (one all-reduce of one
-    flat buffer per dtype and device); nothing with one process. Parameters without a gradient
-    are left out on every process alike (the same code runs everywhere)."""
+    flat buffer per dtype and device, after a small one that says which parameters have a
+    gradient anywhere); nothing with one process. A parameter with a gradient on some processes
+    only (a branch the data skips there) gets zeros where it has none, as DDP treats it; one with
+    a gradient nowhere keeps none (the optimiser skips it everywhere)."""
     if not active():
         return
-    grads = [p.grad for p in params if p.grad is not None]
+    params = [p for p in params if p.requires_grad]
+    if not params:
+        return
     world = dist.get_world_size()
+    present = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=params[0].device)
+    dist.all_reduce(present)
+    for p, anywhere in zip(params, present.tolist(), strict=True):
+        if anywhere and p.grad is None:
+            p.grad = torch.zeros_like(p)
     groups: dict[tuple[torch.dtype, torch.device], list[Tensor]] = {}
-    for g in grads:
-        groups.setdefault((g.dtype, g.device), []).append(g)
+    for p in params:
+        if p.grad is not None:
+            groups.setdefault((p.grad.dtype, p.grad.device), []).append(p.grad)
     for group in groups.values():
         flat = _flatten_dense_tensors(group)
         dist.all_reduce(flat)
@@ -144,6 +155,14 @@ def average(t: Tensor) -> Tensor:
     out = t.detach().clone()
     dist.all_reduce(out)
     return out.div_(dist.get_world_size())
+
+
+def store() -> Any:
+    """The process group's key-value store (``None`` with one process): flags between processes
+    that must not wait for one another."""
+    if not active():
+        return None
+    return dist.distributed_c10d._get_default_store()
 
 
 def barrier() -> None:

@@ -19,24 +19,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import SequentialSampler
 from tqdm.auto import tqdm
 
 from .color import lab_to_rgb, rgb_to_gray, rgb_to_lab
 from .data import to_device
 from .device import pick_device
-from .metrics import evaluate, summarize
+from .metrics import HIST_EDGES, ab_histograms, evaluate, summarize
 
 if TYPE_CHECKING:
     from .methods.base import Method, Trained
 
 __all__ = ["predict", "colorizer", "score", "Scored", "score_method", "reference_rows", "reference_predictions",
-           "colorize_images", "KEEP_IMAGES", "Streamed", "stream", "stream_references"]
+           "colorize_images", "KEEP_IMAGES", "Streamed", "Evaluation", "stream", "stream_references", "pooled_counts"]
 
 #: Images of each evaluation kept in memory for figures (the first of the test set): the metrics
 #: cover every image, batch by batch, so memory stays flat however large the test set is.
@@ -82,12 +84,44 @@ def predict(
 
 class Streamed(NamedTuple):
     """What :func:`stream` gives: every image's metrics, the first ``keep`` ground-truth and
-    predicted RGB images ``(K, 3, H, W)`` on the CPU, and the colouriser's images per second."""
+    predicted RGB images ``(K, 3, H, W)`` on the CPU, the colouriser's images per second, and the
+    pixel counts of ``a`` and ``b`` pooled over every image (:func:`pooled_counts`), of the truth
+    (``gt_counts``) and of the prediction (``pred_counts``), ``(2, K)`` on the CPU."""
 
     per_image: pd.DataFrame
     gt: Tensor
     pred: Tensor
     images_per_second: float
+    gt_counts: Tensor
+    pred_counts: Tensor
+
+
+@dataclass
+class Evaluation:
+    """One run's evaluation (:meth:`colorlab.study.Study.evaluate`): its rows (one per model row,
+    over the run's test tiles), the same per photo (``units``), for figures the first
+    :data:`KEEP_IMAGES` test tiles' ground truth ``(K, 3, H, W)`` and each prediction by ``(label,
+    decode)``, and the pooled ``a``/``b`` pixel counts of every test tile (:func:`pooled_counts`)
+    by ``(label, decode)`` and, for the truth, ``"truth"``."""
+
+    table: pd.DataFrame
+    gt: Tensor
+    predictions: dict[tuple[str, str], Tensor]
+    units: pd.DataFrame
+    counts: dict[Any, Tensor] = field(default_factory=dict)
+
+
+def pooled_counts(rgb: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
+    """Pixel counts ``(2, K)`` of ``a`` and ``b`` over every image of RGB ``(N, 3, H, W)``, in the
+    bins between ``edges`` (:func:`colorlab.distributions.ab_histograms`; sums over batches give
+    the whole set's).
+
+    Example:
+        >>> pooled_counts(torch.full((2, 3, 4, 4), 0.5)).sum(1).tolist()   # 32 pixels, each counted in a and in b
+        [32.0, 32.0]
+    """
+    ab = rgb_to_lab(rgb.float().clamp(0, 1))[1]
+    return ab_histograms(ab, edges).sum(0) * ab[0, 0].numel()
 
 
 def _kept(parts: list[Tensor], x: Tensor, keep: int | None) -> None:
@@ -120,8 +154,10 @@ def stream(
         (16, (3, 3, 32, 32), 1.0)
     """
     dev = pick_device(device)
-    prior, bins = (None if t is None else t.to(dev) for t in (prior, bins))
+    scoring = _scoring_device(dev)
+    prior, bins = (None if t is None else t.to(scoring) for t in (prior, bins))
     tables, gts, preds, seconds, n = [], [], [], 0.0, 0
+    counts = [torch.zeros(2, len(HIST_EDGES) - 1, device=scoring) for _ in range(2)]
     for batch in loader:
         batch = to_device(batch, dev)
         _synchronize(dev)
@@ -129,14 +165,23 @@ def stream(
         rgb = colorize(batch)
         _synchronize(dev)
         seconds += time.perf_counter() - t0
-        gt, pred = batch["rgb"].float(), rgb.float().clamp(0, 1)
+        gt, pred = batch["rgb"].float().to(scoring), rgb.float().clamp(0, 1).to(scoring)
         tables.append(evaluate(gt, pred, prior, bins))
+        counts[0] += pooled_counts(gt)
+        counts[1] += pooled_counts(pred)
         _kept(gts, gt, keep)
         _kept(preds, pred, keep)
         n += gt.shape[0]
     if not tables:
         raise ValueError("the test loader yielded no batches")
-    return Streamed(pd.concat(tables, ignore_index=True), torch.cat(gts), torch.cat(preds), n / max(seconds, 1e-9))
+    first = [torch.cat(x) if x else torch.zeros(0, 3, *gt.shape[-2:]) for x in (gts, preds)]
+    return Streamed(pd.concat(tables, ignore_index=True), first[0], first[1], n / max(seconds, 1e-9),
+                    counts[0].cpu(), counts[1].cpu())
+
+
+def _scoring_device(dev: torch.device) -> torch.device:
+    """Where the metrics are computed: the device, but the CPU for MPS (the metrics use float64)."""
+    return torch.device("cpu") if dev.type == "mps" else dev
 
 
 @torch.no_grad()
@@ -163,9 +208,12 @@ def stream_references(
         >>> all(parts[k].round(6).equals(whole[k].round(6)) for k in whole)
         True
     """
-    dev = pick_device(device)
+    dev = _scoring_device(pick_device(device))
     prior, bins = (None if t is None else t.to(dev) for t in (prior, bins))
-    dataset = loader.dataset
+    dataset = getattr(loader, "dataset", None)
+    if dataset is None or not isinstance(getattr(loader, "sampler", None), SequentialSampler):
+        raise TypeError("stream_references needs a DataLoader that passes once over its dataset in order "
+                        "(make_loader(..., train=False)): the random row fetches other images by index")
     n = len(dataset)
     g = torch.Generator().manual_seed(seed)
     shift = int(torch.randint(1, n, (1,), generator=g)) if n > 1 else 0
@@ -208,12 +256,15 @@ def score(
 
 class Scored(NamedTuple):
     """What :func:`score_method` gives: the ``row``, the first ground-truth and predicted RGB images
-    ``(K, 3, H, W)`` on the CPU, and every image's metrics ``per_image`` (:func:`colorlab.metrics.evaluate`)."""
+    ``(K, 3, H, W)`` on the CPU, every image's metrics ``per_image`` (:func:`colorlab.metrics.evaluate`),
+    and the pooled ``a``/``b`` pixel counts of the truth and the prediction (:class:`Streamed`)."""
 
     row: dict[str, Any]
     gt: Tensor
     pred: Tensor
     per_image: pd.DataFrame
+    gt_counts: Tensor | None = None
+    pred_counts: Tensor | None = None
 
 
 def score_method(
@@ -246,7 +297,7 @@ def score_method(
     head = {"method": method.name, "variant": method.variant, "decode": decode,
             **method.row_labels(decode, **options), **trained.labels(), **(labels or {})}
     row = {**head, **summarize(out.per_image), "images_per_second": out.images_per_second, "device": str(dev)}
-    return Scored(row, out.gt, out.pred, out.per_image)
+    return Scored(row, out.gt, out.pred, out.per_image, out.gt_counts, out.pred_counts)
 
 
 def reference_rows(

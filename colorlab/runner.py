@@ -20,14 +20,11 @@ folder as working directory and the current interpreter as kernel:
   its notebooks and keeps the others), with paths relative to the results folder; the report
   (:mod:`colorlab.report`) is written at the end.
 
-**Under ``torchrun --nproc_per_node N -m colorlab run ...``** each of the N processes runs the
-same plan and executes each reproduction notebook in a kernel of its own, the kernels training
-together (:mod:`colorlab.distributed`: each takes its share of every batch). Rank 0 does
-everything above (lock, set-aside, terminal, ``run.json``, report, the tools notebooks from 90 and
-the report notebook); the others keep nothing (their executed copies and logs go to a temporary
-folder) and write no results or checkpoints. Before each notebook rank 0 picks a free port for
-its kernels' process group and hands it to the others; a notebook that fails on any process is
-recorded as failed with that process's error.
+**Under ``torchrun --nproc_per_node N -m colorlab run ...``** each process runs the plan and each
+reproduction notebook in a kernel of its own, the kernels training together (:mod:`colorlab.distributed`).
+Rank 0 does everything above (lock, set-aside, terminal, ``run.json``, report, the notebooks from
+90); the others keep nothing. Rank 0 picks each notebook's port for its kernels' process group; a
+notebook that fails on one process stops the others' copies and is recorded with that error.
 """
 
 from __future__ import annotations
@@ -61,6 +58,9 @@ LOCK_NAME = ".colorlab.lock"
 _POLL = 0.25
 #: Seconds a stopped notebook gets to end before it is killed.
 _GRACE = 5.0
+#: Under torchrun, how long a runner waits for the others at the end of a notebook (a full-profile
+#: notebook may train for hours; a process that died is noticed through its failure flag first).
+RUNNERS_TIMEOUT = dt.timedelta(days=7)
 _INDENT = "      "
 
 
@@ -200,9 +200,11 @@ def _say(line: str) -> None:
         sys.stdout = open(os.devnull, "w")  # for the rest of the process
 
 
-def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None]) -> tuple[str, str]:
+def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None],
+             stop: Callable[[], str | None] | None = None) -> tuple[str, str]:
     """Run one notebook in a child process with ``env`` added to its environment, echoing its
-    progress; ``(status, error)``."""
+    progress; ``(status, error)``. ``stop`` is asked every poll; when it says why, the notebook is
+    stopped and failed with that reason (another process's copy of it failed)."""
     result, events = out_dir / ".result.json", out_dir / ".progress.jsonl"
     spec_path = out_dir / ".spec.json"
     for p in (result, events):
@@ -217,6 +219,10 @@ def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Cal
             while proc.poll() is None:
                 for line in reader.poll():
                     echo(_INDENT + line)
+                why = stop() if stop is not None else None
+                if why:
+                    _stop(proc)
+                    return "failed", why
                 time.sleep(_POLL)
         except KeyboardInterrupt as stop:
             _stop(proc)
@@ -263,10 +269,10 @@ def run(
     plan = plan_run(profile, only, overrides, notebooks=notebooks, root=root, timeout=timeout,
                     report_notebook=report_notebook, force=force)
     rank, world = distributed.rank_world()
-    if world > 1:  # the runners' own process group: ports and the end of each notebook
+    if world > 1:  # the runners' own process group: ports, a failure flag and the end of each notebook
         import torch
 
-        distributed.setup(torch.device("cpu"))
+        distributed.setup(torch.device("cpu"), timeout=RUNNERS_TIMEOUT)
     if rank > 0:
         return _follow(plan), plan.root / profile / "summary.md"
     out = plan.root / profile
@@ -292,8 +298,7 @@ def run(
                 spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
                         "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
                 t0 = time.perf_counter()
-                status, error = _execute(spec, folder, {**env, **_group_env(nb, world)}, echo)
-                status, error = _joined(nb, status, error, world)
+                status, error = _run_together(nb, spec, folder, env, echo, world)
                 seconds = time.perf_counter() - t0
                 given = {k: v for k, v in plan.overrides.items() if k in plan.params[nb.stem]}
                 runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now(),
@@ -332,12 +337,36 @@ def _group_env(nb: Path, world: int) -> dict[str, str]:
     return {"MASTER_PORT": str(distributed.broadcast_object(port)), "TORCHELASTIC_USE_AGENT_STORE": "False"}
 
 
-def _joined(nb: Path, status: str, error: str, world: int) -> tuple[str, str]:
-    """Every process's outcome of notebook ``nb`` (after it ended everywhere): ``ok`` only when it
-    is ``ok`` on each; otherwise the first other status, with the rank and its error."""
+def _run_together(nb: Path, spec: dict[str, Any], folder: Path, env: dict[str, str], echo: Callable[[str], None],
+                  world: int) -> tuple[str, str]:
+    """Notebook ``nb`` on this process, in step with the others under ``torchrun``: its kernel's
+    process group on a port rank 0 chose; when the notebook fails here, a flag in the runners'
+    store stops the others' copies at once (rather than leave them waiting in a collective);
+    then every process's outcome (:func:`_joined`)."""
     if world == 1 or not _together(nb):
-        return status, error
-    outcomes = distributed.all_gather_object((status, error))
+        return _execute(spec, folder, {**env, **_group_env(nb, world)}, echo)
+    rank = distributed.rank_world()[0]
+    flags, key = distributed.store(), f"colorlab-failed/{nb.stem}"
+
+    def stop() -> str | None:
+        if flags.check([key]):
+            return f"stopped: {flags.get(key).decode()}"
+        return None
+
+    status, error = _execute(spec, folder, {**env, **_group_env(nb, world)}, echo, stop)
+    if status != "ok" and not flags.check([key]):
+        flags.set(key, f"the notebook {status} on process {rank} of {world}: {error.splitlines()[0] if error else ''}")
+    return _joined(status, error, world)
+
+
+def _joined(status: str, error: str, world: int) -> tuple[str, str]:
+    """Every process's outcome of a notebook (after it ended everywhere): ``ok`` only when it is
+    ``ok`` on each; otherwise the first other status, with the rank and its error. A process that
+    cannot be reached any more makes it ``failed``."""
+    try:
+        outcomes = distributed.all_gather_object((status, error))
+    except RuntimeError as e:  # another process died (killed, out of memory)
+        return "failed", f"lost the other training processes ({str(e).splitlines()[0]})"
     for r, (st, err) in enumerate(outcomes):
         if st != "ok":
             return st, err if r == 0 else f"on process {r} of {world}: {err}"
@@ -354,7 +383,7 @@ def _follow(plan: Any) -> list[NotebookRun]:
     env = {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),
            results.GIT_COMMIT_ENV: results.git_commit() or ""}
     runs = []
-    with tempfile.TemporaryDirectory(prefix=f"colorlab-rank{rank}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"colorlab-rank{rank}-") as tmp, _stop_signals_as_interrupt():
         for nb in plan.books:
             if not _together(nb):
                 continue
@@ -363,8 +392,7 @@ def _follow(plan: Any) -> list[NotebookRun]:
             spec = {"input": str(nb), "output": str(folder / nb.name), "parameters": plan.params[nb.stem],
                     "kernel": kernel, "cwd": str(plan.folder), "timeout": plan.timeout}
             t0 = time.perf_counter()
-            status, error = _execute(spec, folder, {**env, **_group_env(nb, world)}, lambda line: None)
-            status, error = _joined(nb, status, error, world)
+            status, error = _run_together(nb, spec, folder, env, lambda line: None, world)
             runs.append(NotebookRun(nb.stem, status, round(time.perf_counter() - t0, 1), "", error, _now()))
             if status == "interrupted":
                 break

@@ -50,7 +50,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,7 @@ from .backbones import skip_weights
 from .checks import check_params
 from .claims import judge
 from .device import pick_device, seed_everything
+from .evaluate import Evaluation
 from .files import plain
 from .methods import Method, Trained
 from .profiles import parameters
@@ -80,18 +80,6 @@ def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLik
     """A :class:`Study` for ``notebook`` (its results folder name, e.g. ``"01_yuv_regression"``)
     with the parameters found in ``namespace`` (pass ``globals()``); checks them first."""
     return Study(notebook, parameters(namespace), root=root)
-
-
-@dataclass
-class Evaluation:
-    """One run's evaluation: its rows (one per model row, over the run's test tiles), the same per
-    photo (``units``), and for figures the first :data:`~colorlab.evaluate.KEEP_IMAGES` test tiles'
-    ground truth ``(K, 3, H, W)`` and each prediction by ``(label, decode)``."""
-
-    table: pd.DataFrame
-    gt: Tensor
-    predictions: dict[tuple[str, str], Tensor]
-    units: pd.DataFrame
 
 
 class Study:
@@ -331,7 +319,7 @@ class Study:
         :meth:`judge`."""
         loader = self.test_loader()
         progress.phase("evaluate")
-        rows, preds, units, gt = [], {}, [], None
+        rows, preds, units, gt, counts = [], {}, [], None, {}
         names = self.test_set.images.names
         tile_units = [str(names[i]) for i, _, _ in self.test_set.tiles]
         fold = self.test_set.images.fold
@@ -343,6 +331,7 @@ class Study:
                                                device=self.device, labels={"variant": label, **run, **(labels or {}),
                                                                            **(per_model or {}).get(label, {})})
                 gt, preds[(label, dec)] = scored.gt, scored.pred
+                counts |= {"truth": scored.gt_counts, (label, dec): scored.pred_counts}
                 rows.append(scored.row)
                 head = {k: v for k, v in scored.row.items() if not evidence._is_metric(k) and k != "n_images"}
                 units += evidence.unit_rows(scored.per_image, tile_units, **head)
@@ -357,7 +346,7 @@ class Study:
         table, unit_table = pd.DataFrame(rows), pd.DataFrame(units)
         self._rows.append(table)
         self._units.append(unit_table)
-        return Evaluation(table, gt, preds, unit_table)
+        return Evaluation(table, gt, preds, unit_table, counts)
 
     @property
     def units(self) -> pd.DataFrame:

@@ -29,8 +29,10 @@ number of steps or a wall-time budget, whichever ends first, and returns the los
   every global batch (:class:`colorlab.data.StepBatchSampler`), gradients are averaged over the
   processes at every optimiser step, the logged values too, rank 0's initial weights are copied
   to the others, only rank 0 writes checkpoints (with every process's random-number state, so
-  resumption stays exact) and shows progress; the same global batch gives one process's loss
-  history, to float rounding (``tests/test_distributed.py``);
+  resumption stays exact) and shows progress. For a loss that is a plain mean over the batch and
+  a network without batch norm, the same global batch gives one process's loss history to float
+  rounding (``tests/test_distributed.py``); batch norm, and losses averaged over a masked part
+  of each share (colour pixels), use each process's share, as with DDP;
 * ``compile=True``: the method's networks through :func:`torch.compile` (measured against eager
   mode by ``colorlab bench``);
 * a tqdm progress bar showing the loss, and the steps on the terminal of ``colorlab run``
@@ -173,8 +175,7 @@ def _restore(path: Path, state: dict[str, Any], method: Method, optimizers: Mapp
     initial = {k: v.clone() for k, v in method.state_dict().items()}
     try:
         method.load_state_dict(state["state_dict"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
+        _load_optimizers(optimizers, state["optimizers"])
     except (KeyError, RuntimeError, ValueError) as e:
         method.load_state_dict(initial)
         _move_aside(path, "replaced", f"not resuming from {path}: its weights do not fit {method.name} "
@@ -188,15 +189,27 @@ def _restore_rng(state: Mapping[str, Any], cuda: bool, rank: int, world: int) ->
     per process for the same number of processes, else rank 0's (a warning says so)."""
     rng = state["rng"]
     ranks = rng.get("ranks")
-    if world > 1 or ranks:
-        if ranks and len(ranks) == world:
-            rng = ranks[rank]
-        elif rank == 0:
-            warnings.warn(f"the checkpoint was written by {len(ranks) if ranks else 1} training process(es), this run has "
-                          f"{world}: resuming with rank 0's random state on every process, not bit for bit", stacklevel=3)
+    own = bool(ranks) and len(ranks) == world
+    if own:
+        rng = ranks[rank]
+    elif (world > 1 or ranks) and rank == 0:
+        warnings.warn(f"the checkpoint was written by {len(ranks) if ranks else 1} training process(es), this run has "
+                      f"{world}: resuming with rank 0's random state, the others reseeded, not bit for bit", stacklevel=3)
     torch.set_rng_state(rng["cpu"].cpu())
     if cuda and rng.get("cuda") is not None:
         torch.cuda.set_rng_state(rng["cuda"].cpu())
+    if rank and not own:  # a stream of its own (dropout), not a copy of rank 0's
+        torch.manual_seed(int(state["step"]) * _RANK_STREAMS + rank)
+
+
+def _load_optimizers(optimizers: Mapping[str, torch.optim.Optimizer], saved: Mapping[str, Any]) -> None:
+    """Load saved optimiser states, keeping each optimiser's own implementation (fused or not,
+    chosen for this run's device) rather than the saved one's."""
+    for name, opt in optimizers.items():
+        kept = [{k: g[k] for k in ("fused", "foreach") if k in g} for g in opt.param_groups]
+        opt.load_state_dict(saved[name])
+        for group, impl in zip(opt.param_groups, kept, strict=True):
+            group.update(impl)
 
 
 def _compiled(method: Method) -> None:
@@ -227,6 +240,7 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     if cuda and device.index is not None:
         torch.cuda.set_device(device)
     sync_every = config.sync_every or (1 if device.type == "cpu" else SYNC_EVERY_ASYNC)
+    log_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
     channels_last = cuda and config.channels_last
     method.to(device)
     if channels_last:
@@ -254,8 +268,7 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     if resume and not writer:  # rank 0 checked it: the others load it
         state = checkpoint.read(ckpt, map_location=device)
         method.load_state_dict(state["state_dict"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][name])
+        _load_optimizers(optimizers, state["optimizers"])
     if state is not None:
         _restore_rng(state, cuda, rank, world)
         history = {k: list(v) for k, v in state["history"].items()}
@@ -329,7 +342,7 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
     it: Iterator[Batch] = iter(batches(start_step))
     try:
         while step < config.steps:
-            if (step - start_step) % sync_every == 0 and out_of_time():
+            if (world == 1 or (step - start_step) % sync_every == 0) and out_of_time():  # the clock needs no sync
                 stopped_by = "seconds"
                 break
             batch = complete(to_device(next(it), device), method.space)  # colour converted here when the items are RGB
@@ -338,9 +351,9 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
             logs = method.train_step(batch, optimizers, step)
             if set(logs) != set(names):  # the first step, or a step that logs other values
                 flush()
-                names[:] = ["loss", *sorted(k for k in logs if k != "loss")]
-            row = torch.stack([logs[k].detach().float().reshape(()) if isinstance(logs[k], Tensor)
-                               else torch.tensor(float(logs[k]), device=device) for k in names])
+                names[:] = ["loss", *(k for k in logs if k != "loss")]  # in the order the method logs them
+            row = torch.stack([logs[k].detach().to(device, log_dtype).reshape(()) if isinstance(logs[k], Tensor)
+                               else torch.tensor(float(logs[k]), device=device, dtype=log_dtype) for k in names])
             step += 1
             pending.append((step, elapsed_before + time.perf_counter() - t0, distributed.average(row)))
             if step % config.checkpoint_every == 0 or len(pending) >= sync_every or step == config.steps:

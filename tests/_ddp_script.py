@@ -2,14 +2,15 @@
 test_distributed.py. Every process writes what it saw to OUT/rank<R>.json; only rank 0 may write
 the checkpoint.
 
-Usage: python _ddp_script.py OUT STEPS CHECKPOINT|- [METHOD [summed]]
+Usage: python _ddp_script.py OUT STEPS CHECKPOINT|- [METHOD [summed|uneven]]
 
 METHOD is ``yuv_regression`` (L1 on U, V with instance norm, a loss that is a plain mean over the
 batch, so the processes' average is the whole batch's; trained with SGD, under which a gradient
 summed instead of averaged would double every step, where Adam would not see it) or ``pix2pix``
 (two networks, two optimisers, batch norm and dropout: runs and resumes, but is not one process's
 run). ``summed`` breaks the gradient average on purpose (the processes' gradients summed, not
-averaged), to show that the comparison can fail.
+averaged), to show that the comparison can fail; ``uneven`` adds a parameter that only rank 0's
+loss uses (a branch the data skips on the others), which must neither crash nor hang.
 """
 
 import json
@@ -48,7 +49,16 @@ def main(out: str, steps: int, ckpt: str, method_name: str = "yuv_regression", b
     torch.manual_seed(0)
     method = build(method_name, variant, **args)
     if method_name == "yuv_regression":
-        method.configure_optimizers = lambda: {"net": torch.optim.SGD(method.net.parameters(), lr=0.2, momentum=0.9)}
+        method.configure_optimizers = lambda: {"net": torch.optim.SGD(method.parameters(), lr=0.2, momentum=0.9)}
+    if broken == "uneven":
+        method.extra = torch.nn.Parameter(torch.ones(3))
+        loss = method.loss
+
+        def uneven(batch):
+            out = loss(batch)
+            return out + 0.01 * method.extra.sum() if distributed.rank_world()[0] == 0 else out
+
+        method.loss = uneven
     cfg = TrainConfig(steps=steps, device="cpu", checkpoint=None if ckpt == "-" else ckpt, checkpoint_every=3,
                       progress=False)
     hist = fit(method, lambda start: data.make_loader(ds, 8, train=True, seed=0, start_step=start), cfg)

@@ -54,8 +54,10 @@ def test_bad_requests_are_refused_before_any_measurement(argv, says, tmp_path, c
 
 
 @pytest.mark.parametrize("name, peak", [("NVIDIA H100 80GB HBM3", 989.4e12), ("NVIDIA H100 PCIe", 756e12),
-                                        ("NVIDIA H200", 989.4e12), ("NVIDIA A100-SXM4-40GB", 312e12),
-                                        ("NVIDIA L4", 121e12), ("Quadro P1000", None)])
+                                        ("NVIDIA H100 NVL", 835e12), ("NVIDIA H200", 989.4e12),
+                                        ("NVIDIA H200 NVL", 835.5e12), ("NVIDIA GH200 480GB", 989.4e12),
+                                        ("NVIDIA GB200", 2500e12), ("NVIDIA A100-SXM4-40GB", 312e12),
+                                        ("NVIDIA L4", 121e12), ("NVIDIA L40S", 362e12), ("Quadro P1000", None)])
 def test_peak_flops_table(name, peak, monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: name)
     assert bench.peak_flops(torch.device("cuda")) == peak
@@ -129,3 +131,25 @@ def test_no_host_sync_in_the_training_loop_on_cuda():
         method.train_step = strict
         method.check_trainable = lambda: None
         fit(method, lambda start, b=batch: iter(lambda: b, None), TrainConfig(steps=3, device="cuda", progress=False))
+
+
+def test_streamed_pooled_histograms_and_edge_cases():
+    """The pooled a/b counts of a stream are the whole set's (pix2pix's distribution table uses
+    them, not the images kept for figures); keep=0 keeps nothing; the references refuse a loader
+    they cannot index in order."""
+    from colorlab import cost, data, evaluate
+    from colorlab.methods.pix2pix.paper import TRUTH, test_histograms
+
+    test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=2)
+    loader = data.make_loader(test, 5, train=False)
+    out = evaluate.stream(lambda b: b["rgb"].flip(-1) * 0.8, loader, "cpu", keep=0)
+    assert out.gt.shape[0] == 0 and len(out.per_image) == len(test)
+    gt = torch.cat([b["rgb"] for b in loader])
+    whole = test_histograms(gt, {"x": gt.flip(-1) * 0.8})
+    torch.testing.assert_close(out.gt_counts, whole[TRUTH])
+    torch.testing.assert_close(out.pred_counts, whole["x"])
+    batches = [cost.synthetic_batch("lab", 2, 8, torch.device("cpu"))]
+    with pytest.raises(TypeError, match="passes once over its dataset in order"):
+        evaluate.stream_references(batches)
+    with pytest.raises(TypeError, match="passes once over its dataset in order"):
+        evaluate.stream_references(torch.utils.data.DataLoader(test, batch_size=4, shuffle=True))

@@ -83,6 +83,14 @@ def test_resumption_under_two_processes_is_exact_and_only_rank_0_writes(tmp_path
     assert not torch.equal(state["rng"]["ranks"][0]["cpu"], state["rng"]["ranks"][1]["cpu"])  # a stream each
 
 
+def test_a_parameter_with_a_gradient_on_one_process_only(tmp_path):
+    """A parameter only rank 0's loss uses gets zeros on the other, so both all-reduce one buffer
+    (it crashed with mismatched buffer sizes before), and both still take the same steps."""
+    _run(tmp_path / "u", 4, None, "yuv_regression", "uneven")
+    zero, one = _read(tmp_path / "u"), _read(tmp_path / "u", 1)
+    assert zero["weights"] == one["weights"] and zero["weights"]["extra"] != [1.0, 1.0, 1.0]
+
+
 def test_a_checkpoint_rank_0_refuses_stops_every_process(tmp_path):
     bad = tmp_path / "m.pt"
     torch.save({"weights": torch.zeros(2)}, bad)
@@ -119,3 +127,32 @@ def test_colorlab_run_under_torchrun(tmp_path):
                                                             ("99_results_summary", "ok")]
     env = json.loads((res / "smoke" / "01_yuv_regression" / "environment.json").read_text())
     assert env["processes"] == 2
+
+
+def test_a_notebook_failing_on_one_process_stops_the_others(tmp_path):
+    """Rank 1's copy of a notebook fails at once while rank 0's would wait for minutes (as a kernel
+    blocked in a collective would): rank 0's copy is stopped within seconds, and the notebook is
+    recorded as failed with rank 1's error; the next notebook runs again on both."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    books = tmp_path / "nbs"
+    books.mkdir()
+    for stem, source in (("01_fails_on_one", 'import os, time\nif os.environ["RANK"] == "1":\n'
+                                              '    raise RuntimeError("boom on rank 1")\ntime.sleep(300)'),
+                         ("02_fine", "x = 1")):
+        nb = new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [new_code_cell('profile = "smoke"  # results/<profile>/', metadata={"tags": ["parameters"]}),
+                    new_code_cell(source)]
+        nbformat.write(nb, books / f"{stem}.ipynb")
+    t0 = __import__("time").perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                           "127.0.0.1", "--master_port", str(_free_port()), "-m", "colorlab", "run", "--profile",
+                           "smoke", "--notebooks", str(books), "--results", str(tmp_path / "res")],
+                          capture_output=True, text=True, timeout=280, env={"OMP_NUM_THREADS": "1", **_env()})
+    assert __import__("time").perf_counter() - t0 < 120
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    runs = {r["notebook"]: r for r in json.loads((tmp_path / "res" / "smoke" / "run.json").read_text())["notebooks"]}
+    assert runs["01_fails_on_one"]["status"] == "failed" and "boom on rank 1" in runs["01_fails_on_one"]["error"]
+    assert runs["02_fine"]["status"] == "ok"

@@ -22,7 +22,8 @@ or ``tiny`` (its ``smoke_args``: seconds, for the test suite). Then, each in a f
   in images per second, beside the fastest training step it would feed (``input_bound``);
 * **evaluation's memory** (:func:`eval_row`): a small model and the reference rows scored on a
   synthetic test set of ``n`` images as a notebook scores them (:func:`colorlab.evaluate.stream`),
-  peak memory against ``n``, and against keeping every image (``keep=None``, how it was before).
+  peak memory against ``n``, and against keeping every image (``keep=None``, how it was before);
+  the host's memory (the CPU resident set), also when the scoring ran on a GPU.
 
 Rows go to ``<out>/bench.csv`` with the environment record (``environment.json``) and a figure
 (``bench.png``); ``out`` defaults to ``results/bench/<device name>/``.
@@ -112,10 +113,10 @@ def _synthetic_folder(folder: Path, n: int, side: int) -> Path:
 
 def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch_size: int = 32, batches: int = 20,
              device: str = "cpu", num_workers: int | None = None) -> dict[str, Any]:
-    """The data pipeline alone: ``batches`` training batches of ``crop``² random crops decoded from
-    the JPEGs of ``folder`` (made from the embedded photos when ``None``) by
-    :func:`colorlab.data.make_loader`, moved to ``device``; images per second after the first batch
-    (workers starting up)."""
+    """The data pipeline alone, in this process: ``batches`` training batches of ``crop``² random
+    crops decoded from the JPEGs of ``folder`` (made from the embedded photos when ``None``) by
+    :func:`colorlab.data.make_loader`, moved to ``device``; images per second once the workers
+    have started and what they fetched ahead is consumed."""
     from ..data import load_dataset, make_loader, to_device
 
     dev = pick_device(device)
@@ -124,7 +125,8 @@ def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch
         ds = load_dataset(f"folder:{where}", "train", crop=crop, cache_limit=0)
         loader = make_loader(ds, batch_size, train=True, num_workers=num_workers, device=dev)
         it = iter(loader)
-        to_device(next(it), dev)
+        for _ in range(1 + loader.num_workers * (loader.prefetch_factor or 0)):  # what the workers fetched ahead
+            to_device(next(it), dev)
         t0 = time.perf_counter()
         for _ in range(batches):
             to_device(next(it), dev)

@@ -17,20 +17,22 @@ SETTINGS = ("paper", "tiny")
 #: Dense bf16 tensor-core peak FLOP/s by GPU name (vendors' spec sheets, without sparsity). The
 #: first pattern that matches ``torch.cuda.get_device_name`` counts; a GPU not listed has no MFU.
 PEAK_FLOPS: tuple[tuple[str, float], ...] = (
-    (r"H200", 989.4e12),
-    (r"H100.*(SXM|HBM3)", 989.4e12),
-    (r"H100.*NVL", 835.0e12),
-    (r"H100", 756.0e12),  # PCIe
     (r"GH200", 989.4e12),
+    (r"H200 NVL", 835.5e12),
+    (r"H200", 989.4e12),
+    (r"H100 NVL", 835.0e12),
+    (r"H100.*(SXM|HBM3)", 989.4e12),
+    (r"H100", 756.0e12),  # PCIe
+    (r"GB200", 2500.0e12),
     (r"B200", 2250.0e12),
     (r"A100", 312.0e12),
     (r"A10G", 70.0e12),
     (r"L40S", 362.0e12),
-    (r"L4\b", 121.0e12),
+    (r"\bL4\b", 121.0e12),
     (r"RTX 4090", 165.2e12),
     (r"RTX 3090", 71.0e12),
     (r"V100", 125.0e12),  # fp16: V100 has no bf16
-    (r"T4\b", 65.0e12),  # fp16
+    (r"\bT4\b", 65.0e12),  # fp16
 )
 #: Training crop sizes measured besides each method's own.
 SIZE = 256
@@ -68,9 +70,9 @@ def device_label(device: torch.device) -> str:
 
 
 def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
-    """``(variant, args, own crop)`` of method ``name`` at ``setting``: its first variant; ``paper``
-    its defaults with its ``paper_args`` and its ``paper_crop``, ``tiny`` its ``smoke_args`` and
-    a crop of 2 input multiples.
+    """``(variant, args, own crop)`` of method ``name`` at ``setting``: its ``paper_variant`` (the
+    source's own method; else its first variant); ``paper`` its defaults with its ``paper_args``
+    and its ``paper_crop``, ``tiny`` its ``smoke_args`` and a crop of 2 input multiples.
 
     Example:
         >>> method_config("zhang", "paper")[1]["width"], method_config("zhang", "tiny")[1]["width"]
@@ -81,7 +83,7 @@ def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
     if setting not in SETTINGS:
         raise ValueError(f"setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
     cls = get(name)
-    variant = next(iter(cls.variants))
+    variant = cls.paper_variant or next(iter(cls.variants))
     args = dict(cls.paper_args) if setting == "paper" else dict(cls.smoke_args)
     with torch.random.fork_rng(devices=[]), skip_weights():
         multiple = cls(variant, **args).input_multiple

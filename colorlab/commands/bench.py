@@ -18,8 +18,9 @@ def add_parser(sub: Any) -> None:
     b = sub.add_parser("bench", help="measure training and inference speed, memory, MFU and the data pipeline",
                        description="For every registered method (or --methods): training images/s, step time, peak "
                                    "memory, FLOPs and MFU at 256² and the method's own crop, across batch sizes; "
-                                   "inference latency at 256² and 1024²; the data pipeline alone. Each measurement "
-                                   "runs in a fresh process.")
+                                   "inference latency at 256² and 1024²; the data pipeline alone; evaluation's memory "
+                                   "against the test set's size. Each method's measurement runs in a fresh process; "
+                                   "the data pipeline in this one.")
     b.add_argument("--setting", choices=["paper", "tiny"], default="paper",
                    help="paper: the networks the sources train (default); tiny: the smoke test's, seconds")
     b.add_argument("--methods", nargs="+", metavar="NAME", help="methods to measure (default: every registered one)")
@@ -68,7 +69,7 @@ def _check(args: argparse.Namespace) -> tuple[Any, Path, list[str], list[int]]:
             raise UsageError(e.args[0]) from e
     batch_sizes = args.batch_sizes or ([1, 16, 64] if device.type == "cuda" else [1, 8])
     for what, values in (("--sizes", args.sizes or []), ("--batch-sizes", batch_sizes),
-                         ("--infer-sizes", args.infer_sizes)):
+                         ("--infer-sizes", args.infer_sizes), ("--eval-images", args.eval_images or [])):
         if any(v < 1 for v in values):
             raise UsageError(f"{what} must be positive; got {values}")
     if args.repeats < 1:

@@ -116,6 +116,8 @@ class Method(nn.Module):
     #: (``colorlab bench``'s ``paper`` setting), and the crop side the source trains on
     paper_args: ClassVar[dict[str, Any]] = {}
     paper_crop: ClassVar[int] = 256
+    #: the variant that is the source's own method (``colorlab bench`` measures it); None: the first
+    paper_variant: ClassVar[str | None] = None
     #: network input height and width must be multiples of this; :meth:`colorize` pads to it
     input_multiple: ClassVar[int] = 1
     #: :meth:`pad_input` pads each side to at least this many times :attr:`input_multiple`

@@ -124,6 +124,7 @@ class Fusion(Method):
                                     {"output": "uv", "fusion": "resnet"}),
     }
     smoke_args = {"base": 4, "residual_blocks": 1, "global_size": 32, "joint_dim": 16, "backbone_weights": "random"}
+    paper_variant = "uv_fusion_resnet"  # the source's: ResNet-50 features fused
     input_multiple = INPUT_MULTIPLE
     claims = paper.CLAIMS
 

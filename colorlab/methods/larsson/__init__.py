@@ -176,6 +176,7 @@ class Larsson(Method):
     }
     smoke_args = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
     paper_crop = 352  # the full profile's
+    paper_variant = "hue_chroma"  # the paper's main head
     input_multiple = INPUT_MULTIPLE
     #: batch norm, no instance norm: a crop-sized test tile is not padded beyond the multiple
     min_multiples = 1

@@ -94,6 +94,7 @@ class Pix2Pix(Method):
         "gan": Variant("the conditional GAN alone, no L1 term", {"gan_weight": 1.0, "l1_weight": 0.0}),
     }
     smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
+    paper_variant = "l1_gan"  # the generator with its discriminator
     #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator trained on
     min_multiples = 1
     claims = paper.CLAIMS

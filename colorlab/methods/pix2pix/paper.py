@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,7 +38,8 @@ from ...color import rgb_to_lab
 from ...distributions import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
 from ...evidence import fmt, select
 
-__all__ = ["CLAIMS", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "distribution_table",
+__all__ = ["CLAIMS", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "pooled_histograms",
+           "distribution_table",
            "distribution_plot", "discriminator_health", "training_plot"]
 
 _SOURCE = "003"
@@ -131,6 +133,21 @@ def test_histograms(gt: Tensor, predictions: Mapping[str, Tensor], edges: tuple[
         ab = rgb_to_lab(rgb.float().clamp(0, 1))[1]
         out[label] = ab_histograms(ab, edges).sum(0) * ab[0, 0].numel()
     return out
+
+
+def pooled_histograms(evaluation: Any, rows: Mapping[str, tuple[str, str]]) -> dict[str, Tensor]:
+    """:func:`test_histograms` of a whole test set from an evaluation's pooled counts
+    (:class:`colorlab.evaluate.Evaluation`: every test tile, not only those kept for figures):
+    the truth's (:data:`TRUTH`) and each row's (label -> ``(model label, decoding)``).
+
+    Example:
+        >>> import torch
+        >>> from types import SimpleNamespace
+        >>> ev = SimpleNamespace(counts={"truth": torch.ones(2, 3), ("l1", "direct"): torch.zeros(2, 3)})
+        >>> sorted(pooled_histograms(ev, {"L1": ("l1", "direct")}))
+        ['L1', 'ground truth']
+    """
+    return {TRUTH: evaluation.counts["truth"], **{label: evaluation.counts[key] for label, key in rows.items()}}
 
 
 def _norm(h: Tensor) -> Tensor:
