@@ -221,17 +221,26 @@ def figure(table: pd.DataFrame) -> Any:
 
     train, infer, data, ev = (table[table["kind"] == k] if "kind" in table else table.iloc[0:0]
                               for k in ("train", "infer", "data", "eval"))
-    fig, axes = plt.subplots(1, 3 if len(ev) else 2, figsize=(16 if len(ev) else 12, 4.2))
-    ax = axes[0]
-    labels = [f"{r.method}\n{r.size}², b{r.batch_size}" + (" c" if r.compiled else "") for r in train.itertuples()]
-    ax.bar(range(len(train)), train["images_per_second"], color="tab:blue")
-    ax.set_xticks(range(len(train)), labels, rotation=90, fontsize=6)
+    fig, axes = plt.subplots(1, 3 if len(ev) else 2, figsize=(18 if len(ev) else 13, 4.6),
+                             gridspec_kw={"width_ratios": [2, 1, 1] if len(ev) else [2, 1]})
+    ax = axes[0]  # one group of bars per method, one bar per configuration (crop, batch, compiled, recipe)
+    config = [f"{r.size}², batch {r.batch_size}" + (", compiled" if r.compiled else "")
+              + (", plain" if getattr(r, "recipe", "fast") == "plain" else "") for r in train.itertuples()]
+    keys, names = list(dict.fromkeys(config)), list(dict.fromkeys(train["method"]))
+    width = 0.8 / max(1, len(keys))
+    colours = plt.get_cmap("tab20")
+    for j, key in enumerate(keys):
+        sel = [c == key for c in config]
+        xs = [names.index(m) - 0.4 + (j + 0.5) * width for m in train["method"][sel]]
+        ax.bar(xs, train["images_per_second"][sel], width, color=colours(j % 20), label=key)
+    ax.set_xticks(range(len(names)), names, rotation=30, fontsize=7)
     ax.set_ylabel("training images / s")
     ax.set_yscale("log")
     if not data.empty:
         ax.axhline(float(data["images_per_second"].iloc[0]), color="tab:red", linestyle="--",
                    label=f"data pipeline, {int(data['size'].iloc[0])}² crops")
-        ax.legend(fontsize=7)
+    if len(train) or not data.empty:
+        ax.legend(fontsize=6, ncol=2)
     ax.set_title(f"training ({train['device'].iloc[0] if len(train) else '?'})", fontsize=9)
     ax = axes[1]
     for size, g in infer.groupby("size"):
