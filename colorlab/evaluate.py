@@ -55,6 +55,15 @@ def _synchronize(dev: torch.device) -> None:
         torch.mps.synchronize()
 
 
+def _timed(colorize: Colorizer, batch: dict[str, Any], dev: torch.device) -> tuple[Tensor, float]:
+    """``colorize(batch)`` and the seconds it took, the device synchronised around it."""
+    _synchronize(dev)
+    t0 = time.perf_counter()
+    rgb = colorize(batch)
+    _synchronize(dev)
+    return rgb, time.perf_counter() - t0
+
+
 @torch.no_grad()
 def predict(
     colorize: Colorizer,
@@ -69,11 +78,8 @@ def predict(
     gts, preds, seconds = [], [], 0.0
     for batch in tqdm(loader, desc="predict", disable=not progress, leave=False):
         batch = to_device(batch, dev)
-        _synchronize(dev)
-        t0 = time.perf_counter()
-        rgb = colorize(batch)
-        _synchronize(dev)
-        seconds += time.perf_counter() - t0
+        rgb, took = _timed(colorize, batch, dev)
+        seconds += took
         gts.append(batch["rgb"].float().cpu())
         preds.append(rgb.float().clamp(0, 1).cpu())
     if not gts:
@@ -160,11 +166,8 @@ def stream(
     counts = [torch.zeros(2, len(HIST_EDGES) - 1, device=scoring) for _ in range(2)]
     for batch in loader:
         batch = to_device(batch, dev)
-        _synchronize(dev)
-        t0 = time.perf_counter()
-        rgb = colorize(batch)
-        _synchronize(dev)
-        seconds += time.perf_counter() - t0
+        rgb, took = _timed(colorize, batch, dev)
+        seconds += took
         gt, pred = batch["rgb"].float().to(scoring), rgb.float().clamp(0, 1).to(scoring)
         tables.append(evaluate(gt, pred, prior, bins))
         counts[0] += pooled_counts(gt)

@@ -104,7 +104,7 @@ def _check(args: argparse.Namespace) -> tuple[Any, Path, list[str], list[int]]:
     out = Path(args.output).expanduser() if args.output else root / "results" / "bench" / device_label(device)
     check_outdir(out)
     if (out / "bench.csv").exists() and not args.force:
-        raise UsageError(f"{out / 'bench.csv'} exists (not overwritten; --force replaces it)")
+        raise UsageError(f"{out / 'bench.csv'} exists (not overwritten; --force replaces it, -o DIR writes elsewhere)")
     return device, out, names, batch_sizes
 
 
