@@ -85,18 +85,24 @@ def run_dir(name: str, profile: str, root: str | os.PathLike | None = None) -> P
 GIT_COMMIT_ENV = "COLORLAB_GIT_COMMIT"
 
 
-def git_commit() -> str | None:
-    """The checkout's commit, with ``-dirty`` when tracked files differ from it; ``None`` outside git."""
+#: Tracked paths that runs write to, so that a difference there says nothing about the code that ran:
+#: rerunning a profile rewrites its committed results (``results/quick/``) and must not mark itself dirty.
+RESULTS_PATHSPEC = ":(exclude,top)results"
+
+
+def git_commit(where: str | os.PathLike | None = None) -> str | None:
+    """The commit of the checkout holding ``where`` (default: this package), with ``-dirty`` when
+    tracked files outside its top-level ``results/`` differ from it; ``None`` outside git."""
+    cwd = Path(where) if where is not None else Path(__file__).resolve().parent
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent,
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=cwd,
         )
         if out.returncode != 0:
             return None
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-            timeout=5, cwd=Path(__file__).resolve().parent,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", RESULTS_PATHSPEC],
+            capture_output=True, text=True, timeout=5, cwd=cwd,
         ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -1,6 +1,7 @@
 import json
 import math
 import os
+import subprocess
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -70,3 +71,32 @@ def test_environment_records_the_commit_the_run_started_from(monkeypatch):
     assert results.environment("cpu")["git_commit"] == "abc123"
     monkeypatch.delenv(results.GIT_COMMIT_ENV)
     assert results.environment("cpu")["git_commit"] == results.git_commit()
+
+
+def test_a_run_rewriting_committed_results_does_not_mark_the_code_dirty(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "quick").mkdir(parents=True)
+    (tmp_path / "results" / "quick" / "metrics.json").write_text("{}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "results").write_text("code, despite its name\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "c")
+    head = results.git_commit(tmp_path)
+    assert head and len(head) == 40 and results.git_commit(tmp_path / "sub") == head
+    (tmp_path / "results" / "quick" / "metrics.json").write_text('{"rerun": 1}\n')
+    (tmp_path / "results" / "quick" / "new.json").write_text("{}\n")  # untracked: never dirty
+    assert results.git_commit(tmp_path / "sub") == head  # asked from below the top, as the package is
+    (tmp_path / "sub" / "results").write_text("changed\n")
+    assert results.git_commit(tmp_path) == head + "-dirty"
+    git("checkout", "-q", "--", "sub")
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert results.git_commit(tmp_path / "results") == head + "-dirty"
+
+
+def test_git_commit_outside_git_is_none(tmp_path):
+    assert results.git_commit(tmp_path) is None
