@@ -28,7 +28,7 @@ from .commands import bench as bench_command
 from .commands import colorize as colorize_command
 from .profiles import PROFILES
 
-__all__ = ["main", "parse_override"]
+__all__ = ["main", "parser", "parse_override"]
 
 _DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded grayscale photos) | "
               "ambiguous (generated positive control) | "
@@ -69,7 +69,8 @@ def _positive(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
+    """The whole command line (every subcommand), for ``main`` and for tests that parse the commands the docs show."""
     p = argparse.ArgumentParser(prog="colorlab", description="Reproductions of automatic image colourisation.")
     p.add_argument("--version", action="version", version=f"colorlab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -156,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = _parser().parse_args(argv)
+        args = parser().parse_args(argv)
         if args.command == "colorize":
             return colorize_command.main(args)
         if args.command == "bench":
