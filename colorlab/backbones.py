@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -149,11 +148,6 @@ def cached_file(name: str) -> Path:
         'resnet50-0676ba61.pth'
     """
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(_weights_enum(name).url)
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr)
-    progress.note(text)
 
 
 def state_dict_of(obj: Any, path: str | os.PathLike = "<file>") -> dict[str, Tensor]:
@@ -280,10 +274,10 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
         if isinstance(state, str):
             if name not in _WARNED:
                 _WARNED.add(name)
-                _say(f"{name}: {state}: RANDOM INITIALISATION instead. Claims that need ImageNet semantics will "
-                     f"be inconclusive. To use the weights offline, copy {cached_file(name).name} into "
-                     f"{cached_file(name).parent} (then restart the kernel: this process will not look again) "
-                     f"or pass its path as the weights parameter.")
+                progress.say(f"{name}: {state}: RANDOM INITIALISATION instead. Claims that need ImageNet semantics "
+                             f"will be inconclusive. To use the weights offline, copy {cached_file(name).name} into "
+                             f"{cached_file(name).parent} (then restart the kernel: this process will not look "
+                             f"again) or pass its path as the weights parameter.", warning=True)
         return Backbone(name, net, FALLBACK)
     state, record = _file_state(weights)
     _load_into(net, state, name, weights)

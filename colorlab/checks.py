@@ -14,7 +14,7 @@ Example:
     >>> plan_run("smoke", None, {"steps": "abc"})
     Traceback (most recent call last):
     ...
-    colorlab.checks.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
+    colorlab.errors.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from . import results
 from .backbones import WEIGHTS_PARAMETERS, check_weights
 from .data import check_spec, check_subset
 from .device import pick_device
+from .errors import UsageError
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
 
-__all__ = ["UsageError", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
+__all__ = ["Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
            "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX", "TOOLS_FROM"]
 
 #: The number of the report notebook, run last (and with ``--only`` too, unless told not to).
@@ -51,9 +52,6 @@ OTHER_SPECS = ("historical_spec",)
 MODEL_PARAMETERS = ("checkpoint",)
 #: Parameters naming photos to colourise (:func:`colorlab.colorize.job.check_photos`: a path made absolute).
 PHOTO_PARAMETERS = ("photos",)
-
-class UsageError(ValueError):
-    """A request refused before anything runs; its message is one line for the terminal."""
 
 
 @dataclass

@@ -104,7 +104,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _report(args: argparse.Namespace) -> int:
     from . import report, results
-    from .checks import UsageError, check_profile
+    from .checks import check_profile
+    from .errors import UsageError
 
     try:
         check_profile(args.profile)
@@ -122,7 +123,8 @@ def _report(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from . import runner
-    from .checks import UsageError, notebooks_dir, parameter_table
+    from .checks import notebooks_dir, parameter_table
+    from .errors import UsageError
 
     if args.list_params:
         try:

@@ -27,12 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import json
-import os
-import resource
-import subprocess
-import sys
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,45 +38,9 @@ from . import progress, stats
 from .backbones import skip_weights
 from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
+from .measuring import MB, in_fresh_process, in_this_process, peak_rss_mb, reset_peak, rss_mb, timed
 
-__all__ = ["measure", "compare", "on_device", "synthetic_batch", "rss_mb", "reset_peak", "peak_rss_mb", "timed", "synchronize"]
-
-_MB = 2**20
-_KB = 2**10
-
-
-def rss_mb() -> float:
-    """This process's resident set now, in MiB (Linux ``/proc``; NaN elsewhere)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / _MB
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
-def reset_peak() -> bool:
-    """Reset this process's resident-set high-water mark to its resident set now (Linux 4.0+:
-    ``/proc/self/clear_refs``); False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb() -> float:
-    """The resident-set high-water mark (``VmHWM``; ``ru_maxrss`` where ``/proc`` has none), MiB."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / _KB
-    except (OSError, ValueError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    return peak / _MB if sys.platform == "darwin" else peak / _KB
-
+__all__ = ["measure", "compare", "on_device", "synthetic_batch"]
 
 def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device, seed: int = 0) -> dict[str, Any]:
     """A batch like :class:`colorlab.data.ColorDataset`'s: random RGB ``(B, 3, size, size)`` with its
@@ -96,39 +54,23 @@ def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def synchronize(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
-def timed(fn: Any, n: int, dev: torch.device) -> list[float]:
-    out = []
-    for _ in range(n):
-        synchronize(dev)
-        t0 = time.perf_counter()
-        fn()
-        synchronize(dev)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: int, size: int, repeats: int,
                   warmup: int, device: str) -> dict[str, Any]:
     from .methods import get
 
-    dev = pick_device(device)
+    dev = torch.device(device)
     torch.manual_seed(0)
     with skip_weights():
         method = get(name)(variant, **args)
     method.to(dev)
     batch = synthetic_batch(method.space, batch_size, size, dev)
     cuda = dev.type == "cuda"
-    base = torch.cuda.memory_allocated(dev) / _MB if cuda else rss_mb()  # the built model and the batch
+    base = torch.cuda.memory_allocated(dev) / MB if cuda else rss_mb()  # the built model and the batch
     reset = cuda or reset_peak()  # else the peak may be the build's, not the phase's: reported as is
 
     def peak() -> float:
         if cuda:
-            return torch.cuda.max_memory_allocated(dev) / _MB - base
+            return torch.cuda.max_memory_allocated(dev) / MB - base
         return peak_rss_mb() - base
 
     method.eval()
@@ -173,17 +115,10 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
     job = dict(name=name, variant=variant, args=dict(args), batch_size=batch_size, size=size, repeats=repeats,
                warmup=warmup, device=device)
     if not isolate:
-        with torch.random.fork_rng(devices=[]):  # the caller's random numbers stay as they were
-            here = _measure_here(**job)
-        return {**here, "repeats": repeats, "isolated": False,
+        return {**in_this_process(_measure_here, job), "repeats": repeats, "isolated": False,
                 "memory": "in the calling process: not that of this method alone"}
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    proc = subprocess.run([sys.executable, "-m", "colorlab.cost", json.dumps(job)], capture_output=True, text=True,
-                          env=env, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"measuring {name}/{variant} failed (exit {proc.returncode}): "
-                           f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no message'}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "repeats": repeats, "isolated": True}
+    measured = in_fresh_process("colorlab.cost:_measure_here", job, what=f"measuring {name}/{variant}")
+    return {**measured, "repeats": repeats, "isolated": True}
 
 
 def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
@@ -224,8 +159,3 @@ def on_device(table: pd.DataFrame, device: str) -> pd.DataFrame:
     """
     return table[table["device"].astype(str).str.split(":").str[0] == str(device).split(":")[0]]
 
-
-if __name__ == "__main__":
-    job = json.loads(sys.argv[1])
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    print(json.dumps(_measure_here(**job)))

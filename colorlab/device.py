@@ -16,7 +16,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["pick_device", "seed_everything"]
+__all__ = ["pick_device", "seed_everything", "synchronize"]
 
 
 def _cuda() -> torch.device:
@@ -53,3 +53,11 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def synchronize(dev: torch.device) -> None:
+    """Wait for the work queued on an asynchronous device (CUDA, MPS), so a timing measures the work itself."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()

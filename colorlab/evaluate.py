@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .color import lab_to_rgb, rgb_to_gray, rgb_to_lab
 from .data import to_device
-from .device import pick_device
+from .device import pick_device, synchronize
 from .metrics import HIST_EDGES, ab_histograms, evaluate, summarize
 
 if TYPE_CHECKING:
@@ -47,20 +47,12 @@ KEEP_IMAGES = 256
 Colorizer = Callable[[dict[str, Any]], Tensor]
 
 
-def _synchronize(dev: torch.device) -> None:
-    """Wait for queued work on an asynchronous device, so a timing measures the work itself."""
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    elif dev.type == "mps":
-        torch.mps.synchronize()
-
-
 def _timed(colorize: Colorizer, batch: dict[str, Any], dev: torch.device) -> tuple[Tensor, float]:
     """``colorize(batch)`` and the seconds it took, the device synchronised around it."""
-    _synchronize(dev)
+    synchronize(dev)
     t0 = time.perf_counter()
     rgb = colorize(batch)
-    _synchronize(dev)
+    synchronize(dev)
     return rgb, time.perf_counter() - t0
 
 

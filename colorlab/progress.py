@@ -25,12 +25,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "PRINT_EVERY", "phase", "step", "note", "Reader"]
+__all__ = ["ENV", "PRINT_EVERY", "phase", "step", "note", "say", "Reader"]
 
 #: The file the events go to; set by the runner for each notebook.
 ENV = "COLORLAB_PROGRESS"
@@ -66,6 +67,23 @@ def step(step: int, total: int, **values: float) -> None:
 def note(text: str) -> None:
     """A line the person running the notebooks should see (data used, files left out, ...)."""
     _write({"kind": "note", "text": str(text)})
+
+
+def say(text: str, *, warning: bool = False) -> None:
+    """Tell the person running this: print ``text`` (to stderr when it is a ``warning``) and
+    :func:`note` it, so the terminal of ``colorlab run`` shows it too. When the reader has gone (a
+    closed pipe: ``colorlab run | head``), printing stops and the work goes on.
+
+    Example:
+        >>> say("8 training images")
+        8 training images
+    """
+    stream = sys.stderr if warning else sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:  # for the rest of the process
+        setattr(sys, "stderr" if warning else "stdout", open(os.devnull, "w"))
+    note(text)
 
 
 def _duration(seconds: float) -> str:

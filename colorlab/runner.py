@@ -45,11 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from . import distributed, progress, report, results
-from .checks import TOOLS_FROM, UsageError, find_notebooks, notebooks_dir, plan_run
+from .checks import TOOLS_FROM, find_notebooks, notebooks_dir, plan_run
 from .data.sources import DATA_ENV
+from .errors import UsageError
 from .files import atomic_write, checkout_root
 
-__all__ = ["UsageError", "NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run", "LOCK_NAME"]
+__all__ = ["NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run", "LOCK_NAME"]
 
 KERNEL_NAME = "colorlab"
 #: The lock file in ``results/<profile>/`` a run holds.
@@ -191,15 +192,6 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def _say(line: str) -> None:
-    """Print a line at once, also when stdout is a pipe (a CI log) rather than a terminal; when the
-    reader has gone (``colorlab run | head``), the run goes on without printing."""
-    try:
-        print(line, flush=True)
-    except BrokenPipeError:
-        sys.stdout = open(os.devnull, "w")  # for the rest of the process
-
-
 def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Callable[[str], None],
              stop: Callable[[], str | None] | None = None) -> tuple[str, str]:
     """Run one notebook in a child process with ``env`` added to its environment, echoing its
@@ -249,7 +241,7 @@ def run(
     timeout: float | None = None,
     report_notebook: bool = True,
     force: bool = False,
-    echo: Callable[[str], None] = _say,
+    echo: Callable[[str], None] = progress.say,
 ) -> tuple[list[NotebookRun], Path]:
     """Check, then execute the notebooks; return what happened to each and the path of ``summary.md``.
 

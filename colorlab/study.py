@@ -101,11 +101,6 @@ class Study:
         self._units: list[pd.DataFrame] = []
         self._runs: list[dict[str, Any]] = []
 
-    def _say(self, text: str) -> None:
-        """Print ``text`` in the notebook and show it on the terminal of ``colorlab run``."""
-        print(text)
-        progress.note(text)
-
     # --------------------------------------------------------------------------- places
 
     @property
@@ -167,13 +162,13 @@ class Study:
         spec = self.params["data_spec"]
         chosen = data.resolve_subset(subset, spec)
         if chosen is None:
-            self._say(f"subset {subset!r}: {spec} has no narrow subset; the comparison is not run")
+            progress.say(f"subset {subset!r}: {spec} has no narrow subset; the comparison is not run")
             return None
         if typos := chosen.unknown(self.train_set.images.names, self.test_set.images.names):
             raise ValueError(f"subset {subset!r} names images that {spec} does not have: {', '.join(typos)}")
         tr, te = (data.restrict(d.images, chosen) for d in (self.train_set, self.test_set))
         if not len(tr) or not len(te):
-            self._say(f"subset: {chosen.description} has no {'training' if not len(tr) else 'test'} image in this "
+            progress.say(f"subset: {chosen.description} has no {'training' if not len(tr) else 'test'} image in this "
                       f"run's split; the comparison is not run in it")
             return None
         self.train_set, self.test_set = self.train_set.over(tr), self.test_set.over(te)
@@ -185,10 +180,10 @@ class Study:
         d = self.train_set.describe()
         run = f"run {self.run + 1} of {len(self.seeds)} (seed {self.seed}): " if len(self.seeds) > 1 else ""
         photos = f" of {len(self.test_set.images)} held-out photos" if fold else ""
-        self._say(f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
+        progress.say(f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
                   f"{len(self.test_set)} test crops{photos} | device {self.device}")
         if self.train_set.images.problems:
-            self._say(f"data: {self.train_set.images.problems.summary()}")
+            progress.say(f"data: {self.train_set.images.problems.summary()}")
 
     def test_loader(self) -> Any:
         """One sequential pass over the test split."""
@@ -253,7 +248,7 @@ class Study:
                                     "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                                     "steps": hist.attrs["steps"], **prepared, **m.provenance()}
             how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
-            self._say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
+            progress.say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
                       f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
         return out
 
@@ -292,7 +287,7 @@ class Study:
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
                                 "seed": self.seed, "checkpoint": self._relative(path), "from_notebook": notebook,
                                 "steps": state["step"]}
-        self._say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
+        progress.say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
                   f"{self._relative(path)}")
         return trained
 
@@ -385,5 +380,5 @@ class Study:
                   "models": self.models, **info}
         out = results.save(self.notebook, self.table(), self.params, figures, profile=self.profile, info=record,
                            device=self.device, root=self.root, units=self.units)
-        self._say(f"saved to {self._relative(out)}/ under the results folder")
+        progress.say(f"saved to {self._relative(out)}/ under the results folder")
         return out

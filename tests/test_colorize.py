@@ -16,9 +16,9 @@ import torch
 from PIL import Image
 
 from colorlab import checkpoint, colorize
-from colorlab.checks import UsageError
 from colorlab.cli import main
 from colorlab.color import rgb_to_lab
+from colorlab.errors import UsageError
 from colorlab.methods import METHODS, build
 
 BIG = (4000, 6000)  # (H, W) of the large photo

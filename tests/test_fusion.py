@@ -15,8 +15,9 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from colorlab import backbones, claims, data, study
-from colorlab.checks import UsageError, plan_run
+from colorlab.checks import plan_run
 from colorlab.color import IMAGENET_MEAN, IMAGENET_STD, imagenet_gray, rgb_to_lab, rgb_to_yuv
+from colorlab.errors import UsageError
 from colorlab.methods.fusion import RGB_TANH, Fusion, paper
 from colorlab.methods.fusion.network import Colorizer, FusionLayer, JointGlobal, ResNetGlobal
 

@@ -16,8 +16,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from PIL import Image
 
-from colorlab import checks, cli, runner
+from colorlab import checks, cli, progress, runner
 from colorlab.claims import NOT_EVIDENCE
+from colorlab.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -105,7 +106,7 @@ def test_unavailable_device_results_file_and_timeout_are_refused(tmp_path, monke
 
 def test_full_profile_on_samples_only_when_forced(tmp_path, monkeypatch):
     _no_kernel(monkeypatch)
-    with pytest.raises(checks.UsageError, match="add --force"):
+    with pytest.raises(UsageError, match="add --force"):
         checks.plan_run("full", ["01"], root=tmp_path)
     plan = checks.plan_run("full", ["01"], root=tmp_path, force=True)
     assert plan.params["01_yuv_regression"]["crop"] == 176 and plan.params["01_yuv_regression"]["batch_size"] == 40
@@ -382,7 +383,7 @@ def test_progress_lines_are_flushed_for_a_ci_log(monkeypatch):
             flushed.append(True)
 
     monkeypatch.setattr(sys, "stdout", Pipe())
-    runner._say("[1/4] 01_yuv_regression: running")
+    progress.say("[1/4] 01_yuv_regression: running")
     assert flushed
 
 
@@ -428,5 +429,5 @@ def test_a_closed_output_does_not_stop_the_run(monkeypatch):
             raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr(sys, "stdout", Gone())
-    runner._say("[1/4] 01_yuv_regression: running")  # no exception: the notebooks go on
-    runner._say("[1/4] 01_yuv_regression: ok")
+    progress.say("[1/4] 01_yuv_regression: running")  # no exception: the notebooks go on
+    progress.say("[1/4] 01_yuv_regression: ok")

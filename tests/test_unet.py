@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
-from colorlab import claims, cost, evaluate, viz
+from colorlab import claims, cost, evaluate, measuring, viz
 from colorlab.abgrid import decode_sample, nearest_bin, pixel_weights
 from colorlab.backbones import backbone
 from colorlab.color import IMAGENET_GRAY, IMAGENET_MEAN, IMAGENET_STD, lab_to_rgb
@@ -125,7 +125,7 @@ def test_cost_in_a_fresh_process_and_its_errors(monkeypatch):
     with pytest.raises(ValueError, match="repeats"):
         cost.measure("unet", "regress", {}, batch_size=1, size=32, repeats=0)
     failed = subprocess.CompletedProcess([], 1, stdout="", stderr="Traceback ...\nRuntimeError: out of memory\n")
-    monkeypatch.setattr(cost.subprocess, "run", lambda *a, **k: failed)
+    monkeypatch.setattr(measuring.subprocess, "run", lambda *a, **k: failed)
     with pytest.raises(RuntimeError, match="measuring unet/regress failed \\(exit 1\\): RuntimeError: out of memory"):
         cost.measure("unet", "regress", {}, batch_size=1, size=32, repeats=1)
 

@@ -36,9 +36,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,8 +47,9 @@ from typing import Any
 import pandas as pd
 import torch
 
-from .. import cost, progress
-from ..device import pick_device
+from .. import progress
+from ..device import pick_device, synchronize
+from ..measuring import in_fresh_process, in_this_process
 from .config import INFER_SIZES, PEAK_FLOPS, SETTINGS, SIZE, device_label, method_config, peak_flops
 from .measure import EVAL_MMAP_THRESHOLD, worker
 
@@ -66,18 +65,13 @@ def _isolated(job: dict[str, Any], isolate: bool) -> dict[str, Any]:
     kind = job.pop("kind")
     here = worker(kind)
     if not isolate:
-        with torch.random.fork_rng(devices=[]):
-            return {**here(**job), "isolated": False}
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
+        return {**in_this_process(here, job), "isolated": False}
+    env = {}
     if kind == "eval":
         job.pop("name", None)
         env["MALLOC_MMAP_THRESHOLD_"] = str(EVAL_MMAP_THRESHOLD)
-    proc = subprocess.run([sys.executable, "-m", "colorlab.bench.measure", json.dumps({"kind": kind, **job})],
-                          capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-        raise RuntimeError(f"bench {kind} {job.get('name', '')} at {job['size']}²: {last}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "isolated": True}
+    what = f"bench {kind} {job.get('name', '')} at {job['size']}²"
+    return {**in_fresh_process(f"{here.__module__}:{here.__name__}", job, what=what, env=env), "isolated": True}
 
 
 def train_row(name: str, *, setting: str = "paper", size: int = SIZE, batch_size: int = 8, repeats: int = 5,
@@ -130,7 +124,7 @@ def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch
         t0 = time.perf_counter()
         for _ in range(batches):
             to_device(next(it), dev)
-        cost.synchronize(dev)
+        synchronize(dev)
         seconds = time.perf_counter() - t0
         workers, pinned, files = loader.num_workers, bool(loader.pin_memory), len(ds.images)
         del it, loader  # the workers stop before their files are removed

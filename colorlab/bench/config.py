@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from ..backbones import skip_weights
+from ..errors import check_choice
 
 __all__ = ["SETTINGS", "PEAK_FLOPS", "SIZE", "INFER_SIZES", "peak_flops", "device_label", "method_config"]
 
@@ -80,8 +81,7 @@ def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
     """
     from ..methods import get
 
-    if setting not in SETTINGS:
-        raise ValueError(f"setting must be one of {', '.join(SETTINGS)}; got {setting!r}")
+    check_choice("setting", setting, SETTINGS)
     cls = get(name)
     variant = cls.paper_variant or next(iter(cls.variants))
     args = dict(cls.paper_args) if setting == "paper" else dict(cls.smoke_args)

@@ -1,13 +1,10 @@
 """The measurements of :mod:`colorlab.bench`, each made in this process: a method's training steps
-(with their FLOPs), its inference on one photo, and evaluation over a synthetic test set. Run as
-``python -m colorlab.bench.measure JOB`` by :mod:`colorlab.bench`, so each has a process of its
-own and its peak memory is its alone."""
+(with their FLOPs), its inference on one photo, and evaluation over a synthetic test set. Run by
+:mod:`colorlab.bench` through :func:`colorlab.measuring.in_fresh_process`, so each has a process
+of its own and its peak memory is its alone."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +14,7 @@ import torch
 
 from .. import cost
 from ..backbones import skip_weights
-from ..device import pick_device
+from ..measuring import MB, peak_rss_mb, reset_peak, rss_mb, timed
 from .config import method_config, peak_flops
 
 __all__ = ["worker", "SyntheticTest", "EVAL_MMAP_THRESHOLD"]
@@ -35,7 +32,7 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     from ..methods import get
     from ..train import _channels_last, _compiled
 
-    dev = pick_device(device)
+    dev = torch.device(device)
     variant, args, _ = method_config(name, setting)
     torch.manual_seed(0)
     with skip_weights():
@@ -57,13 +54,13 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     flops = counter.get_total_flops()
     if compile:
         _compiled(method)
-    base = torch.cuda.memory_allocated(dev) / 2**20 if cuda else cost.rss_mb()
-    reset = cuda or cost.reset_peak()
+    base = torch.cuda.memory_allocated(dev) / MB if cuda else rss_mb()
+    reset = cuda or reset_peak()
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    compile_seconds = sum(cost.timed(lambda: method.train_step(batch, optimizers, next(step)), max(warmup, 1 if compile else 0), dev))
-    seconds = cost.timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
-    peak_mb = torch.cuda.max_memory_allocated(dev) / 2**20 - base if cuda else cost.peak_rss_mb() - base
+    compile_seconds = sum(timed(lambda: method.train_step(batch, optimizers, next(step)), max(warmup, 1 if compile else 0), dev))
+    seconds = timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
+    peak_mb = torch.cuda.max_memory_allocated(dev) / MB - base if cuda else peak_rss_mb() - base
     mean = float(np.mean(seconds))
     peak = peak_flops(dev)
     return {"kind": "train", "method": name, "variant": variant, "setting": setting, "size": size,
@@ -80,7 +77,7 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
 def _infer_here(name: str, setting: str, size: int, repeats: int, warmup: int, device: str) -> dict[str, Any]:
     from ..methods import get
 
-    dev = pick_device(device)
+    dev = torch.device(device)
     variant, args, _ = method_config(name, setting)
     torch.manual_seed(0)
     with skip_weights():
@@ -88,13 +85,13 @@ def _infer_here(name: str, setting: str, size: int, repeats: int, warmup: int, d
     method.to(dev).eval()
     rgb = cost.synthetic_batch(method.space, 1, size, dev)["rgb"]
     cuda = dev.type == "cuda"
-    base = torch.cuda.memory_allocated(dev) / 2**20 if cuda else cost.rss_mb()
-    reset = cuda or cost.reset_peak()
+    base = torch.cuda.memory_allocated(dev) / MB if cuda else rss_mb()
+    reset = cuda or reset_peak()
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    cost.timed(lambda: method.colorize(rgb), warmup, dev)
-    seconds = cost.timed(lambda: method.colorize(rgb), repeats, dev)
-    peak_mb = torch.cuda.max_memory_allocated(dev) / 2**20 - base if cuda else cost.peak_rss_mb() - base
+    timed(lambda: method.colorize(rgb), warmup, dev)
+    seconds = timed(lambda: method.colorize(rgb), repeats, dev)
+    peak_mb = torch.cuda.max_memory_allocated(dev) / MB - base if cuda else peak_rss_mb() - base
     return {"kind": "infer", "method": name, "variant": variant, "setting": setting, "size": size, "batch_size": 1,
             "compiled": False, "device": str(dev), "threads": torch.get_num_threads(),
             "params": method.count_parameters(), "step_seconds": float(np.mean(seconds)),
@@ -125,12 +122,12 @@ def _eval_here(n: int, size: int, batch_size: int, keep: int | None, device: str
     from ..methods import Trained, build
     from ..metrics import evaluate
 
-    dev = pick_device(device)
+    dev = torch.device(device)
     torch.manual_seed(0)
     trained = Trained(build("zhang", "class", **build("zhang").smoke_args).eval(), pd.DataFrame({"loss": []}))
     loader = torch.utils.data.DataLoader(SyntheticTest(n, size), batch_size=batch_size)
-    base = cost.rss_mb()
-    reset = cost.reset_peak()
+    base = rss_mb()
+    reset = reset_peak()
     scored = score_method(trained, loader, decode="annealed", device=dev, keep=keep)
     if keep is not None:
         stream_references(loader, 0, dev)
@@ -139,7 +136,7 @@ def _eval_here(n: int, size: int, batch_size: int, keep: int | None, device: str
             evaluate(scored.gt, pred)
     return {"kind": "eval", "method": "zhang (tiny) + references", "setting": "tiny", "size": size,
             "variant": "streamed" if keep is not None else "every image kept (before)", "batch_size": batch_size,
-            "device": str(dev), "n_images": n, "kept_images": int(scored.gt.shape[0]), "peak_mb": cost.peak_rss_mb() - base,
+            "device": str(dev), "n_images": n, "kept_images": int(scored.gt.shape[0]), "peak_mb": peak_rss_mb() - base,
             "memory": "CPU resident-set high-water mark above the start, glibc's mmap threshold fixed at "
                       f"{EVAL_MMAP_THRESHOLD} bytes (the resident set follows the memory in use)"
                       + ("" if reset else " (not reset)")}
@@ -149,8 +146,3 @@ def worker(kind: str) -> Callable[..., dict[str, Any]]:
     """The measurement of ``kind``: ``train``, ``infer`` or ``eval``."""
     return {"train": _train_here, "infer": _infer_here, "eval": _eval_here}[kind]
 
-
-if __name__ == "__main__":
-    job = json.loads(sys.argv[1])
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    print(json.dumps(worker(job.pop("kind"))(**job)))

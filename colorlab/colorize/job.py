@@ -18,8 +18,8 @@ from PIL import Image
 from torch import Tensor
 
 from .. import __version__, progress
-from ..checks import UsageError
 from ..data.decode import photo_suffixes
+from ..errors import UsageError
 from ..files import atomic_write, plain, write_json
 from .core import LEVELS, colorize_images, comparison, model_input, to_uint8, working_size
 from .model import Model, describe
@@ -73,7 +73,7 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], skip: str | os.PathLike 
         >>> collect_inputs(["/no/such/photo.jpg"])
         Traceback (most recent call last):
         ...
-        colorlab.checks.UsageError: input '/no/such/photo.jpg' does not exist
+        colorlab.errors.UsageError: input '/no/such/photo.jpg' does not exist
     """
     out: list[tuple[Path, Path]] = []
     seen: set[Path] = set()
@@ -148,7 +148,7 @@ def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
         >>> check_photos("/no/such/folder")
         Traceback (most recent call last):
         ...
-        colorlab.checks.UsageError: input '/no/such/folder' does not exist
+        colorlab.errors.UsageError: input '/no/such/folder' does not exist
     """
     if not isinstance(spec, str) or not spec.strip():
         raise UsageError(f"photos must be historical, samples, folder:PATH, a photo, a folder or a glob; got {spec!r}")
@@ -199,7 +199,7 @@ def plan(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLike, *, forc
         >>> plan([d / "a.jpg", d / "a_compare.jpg"], d / "out", compare=True)
         Traceback (most recent call last):
         ...
-        colorlab.checks.UsageError: ... would both be written to .../out/a_compare.png; ...
+        colorlab.errors.UsageError: ... would both be written to .../out/a_compare.png; ...
     """
     outdir = Path(outdir).expanduser()
     check_outdir(outdir)

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..checks import UsageError
+from ..errors import UsageError
 from .core import DEFAULT_SIZE
 
 __all__ = ["Model", "PROFILE_PREFERENCE", "check_spec", "find_checkpoint", "load_model", "describe"]
@@ -46,7 +46,7 @@ def check_spec(spec: str, cwd: str | os.PathLike | None = None) -> str:
         >>> check_spec("zhang/fancy")
         Traceback (most recent call last):
         ...
-        colorlab.checks.UsageError: zhang has no variant 'fancy'; known: full, class, l2, siggraph17
+        colorlab.errors.UsageError: zhang has no variant 'fancy'; known: full, class, l2, siggraph17
     """
     from .. import methods
 
@@ -91,7 +91,7 @@ def find_checkpoint(name: str, root: str | os.PathLike | None = None, profile: s
         >>> find_checkpoint("zhang/full", "/nonexistent", profile="quick")
         Traceback (most recent call last):
         ...
-        colorlab.checks.UsageError: no checkpoint 'zhang/full' in /nonexistent/quick/checkpoints/ (train one with colorlab run --profile quick); there: none
+        colorlab.errors.UsageError: no checkpoint 'zhang/full' in /nonexistent/quick/checkpoints/ (train one with colorlab run --profile quick); there: none
     """
     from ..results import results_root
 

@@ -13,7 +13,7 @@ the photo's own (the network at full resolution, as ``--size`` that large would 
 
 With ``isolate`` (the default) each measurement runs in a fresh Python process so that its peak
 memory is its own: on the CPU the resident-set high-water mark during the timed runs above the
-resident set once the model is loaded and the photo made (:func:`colorlab.cost.rss_mb`), on CUDA
+resident set once the model is loaded and the photo made (:func:`colorlab.measuring.rss_mb`), on CUDA
 ``max_memory_allocated`` above what the model and the photo hold.
 
 Example:
@@ -29,9 +29,7 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,8 +38,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import cost, progress, stats
-from ..device import pick_device
+from .. import progress, stats
+from ..measuring import (
+    MB,
+    in_fresh_process,
+    in_this_process,
+    peak_rss_mb,
+    reset_peak,
+    rss_mb,
+    timed,
+)
 from .core import colorize_images, working_size
 from .model import load_model
 
@@ -51,7 +57,6 @@ __all__ = ["SIZES", "WORKING", "synthetic_photo", "measure", "table"]
 SIZES = (256, 1024)
 #: The working sizes: the model's own (``"model"``) or the photo's (``"input"``).
 WORKING = ("model", "input")
-_MB = 2**20
 
 
 def synthetic_photo(size: int, seed: int = 0) -> torch.Tensor:
@@ -71,23 +76,23 @@ def synthetic_photo(size: int, seed: int = 0) -> torch.Tensor:
 def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int, device: str,
                   weights: str | None, results: str | None, profile: str | None, decode: str | None,
                   working_size_: int | None) -> dict[str, Any]:
-    dev = pick_device(device)
+    dev = torch.device(device)
     model = load_model(spec, weights=weights, results=results, profile=profile, device=dev, size=working_size_)
     decode = model.method.check_decode(decode)
     work = size if working == "input" else model.size
     photo = synthetic_photo(size).to(dev)
     cuda = dev.type == "cuda"
-    base = torch.cuda.memory_allocated(dev) / _MB if cuda else cost.rss_mb()
-    reset = cuda or cost.reset_peak()
+    base = torch.cuda.memory_allocated(dev) / MB if cuda else rss_mb()
+    reset = cuda or reset_peak()
 
     def run() -> None:
         colorize_images(model.method, [photo], size=work, decode=decode)
 
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    cost.timed(run, warmup, dev)
-    seconds = cost.timed(run, repeats, dev)
-    peak = torch.cuda.max_memory_allocated(dev) / _MB - base if cuda else cost.peak_rss_mb() - base
+    timed(run, warmup, dev)
+    seconds = timed(run, repeats, dev)
+    peak = torch.cuda.max_memory_allocated(dev) / MB - base if cuda else peak_rss_mb() - base
     rec = model.record
     return {"spec": spec, "method": rec["method"], "variant": rec["variant"], "decode": decode,
             "checkpoint": rec.get("path", rec["checkpoint"]), "params": model.method.count_parameters(),
@@ -116,16 +121,10 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
                weights=None if weights is None else str(weights), results=None if results is None else str(results),
                profile=profile, decode=decode, working_size_=working_size)
     if not isolate:
-        with torch.random.fork_rng(devices=[]):
-            return {**_measure_here(**job), "repeats": repeats, "isolated": False}
+        return {**in_this_process(_measure_here, job), "repeats": repeats, "isolated": False}
     load_model(spec, weights=weights, results=results, profile=profile, size=working_size).method.check_decode(decode)
-    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    proc = subprocess.run([sys.executable, "-m", "colorlab.colorize.speed", json.dumps(job)], capture_output=True,
-                          text=True, env=env, check=False)
-    if proc.returncode != 0:
-        last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no message"
-        raise RuntimeError(f"measuring {spec} at {size}² failed (exit {proc.returncode}): {last}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "repeats": repeats, "isolated": True}
+    measured = in_fresh_process("colorlab.colorize.speed:_measure_here", job, what=f"measuring {spec} at {size}²")
+    return {**measured, "repeats": repeats, "isolated": True}
 
 
 def table(specs: Sequence[str], *, sizes: Sequence[int] = SIZES, working: Sequence[str] = WORKING,
@@ -147,8 +146,3 @@ def table(specs: Sequence[str], *, sizes: Sequence[int] = SIZES, working: Sequen
                     on_row(rows[-1])
     return pd.DataFrame(rows)
 
-
-if __name__ == "__main__":
-    job = json.loads(sys.argv[1])
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
-    print(json.dumps(_measure_here(**job)))

@@ -52,9 +52,9 @@ def _check(args: argparse.Namespace) -> tuple[Any, Path, list[str], list[int]]:
 
     from .. import methods
     from ..bench import device_label, method_config
-    from ..checks import UsageError
     from ..colorize.job import check_outdir
     from ..device import pick_device
+    from ..errors import UsageError
     from ..files import checkout_root
 
     try:
@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..bench import figure, run
-    from ..checks import UsageError
+    from ..errors import UsageError
     from ..files import atomic_write, write_json
     from ..results import environment
 

@@ -81,8 +81,8 @@ def _speed(args: argparse.Namespace, device: str) -> int:
     import pandas as pd
 
     from .. import colorize
-    from ..checks import UsageError
     from ..colorize.job import check_outdir
+    from ..errors import UsageError
     from ..files import atomic_write, write_json
     from ..results import environment
 
@@ -127,8 +127,8 @@ def _speed(args: argparse.Namespace, device: str) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from .. import colorize
-    from ..checks import UsageError
     from ..device import pick_device
+    from ..errors import UsageError
 
     if args.list_models:
         return _list_models(args)

@@ -127,22 +127,17 @@ def released_rows(name: str, weights: str | os.PathLike | None = None, *,
         ({}, 'not run: not asked for')
     """
     if not wanted:
-        _say(f"{name}: not run: not asked for")
+        progress.say(f"{name}: not run: not asked for")
         return {}, "not run: not asked for"
     try:
         method = load_released(name, weights)
     except ReleasedUnavailable as e:
-        _say(f"{name}: not run: {e}")
+        progress.say(f"{name}: not run: {e}")
         return {}, f"not run: {e}"
     history = pd.DataFrame({"loss": []})
     history.attrs.update(steps=0, train_seconds=float("nan"))
-    _say(f"{name}: released weights loaded ({method.origin['weights']}), evaluated with no training steps")
+    progress.say(f"{name}: released weights loaded ({method.origin['weights']}), evaluated with no training steps")
     return {name: Trained(method, history)}, dict(method.origin)
-
-
-def _say(text: str) -> None:
-    print(text)
-    progress.note(text)
 
 
 def all_claims() -> list[Claim]:

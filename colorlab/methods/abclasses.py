@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from ..abgrid import ab_gamut_bins, dataset_prior, prior_key, rebalance_weights
+from ..errors import check_choice
 from .base import Method
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ class AbClasses(Method):
         released weights fills in (the buffer is in the ``state_dict``, so a checkpoint keeps them)."""
         a = self.args
         kind, known = a.get("bins", "gamut"), BIN_SETS if released is not None else BIN_SETS[:1]
-        if kind not in known:
-            raise ValueError(f"{self.name}: bins must be one of {', '.join(known)}; got {kind!r}")
+        check_choice("bins", kind, known, owner=self.name)
         if a["head"] not in ("class", "regress"):
             raise ValueError(f"{self.name}: head must be 'class' or 'regress'; got {a['head']!r}")
         if a["rebalance"] and a["head"] != "class":

@@ -58,6 +58,7 @@ from ..color import (
     yuv_to_rgb,
 )
 from ..distributed import average_gradients
+from ..errors import check_choice
 from ..files import plain
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ class Method(nn.Module):
     defaults: ClassVar[dict[str, Any]] = {}
     #: variant name -> presets; the first is the default variant
     variants: ClassVar[dict[str, Variant]] = {}
+    #: argument name -> the values it may take (checked by :meth:`resolve`)
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
     #: small arguments for tests and smoke runs (seconds on a CPU)
     smoke_args: ClassVar[dict[str, Any]] = {}
     #: the arguments that give the network its source trains, where they differ from ``defaults``
@@ -167,7 +170,10 @@ class Method(nn.Module):
             k = next(iter(clash))
             raise ValueError(f"{cls.name}: variant {variant!r} sets {k}={preset[k]!r}; got {k}={clash[k]!r} "
                              f"(choose the variant that has it: {', '.join(cls.variants)})")
-        return variant, plain({**cls.defaults, **preset, **args})
+        resolved = plain({**cls.defaults, **preset, **args})
+        for name, allowed in cls.choices.items():
+            check_choice(name, resolved[name], allowed, owner=cls.name)
+        return variant, resolved
 
     def key_args(self) -> dict[str, Any]:
         """:attr:`args` as a checkpoint's key has them: without the :attr:`unkeyed_defaults` at their value.

@@ -43,6 +43,7 @@ from ..claims import (
     verdict_of,
 )
 from ..color import check_image, rgb_to_yuv, yuv_to_rgb
+from ..errors import check_choice
 from ..evidence import fmt, select
 from .base import Trained, Variant
 from .yuv_regression import YuvRegression
@@ -75,11 +76,8 @@ def boost_hsv(rgb: Tensor, factor: float) -> Tensor:
 
 def boost(rgb: Tensor, factor: float, space: Literal["yuv", "hsv"] = "yuv") -> Tensor:
     """:func:`boost_yuv` or :func:`boost_hsv` by name."""
-    if space == "yuv":
-        return boost_yuv(rgb, factor)
-    if space == "hsv":
-        return boost_hsv(rgb, factor)
-    raise ValueError(f"space must be one of {SPACES}; got {space!r}")
+    boosts = {"yuv": boost_yuv, "hsv": boost_hsv}
+    return boosts[check_choice("space", space, SPACES)](rgb, factor)
 
 
 class SaturationBoost(YuvRegression):
@@ -95,11 +93,10 @@ class SaturationBoost(YuvRegression):
         "yuv": Variant("U and V scaled at fixed Y", {"boost_space": "yuv"}),
         "hsv": Variant("HSV saturation scaled at fixed hue and value", {"boost_space": "hsv"}),
     }
+    choices = {**YuvRegression.choices, "boost_space": SPACES}
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
-        if self.args["boost_space"] not in SPACES:
-            raise ValueError(f"{self.name}: boost_space must be one of {SPACES}; got {self.args['boost_space']!r}")
         _check_factor(self.args["factor"])
 
     @classmethod

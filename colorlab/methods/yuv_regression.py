@@ -136,6 +136,7 @@ class YuvRegression(Method):
         "l1_instancenorm": Variant("L1 loss; instance norm (the style-transfer network source 002 started from)",
                                    {"loss": "l1", "norm": "instance"}),
     }
+    choices = {"loss": tuple(REGRESSION_LOSSES)}
     smoke_args = {"base": 4}
     paper_crop = 176  # the full profile's crop (Zhang et al.'s)
     input_multiple = 2**STAGES
@@ -143,8 +144,6 @@ class YuvRegression(Method):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["loss"] not in REGRESSION_LOSSES:
-            raise ValueError(f"{self.name}: loss must be one of {', '.join(REGRESSION_LOSSES)}; got {a['loss']!r}")
         self.net = YUVNet(base=a["base"], norm=a["norm"], residual_blocks=a["residual_blocks"])
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:

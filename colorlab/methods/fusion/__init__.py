@@ -123,6 +123,7 @@ class Fusion(Method):
         "uv_fusion_resnet": Variant("U, V out, fused with ResNet-50's pooled features, frozen (the source's)",
                                     {"output": "uv", "fusion": "resnet"}),
     }
+    choices = {"output": tuple(OUTPUTS), "fusion": GLOBAL_BRANCHES}
     smoke_args = {"base": 4, "residual_blocks": 1, "global_size": 32, "joint_dim": 16, "backbone_weights": "random"}
     paper_variant = "uv_fusion_resnet"  # the source's: ResNet-50 features fused
     input_multiple = INPUT_MULTIPLE
@@ -131,10 +132,6 @@ class Fusion(Method):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["output"] not in OUTPUTS:
-            raise ValueError(f"{self.name}: output must be one of {', '.join(OUTPUTS)}; got {a['output']!r}")
-        if a["fusion"] not in GLOBAL_BRANCHES:
-            raise ValueError(f"{self.name}: fusion must be one of {', '.join(GLOBAL_BRANCHES)}; got {a['fusion']!r}")
         for k in ("base", "global_size", "joint_dim"):
             if isinstance(a[k], bool) or not isinstance(a[k], int) or a[k] < 1:
                 raise ValueError(f"{self.name}: {k} must be a positive integer; got {a[k]!r}")

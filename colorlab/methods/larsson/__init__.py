@@ -174,6 +174,7 @@ class Larsson(Method):
         "hue_chroma": Variant("hue and chroma marginals, K = 32 each, the hue term weighted by chroma (lambda_H = 5)",
                               {"head": "hue_chroma"}),
     }
+    choices = {"head": tuple(HEADS)}
     smoke_args = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
     paper_crop = 352  # the full profile's
     paper_variant = "hue_chroma"  # the paper's main head
@@ -186,8 +187,6 @@ class Larsson(Method):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["head"] not in HEADS:
-            raise ValueError(f"{self.name}: head must be one of {', '.join(HEADS)}; got {a['head']!r}")
         if a["sampling"] not in ("sparse", "dense"):
             raise ValueError(f"{self.name}: sampling must be 'sparse' or 'dense'; got {a['sampling']!r}")
         if isinstance(a["samples"], bool) or not isinstance(a["samples"], int) or a["samples"] < 1:

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...color import check_image
+from ...errors import check_choice
 
 __all__ = ["LAB_SIGMA", "K_MARGINAL", "K_JOINT", "CHROMA_MAX", "FADING_ETA", "Axis", "gaussian_quantile_edges",
            "hue_chroma", "ab_from_hue_chroma", "one_hot_kl", "decode_sample", "decode_mode", "decode_median",
@@ -76,8 +77,7 @@ class Axis:
     scale: float = CHROMA_MAX
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"axis kind must be one of {', '.join(_KINDS)}; got {self.kind!r}")
+        check_choice("axis kind", self.kind, _KINDS)
         if isinstance(self.K, bool) or not isinstance(self.K, int) or self.K < 2:
             raise ValueError(f"an axis needs K >= 2 bins; got {self.K!r}")
         if not (self.sigma > 0 and self.scale > 0):

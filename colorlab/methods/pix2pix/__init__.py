@@ -93,6 +93,7 @@ class Pix2Pix(Method):
         "l1_gan": Variant("pix2pix: L1 (λ = 100) + the conditional GAN", {"gan_weight": 1.0, "l1_weight": L1_WEIGHT}),
         "gan": Variant("the conditional GAN alone, no L1 term", {"gan_weight": 1.0, "l1_weight": 0.0}),
     }
+    choices = {"gan_mode": GAN_MODES}
     smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
     paper_variant = "l1_gan"  # the generator with its discriminator
     #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator trained on
@@ -107,8 +108,6 @@ class Pix2Pix(Method):
                 raise ValueError(f"{self.name}: {k} must be a positive integer; got {a[k]!r}")
         if a["num_downs"] < 2:
             raise ValueError(f"{self.name}: num_downs must be at least 2; got {a['num_downs']}")
-        if a["gan_mode"] not in GAN_MODES:
-            raise ValueError(f"{self.name}: gan_mode must be one of {', '.join(GAN_MODES)}; got {a['gan_mode']!r}")
         if not 0.0 <= a["dropout"] < 1.0:
             raise ValueError(f"{self.name}: dropout must be in [0, 1); got {a['dropout']!r}")
         self.generator = init_weights(UNetGenerator(1, 2, a["num_downs"], a["ngf"], a["dropout"]))

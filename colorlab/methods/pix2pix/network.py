@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...errors import check_choice
+
 __all__ = ["UNetGenerator", "PatchDiscriminator", "init_weights", "receptive_field", "gan_loss", "patch_accuracy",
            "GAN_MODES", "INIT_GAIN", "DROPOUT", "LEAK", "MAX_WIDTH_MULT"]
 
@@ -167,8 +169,7 @@ def gan_loss(pred: Tensor, real: bool, mode: str = "vanilla") -> Tensor:
         >>> round(gan_loss(x, True).item(), 4), gan_loss(x, False, "lsgan").item()
         (0.6931, 0.0)
     """
-    if mode not in GAN_MODES:
-        raise ValueError(f"gan_mode must be one of {', '.join(GAN_MODES)}; got {mode!r}")
+    check_choice("gan_mode", mode, GAN_MODES)
     target = torch.full_like(pred, 1.0 if real else 0.0)
     if mode == "vanilla":
         return F.binary_cross_entropy_with_logits(pred, target)

@@ -121,6 +121,7 @@ class Zhang(AbClasses):
                                        "hints (regression branch, decoding direct)",
                                        SIGGRAPH17_URL, build_siggraph17),
     }
+    choices = {"arch": ARCHS}
     smoke_args = {"width": 0.125, "lr": 3e-3}
     paper_args = {"width": 1.0}  # the 32M-parameter network of the paper
     paper_crop = 176
@@ -131,8 +132,6 @@ class Zhang(AbClasses):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
         a = self.args
-        if a["arch"] not in ARCHS:
-            raise ValueError(f"{self.name}: arch must be one of {', '.join(ARCHS)}; got {a['arch']!r}")
         if a["arch"] == "siggraph17" and a["head"] != "regress":
             raise ValueError(f"{self.name}: arch='siggraph17' has the regression head only (its output); got "
                              f"head={a['head']!r}")
