@@ -22,7 +22,7 @@ A method also declares the values its source publishes as :class:`Published` row
 
 Example:
     >>> claim = Claim("demo", "000", "01", "A is more colourful than B",
-    ...               lambda df: ("A 30 vs B 20", REPRODUCED))
+    ...               lambda df: Verdict("A 30 vs B 20", REPRODUCED))
     >>> judge(pd.DataFrame(columns=["notebook"]), [claim])["verdict"].tolist()
     ['not run']
 """
@@ -41,7 +41,7 @@ from .results import find_row
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
-    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Claim", "Published", "missing", "interval_of", "difference_of", "verdict_of",
+    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Verdict", "Claim", "Published", "missing", "interval_of", "difference_of", "verdict_of",
     "combine", "shift", "pretrained", "judge", "paper_table",
 ]
 
@@ -64,13 +64,27 @@ PSNR_MARGIN = 0.1
 #: from 1e-2 to 1e-4 moved gray's rebalanced AuC by 0.10, more than any gap between models.
 MIN_EFF_PIXELS = 1000
 
-Verdict = tuple[str, str] | tuple[str, str, str]  # (evidence, verdict[, the decisive interval])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a claim's rule decides on a notebook's rows.
+
+    Args:
+        evidence: the measurements the decision rests on, in words.
+        outcome: :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
+        interval: the decisive interval(s), in words (``claims.csv``'s ``interval``).
+    """
+
+    evidence: str
+    outcome: str
+    interval: str = ""
 
 
 @dataclass(frozen=True)
 class Claim:
     """A claim of a source, the notebook (number prefix, e.g. ``"01"``) whose rows test it, and
-    its rule: ``rule(rows) -> (evidence, verdict)``; ``scope`` (column -> values) narrows the rows
+    its rule: ``rule(rows) -> Verdict``; ``scope`` (column -> values) narrows the rows
     its "measured on" line describes when the notebook scores some models on another test set."""
 
     key: str
@@ -97,8 +111,13 @@ class Published:
 
 
 def missing(*names: str) -> Verdict:
-    """The verdict for rows a rule needs but cannot find."""
-    return (f"rows missing: {', '.join(names)}", INCONCLUSIVE)
+    """The verdict for rows a rule needs but cannot find.
+
+    Example:
+        >>> missing("zhang/l2").outcome
+        'inconclusive at this scale'
+    """
+    return Verdict(f"rows missing: {', '.join(names)}", INCONCLUSIVE)
 
 
 def interval_of(rows: pd.DataFrame, metric: str, **match: object) -> stats.Interval:
@@ -195,8 +214,8 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None)
                 scoped = scoped[scoped[col].astype(str).isin(values)] if col in scoped else scoped.iloc[0:0]
             seeds, measured_on = _measured_on(scoped if not scoped.empty else rows)
             try:
-                evidence_, verdict, *rest = c.rule(rows)
-                interval = rest[0] if rest else ""
+                decided = c.rule(rows)
+                evidence_, verdict, interval = decided.evidence, decided.outcome, decided.interval
             except (KeyError, ValueError, TypeError) as e:
                 evidence_, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
             if profile == "smoke":

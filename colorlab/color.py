@@ -33,6 +33,8 @@ from torch import Tensor
 
 __all__ = [
     "AB_SCALE",
+    "GRAY_THRESHOLD",
+    "grayscale_mask",
     "U_MAX",
     "V_MAX",
     "LabNorm",
@@ -57,6 +59,9 @@ __all__ = [
 
 #: ab values are divided by this to bring sRGB chroma into about [-1, 1] (Zhang et al., pix2pix).
 AB_SCALE = 110.0
+#: An image whose every pixel has ``|a|, |b| <= GRAY_THRESHOLD`` counts as grayscale (the
+#: ``NonGrayMask`` layer of Zhang et al.'s official training code).
+GRAY_THRESHOLD = 5.0
 #: Largest |U| and |V| of sRGB colours in kornia's YUV (BT.601 analogue coefficients).
 U_MAX = 0.436
 V_MAX = 0.615
@@ -278,3 +283,18 @@ YUV = YuvNorm()
 IMAGENET_GRAY = ImageNetGrayNorm()
 
 NORMS: dict[str, LabNorm | YuvNorm | ImageNetGrayNorm] = {n.name: n for n in (ZHANG, PIX2PIX, YUV, IMAGENET_GRAY)}
+
+
+def grayscale_mask(ab: Tensor, threshold: float = GRAY_THRESHOLD) -> Tensor:
+    """``(B,)`` bool, True for images with no pixel whose ``|a|`` or ``|b|`` exceeds ``threshold``.
+
+    The official code's ``NonGrayMask`` layer; such images are masked out of the loss
+    (pass ``mask=~grayscale_mask(ab)`` to :func:`colorlab.abgrid.soft_cross_entropy`).
+
+    Example:
+        >>> ab = torch.zeros(2, 2, 4, 4); ab[1, 0, 0, 0] = 6.0
+        >>> grayscale_mask(ab).tolist()
+        [True, False]
+    """
+    check_image(ab, 2, "ab")
+    return ~(ab.abs() > threshold).flatten(1).any(dim=1)

@@ -1,22 +1,17 @@
-"""Which device runs, and seeding every random number generator: the floor under training and
-evaluation.
+"""Which device runs, and waiting for it: the floor under training and evaluation.
 
 Example:
     >>> pick_device("cpu")
     device(type='cpu')
-    >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(torch.rand(1) == a)
-    True
 """
 
 from __future__ import annotations
 
 import os
-import random
 
-import numpy as np
 import torch
 
-__all__ = ["pick_device", "seed_everything", "synchronize"]
+__all__ = ["pick_device", "synchronize"]
 
 
 def _cuda() -> torch.device:
@@ -46,13 +41,6 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise RuntimeError("device 'mps' was asked for but MPS is not available; use --device auto or cpu")
     return dev
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def synchronize(dev: torch.device) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import claims, methods, results
+from . import claims, papers, results
 from .files import atomic_write
 
 __all__ = ["MAIN_COLUMNS", "main_table", "build", "write", "to_markdown"]
@@ -100,8 +100,8 @@ def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]
         units = units[~units["notebook"].isin(stale)].reset_index(drop=True) if not units.empty else units
     return {
         "main": main_table(df),
-        "paper": claims.paper_table(df, methods.all_published()),
-        "claims": claims.judge(units, methods.all_claims(), profile),
+        "paper": claims.paper_table(df, papers.all_published()),
+        "claims": claims.judge(units, papers.all_claims(), profile),
         "runs": runs,
         "records": {k: v for k, v in _records(profile, root).items() if k not in stale},
     }

@@ -1,41 +1,27 @@
-"""What every notebook does, in the order a paper's method section reads: parameters, data,
-train the variants, evaluate, figures, save.
-
-A notebook calls :func:`start` right after its ``parameters`` cell; the parameters become the
-run's config as they are (nothing retyped), and the :class:`Study` it returns knows the
-profile, device, data and where results and checkpoints go. **Every model is trained once per
-seed** of the ``seeds`` parameter (a *run*); on ``samples`` each run also holds out its own fold
-of whole photos (cross-fitting: with ``k = max(2, len(seeds))`` folds, run ``i`` tests on fold
-``i``, so with ``k`` seeds every photo is scored once by a model that never saw it); on the other
-sources the test set is fixed and the seeds vary::
+"""What every notebook does, in the order a paper's method section reads: parameters, data, train
+the variants, evaluate, figures, save. A notebook calls :func:`start` right after its
+``parameters`` cell; the :class:`Study` it returns runs one :class:`Run` per seed::
 
     s = study.start("01_yuv_regression", globals())
-    for seed in s.runs("yuv"):
-        models = s.train("yuv_regression", ["l1", "l2"], base=base, lr=lr)
-        ev = s.evaluate(models)
+    for run in s.runs("yuv"):
+        models = s.train(run, "yuv_regression", ["l1", "l2"], base=base, lr=lr)
+        ev = s.evaluate(run, models)
     s.table()            # one row per model: means with 95 % intervals over seeds and photos
-    s.judge("yuv_regression")
+    s.judge()            # the verdicts of this notebook's paper (colorlab.papers)
     s.save({"colorizations": viz.colorization_rows(ev.gt, ...)})
 
-Each evaluation is kept per photo (:attr:`Study.units`, see :mod:`colorlab.evidence`); the
-claims' rules decide on intervals computed from those rows.
-
-**Checkpoints are keyed by the settings that made them**:
-``results/<profile>/checkpoints/<method>/<variant>-<steps>steps-<digest>.pt``, the digest
-covering the method's arguments, the seed, the batch size and the training data (its fold
-included). A run with other settings trains into another file and never overwrites a finished
-one; the same settings find the finished file and reuse it (or resume an interrupted one). **A
-notebook that builds on another's model** (:meth:`Study.reuse`) loads the checkpoint that
-notebook recorded for the same seed, read-only: it never trains over it.
+On a spec with folds (``samples``) run ``i`` holds out fold ``i`` of ``max(2, len(seeds))`` folds
+of whole photos; elsewhere the test set is fixed and the seeds vary (docs/data.md). Checkpoints
+are keyed by the settings that made them, so a run with other settings never overwrites one.
 
 Example:
     >>> import tempfile
     >>> params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0, 1], steps=2, batch_size=2,
     ...               crop=16, image_size=48, max_tiles=1)
     >>> s = start("00_example", params, root=tempfile.mkdtemp())
-    >>> for seed in s.runs("yuv"):  # doctest: +ELLIPSIS
-    ...     models = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)
-    ...     ev = s.evaluate(models)
+    >>> for run in s.runs("yuv"):  # doctest: +ELLIPSIS
+    ...     models = s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
+    ...     ev = s.evaluate(run, models)
     run 1 of 2 (seed 0): samples (embedded) | split: folds | ... training images, ... test crops of 4 held-out photos | device cpu
     l1: 2 steps in ... s, final loss ...
     run 2 of 2 (seed 1): ...
@@ -46,10 +32,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +45,18 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from . import checkpoint, data, evaluate, evidence, methods, metrics, progress, results
+from . import checkpoint, data, evaluate, evidence, metrics, papers, progress, results
 from .backbones import skip_weights
 from .checks import check_params
 from .claims import judge
-from .device import pick_device, seed_everything
+from .device import pick_device
 from .evaluate import Evaluation
 from .files import plain
-from .methods import Method, Trained
+from .methods import Method, Trained, get
 from .profiles import parameters
-from .train import TrainConfig, fit
+from .train import TrainConfig, fit, new_method
 
-__all__ = ["parameters", "start", "Study", "Evaluation"]
+__all__ = ["parameters", "start", "Study", "Run", "Evaluation"]
 
 #: Characters of the settings digest in a checkpoint's name.
 _DIGEST = 10
@@ -82,8 +70,51 @@ def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLik
     return Study(notebook, parameters(namespace), root=root)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of a notebook: its seed, its two splits and the device, fixed for the run.
+
+    Args:
+        index: which run of the study (0 for the first seed).
+        count: how many runs the study has.
+        seed: seeds the model's initialisation, the batch order and the augmentation.
+        train_set: the run's training split.
+        test_set: the run's test split (on a spec with folds, its held-out fold of whole photos).
+        device: where the run trains and evaluates, resolved once for the study.
+        context: the side of the whole photo each item carries, if any.
+        folded: whether the splits are folds of whole photos where the spec has them.
+        subset: what narrow subset the splits were restricted to (:meth:`Study.restrict`), if any.
+    """
+
+    index: int
+    count: int
+    seed: int
+    train_set: data.ColorDataset
+    test_set: data.ColorDataset
+    device: torch.device
+    context: int | None = None
+    folded: bool = True
+    subset: str | None = None
+
+    @property
+    def space(self) -> str:  # "lab" or "yuv": the colour space of the items
+        return self.train_set.space
+
+    @property
+    def fold(self) -> tuple[int, int] | None:  # (held-out fold, folds); None where the test set is no fold
+        return self.test_set.images.fold
+
+    def describe(self) -> str:
+        """One line: the run, its data and split, its sizes and the device."""
+        d = self.train_set.describe()
+        run = f"run {self.index + 1} of {self.count} (seed {self.seed}): " if self.count > 1 else ""
+        photos = f" of {len(self.test_set.images)} held-out photos" if self.fold else ""
+        return (f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
+                f"{len(self.test_set)} test crops{photos} | device {self.device}")
+
+
 class Study:
-    """One notebook's run: its parameters, data, trained and reused models and results."""
+    """One notebook's run: its parameters, device, runs, trained and reused models and results."""
 
     def __init__(self, notebook: str, params: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> None:
         check_params(params)
@@ -91,15 +122,10 @@ class Study:
         results.run_dir(notebook, params["profile"], root)  # checks the names
         self.profile: str = params["profile"]
         self.seeds: list[int] = list(params["seeds"]) if "seeds" in params else [params.get("seed", 0)]
-        self.seed: int = self.seeds[0]
-        self.run: int = 0
-        self.device = str(pick_device(params.get("device", "auto")))
-        self.train_set: data.ColorDataset | None = None
-        self.test_set: data.ColorDataset | None = None
+        self.device: torch.device = pick_device(params.get("device", "auto"))
         self.models: dict[str, dict[str, Any]] = {}
-        self._rows: list[pd.DataFrame] = []
+        self.last_run: Run | None = None
         self._units: list[pd.DataFrame] = []
-        self._runs: list[dict[str, Any]] = []
 
     # --------------------------------------------------------------------------- places
 
@@ -108,8 +134,7 @@ class Study:
         return results.profile_dir(self.profile, self.root)
 
     @property
-    def cache_dir(self) -> Path:
-        """``results/<profile>/cache``: priors and other data-derived state."""
+    def cache_dir(self) -> Path:  # priors and other data-derived state
         return self.profile_dir / "cache"
 
     def _relative(self, path: Path) -> str:
@@ -128,74 +153,65 @@ class Study:
         """How many folds of whole photos the runs hold out on a spec with folds: ``max(2, len(seeds))``."""
         return max(2, len(self.seeds))
 
-    def runs(self, space: str, *, context: int | None = None, folds: bool = True) -> Iterator[int]:
-        """One run per seed: sets :attr:`seed`, loads that run's splits (:meth:`datasets`; on a
-        spec with folds, run ``i`` holds out fold ``i`` unless ``folds`` is false) and yields the
-        seed. Train and evaluate inside the loop; :meth:`table`, :meth:`judge` and :meth:`save`
-        use every run."""
-        for i, seed in enumerate(self.seeds):
-            self.run, self.seed = i, seed
-            self.datasets(space, context=context, folds=folds)
-            yield seed
+    def runs(self, space: str, *, context: int | None = None, folds: bool = True) -> Iterator[Run]:
+        """One :class:`Run` per seed, its splits loaded by :meth:`datasets`; train and evaluate
+        inside the loop, then :meth:`table`, :meth:`judge` and :meth:`save` use every run."""
+        for index in range(len(self.seeds)):
+            yield self.datasets(space, index=index, context=context, folds=folds)
 
-    def datasets(self, space: str, *, context: int | None = None,
-                 folds: bool = True) -> tuple[data.ColorDataset, data.ColorDataset]:
-        """The current run's training and test splits of ``data_spec`` at ``crop``/``image_size``,
-        items in ``space`` with each whole photo at ``context²`` if asked (:class:`colorlab.data.ColorDataset`),
-        at most ``max_tiles`` test tiles per photo. On a spec with folds (:data:`colorlab.data.sources.FOLDED`)
-        the run's fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
+    def datasets(self, space: str, *, index: int = 0, context: int | None = None, folds: bool = True) -> Run:
+        """Run ``index``: the training and test splits of ``data_spec`` at ``crop``/``image_size``,
+        items in ``space`` with each whole photo at ``context²`` if asked, at most ``max_tiles``
+        test tiles per photo. On a spec with folds (:data:`colorlab.data.sources.FOLDED`) the run's
+        fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
-        fold = (self.run, self.folds) if folds and spec.strip().lower() in data.sources.FOLDED else None
+        seed = self.seeds[index]
+        fold = (index, self.folds) if folds and spec.strip().lower() in data.sources.FOLDED else None
         progress.phase("data")
         kw = dict(crop=crop, image_size=image_size, space=space, fold=fold, context=context)
-        self.train_set = data.load_dataset(spec, "train", seed=self.seed, **kw)
-        self.test_set = data.load_dataset(spec, "test", max_tiles=self.params.get("max_tiles"), **kw)
-        self._describe_run()
-        return self.train_set, self.test_set
+        run = Run(index, len(self.seeds), seed, data.load_dataset(spec, "train", seed=seed, **kw),
+                  data.load_dataset(spec, "test", max_tiles=self.params.get("max_tiles"), **kw), self.device,
+                  context, folds)
+        return self._begin(run)
 
-    def restrict(self, subset: str) -> str | None:
-        """Keep only the images of ``subset`` (:mod:`colorlab.data.subsets`) in the current run's
-        splits, each still held out by the spec's rule; returns what the subset is, or ``None``
-        (said) when the source has none or a split would be empty. An unknown name raises ``ValueError``."""
-        if self.train_set is None or self.test_set is None:
-            raise RuntimeError(f"{self.notebook}: call datasets() first")
+    def in_space(self, run: Run, space: str) -> Run:
+        """The same run (seed, fold, photos) with its items in another colour space."""
+        return self.datasets(space, index=run.index, context=run.context, folds=run.folded)
+
+    def restrict(self, run: Run, subset: str) -> Run | None:
+        """``run`` with only the images of ``subset`` (:mod:`colorlab.data.subsets`) in its splits,
+        each still held out by the spec's rule, :attr:`Run.subset` saying what the subset is; or
+        ``None`` (said) when the source has none or a split would be empty. An unknown name raises
+        ``ValueError``."""
         spec = self.params["data_spec"]
         chosen = data.resolve_subset(subset, spec)
         if chosen is None:
             progress.say(f"subset {subset!r}: {spec} has no narrow subset; the comparison is not run")
             return None
-        if typos := chosen.unknown(self.train_set.images.names, self.test_set.images.names):
+        if typos := chosen.unknown(run.train_set.images.names, run.test_set.images.names):
             raise ValueError(f"subset {subset!r} names images that {spec} does not have: {', '.join(typos)}")
-        tr, te = (data.restrict(d.images, chosen) for d in (self.train_set, self.test_set))
+        tr, te = (data.restrict(d.images, chosen) for d in (run.train_set, run.test_set))
         if not len(tr) or not len(te):
-            progress.say(f"subset: {chosen.description} has no {'training' if not len(tr) else 'test'} image in this "
-                      f"run's split; the comparison is not run in it")
+            progress.say(f"subset: {chosen.description} has no {'training' if not len(tr) else 'test'} image in "
+                         f"this run's split; the comparison is not run in it")
             return None
-        self.train_set, self.test_set = self.train_set.over(tr), self.test_set.over(te)
-        self._describe_run()
-        return chosen.description
+        narrow = dataclasses.replace(run, train_set=run.train_set.over(tr), test_set=run.test_set.over(te),
+                                     subset=chosen.description)
+        return self._begin(narrow)
 
-    def _describe_run(self) -> None:
-        fold = self.test_set.images.fold
-        d = self.train_set.describe()
-        run = f"run {self.run + 1} of {len(self.seeds)} (seed {self.seed}): " if len(self.seeds) > 1 else ""
-        photos = f" of {len(self.test_set.images)} held-out photos" if fold else ""
-        progress.say(f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
-                  f"{len(self.test_set)} test crops{photos} | device {self.device}")
-        if self.train_set.images.problems:
-            progress.say(f"data: {self.train_set.images.problems.summary()}")
-
-    def test_loader(self) -> Any:
-        """One sequential pass over the test split."""
-        if self.test_set is None:
-            raise RuntimeError(f"{self.notebook}: call datasets() first")
-        return data.make_loader(self.test_set, EVAL_BATCH, train=False)
+    def _begin(self, run: Run) -> Run:
+        progress.say(run.describe())
+        if run.train_set.images.problems:
+            progress.say(f"data: {run.train_set.images.problems.summary()}")
+        self.last_run = run
+        return run
 
     # ------------------------------------------------------------------------- training
 
-    def _data_key(self) -> dict[str, Any]:
-        d = self.train_set.describe()
-        names = self.train_set.images.names
+    @staticmethod
+    def _data_key(run: Run) -> dict[str, Any]:
+        d = run.train_set.describe()
+        names = run.train_set.images.names
         listed = json.dumps(list(names) if isinstance(names, list) else len(names)).encode()
         key = {**{k: d[k] for k in ("spec", "data_path", "split_rule", "region", "fold", "n_images", "crop",
                                     "image_size", "space")}, "names": hashlib.sha1(listed).hexdigest()}
@@ -203,62 +219,59 @@ class Study:
             key["context"] = d["context"]
         return key
 
-    def checkpoint_path(self, method: Method, steps: int, batch_size: int) -> Path:
-        """Where ``method`` trained with these settings on this study's data is kept."""
+    def checkpoint_path(self, run: Run, method: Method, steps: int, batch_size: int) -> Path:
+        """Where ``method`` trained with these settings on ``run``'s data is kept."""
         key = {"method": method.name, "variant": method.variant, "args": method.key_args(), "steps": steps,
-               "seed": self.seed, "batch_size": batch_size, "data": self._data_key()}
+               "seed": run.seed, "batch_size": batch_size, "data": self._data_key(run)}
         if provenance := method.provenance():  # pretrained weights: a model started from others is another model
             key["provenance"] = provenance
         digest = hashlib.sha1(json.dumps(plain(key), sort_keys=True).encode()).hexdigest()[:_DIGEST]
         return self.profile_dir / "checkpoints" / method.name / f"{method.variant}-{steps}steps-{digest}.pt"
 
-    def train(self, method: str, variants: Sequence[str], *, progress_bar: bool = True, **args: Any) -> dict[str, Trained]:
-        """Train each variant of ``method`` with ``args`` for ``steps`` steps of ``batch_size``
-        training crops, the same seed for all; a finished checkpoint of the same settings is
-        reused and an interrupted one resumed."""
+    def train(self, run: Run, method: str, variants: Sequence[str], *, progress_bar: bool = True,
+              **args: Any) -> dict[str, Trained]:
+        """Train each variant of ``method`` with ``args`` on ``run`` for ``steps`` steps of
+        ``batch_size`` training crops, the run's seed for all; a finished checkpoint of the same
+        settings is reused and an interrupted one resumed."""
         steps, batch_size = self._need("steps", "batch_size")
-        if self.train_set is None:
-            raise RuntimeError(f"{self.notebook}: call datasets() first")
-        cls = methods.get(method)
-        if self.train_set.space != cls.space:
-            raise ValueError(f"{method} trains on {cls.space} items; datasets() was called with {self.train_set.space!r}")
+        cls = get(method)
+        if run.space != cls.space:
+            raise ValueError(f"{method} trains on {cls.space} items; this run's are {run.space!r}")
         with torch.random.fork_rng(devices=[]), skip_weights():  # every variant's arguments checked before any trains
             for variant in variants:
-                if self.train_set.crop % (multiple := cls(variant, **args).input_multiple):
-                    raise ValueError(f"{method} needs a crop that is a multiple of {multiple}; got crop={self.train_set.crop}")
-        out = {}
-        for variant in variants:
-            progress.phase(f"train {method}/{variant}")
-            seed_everything(self.seed)
-            m = cls(variant, **args)
-            prepared = m.prepare(self.train_set, cache_dir=self.cache_dir)
-            path = self.checkpoint_path(m, steps, batch_size)
-            cfg = TrainConfig(steps=steps, seed=self.seed, device=self.device, progress=progress_bar,
-                              checkpoint=str(path), checkpoint_every=max(1, min(100, steps)),
-                              extra={"batch_size": batch_size, "data": self.train_set.describe()})
-            train_set = self.train_set
-            hist = fit(m, lambda start, ts=train_set: data.make_loader(ts, batch_size, train=True, seed=self.seed,
-                                                                      start_step=start), cfg)
-            out[variant] = Trained(m, hist, path)
-            key = f"{m.name}/{variant}/seed{self.seed}"
-            if key in self.models and self.models[key]["checkpoint"] != self._relative(path):
-                key += f"/{path.stem.rsplit('-', 1)[-1]}"  # the same variant and seed on other data (a subset, say)
-            self.models[key] = {
-                                    "method": m.name, "variant": m.variant, "args": m.args, "seed": self.seed,
-                                    "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
-                                    "steps": hist.attrs["steps"], **prepared, **m.provenance()}
-            how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
-            progress.say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
-                      f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
-        return out
+                if run.train_set.crop % (multiple := cls(variant, **args).input_multiple):
+                    raise ValueError(f"{method} needs a crop that is a multiple of {multiple}; "
+                                     f"got crop={run.train_set.crop}")
+        return {variant: self._train_one(run, method, variant, args, steps, batch_size, progress_bar)
+                for variant in variants}
 
-    def reuse(self, notebook: str, model: str) -> Trained:
-        """The model that ``notebook`` trained and recorded in this profile for the current seed,
+    def _train_one(self, run: Run, method: str, variant: str, args: Mapping[str, Any], steps: int,
+                   batch_size: int, progress_bar: bool) -> Trained:
+        progress.phase(f"train {method}/{variant}")
+        m = new_method(method, variant, args, seed=run.seed)
+        prepared = m.prepare(run.train_set, cache_dir=self.cache_dir)
+        path = self.checkpoint_path(run, m, steps, batch_size)
+        cfg = TrainConfig(steps=steps, seed=run.seed, device=str(run.device), progress=progress_bar,
+                          checkpoint=str(path), checkpoint_every=max(1, min(100, steps)),
+                          extra={"batch_size": batch_size, "data": run.train_set.describe()})
+        hist = fit(m, lambda start: data.make_loader(run.train_set, batch_size, train=True, seed=run.seed,
+                                                     start_step=start), cfg)
+        key = f"{m.name}/{variant}/seed{run.seed}"
+        if key in self.models and self.models[key]["checkpoint"] != self._relative(path):
+            key += f"/{path.stem.rsplit('-', 1)[-1]}"  # the same variant and seed on other data (a subset, say)
+        self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed,
+                            "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
+                            "steps": hist.attrs["steps"], **prepared, **m.provenance()}
+        how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
+        progress.say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
+                     f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
+        return Trained(m, hist, path)
+
+    def reuse(self, run: Run, notebook: str, model: str) -> Trained:
+        """The model that ``notebook`` trained and recorded in this profile for ``run``'s seed,
         ``model`` being its variant (``"l1"``) or ``"method/variant"``, loaded read-only from its
-        checkpoint (never trained further). Its training data must be this run's (same data, fold,
-        crop and image size): call it inside :meth:`runs`."""
-        if self.test_set is None:
-            raise RuntimeError(f"{self.notebook}: call datasets() first; a reused model's training data is checked against it")
+        checkpoint (never trained further). Its training data must be the run's (same data,
+        fold, crop and image size)."""
         hint = f"run it first (colorlab run --profile {self.profile} --only {notebook[:2]} {self.notebook[:2]})"
         try:
             rec = results.load(notebook, self.profile, self.root)
@@ -267,17 +280,17 @@ class Study:
                                     f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
         keys = [k for k, r in recorded.items()
-                if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}") and r.get("seed", 0) == self.seed]
+                if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}") and r.get("seed", 0) == run.seed]
         if len(keys) != 1:
             why = "several" if keys else "no"
-            raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {self.seed}; it has: "
+            raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {run.seed}; it has: "
                            f"{', '.join(recorded) or 'none'}" + ("" if keys else f": {hint}"))
         path = results.results_root(self.root) / recorded[keys[0]]["checkpoint"]
         if not path.is_file():
             raise FileNotFoundError(f"{notebook}'s {model!r} checkpoint {self._relative(path)} is missing (checkpoints "
                                     f"are not in git): {hint}")
         state = checkpoint.read(path)
-        had, wants = state.get("data", {}), self.test_set.describe()
+        had, wants = state.get("data", {}), run.test_set.describe()
         diff = [k for k in ("data_path", "split_rule", "fold", "crop", "image_size") if had.get(k) != wants.get(k)]
         if diff:
             raise ValueError(f"{notebook}'s {model!r} model was trained on " + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
@@ -285,16 +298,17 @@ class Study:
                              + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
-                                "seed": self.seed, "checkpoint": self._relative(path), "from_notebook": notebook,
+                                "seed": run.seed, "checkpoint": self._relative(path), "from_notebook": notebook,
                                 "steps": state["step"]}
         progress.say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
-                  f"{self._relative(path)}")
+                     f"{self._relative(path)}")
         return trained
 
     # ----------------------------------------------------------------------- evaluation
 
     def evaluate(
         self,
+        run: Run,
         models: Mapping[str, Trained],
         *,
         decodings: Sequence[str] | None = None,
@@ -305,41 +319,39 @@ class Study:
         labels: Mapping[str, Any] | None = None,
         per_model: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Evaluation:
-        """Score every model on the current run's test split, by each of ``decodings`` (default:
-        all of the model's) with decoding ``options``, rows labelled ``variant`` = the dict key and
-        ``labels`` (which may rename ``method`` or ``decode``) and ``per_model[key]`` (columns of one
-        model's rows: a cost measured per head, say); then Zhang et al.'s reference rows
-        (ground truth, gray, random colours) unless ``references`` is false. ``prior`` and
-        ``bins`` add the rebalanced AuC. The rows are kept per photo for :meth:`table` and
-        :meth:`judge`."""
-        loader = self.test_loader()
+        """Score every model on ``run``'s test split, by each of ``decodings`` (default: all of the
+        model's) with decoding ``options``, rows labelled ``variant`` = the dict key and ``labels``
+        (which may rename ``method`` or ``decode``) and ``per_model[key]`` (columns of one model's
+        rows: a cost measured per head, say); then Zhang et al.'s reference rows (ground truth,
+        gray, random colours) unless ``references`` is false. ``prior`` and ``bins`` add the
+        rebalanced AuC. The rows are kept per photo for :meth:`table` and :meth:`judge`."""
+        loader = data.make_loader(run.test_set, EVAL_BATCH, train=False)  # one pass, in order
         progress.phase("evaluate")
         rows, preds, units, gt, counts = [], {}, [], None, {}
-        names = self.test_set.images.names
-        tile_units = [str(names[i]) for i, _, _ in self.test_set.tiles]
-        fold = self.test_set.images.fold
-        run = {"data": self.test_set.data_path, "seed": self.seed, "fold": fold[0] if fold else None,
-               "folds": fold[1] if fold else None}
+        names = run.test_set.images.names
+        tile_units = [str(names[i]) for i, _, _ in run.test_set.tiles]
+        fold = run.fold
+        head = {"data": run.test_set.data_path, "seed": run.seed, "fold": fold[0] if fold else None,
+                "folds": fold[1] if fold else None}
         for label, trained in models.items():
             for dec in decodings or trained.method.decodings:
                 scored = evaluate.score_method(trained, loader, decode=dec, options=options, prior=prior, bins=bins,
-                                               device=self.device, labels={"variant": label, **run, **(labels or {}),
-                                                                           **(per_model or {}).get(label, {})})
+                                               device=run.device, labels={"variant": label, **head, **(labels or {}),
+                                                                          **(per_model or {}).get(label, {})})
                 gt, preds[(label, dec)] = scored.gt, scored.pred
                 counts |= {"truth": scored.gt_counts, (label, dec): scored.pred_counts}
                 rows.append(scored.row)
-                head = {k: v for k, v in scored.row.items() if not evidence._is_metric(k) and k != "n_images"}
-                units += evidence.unit_rows(scored.per_image, tile_units, **head)
+                columns = {k: v for k, v in scored.row.items() if not evidence._is_metric(k) and k != "n_images"}
+                units += evidence.unit_rows(scored.per_image, tile_units, **columns)
         if gt is None:
             raise ValueError("nothing to evaluate: no models given")
         if references:  # batch by batch, as the models: memory stays flat with the test set's size
-            refs = evaluate.stream_references(loader, self.seed, self.device, prior=prior, bins=bins)
+            refs = evaluate.stream_references(loader, run.seed, run.device, prior=prior, bins=bins)
             for variant, per_image in refs.items():
-                head = {"method": "reference", "variant": variant, **run}
-                rows.append({**head, **metrics.summarize(per_image)})
-                units += evidence.unit_rows(per_image, tile_units, **head)
+                columns = {"method": "reference", "variant": variant, **head}
+                rows.append({**columns, **metrics.summarize(per_image)})
+                units += evidence.unit_rows(per_image, tile_units, **columns)
         table, unit_table = pd.DataFrame(rows), pd.DataFrame(units)
-        self._rows.append(table)
         self._units.append(unit_table)
         return Evaluation(table, gt, preds, unit_table, counts)
 
@@ -354,12 +366,13 @@ class Study:
         (:func:`colorlab.evidence.summary`)."""
         return evidence.summary(self.units)
 
-    def judge(self, *method_names: str) -> pd.DataFrame:
-        """The verdicts of these methods' claims that this notebook tests, on its rows of every
-        run so far, printed and returned."""
+    def judge(self, paper: str | None = None) -> pd.DataFrame:
+        """The verdicts of the claims of ``paper`` (by default the one this notebook reproduces,
+        :func:`colorlab.papers.for_notebook`) that this notebook tests, on its rows of every run so
+        far, printed and returned."""
+        chosen = papers.get(paper) if paper is not None else papers.for_notebook(self.notebook)
         number = self.notebook.split("_")[0]
-        claims = [c for name in method_names for c in methods.get(name).__dict__.get("claims", ())
-                  if c.notebook == number]
+        claims = [c for c in (chosen.claims if chosen is not None else ()) if c.notebook == number]
         verdicts = judge(self.units.assign(notebook=self.notebook), claims, self.profile)
         for v in verdicts.itertuples():
             print(f"{v.verdict.upper()}: {v.claim}\n    {v.evidence}\n    ({v.measured_on})")
@@ -372,13 +385,13 @@ class Study:
         parameters as the config, the figures and the environment record to
         ``results/<profile>/<notebook>/``, with what ran: data, folds, models and their checkpoints."""
         progress.phase("save")
-        record = {"train": self.train_set.describe() if self.train_set is not None else None,
-                  "test": self.test_set.describe() if self.test_set is not None else None,
-                  "seeds": self.seeds, "folds": self.folds if self.test_set is not None
-                  and self.test_set.images.fold else None,
-                  "data_problems": self.train_set.images.problems.as_dict() if self.train_set is not None else None,
+        last = self.last_run
+        record = {"train": last.train_set.describe() if last is not None else None,
+                  "test": last.test_set.describe() if last is not None else None,
+                  "seeds": self.seeds, "folds": self.folds if last is not None and last.fold else None,
+                  "data_problems": last.train_set.images.problems.as_dict() if last is not None else None,
                   "models": self.models, **info}
         out = results.save(self.notebook, self.table(), self.params, figures, profile=self.profile, info=record,
-                           device=self.device, root=self.root, units=self.units)
+                           device=str(self.device), root=self.root, units=self.units)
         progress.say(f"saved to {self._relative(out)}/ under the results folder")
         return out

@@ -79,22 +79,21 @@ def test_regression_desaturates_and_the_classifier_mode_does_not(tmp_path):
     s = study.start("00_positive_control", dict(profile="smoke", data_spec="ambiguous", device="cpu",
                                                  seeds=list(MODE_SEEDS), steps=600, batch_size=8, crop=32,
                                                  image_size=None, max_tiles=None), root=tmp_path)
-    photo = lambda: [s.test_set.images.names[i] for i, _, _ in s.test_set.tiles]  # noqa: E731
-
-    def per_photo_ratio(ev, key):
+    def per_photo_ratio(run, ev, key):
+        photo = [run.test_set.images.names[i] for i, _, _ in run.test_set.tiles]
         rows = metrics.evaluate(ev.gt, ev.predictions[key])
-        return (stats.per_unit(rows, photo(), "chroma") / stats.per_unit(rows, photo(), "chroma_gt")).to_numpy()
+        return (stats.per_unit(rows, photo, "chroma") / stats.per_unit(rows, photo, "chroma_gt")).to_numpy()
 
-    s.datasets("yuv")  # the first seed's run
-    yuv = s.evaluate(s.train("yuv_regression", ["l2"], base=8, progress_bar=False), references=False)
-    regression, mode = {"yuv_regression/l2": per_photo_ratio(yuv, ("l2", "direct"))}, {}
-    for seed in s.runs("lab"):
-        if seed == MODE_SEEDS[0]:
-            l2 = s.evaluate(s.train("zhang", ["l2"], width=0.125, progress_bar=False), references=False)
-            regression["zhang/l2"] = per_photo_ratio(l2, ("l2", "direct"))
-        zhang = s.evaluate(s.train("zhang", ["class"], width=0.125, progress_bar=False), decodings=["mode"],
+    first = s.datasets("yuv")  # the first seed's run
+    yuv = s.evaluate(first, s.train(first, "yuv_regression", ["l2"], base=8, progress_bar=False), references=False)
+    regression, mode = {"yuv_regression/l2": per_photo_ratio(first, yuv, ("l2", "direct"))}, {}
+    for run in s.runs("lab"):
+        if run.seed == MODE_SEEDS[0]:
+            l2 = s.evaluate(run, s.train(run, "zhang", ["l2"], width=0.125, progress_bar=False), references=False)
+            regression["zhang/l2"] = per_photo_ratio(run, l2, ("l2", "direct"))
+        zhang = s.evaluate(run, s.train(run, "zhang", ["class"], width=0.125, progress_bar=False), decodings=["mode"],
                            references=False)
-        mode[seed] = per_photo_ratio(zhang, ("class", "mode"))
+        mode[run.seed] = per_photo_ratio(run, zhang, ("class", "mode"))
     for name, ratios in regression.items():
         mean, lo, hi = stats.bootstrap_ci(ratios)
         assert hi < 0.4, (name, mean, lo, hi)  # desaturated: the modes were averaged

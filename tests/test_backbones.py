@@ -163,12 +163,12 @@ def test_the_weights_that_loaded_are_part_of_the_checkpoint_key(tmp_path):
     params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0], steps=1, batch_size=2, crop=32,
                   image_size=48, max_tiles=1)
     s = study.start("04_key", params, root=tmp_path)
-    s.datasets("lab")
+    run = s.datasets("lab")
     _resnet_file(tmp_path / "enc.pth")
-    paths = {w: s.checkpoint_path(build("unet", "regress", width=0.125, encoder_weights=w), 1, 2)
+    paths = {w: s.checkpoint_path(run, build("unet", "regress", width=0.125, encoder_weights=w), 1, 2)
              for w in ("random", str(tmp_path / "enc.pth"))}
     fallback = build("unet", "regress", width=0.125, encoder_weights="random")
     fallback.net.encoder.weights = FALLBACK
-    assert len({*paths.values(), s.checkpoint_path(fallback, 1, 2)}) == 3
+    assert len({*paths.values(), s.checkpoint_path(run, fallback, 1, 2)}) == 3
     with pytest.raises(FileNotFoundError, match="missing.pth"):  # checked when the notebook starts
         study.start("04_key", {**params, "encoder_weights": str(tmp_path / "missing.pth")}, root=tmp_path)

@@ -36,7 +36,7 @@ def test_tiny_bench_writes_its_table_figure_and_record(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--methods", "nosuch"], "unknown method 'nosuch'; known: yuv_regression"),
+    (["--methods", "nosuch"], "unknown method 'nosuch'; known: fusion, larsson"),
     (["--methods", "unet", "--sizes", "48"], "unet trains on crops that are multiples of 32; --sizes has [48]"),
     (["--repeats", "0"], "--repeats must be at least 1"),
     (["--data", "/no/such"], "--data must be folder:PATH"),
@@ -138,7 +138,7 @@ def test_streamed_pooled_histograms_and_edge_cases():
     them, not the images kept for figures); keep=0 keeps nothing; the references refuse a loader
     they cannot index in order."""
     from colorlab import cost, data, evaluate
-    from colorlab.methods.pix2pix.paper import TRUTH, test_histograms
+    from colorlab.papers.pix2pix import TRUTH, test_histograms
 
     test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=2)
     loader = data.make_loader(test, 5, train=False)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from colorlab import claims as C
-from colorlab.methods import all_claims
+from colorlab.papers import all_claims
 
 SEEDS, PHOTOS = (0, 1, 2), [f"photo{k}" for k in range(8)]
 LABELS = {"space", "boost", "temperature"}  # row labels, not metrics: never perturbed

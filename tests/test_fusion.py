@@ -18,8 +18,9 @@ from colorlab import backbones, claims, data, study
 from colorlab.checks import plan_run
 from colorlab.color import IMAGENET_MEAN, IMAGENET_STD, imagenet_gray, rgb_to_lab, rgb_to_yuv
 from colorlab.errors import UsageError
-from colorlab.methods.fusion import RGB_TANH, Fusion, paper
+from colorlab.methods.fusion import RGB_TANH, Fusion
 from colorlab.methods.fusion.network import Colorizer, FusionLayer, JointGlobal, ResNetGlobal
+from colorlab.papers import fusion as paper
 
 SMALL = dict(base=4, residual_blocks=1, global_size=32, joint_dim=8, backbone_weights="random")
 
@@ -225,16 +226,16 @@ def test_the_study_restricts_a_run_and_says_when_it_cannot(tmp_path, capsys):
     params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0], steps=1, batch_size=2, crop=32,
                   image_size=64, max_tiles=1, subset="auto")
     s = study.start("05_example", params, root=tmp_path)
-    s.datasets("yuv", context=32, folds=False)
-    assert s.train_set.images.split_rule == "region" and len(s.train_set.images) == 8
-    what = s.restrict("auto")
-    assert what.startswith("the outdoor") and list(s.test_set.images.names) == ["rocket", "china", "flower"]
-    assert s.train_set.context == 32 and s.test_set.max_tiles == 1
-    s.datasets("yuv")
+    run = s.datasets("yuv", context=32, folds=False)
+    assert run.train_set.images.split_rule == "region" and len(run.train_set.images) == 8
+    narrow = s.restrict(run, "auto")
+    assert narrow.subset.startswith("the outdoor") and list(narrow.test_set.images.names) == ["rocket", "china", "flower"]
+    assert narrow.train_set.context == 32 and narrow.test_set.max_tiles == 1 and narrow.seed == run.seed
+    assert run.subset is None and len(run.test_set.images) == 8  # the run itself is left as it was
     with pytest.raises(ValueError, match="does not have: rockett"):
-        s.restrict("names:rocket,rockett")
-    s.datasets("yuv")  # folds of whole photos: fold 0 of 2 holds astronaut, chelsea, motorcycle, flower out
-    assert s.restrict("names:coffee,rocket") is None and "no test image in this run" in capsys.readouterr().out
+        s.restrict(s.datasets("yuv"), "names:rocket,rockett")
+    folded = s.datasets("yuv")  # folds of whole photos: fold 0 of 2 holds astronaut, chelsea, motorcycle, flower out
+    assert s.restrict(folded, "names:coffee,rocket") is None and "no test image in this run" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="list file"):
         study.start("05_example", {**params, "subset": "list:/no/such.txt"}, root=tmp_path)
 
@@ -277,14 +278,15 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
 
 
 def test_dull_brown_is_measured_not_eyeballed():
-    ev, verdict, interval = paper.dull_brown(_units())
+    v = paper.dull_brown(_units())
+    ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.REPRODUCED and re.match(r"hue 5[6-9]° \[", interval) and "the truth's tone" in ev
     blue = rgb_to_lab(torch.tensor([40, 80, 200]).div(255).view(1, 3, 1, 1))[1].flatten().tolist()
-    assert paper.dull_brown(_units(tone=blue))[1] == claims.NOT_REPRODUCED  # a blue cast is not brown
-    assert paper.dull_brown(_units(ratio=1.3))[1] == claims.NOT_REPRODUCED  # not dull
-    assert paper.dull_brown(_units(spread=20.0))[1] == claims.NOT_REPRODUCED  # its tone varies more than the truth's
+    assert paper.dull_brown(_units(tone=blue)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
+    assert paper.dull_brown(_units(ratio=1.3)).outcome == claims.NOT_REPRODUCED  # not dull
+    assert paper.dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED  # its tone varies more than the truth's
     assert paper.tone_spread(_units(), variant="rgb", decode="rgb")[2] < 0.2
-    assert paper.dull_brown(_units().query("variant != 'rgb'"))[1] == claims.INCONCLUSIVE
+    assert paper.dull_brown(_units().query("variant != 'rgb'")).outcome == claims.INCONCLUSIVE
     t = paper.tone_of(_units(), variant="rgb", decode="rgb")
     assert t["hue"][1] <= math.degrees(math.atan2(BROWN_AB[1], BROWN_AB[0])) <= t["hue"][2]
 
@@ -296,19 +298,23 @@ def test_hue_interval_wraps_across_180_degrees():
 
 
 def test_uv_rgb_homogeneous_and_fusion_rules():
-    assert paper.uv_beats_rgb(_units())[1] == claims.REPRODUCED
-    ev, verdict, interval = paper.uv_beats_rgb(_units(auc={"uv": 0.79}))
+    assert paper.uv_beats_rgb(_units()).outcome == claims.REPRODUCED
+    v = paper.uv_beats_rgb(_units(auc={"uv": 0.79}))
+    ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and "AuC vs chroma" in interval and "its RGB as it is" in ev
-    ev, verdict, _ = paper.homogeneous_easier(_units())
+    v = paper.homogeneous_easier(_units())
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.REPRODUCED and "tested on the outdoor photos (held out by region)" in ev
-    assert paper.homogeneous_easier(_units(auc={"uv_subset": 0.7}))[1] == claims.NOT_REPRODUCED
-    ev, verdict = paper.homogeneous_easier(_units().query("variant != 'uv_subset'"))
+    assert paper.homogeneous_easier(_units(auc={"uv_subset": 0.7})).outcome == claims.NOT_REPRODUCED
+    v = paper.homogeneous_easier(_units().query("variant != 'uv_subset'"))
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "not run" in ev
-    assert paper.fusion_improves(_units())[1] == claims.REPRODUCED
-    assert paper.fusion_improves(_units(auc={"uv_fusion": 0.85}))[1] == claims.INCONCLUSIVE
-    ev, verdict, _ = paper.fusion_resnet_improves(_units())
+    assert paper.fusion_improves(_units()).outcome == claims.REPRODUCED
+    assert paper.fusion_improves(_units(auc={"uv_fusion": 0.85})).outcome == claims.INCONCLUSIVE
+    v = paper.fusion_resnet_improves(_units())
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
-    assert paper.fusion_resnet_improves(_units(weights="imagenet"))[1] == claims.REPRODUCED
+    assert paper.fusion_resnet_improves(_units(weights="imagenet")).outcome == claims.REPRODUCED
 
 
 def test_tone_plot_draws_each_row_where_its_mean_colour_is():

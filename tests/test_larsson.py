@@ -17,7 +17,7 @@ from scipy.stats import norm
 
 from colorlab import backbones, checkpoint, claims
 from colorlab.methods import build
-from colorlab.methods.larsson import CHROMA_MAX, Larsson, paper
+from colorlab.methods.larsson import CHROMA_MAX, Larsson
 from colorlab.methods.larsson import histograms as H
 from colorlab.methods.larsson.network import (
     LAYERS,
@@ -28,6 +28,7 @@ from colorlab.methods.larsson.network import (
     read_at,
     sample_points,
 )
+from colorlab.papers import larsson as paper
 
 matplotlib.use("Agg")
 SMALL = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
@@ -378,21 +379,23 @@ def test_claim_rules_follow_the_intervals():
     clear = _units(weights="imagenet")
     for key in ("larsson_histograms_beat_l2", "larsson_lab_expectation_best", "larsson_hue_chroma_median_best",
                 "larsson_fading"):
-        assert rules[key](clear)[1] == claims.REPRODUCED, key
+        assert rules[key](clear).outcome == claims.REPRODUCED, key
     reversed_ = _units(lab_gap=2.0, dec_gap=1.0, fade_cf=1.0, fade_rmse=0.2, weights="imagenet")
     for key in ("larsson_histograms_beat_l2", "larsson_lab_expectation_best", "larsson_hue_chroma_median_best",
                 "larsson_fading"):
-        assert rules[key](reversed_)[1] == claims.NOT_REPRODUCED, key
+        assert rules[key](reversed_).outcome == claims.NOT_REPRODUCED, key
     # a random trunk: the histogram claim shows what the rule says, but gives no verdict
-    evidence, verdict, _ = rules["larsson_histograms_beat_l2"](_units())
+    v = rules["larsson_histograms_beat_l2"](_units())
+    evidence, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in evidence and "random (asked)" in evidence
-    evidence, _, _ = rules["larsson_fading"](clear)
+    v = rules["larsson_fading"](clear)
+    evidence = v.evidence
     assert "the released code's (|z| / K), not judged: RMSE minus the even control -0.9" in evidence
     assert "colourfulness taken away -5.0" in evidence
     # nothing faded: every difference is zero, no verdict
-    assert rules["larsson_fading"](_units(fade_cf=0.0, fade_rmse=0.0, noise=0.0))[1] == claims.INCONCLUSIVE
+    assert rules["larsson_fading"](_units(fade_cf=0.0, fade_rmse=0.0, noise=0.0)).outcome == claims.INCONCLUSIVE
     noisy = _units(dec_gap=-0.02, noise=1.0)
-    assert rules["larsson_lab_expectation_best"](noisy)[1] == claims.INCONCLUSIVE
+    assert rules["larsson_lab_expectation_best"](noisy).outcome == claims.INCONCLUSIVE
     some = clear[~((clear["variant"] == "lab") & (clear["decode"] == "median"))]
     assert rules["larsson_lab_expectation_best"](some) == claims.missing("larsson/lab/median")
     assert rules["larsson_sparse_cheaper"](clear) == claims.missing("the sparse and dense cost (measure_sampling)")
@@ -408,10 +411,11 @@ def _cost(sparse=(10.0, 9.0, 11.0), dense=(4.0, 3.0, 5.0), repeats=5):
 
 def test_sparse_cost_rule():
     rule = {c.key: c.rule for c in paper.CLAIMS}["larsson_sparse_cheaper"]
-    assert rule(_cost())[1] == claims.REPRODUCED
-    assert rule(_cost(sparse=(4.0, 3.0, 5.0), dense=(10.0, 9.0, 11.0)))[1] == claims.NOT_REPRODUCED
-    assert rule(_cost(dense=(9.5, 8.0, 10.0)))[1] == claims.INCONCLUSIVE
-    evidence, verdict, _ = rule(_cost(repeats=1))
+    assert rule(_cost()).outcome == claims.REPRODUCED
+    assert rule(_cost(sparse=(4.0, 3.0, 5.0), dense=(10.0, 9.0, 11.0))).outcome == claims.NOT_REPRODUCED
+    assert rule(_cost(dense=(9.5, 8.0, 10.0))).outcome == claims.INCONCLUSIVE
+    v = rule(_cost(repeats=1))
+    evidence, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "1 timed repeat" in evidence
 
 

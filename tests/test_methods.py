@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from colorlab import checkpoint, data
-from colorlab.methods import METHODS, Method, all_claims, all_published, build, get
+from colorlab.methods import METHODS, Method, build, get
 from colorlab.train import TrainConfig, fit
 
 CASES = [(name, variant) for name, cls in METHODS.items() for variant in cls.variants]
@@ -54,21 +54,14 @@ def test_unknown_name_lists_the_known_ones():
 @pytest.mark.parametrize("name", list(METHODS))
 def test_declares_what_a_reader_needs(name):
     cls = get(name)
-    assert cls.name == name and cls.title and cls.source and cls.space in ("lab", "yuv")
+    assert cls.name == name and cls.__doc__ and cls.space in ("lab", "yuv")
     assert cls.variants and all(v.description for v in cls.variants.values())
     for v in cls.variants.values():  # a variant presets only real arguments
         assert set(v.args) <= set(cls.defaults)
     assert set(cls.smoke_args) <= set(cls.defaults)
     assert cls.norm.space == cls.space
-    for claim in cls.__dict__.get("claims", ()):
-        assert claim.notebook.isdigit() and claim.text and callable(claim.rule)
-
-
-def test_claims_and_published_values_are_unique():
-    keys = [c.key for c in all_claims()]
-    assert len(keys) == len(set(keys)) and keys
-    labels = [(p.source, p.label) for p in all_published()]
-    assert len(labels) == len(set(labels))
+    for arg, allowed in cls.choices.items():  # every choice is an argument whose default is allowed
+        assert arg in cls.defaults and cls.defaults[arg] in allowed, arg
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)

@@ -16,7 +16,7 @@ from matplotlib.colors import to_hex
 
 from colorlab import checkpoint, claims, data, metrics
 from colorlab.color import PIX2PIX
-from colorlab.methods.pix2pix import Pix2Pix, paper
+from colorlab.methods.pix2pix import Pix2Pix
 from colorlab.methods.pix2pix.network import (
     PatchDiscriminator,
     UNetGenerator,
@@ -25,6 +25,7 @@ from colorlab.methods.pix2pix.network import (
     patch_accuracy,
     receptive_field,
 )
+from colorlab.papers import pix2pix as paper
 from colorlab.train import TrainConfig, fit
 
 SMALL = dict(ngf=4, ndf=4, num_downs=3, n_layers_d=2)
@@ -333,19 +334,21 @@ def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=Non
 def test_claim_rules_follow_the_intervals():
     rules = {c.key: c.rule for c in paper.CLAIMS}
     clear = _units()
-    assert rules["pix2pix_gan_distribution"](clear)[1] == claims.REPRODUCED
-    assert rules["pix2pix_gan_colourful"](clear)[1] == claims.REPRODUCED
-    assert rules["pix2pix_l1_accurate"](clear)[1] == claims.REPRODUCED
+    assert rules["pix2pix_gan_distribution"](clear).outcome == claims.REPRODUCED
+    assert rules["pix2pix_gan_colourful"](clear).outcome == claims.REPRODUCED
+    assert rules["pix2pix_l1_accurate"](clear).outcome == claims.REPRODUCED
     reversed_ = _units(gan_cf=20.0, gan_auc=0.9, gan_inter=0.3)
-    assert {k: r(reversed_)[1] for k, r in rules.items()} == dict.fromkeys(rules, claims.NOT_REPRODUCED)
+    assert {k: r(reversed_).outcome for k, r in rules.items()} == dict.fromkeys(rules, claims.NOT_REPRODUCED)
     noisy = _units(gan_auc=0.85, seed_noise=0.05)
-    assert rules["pix2pix_l1_accurate"](noisy)[1] == claims.INCONCLUSIVE
+    assert rules["pix2pix_l1_accurate"](noisy).outcome == claims.INCONCLUSIVE
     assert rules["pix2pix_gan_colourful"](clear[clear["variant"] == "l1"]) == claims.missing("pix2pix/l1_gan/paper")
     # the parts disagree: intersection up, KL up too; the interval shown is the one that decides
     split = _units(gan_kl=0.9)
-    evidence_, verdict, decisive = rules["pix2pix_gan_distribution"](split)
+    v = rules["pix2pix_gan_distribution"](split)
+    evidence_, verdict, decisive = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and decisive.startswith("0.3") and f"KL {decisive}" in evidence_
-    evidence_, verdict, decisive = rules["pix2pix_l1_accurate"](_units(gan_auc=0.85, seed_noise=0.05))
+    v = rules["pix2pix_l1_accurate"](_units(gan_auc=0.85, seed_noise=0.05))
+    evidence_, verdict, decisive = v.evidence, v.outcome, v.interval
     assert verdict == claims.INCONCLUSIVE and (f"AuC {decisive}" in evidence_ or f"PSNR {decisive}" in evidence_)
 
 

@@ -18,6 +18,7 @@ from colorlab import checkpoint
 from colorlab import released as fetching
 from colorlab.cli import main
 from colorlab.methods import RELEASED, ReleasedUnavailable, load_released, released_rows
+from colorlab.methods.zhang import Zhang
 from colorlab.methods.zhang.released import (
     ECCV16_URL,
     SIGGRAPH17_URL,
@@ -176,13 +177,13 @@ class TestMapping:
         assert RELEASED["zhang2017-released"][1].url == SIGGRAPH17_URL
 
     def test_eccv16_bins_are_the_decoding_layer(self, eccv16_sd):
-        m = build_eccv16(eccv16_sd)
+        m = build_eccv16(Zhang, eccv16_sd)
         assert (m.variant, m.args["bins"], m.num_classes) == ("full", "released", 313)
         torch.testing.assert_close(m.bins, eccv16_sd["model_out.weight"][:, :, 0, 0].T * 110)
         assert not m.training
 
     def test_eccv16_mean_decoding_is_the_ports_forward(self, eccv16_sd):
-        m = build_eccv16(eccv16_sd)
+        m = build_eccv16(Zhang, eccv16_sd)
         L = _lightness()
         with torch.no_grad():
             ours = F.interpolate(m.predict_chroma(L, "mean"), scale_factor=4, mode="bilinear")
@@ -195,7 +196,7 @@ class TestMapping:
         assert float((annealed - mean).abs().max()) > 1e-3
 
     def test_siggraph17_is_the_ports_forward(self, siggraph17_sd):
-        m = build_siggraph17(siggraph17_sd)
+        m = build_siggraph17(Zhang, siggraph17_sd)
         assert (m.variant, m.args["arch"], m.decodings) == ("siggraph17", "siggraph17", ("direct",))
         L = _lightness(2)
         with torch.no_grad():
@@ -206,7 +207,7 @@ class TestMapping:
     def test_full_colorize_joins_the_ports_ab_with_the_input_lightness(self, eccv16_sd):
         from colorlab.color import lab_to_rgb
 
-        m = build_eccv16(eccv16_sd)
+        m = build_eccv16(Zhang, eccv16_sd)
         L = _lightness(3)
         with torch.no_grad():
             rgb = m.colorize({"L": L, "ab": torch.zeros(1, 2, 32, 48)}, "mean")
@@ -233,21 +234,21 @@ class TestMapping:
         else:
             sd = dict(siggraph17_sd)  # the other release given for this one
         with pytest.raises(ValueError) as e:
-            build_eccv16(sd)
+            build_eccv16(Zhang, sd)
         assert needle in str(e.value), str(e.value)
 
     def test_siggraph17_given_the_eccv16_file_is_named(self, eccv16_sd):
         with pytest.raises(ValueError, match="missing model8up.0.weight") as e:
-            build_siggraph17(eccv16_sd)
+            build_siggraph17(Zhang, eccv16_sd)
         assert "unexpected" in str(e.value)
 
     def test_num_batches_tracked_may_be_absent(self, eccv16_sd):
         sd = {k: v for k, v in eccv16_sd.items() if not k.endswith("num_batches_tracked")}
-        build_eccv16(sd)
+        build_eccv16(Zhang, sd)
 
     def test_building_draws_nothing_from_the_callers_generator(self, eccv16_sd):
         torch.manual_seed(7)
-        build_eccv16(eccv16_sd)
+        build_eccv16(Zhang, eccv16_sd)
         after = torch.rand(1)
         torch.manual_seed(7)
         assert torch.equal(after, torch.rand(1))

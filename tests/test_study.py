@@ -24,8 +24,9 @@ def _digest(path):
 
 
 def _train(s, **args):
-    s.datasets("yuv")
-    return s.train("yuv_regression", ["l1"], progress_bar=False, **{"base": 4, **args})["l1"]
+    """The first run's model; the run is ``s.last_run``."""
+    run = s.datasets("yuv")
+    return s.train(run, "yuv_regression", ["l1"], progress_bar=False, **{"base": 4, **args})["l1"]
 
 
 def test_parameters_are_the_literals_of_the_namespace():
@@ -47,13 +48,12 @@ def test_bad_parameters_are_refused_before_any_work(tmp_path, bad, match):
     assert not any(tmp_path.iterdir())
 
 
-def test_train_before_data_and_wrong_space_are_clear(tmp_path):
+def test_a_run_of_the_wrong_space_is_clear(tmp_path):
     s = _study(tmp_path)
-    with pytest.raises(RuntimeError, match="datasets"):
-        s.train("yuv_regression", ["l1"])
-    s.datasets("lab")
-    with pytest.raises(ValueError, match="yuv items"):
-        s.train("yuv_regression", ["l1"])
+    run = s.datasets("lab")
+    with pytest.raises(ValueError, match="yuv items; this run's are 'lab'"):
+        s.train(run, "yuv_regression", ["l1"])
+    assert s.in_space(run, "yuv").space == "yuv" and s.in_space(run, "yuv").seed == run.seed
 
 
 def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
@@ -69,88 +69,85 @@ def test_checkpoints_are_keyed_by_their_settings(tmp_path, capsys, monkeypatch):
     assert len(paths) == 6 and all(t.history.attrs["resumed_from"] is None for t in others)
     assert _digest(first.checkpoint) == kept  # never overwritten by a run with other settings
     s = _study(tmp_path)
-    s.datasets("yuv")
-    names = s.train_set.images.names
+    run = s.datasets("yuv")
+    names = run.train_set.images.names
     names[0] = "another_photo"  # the same number of images, one of them another: other data
-    renamed = s.train("yuv_regression", ["l1"], base=4, progress_bar=False)["l1"]
+    renamed = s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)["l1"]
     assert renamed.checkpoint != first.checkpoint
 
 
 def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     a = _study(tmp_path, "01_a")
     trained = _train(a)
-    a.evaluate({"l1": trained})
+    a.evaluate(a.last_run, {"l1": trained})
     a.save()
     before = (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns)
 
     b = _study(tmp_path, "02_b")
-    with pytest.raises(RuntimeError, match="datasets"):
-        b.reuse("01_a", "l1")
-    b.datasets("yuv")
-    reused = b.reuse("01_a", "l1")
-    assert b.reuse("01_a", "yuv_regression/l1").checkpoint == reused.checkpoint
+    run = b.datasets("yuv")
+    reused = b.reuse(run, "01_a", "l1")
+    assert b.reuse(run, "01_a", "yuv_regression/l1").checkpoint == reused.checkpoint
     assert not reused.method.training and reused.checkpoint == trained.checkpoint
     assert reused.history.attrs["steps"] == 2 and list(reused.history["loss"]) == list(trained.history["loss"])
     for x, y in zip(trained.method.state_dict().values(), reused.method.state_dict().values(), strict=True):
         assert torch.equal(x, y)
     assert "loaded read-only" in capsys.readouterr().out
-    b.evaluate({"l1": reused})
+    b.evaluate(run, {"l1": reused})
     b.save()
     assert (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns) == before
     record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["yuv_regression/l1/seed0"]
     assert record["from_notebook"] == "01_a" and record["checkpoint"].startswith("smoke/checkpoints/")
 
     with pytest.raises(KeyError, match="no 'l2' model.*for seed 0; it has: yuv_regression/l1/seed0"):
-        b.reuse("01_a", "l2")
+        b.reuse(run, "01_a", "l2")
     with pytest.raises(FileNotFoundError, match="run it first"):
-        b.reuse("01_missing", "l1")
+        b.reuse(run, "01_missing", "l1")
     c = _study(tmp_path, "02_c", crop=32)
-    c.datasets("yuv")
     with pytest.raises(ValueError, match="crop=16.*this run has crop=32"):
-        c.reuse("01_a", "l1")
+        c.reuse(c.datasets("yuv"), "01_a", "l1")
     trained.checkpoint.unlink()  # a fresh clone: results are committed, checkpoints are not
     with pytest.raises(FileNotFoundError, match="checkpoint .* is missing.*--only 01 02"):
-        b.reuse("01_a", "l1")
+        b.reuse(run, "01_a", "l1")
 
 
 def test_every_variant_is_checked_before_any_trains(tmp_path):
     s = _study(tmp_path)
-    s.datasets("lab")
+    run = s.datasets("lab")
     with pytest.raises(ValueError, match=r"k \(soft-encoding neighbours\) must be in \[1, Q=262\]"):
-        s.train("zhang", ["l2", "class"], width=0.125, k=0, progress_bar=False)  # l2 would train fine; class cannot
+        s.train(run, "zhang", ["l2", "class"], width=0.125, k=0, progress_bar=False)  # l2 would train; class cannot
     with pytest.raises(ValueError, match="variant 'l2' sets head"):
-        s.train("zhang", ["full", "l2"], width=0.125, head="class", progress_bar=False)
+        s.train(run, "zhang", ["full", "l2"], width=0.125, head="class", progress_bar=False)
     assert not (tmp_path / "smoke" / "checkpoints").exists()
     odd = _study(tmp_path, crop=12)
-    odd.datasets("yuv")
     with pytest.raises(ValueError, match="multiple of 8; got crop=12"):
-        odd.train("yuv_regression", ["l1"], base=4)
+        odd.train(odd.datasets("yuv"), "yuv_regression", ["l1"], base=4)
 
 
 def test_records_of_two_methods_with_one_variant_name_are_kept_apart(tmp_path, capsys):
     s = _study(tmp_path)
-    s.datasets("yuv")
-    s.train("yuv_regression", ["l1"], base=4, progress_bar=False)
-    s.train("saturation_boost", ["yuv"], base=4, progress_bar=False)
-    s.train("saturation_boost", ["hsv"], base=4, progress_bar=False)
+    run = s.datasets("yuv")
+    s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
+    s.train(run, "saturation_boost", ["yuv"], base=4, progress_bar=False)
+    s.train(run, "saturation_boost", ["hsv"], base=4, progress_bar=False)
     assert sorted(s.models) == ["saturation_boost/hsv/seed0", "saturation_boost/yuv/seed0", "yuv_regression/l1/seed0"]
 
 
 def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
     s = _study(tmp_path)
     trained = _train(s)
-    ev = s.evaluate({"mine": trained})
+    run = s.last_run
+    ev = s.evaluate(run, {"mine": trained})
     t = ev.table
     assert list(t["variant"]) == ["mine", "ground_truth", "gray", "random"]
     row = t.iloc[0]
     assert (row["method"], row["decode"], row["steps"], row["device"]) == ("yuv_regression", "direct", 2, "cpu")
-    assert row["data"] == "samples (embedded)" and row["n_images"] == len(s.test_set) == ev.gt.shape[0]
+    assert row["data"] == "samples (embedded)" and row["n_images"] == len(run.test_set) == ev.gt.shape[0]
     assert set(ev.predictions) == {("mine", "direct")} and ev.predictions[("mine", "direct")].shape == ev.gt.shape
-    assert len(s.evaluate({"mine": trained}, references=False).table) == 1
+    assert len(s.evaluate(run, {"mine": trained}, references=False).table) == 1
     with pytest.raises(ValueError, match="unknown decoding"):
-        s.evaluate({"mine": trained}, decodings=["annealed"])
-    assert set(ev.units["unit"]) == set(s.test_set.images.names) and len(ev.units) == 4 * len(s.test_set.images)
-    verdicts = s.judge("yuv_regression")  # only the claims notebook 01 tests, not the control's
+        s.evaluate(run, {"mine": trained}, decodings=["annealed"])
+    assert set(ev.units["unit"]) == set(run.test_set.images.names) and len(ev.units) == 4 * len(run.test_set.images)
+    verdicts = s.judge()  # the claims of notebook 01's paper, not the control's
     assert list(verdicts["key"]) == ["regression_desaturates", "batchnorm"]
     assert "rows missing" in capsys.readouterr().out  # no l2 or instance-norm rows here
 
@@ -158,7 +155,7 @@ def test_evaluate_labels_rows_and_adds_references(tmp_path, capsys):
 def test_save_records_the_parameters_data_and_models(tmp_path, capsys):
     s = _study(tmp_path, lr_note="kept as given")
     trained = _train(s)
-    s.evaluate({"l1": trained})
+    s.evaluate(s.last_run, {"l1": trained})
     out = s.save(extra={"a": 1})
     assert json.loads((out / "config.json").read_text()) == {**BASE, "lr_note": "kept as given"}
     info = json.loads((out / "metrics.json").read_text())["info"]
@@ -191,7 +188,7 @@ def test_data_problems_reach_the_terminal_metrics_and_summary(tmp_path, monkeypa
     s = _study(tmp_path, data_spec=f"folder:{d}")
     with pytest.warns(UserWarning, match="unreadable"):
         trained = _train(s)
-    s.evaluate({"l1": trained})
+    s.evaluate(s.last_run, {"l1": trained})
     s.save()
     terminal, printed = "\n".join(progress.Reader(events).poll()), capsys.readouterr().out
     for shown in ("broken.jpg", "gray16.png", "tiny.png 1x1"):
@@ -208,12 +205,12 @@ def test_runs_hold_out_each_fold_once_and_reuse_finds_each_seeds_model(tmp_path,
     scored once by a model that never saw it; a later notebook reuses each seed's own model."""
     a = _study(tmp_path, "01_a", seeds=[0, 1, 2])
     held_out, trained_on = [], []
-    for _ in a.runs("yuv"):
-        held_out.append(set(a.test_set.images.names))
-        trained_on.append(set(a.train_set.images.names))
-        a.evaluate(a.train("yuv_regression", ["l1"], base=4, progress_bar=False))
+    for run in a.runs("yuv"):
+        held_out.append(set(run.test_set.images.names))
+        trained_on.append(set(run.train_set.images.names))
+        a.evaluate(run, a.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False))
     assert all(not (h & t) for h, t in zip(held_out, trained_on, strict=True))
-    assert set().union(*held_out) == set(a.train_set.images.names) | held_out[-1] and sum(map(len, held_out)) == 8
+    assert set().union(*held_out) == trained_on[-1] | held_out[-1] and sum(map(len, held_out)) == 8
     table = a.table()
     row = table[table["variant"] == "l1"].iloc[0]
     assert (row["n_seeds"], row["n_photos"], row["seeds"]) == (3, 8, "0,1,2")
@@ -223,13 +220,14 @@ def test_runs_hold_out_each_fold_once_and_reuse_finds_each_seeds_model(tmp_path,
     assert len({(u["seed"], u["unit"]) for u in units if u["variant"] == "l1"}) == 8
 
     b = _study(tmp_path, "02_b", seeds=[0, 1, 2])
-    for seed in b.runs("yuv"):
-        assert b.reuse("01_a", "l1").checkpoint.name == next(
-            p for k, p in ((k, r["checkpoint"]) for k, r in a.models.items()) if k.endswith(f"seed{seed}")).split("/")[-1]
+    for run in b.runs("yuv"):
+        assert b.reuse(run, "01_a", "l1").checkpoint.name == next(
+            p for k, p in ((k, r["checkpoint"]) for k, r in a.models.items()) if k.endswith(f"seed{run.seed}")
+        ).split("/")[-1]
     c = _study(tmp_path, "02_c", seeds=[0, 1])  # two folds, not three: other training photos
-    for _ in c.runs("yuv"):
+    for run in c.runs("yuv"):
         with pytest.raises(ValueError, match="fold"):
-            c.reuse("01_a", "l1")
+            c.reuse(run, "01_a", "l1")
         break
 
 

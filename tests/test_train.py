@@ -17,7 +17,7 @@ from torch import nn
 from colorlab import checkpoint
 from colorlab.color import ZHANG
 from colorlab.device import pick_device
-from colorlab.methods.base import Method, Variant
+from colorlab.methods.base import Method, StepMode, Variant
 from colorlab.train import TrainConfig, fit
 
 HERE = Path(__file__).parent
@@ -36,7 +36,7 @@ class Tiny(Method):
         torch.manual_seed(0)
         self.net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 3, padding=1))
 
-    def configure_optimizers(self):
+    def configure_optimizers(self, mode=StepMode()):
         return {"net": torch.optim.Adam(self.net.parameters(), lr=self.args["lr"])}
 
     def loss(self, batch):
@@ -53,11 +53,11 @@ class TwoPlayers(Tiny):
         super().__init__(variant, **args)
         self.critic = nn.Conv2d(2, 1, 1)
 
-    def configure_optimizers(self):
+    def configure_optimizers(self, mode=StepMode()):
         return {"net": torch.optim.Adam(self.net.parameters(), lr=self.args["lr"]),
                 "critic": torch.optim.SGD(self.critic.parameters(), lr=self.args["lr"])}
 
-    def train_step(self, batch, optimizers, step):
+    def train_step(self, batch, optimizers, step, mode=StepMode()):
         fit_loss = self.loss(batch)
         self.update(optimizers["net"], fit_loss)
         critic_loss = self.critic(self.net(batch["x"]).detach()).pow(2).mean()
@@ -132,7 +132,7 @@ def test_nan_loss_names_the_step(monkeypatch):
 def test_any_non_finite_logged_value_stops_the_run():
     """A GAN's discriminator can diverge while the generator's loss still looks fine."""
     m = Tiny()
-    m.train_step = lambda batch, opts, step: {**Tiny.train_step(m, batch, opts, step),
+    m.train_step = lambda batch, opts, step, mode: {**Tiny.train_step(m, batch, opts, step, mode),
                                               "d_loss": torch.tensor(math.inf if step == 1 else 0.5)}
     with pytest.raises(FloatingPointError, match="d_loss is inf at step 2"):
         fit(m, _batches, _cfg(steps=5))
@@ -153,7 +153,7 @@ def test_nan_loss_names_the_checkpoint_that_exists(monkeypatch, tmp_path):
 
 def test_a_value_logged_at_some_steps_only_is_nan_at_the_others():
     m = Tiny()
-    m.train_step = lambda batch, opts, step: {**Tiny.train_step(m, batch, opts, step),
+    m.train_step = lambda batch, opts, step, mode: {**Tiny.train_step(m, batch, opts, step, mode),
                                               **({"extra": torch.tensor(float(step))} if step % 2 else {})}
     hist = fit(m, _batches, _cfg(steps=5))
     assert hist["extra"].isna().tolist() == [True, False, True, False, True]

@@ -17,7 +17,8 @@ from colorlab.abgrid import decode_sample, nearest_bin, pixel_weights
 from colorlab.backbones import backbone
 from colorlab.color import IMAGENET_GRAY, IMAGENET_MEAN, IMAGENET_STD, lab_to_rgb
 from colorlab.methods import build
-from colorlab.methods.unet import CLASS_GRID, UNet, UNetResNet, paper
+from colorlab.methods.unet import CLASS_GRID, UNet, UNetResNet
+from colorlab.papers import unet as paper
 
 
 @pytest.fixture(scope="module")
@@ -174,17 +175,20 @@ def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos
 
 
 def test_regression_better_is_judged_only_with_a_pretrained_encoder():
-    ev, verdict, interval = paper.regression_is_better(_units())
+    v = paper.regression_is_better(_units())
+    ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.REPRODUCED and "vs mode" in ev and "AuC" in interval
-    ev, verdict, interval = paper.regression_is_better(_units(auc_reg=0.7))
+    v = paper.regression_is_better(_units(auc_reg=0.7))
+    ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and interval.startswith("AuC vs annealed -0.09")  # the deciding one
     assert "|colourfulness gap| class minus regression" in ev
-    ev, verdict, _ = paper.regression_is_better(_units(weights="random (offline fallback)"))
+    v = paper.regression_is_better(_units(weights="random (offline fallback)"))
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
     for record in ("restored", None):  # only imagenet or a file counts as pretrained
-        assert paper.regression_is_better(_units(weights=record))[1] == claims.INCONCLUSIVE
-    assert paper.regression_is_better(_units(weights="file:r50.pth@ab12"))[1] == claims.REPRODUCED
-    assert paper.regression_is_better(_units().query("variant != 'class'"))[1] == claims.INCONCLUSIVE
+        assert paper.regression_is_better(_units(weights=record)).outcome == claims.INCONCLUSIVE
+    assert paper.regression_is_better(_units(weights="file:r50.pth@ab12")).outcome == claims.REPRODUCED
+    assert paper.regression_is_better(_units().query("variant != 'class'")).outcome == claims.INCONCLUSIVE
 
 
 def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
@@ -203,20 +207,22 @@ def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
 
 
 def test_regression_cheaper_decides_on_non_overlapping_intervals():
-    assert paper.regression_is_cheaper(_with_cost(_units()))[1] == claims.REPRODUCED
-    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12)))[1] == claims.INCONCLUSIVE
-    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6)))[1] == claims.NOT_REPRODUCED
-    ev, verdict, _ = paper.regression_is_cheaper(_with_cost(_units(), repeats=1))
+    assert paper.regression_is_cheaper(_with_cost(_units())).outcome == claims.REPRODUCED
+    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12))).outcome == claims.INCONCLUSIVE
+    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6))).outcome == claims.NOT_REPRODUCED
+    v = paper.regression_is_cheaper(_with_cost(_units(), repeats=1))
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "fewer than 3" in ev
-    assert paper.regression_is_cheaper(_units())[1] == claims.INCONCLUSIVE  # not measured
+    assert paper.regression_is_cheaper(_units()).outcome == claims.INCONCLUSIVE  # not measured
 
 
 def test_decoding_vividness_order():
-    ev, verdict, _ = paper.decodings_order_by_vividness(_units())
+    v = paper.decodings_order_by_vividness(_units())
+    ev, verdict = v.evidence, v.outcome
     assert verdict == claims.REPRODUCED and "ground truth 32.0" in ev
     swapped = _units()
     swapped.loc[swapped["decode"] == "mode", "colorfulness"] = 10.0
-    assert paper.decodings_order_by_vividness(swapped)[1] == claims.NOT_REPRODUCED
+    assert paper.decodings_order_by_vividness(swapped).outcome == claims.NOT_REPRODUCED
 
 
 def test_gallery_of_photographs_without_ground_truth():

@@ -12,6 +12,7 @@ from colorlab.color import lab_to_rgb, rgb_to_lab
 from colorlab.methods import zhang as Z
 from colorlab.methods.zhang.network import INPUT_MULTIPLE, OUTPUT_STRIDE, ZhangNet
 from colorlab.methods.zhang.recipe import class_loss, downsample_targets, l2_loss
+from colorlab.papers import zhang as paper
 
 CROP = 16
 WIDTH = 0.125
@@ -304,10 +305,10 @@ def test_table1_shape():
     rows += [{"method": "zhang", "variant": v, "decode": d, "auc": 0.9, "auc_rebal": 0.65 if d == "annealed" else 0.1,
               "colorfulness": 30.0, "colorfulness_gap": 5.0, "psnr": 21.0}
              for v in ("class", "full", "zhang2016-released") for d in Z.DECODERS]
-    t = Z.paper.table1(pd.DataFrame(rows))
-    assert list(t.index) == [p.label for p in Z.paper.TABLE1]
-    assert "Zhang full, the released weights" not in Z.paper.table1(pd.DataFrame(rows[:-3])).index  # not run: no row
-    assert list(t.columns) == [name for name, _ in Z.paper.TABLE1_COLUMNS.values()]
+    t = paper.table1(pd.DataFrame(rows))
+    assert list(t.index) == [p.label for p in paper.PUBLISHED]
+    assert "Zhang full, the released weights" not in paper.table1(pd.DataFrame(rows[:-3])).index  # not run: no row
+    assert list(t.columns) == [name for name, _ in paper.TABLE1_COLUMNS.values()]
     assert t.loc["Zhang full (class + rebalancing)", "rebalanced AuC %"] == 65.0
     assert t.loc["Zhang L2", "AuC %"] == 91.0
 
@@ -315,7 +316,7 @@ def test_table1_shape():
 def test_temperature_plot_draws_the_sweep_the_mode_and_the_paper_t():
     sweep = pd.DataFrame({"temperature": list(Z.PAPER_TEMPERATURES),
                           "colorfulness": [float(i) for i in range(len(Z.PAPER_TEMPERATURES))]})
-    fig = Z.paper.temperature_plot(sweep, ("colorfulness",), mode={"colorfulness": 9.0}, reference={"colorfulness": 8.0})
+    fig = paper.temperature_plot(sweep, ("colorfulness",), mode={"colorfulness": 9.0}, reference={"colorfulness": 8.0})
     ax = fig.axes[0]
     curve = ax.lines[0]
     order = sorted(range(len(Z.PAPER_TEMPERATURES)), key=lambda i: Z.PAPER_TEMPERATURES[i])

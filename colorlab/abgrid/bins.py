@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..color import AB_SCALE, check_image, rgb_to_lab
+from ..color import AB_SCALE, GRAY_THRESHOLD, check_image, grayscale_mask, rgb_to_lab
 
 __all__ = [
     "GRID",
@@ -58,9 +58,6 @@ GRID = 10.0
 SWEEP = 512
 #: Default Gaussian width, in ab units, of the soft encoding and of the prior smoothing (Zhang et al.: 5).
 SIGMA = 5.0
-#: An image whose every pixel has ``|a|, |b| <= GRAY_THRESHOLD`` counts as grayscale (the
-#: ``NonGrayMask`` layer of Zhang et al.'s official training code).
-GRAY_THRESHOLD = 5.0
 #: Pixels per chunk when computing pixel-to-bin distances (chunk × Q floats at a time).
 _CHUNK = 1 << 16
 
@@ -198,21 +195,6 @@ def soft_encode(ab: Tensor, bins: Tensor, k: int, sigma: float = SIGMA) -> Tenso
     weights = torch.softmax(-d2 / (2.0 * sigma**2), dim=1)
     out = ab.new_zeros(b * h * w, q).scatter_(1, idx, weights)
     return out.view(b, h, w, q).permute(0, 3, 1, 2).contiguous()
-
-
-def grayscale_mask(ab: Tensor, threshold: float = GRAY_THRESHOLD) -> Tensor:
-    """``(B,)`` bool, True for images with no pixel whose ``|a|`` or ``|b|`` exceeds ``threshold``.
-
-    The official code's ``NonGrayMask`` layer; such images are masked out of the loss
-    (pass ``mask=~grayscale_mask(ab)`` to :func:`soft_cross_entropy`).
-
-    Example:
-        >>> ab = torch.zeros(2, 2, 4, 4); ab[1, 0, 0, 0] = 6.0
-        >>> grayscale_mask(ab).tolist()
-        [True, False]
-    """
-    check_image(ab, 2, "ab")
-    return ~(ab.abs() > threshold).flatten(1).any(dim=1)
 
 
 # ---------------------------------------------------------------------------------- decoding

@@ -1,32 +1,12 @@
 """``colorlab bench``: what every registered method costs to train and to run on this machine,
-and whether its training would be input-bound.
+and whether its training would be input-bound (docs/performance.md says what each row means).
 
-For each method (every one in :data:`colorlab.methods.METHODS`, so a method added later is
-benchmarked without a change here), its first variant is built at a *setting*: ``paper`` (the
-network size its source trains: the method's defaults with its :attr:`~colorlab.methods.Method.paper_args`)
-or ``tiny`` (its ``smoke_args``: seconds, for the test suite). Then, each in a fresh process
-(:mod:`colorlab.cost`'s isolation, so peak memory is the method's own):
-
-* **training** at each crop size (256² and the method's own :attr:`~colorlab.methods.Method.paper_crop`)
-  and batch size: ``repeats`` timed steps of its own ``train_step`` and optimisers after
-  ``warmup`` untimed ones, as :func:`colorlab.train.fit` runs them (bf16 autocast, channels_last
-  and fused Adam on CUDA; or, for the baselines asked for, the *plain* recipe: fp32, NCHW, Adam
-  unfused, as the official code trains), the device synchronised around each: step time, images per second, peak memory, and
-  the FLOPs of one step counted by :class:`torch.utils.flop_counter.FlopCounterMode` (forward and
-  backward), hence achieved FLOP/s and **MFU** against the device's peak (:data:`PEAK_FLOPS`, dense
-  bf16 from the vendors' spec sheets; none for a CPU); with ``compile``, the same again with the
-  networks through :func:`torch.compile`;
-* **inference latency** of one photo at 256² and 1024² (the method's ``colorize``, network at full size);
-* **the data pipeline alone**: a folder of JPEGs decoded into random crops with the training
-  transforms by :func:`colorlab.data.make_loader` (its workers and pinned memory as in training),
-  in images per second, beside the fastest training step it would feed (``input_bound``);
-* **evaluation's memory** (:func:`eval_row`): a small model and the reference rows scored on a
-  synthetic test set of ``n`` images as a notebook scores them (:func:`colorlab.evaluate.stream`),
-  peak memory against ``n``, and against keeping every image (``keep=None``, how it was before);
-  the host's memory (the CPU resident set), also when the scoring ran on a GPU.
-
-Rows go to ``<out>/bench.csv`` with the environment record (``environment.json``) and a figure
-(``bench.png``); ``out`` defaults to ``results/bench/<device name>/``.
+Each method is built at a *setting*, ``paper`` (the network its source trains,
+:func:`colorlab.papers.source_network`) or ``tiny`` (its ``smoke_args``), and measured in a
+fresh process (:func:`colorlab.measuring.in_fresh_process`): training steps at 256² and the
+source's crop (with FLOPs and MFU against :data:`PEAK_FLOPS`), inference at 256² and 1024², the
+data pipeline alone, and evaluation's memory against the test set's size. Rows go to
+``<out>/bench.csv`` with ``environment.json`` and ``bench.png``.
 
 Example:
     >>> t = train_row("yuv_regression", setting="tiny", size=16, batch_size=2, repeats=1, warmup=0, isolate=False)

@@ -71,21 +71,22 @@ def device_label(device: torch.device) -> str:
 
 
 def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
-    """``(variant, args, own crop)`` of method ``name`` at ``setting``: its ``paper_variant`` (the
-    source's own method; else its first variant); ``paper`` its defaults with its ``paper_args``
-    and its ``paper_crop``, ``tiny`` its ``smoke_args`` and a crop of 2 input multiples.
+    """``(variant, args, own crop)`` of method ``name`` at ``setting``: the variant its source
+    trains (:func:`colorlab.papers.source_network`; else its first); ``paper`` the arguments and
+    crop of that network, ``tiny`` its ``smoke_args`` and a crop of 2 input multiples.
 
     Example:
         >>> method_config("zhang", "paper")[1]["width"], method_config("zhang", "tiny")[1]["width"]
         (1.0, 0.125)
     """
     from ..methods import get
+    from ..papers import source_network
 
     check_choice("setting", setting, SETTINGS)
-    cls = get(name)
-    variant = cls.paper_variant or next(iter(cls.variants))
-    args = dict(cls.paper_args) if setting == "paper" else dict(cls.smoke_args)
+    cls, network = get(name), source_network(name)
+    variant = network.variant or next(iter(cls.variants))
+    args = dict(network.args) if setting == "paper" else dict(cls.smoke_args)
     with torch.random.fork_rng(devices=[]), skip_weights():
         multiple = cls(variant, **args).input_multiple
-    crop = cls.paper_crop if setting == "paper" else 2 * multiple
+    crop = network.crop if setting == "paper" else 2 * multiple
     return variant, args, crop

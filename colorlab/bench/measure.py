@@ -30,7 +30,7 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..methods import get
-    from ..train import _channels_last, _compiled
+    from ..train import TrainConfig, channels_last_batch, compile_networks, step_mode
 
     dev = torch.device(device)
     variant, args, _ = method_config(name, setting)
@@ -38,28 +38,28 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     with skip_weights():
         method = get(name)(variant, **args)
     cuda = dev.type == "cuda"
-    fast = cuda and not plain  # the training loop's way on CUDA; plain: fp32, NCHW, Adam unfused
+    # the training loop's way on this device; plain: fp32, NCHW, Adam unfused
+    config = TrainConfig(amp=not plain, fused_adam=not plain, channels_last=not plain)
+    mode, channels_last = step_mode(config, dev), cuda and config.channels_last
     method.to(dev)
     batch = cost.synthetic_batch(method.space, batch_size, size, dev)
-    if fast:
+    if channels_last:
         method.to(memory_format=torch.channels_last)
-        batch = _channels_last(batch)
-    method.amp = fast
-    method.fused_adam = None if fast else False
+        batch = channels_last_batch(batch)
     method.train()
-    optimizers = method.configure_optimizers()
+    optimizers = method.configure_optimizers(mode)
     step = iter(range(10**9))
     with FlopCounterMode(display=False) as counter:  # one step, counted (also warms up)
-        method.train_step(batch, optimizers, next(step))
+        method.train_step(batch, optimizers, next(step), mode)
     flops = counter.get_total_flops()
     if compile:
-        _compiled(method)
+        compile_networks(method)
     base = torch.cuda.memory_allocated(dev) / MB if cuda else rss_mb()
     reset = cuda or reset_peak()
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    compile_seconds = sum(timed(lambda: method.train_step(batch, optimizers, next(step)), max(warmup, 1 if compile else 0), dev))
-    seconds = timed(lambda: method.train_step(batch, optimizers, next(step)), repeats, dev)
+    compile_seconds = sum(timed(lambda: method.train_step(batch, optimizers, next(step), mode), max(warmup, 1 if compile else 0), dev))
+    seconds = timed(lambda: method.train_step(batch, optimizers, next(step), mode), repeats, dev)
     peak_mb = torch.cuda.max_memory_allocated(dev) / MB - base if cuda else peak_rss_mb() - base
     mean = float(np.mean(seconds))
     peak = peak_flops(dev)
@@ -69,7 +69,7 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
             "images_per_second": batch_size / mean, "flops_per_step": flops, "flops_per_second": flops / mean,
             "mfu": flops / mean / peak if peak else float("nan"), "peak_mb": peak_mb,
             "warmup_seconds": compile_seconds, "repeats": repeats,
-            "precision": "bf16 autocast" if fast else "fp32", "channels_last": fast, "recipe": "plain" if plain else "fast",
+            "precision": "bf16 autocast" if mode.amp else "fp32", "channels_last": channels_last, "recipe": "plain" if plain else "fast",
             "memory": ("cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark")
             + " above the built model and batch" + ("" if reset else " (not reset: an upper bound)")}
 

@@ -37,8 +37,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..abgrid.bins import grayscale_mask
-from ..color import rgb_to_lab
+from ..color import grayscale_mask, rgb_to_lab
 from .decode import load_image, photo_suffixes
 from .images import TRAIN_FRACTION, DataProblems, ImageSet, _prepare
 

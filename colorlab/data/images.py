@@ -96,7 +96,7 @@ class _Names(Sequence[str]):
 class DataProblems:
     """What a source left out or changed, by file: ``unreadable`` files with the reason,
     ``grayscale`` images left out of a colour set (no pixel with ``|a|`` or ``|b|`` above
-    :data:`colorlab.abgrid.GRAY_THRESHOLD`), and ``small`` images whose shorter side was below
+    :data:`colorlab.color.GRAY_THRESHOLD`), and ``small`` images whose shorter side was below
     the crop and was upscaled (name, height, width before upscaling).
 
     Example:

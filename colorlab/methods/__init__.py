@@ -1,72 +1,60 @@
-"""The methods of the study, found by name: one module per reproduction.
+"""The models of the study, found by name: each module of this package that declares ``METHOD``
+(a :class:`~colorlab.methods.base.Method` subclass) is one method, registered under its ``name``.
 
-==================== =================================================== ========
-name                 what                                                notebook
-==================== =================================================== ========
-``yuv_regression``   CNN regressing U, V from Y; L1, L2, instance norm    01
-``saturation_boost`` the YUV regression, saturation boosted afterwards    02
-``zhang``            Zhang et al. 2016: ab classes, class rebalancing     03
-``unet``             U-Net, ResNet-50 encoder: regression vs ~200 classes 04
-``fusion``           global features fused in; RGB vs UV; a narrow subset 05
-``pix2pix``          pix2pix: U-Net + PatchGAN in Lab, L1 vs L1 + GAN      06
-``larsson``          Larsson et al. 2016: hypercolumns, colour histograms 07
-==================== =================================================== ========
-
-Each is a :class:`~colorlab.methods.base.Method` (the contract is in :mod:`.base`): its
-networks, normalisation, training step with its own optimisers, decodings, variants, claims
-and published values. A checkpoint stores the method's name, variant and arguments, so
-:func:`colorlab.checkpoint.load` rebuilds any of them from the file alone.
-
-Adding a method: one module here with a ``Method`` subclass (class attributes, networks built in
-``__init__``, ``configure_optimizers``, ``loss`` or ``train_step``, ``predict_chroma``, claims),
-its entry in :data:`METHODS`, and one notebook; the contract test
-(``tests/test_methods.py``) then covers it.
+A method holds what a checkpoint needs to rebuild it: its networks, constructor arguments,
+normalisation, training step with its own optimisers, decodings and variants
+(:mod:`.base` is the contract). What a source claims about it lives in :mod:`colorlab.papers`.
 
 **Released models**: the trained weights a source's authors published, declared by their method
 (:attr:`Method.released`) and listed in :data:`RELEASED`; :func:`load_released` maps them into the
-method (the file from ``weights``, else the torch hub cache, else a download:
-:func:`colorlab.released.fetch`; offline with neither, :class:`ReleasedUnavailable` within seconds),
-in eval mode, with :attr:`Method.origin` saying where they came from. A loaded model is a method
-like any other: it colourises, is evaluated and saved as a checkpoint like a trained one.
+method (the file from ``weights``, else the torch hub cache, else a download; offline with
+neither, :class:`ReleasedUnavailable` within seconds), in eval mode, with :attr:`Method.origin`
+saying where they came from.
 
 Example:
-    >>> sorted(METHODS)
+    >>> list(METHODS)
     ['fusion', 'larsson', 'pix2pix', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
     >>> build("zhang", "l2", width=0.125).args["head"]
     'regress'
     >>> get("nope")
     Traceback (most recent call last):
     ...
-    KeyError: "unknown method 'nope'; known: yuv_regression, saturation_boost, zhang, unet, fusion, pix2pix, larsson"
+    KeyError: "unknown method 'nope'; known: fusion, larsson, pix2pix, saturation_boost, unet, yuv_regression, zhang"
     >>> sorted(RELEASED), RELEASED["zhang2016-released"][0].__name__
     (['zhang2016-released', 'zhang2017-released'], 'Zhang')
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from typing import Any
 
 import pandas as pd
 
 from .. import progress
-from ..claims import Claim, Published
 from ..released import ReleasedUnavailable, cached_file, fetch
-from .base import Method, Released, Trained, Variant
-from .fusion import Fusion
-from .larsson import Larsson
-from .pix2pix import Pix2Pix
-from .saturation_boost import SaturationBoost
-from .unet import UNet
-from .yuv_regression import YuvRegression
-from .zhang import Zhang
+from .base import Method, Released, StepMode, Trained, Variant
 
-__all__ = ["METHODS", "RELEASED", "Method", "Released", "ReleasedUnavailable", "Trained", "Variant", "get", "build",
-           "load_released", "released_rows", "all_claims", "all_published"]
+__all__ = ["METHODS", "RELEASED", "Method", "Released", "ReleasedUnavailable", "StepMode", "Trained", "Variant", "get", "build",
+           "load_released", "released_rows"]
 
-#: name -> method class, in notebook order
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (YuvRegression, SaturationBoost, Zhang, UNet, Fusion, Pix2Pix,
-                                                                   Larsson)}
+
+def _discover() -> dict[str, type[Method]]:
+    found: dict[str, type[Method]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        cls = getattr(importlib.import_module(f"{__name__}.{info.name}"), "METHOD", None)
+        if cls is None:
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, Method)) or cls.name != info.name:
+            raise TypeError(f"{__name__}.{info.name}.METHOD must be a Method subclass named {info.name!r}; got {cls!r}")
+        found[cls.name] = cls
+    return found
+
+
+#: name -> method class, in alphabetical order
+METHODS: dict[str, type[Method]] = _discover()
 #: released model name -> (its method class, :class:`Released`), every registered method's
 RELEASED: dict[str, tuple[type[Method], Released]] = {name: (cls, rel) for cls in METHODS.values()
                                                       for name, rel in cls.__dict__.get("released", {}).items()}
@@ -106,7 +94,7 @@ def load_released(name: str, weights: str | os.PathLike | None = None) -> Method
     _, rel = RELEASED[name]
     state, record = fetch(name, rel.url, weights)
     try:
-        method = rel.build(state)
+        method = rel.build(RELEASED[name][0], state)
     except ValueError as e:
         source = weights if weights is not None else cached_file(rel.url)  # a download lands there too
         raise ValueError(f"{source}: {name}: {e}") from e
@@ -138,13 +126,3 @@ def released_rows(name: str, weights: str | os.PathLike | None = None, *,
     history.attrs.update(steps=0, train_seconds=float("nan"))
     progress.say(f"{name}: released weights loaded ({method.origin['weights']}), evaluated with no training steps")
     return {name: Trained(method, history)}, dict(method.origin)
-
-
-def all_claims() -> list[Claim]:
-    """Every registered method's claims, in registry order (each declared once, not inherited)."""
-    return [c for cls in METHODS.values() for c in cls.__dict__.get("claims", ())]
-
-
-def all_published() -> list[Published]:
-    """Every registered method's published values, in registry order (each declared once)."""
-    return [p for cls in METHODS.values() for p in cls.__dict__.get("published", ())]

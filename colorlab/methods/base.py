@@ -46,7 +46,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..claims import Claim, Published
 from ..color import (
     ImageNetGrayNorm,
     LabNorm,
@@ -66,7 +65,7 @@ if TYPE_CHECKING:
 
     from ..data import ColorDataset
 
-__all__ = ["Variant", "Released", "Method", "Trained"]
+__all__ = ["Variant", "StepMode", "Released", "Method", "Trained"]
 
 Batch = Mapping[str, Any]
 #: The luminance key of a batch in each colour space (:class:`colorlab.data.ColorDataset` items).
@@ -84,14 +83,29 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class StepMode:
+    """How a training step runs, beyond the method's own arguments: what
+    :class:`colorlab.train.TrainConfig` asks for on this device (:func:`colorlab.train.step_mode`).
+
+    Args:
+        amp: bf16 autocast of the forward passes (CUDA only).
+        fused_adam: PyTorch's fused Adam where the method uses it; ``False``, nowhere (the
+            official recipes' plain Adam, a baseline of ``colorlab bench``).
+    """
+
+    amp: bool = False
+    fused_adam: bool = True
+
+
+@dataclass(frozen=True)
 class Released:
     """Trained weights a source's authors released: what they are, where ``torch.hub`` fetches
-    them, and ``build``, which maps their ``state_dict`` into a new method in eval mode (raising
-    ``ValueError`` naming the keys and shapes that do not fit)."""
+    them, and ``build(cls, state_dict)``, which maps them into a new method of the class that
+    declares them, in eval mode (raising ``ValueError`` naming the keys and shapes that do not fit)."""
 
     description: str
     url: str
-    build: Callable[[Mapping[str, Tensor]], Method]
+    build: Callable[[type[Method], Mapping[str, Tensor]], Method]
 
 
 class Method(nn.Module):
@@ -99,10 +113,6 @@ class Method(nn.Module):
 
     #: registry name (the ``method`` column of the results)
     name: ClassVar[str] = ""
-    #: what it is, with the citation
-    title: ClassVar[str] = ""
-    #: the source document(s) in ``shared/seeds`` it reproduces
-    source: ClassVar[str] = ""
     #: ``"lab"`` or ``"yuv"``: the dataset items it trains on
     space: ClassVar[str] = "lab"
     #: its named normalisation convention (:mod:`colorlab.color`)
@@ -115,20 +125,10 @@ class Method(nn.Module):
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
     #: small arguments for tests and smoke runs (seconds on a CPU)
     smoke_args: ClassVar[dict[str, Any]] = {}
-    #: the arguments that give the network its source trains, where they differ from ``defaults``
-    #: (``colorlab bench``'s ``paper`` setting), and the crop side the source trains on
-    paper_args: ClassVar[dict[str, Any]] = {}
-    paper_crop: ClassVar[int] = 256
-    #: the variant that is the source's own method (``colorlab bench`` measures it); None: the first
-    paper_variant: ClassVar[str | None] = None
     #: network input height and width must be multiples of this; :meth:`colorize` pads to it
     input_multiple: ClassVar[int] = 1
     #: :meth:`pad_input` pads each side to at least this many times :attr:`input_multiple`
     min_multiples: ClassVar[int] = 2
-    #: claims this method's notebook tests, with their verdict rules
-    claims: ClassVar[tuple[Claim, ...]] = ()
-    #: values the source publishes, for the comparison table
-    published: ClassVar[tuple[Published, ...]] = ()
     #: released trained weights by name (``zhang2016-released``): :func:`colorlab.methods.load_released`
     released: ClassVar[dict[str, Released]] = {}
     #: arguments added after checkpoints were first named: at these values they are left out of a
@@ -138,12 +138,8 @@ class Method(nn.Module):
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__()
         self.variant, self.args = self.resolve(variant, args)
-        #: bf16 autocast of the training step on CUDA, set by the training loop
-        self.amp = False
         #: where weights loaded from outside came from (a released model's name, file and URL); empty otherwise
         self.origin: dict[str, Any] = {}
-        #: ``False`` turns PyTorch's fused Adam off everywhere (a benchmark of the plain recipe)
-        self.fused_adam: bool | None = None
 
     # ------------------------------------------------------------------------ arguments
 
@@ -208,20 +204,20 @@ class Method(nn.Module):
     def check_trainable(self) -> None:
         """Raise ``ValueError`` saying what is missing when the method cannot train yet."""
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
         """The method's optimisers by name (saved and resumed with the checkpoint)."""
         raise NotImplementedError
 
-    def adam(self, module: nn.Module | Iterable[nn.Parameter], *, fused: bool | None = None) -> torch.optim.Adam:
+    def adam(self, module: nn.Module | Iterable[nn.Parameter], mode: StepMode = StepMode(), *,
+             fused_on_cpu: bool = False) -> torch.optim.Adam:
         """Adam over ``module``'s parameters (or the parameters given) with the method's ``lr``,
-        ``betas`` and ``weight_decay``; PyTorch's fused kernel on CUDA (``fused=None``, the default:
-        one kernel for every parameter's update, instead of several per parameter), also on the CPU
-        with ``fused=True``, nowhere with ``False`` or when :attr:`fused_adam` is ``False``."""
+        ``betas`` and ``weight_decay``; PyTorch's fused kernel (one kernel for every parameter's
+        update, instead of several per parameter) on CUDA, also on the CPU with ``fused_on_cpu``,
+        nowhere when ``mode.fused_adam`` is false."""
         a = self.args
         params = list(module.parameters()) if isinstance(module, nn.Module) else list(module)
         dev = params[0].device
-        use = dev.type == "cuda" if fused is None else fused and dev.type in ("cpu", "cuda")
-        use = use and self.fused_adam is not False
+        use = mode.fused_adam and (dev.type == "cuda" or (fused_on_cpu and dev.type == "cpu"))
         return torch.optim.Adam(params, lr=a["lr"], betas=tuple(a["betas"]), weight_decay=a["weight_decay"],
                                 **({"fused": True} if use else {}))
 
@@ -229,10 +225,10 @@ class Method(nn.Module):
         """The training loss of a batch (on the device), or a dict with ``"loss"`` and values to log."""
         raise NotImplementedError
 
-    def autocast(self) -> AbstractContextManager:
-        """bf16 autocast on CUDA when :attr:`amp` is set, else nothing."""
+    def autocast(self, mode: StepMode) -> AbstractContextManager:
+        """bf16 autocast on CUDA when ``mode.amp`` is set, else nothing."""
         dev = next(self.parameters()).device
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp and dev.type == "cuda" else nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16) if mode.amp and dev.type == "cuda" else nullcontext()
 
     @staticmethod
     def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
@@ -244,10 +240,11 @@ class Method(nn.Module):
         average_gradients(p for group in optimizer.param_groups for p in group["params"])
         optimizer.step()
 
-    def train_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer], step: int) -> dict[str, Tensor]:
+    def train_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer], step: int,
+                   mode: StepMode = StepMode()) -> dict[str, Tensor]:
         """One training step: the default computes :meth:`loss` under :meth:`autocast` and updates
         the single optimiser. Returns the values to log (``"loss"`` first, detached)."""
-        with self.autocast():
+        with self.autocast(mode):
             out = self.loss(batch)
         out = {"loss": out} if isinstance(out, Tensor) else dict(out)
         if "loss" not in out:
@@ -316,7 +313,7 @@ class Method(nn.Module):
         and at least twice it on each side, the predicted chroma is resized bilinearly to the padded size when the network's output
         is smaller, cropped back and joined with the input's own full-resolution luminance.
         Call ``eval()`` first (a loaded checkpoint and a finished training run are in eval mode).
-        Colourising runs in float32 whatever :attr:`amp` says, so a model scores the same whether it
+        Colourising runs in float32 whatever the training step's mode, so a model scores the same whether it
         was just trained or loaded from its checkpoint.
         """
         decode = self.check_decode(decode)

@@ -24,27 +24,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import kornia
-import pandas as pd
 import torch
 from torch import Tensor
 
-from ..claims import (
-    AUC_MARGIN,
-    INCONCLUSIVE,
-    NOT_REPRODUCED,
-    PSNR_MARGIN,
-    REPRODUCED,
-    Claim,
-    Verdict,
-    difference_of,
-    interval_of,
-    missing,
-    shift,
-    verdict_of,
-)
 from ..color import check_image, rgb_to_yuv, yuv_to_rgb
 from ..errors import check_choice
-from ..evidence import fmt, select
 from .base import Trained, Variant
 from .yuv_regression import YuvRegression
 
@@ -86,8 +70,6 @@ class SaturationBoost(YuvRegression):
     ``'hsv'``, the variant) and ``factor``."""
 
     name = "saturation_boost"
-    title = "YUV regression with saturation boosted afterwards (source 000)"
-    source = "000_197132e167817555.txt"
     defaults = {**YuvRegression.defaults, "boost_space": "yuv", "factor": 1.5}
     variants = {
         "yuv": Variant("U and V scaled at fixed Y", {"boost_space": "yuv"}),
@@ -137,6 +119,7 @@ def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SP
     ``>= 0`` and include 1.0 (the unboosted output).
 
     Example:
+        >>> import pandas as pd
         >>> t = Trained(YuvRegression(base=4).eval(), pd.DataFrame())
         >>> list(sweep(t, [1.0, 2.0], ["yuv"]))
         ['yuv_x1', 'yuv_x2']
@@ -153,56 +136,4 @@ def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SP
             for space in spaces for f in factors}
 
 
-# ------------------------------------------------------------------------------------ claim
-
-
-def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
-    """For the smallest boost above 1 in each space, paired with the unboosted output on the same
-    seeds and photos: colourfulness rises (interval above zero) while neither AuC nor PSNR rises
-    beyond its margin (:data:`~colorlab.claims.AUC_MARGIN`, :data:`~colorlab.claims.PSNR_MARGIN`:
-    the whole interval below it). Not reproduced when colourfulness does not rise or accuracy does
-    (interval above zero); the precondition is a desaturated unboosted output (chroma ratio
-    interval below 1), else there is nothing to compensate and the claim is inconclusive."""
-    d = select(df, method="saturation_boost")
-    if d.empty or "boost" not in d:
-        return missing("saturation_boost rows with a boost column")
-    d = d.assign(boost=d["boost"].astype(float))
-    base = d[d["boost"] == 1.0]
-    if base.empty or d[d["boost"] > 1.0].empty:
-        return missing("boost 1.0 and boosts > 1.0")
-    unboosted = {"method": "saturation_boost", "variant": str(base["variant"].iloc[0])}
-    ratio = interval_of(df, "chroma_ratio", **unboosted)
-    parts, verdicts, decisive = [f"unboosted chroma ratio {fmt(ratio, 2)}"], [], []
-    for _, g in d[d["boost"] > 1.0].groupby("space", sort=False):
-        variant = str(g.loc[g["boost"].idxmin(), "variant"])
-        boosted = {"method": "saturation_boost", "variant": variant}
-        colour = difference_of(df, "colorfulness", boosted, unboosted)
-        auc = difference_of(df, "auc", boosted, unboosted)
-        psnr = difference_of(df, "psnr", boosted, unboosted)
-        if verdict_of(colour, ">") == NOT_REPRODUCED:
-            v = NOT_REPRODUCED
-        elif verdict_of(auc, ">") == REPRODUCED or verdict_of(psnr, ">") == REPRODUCED:
-            v = NOT_REPRODUCED  # accuracy rose: boosting did add something
-        elif verdict_of(colour, ">") == REPRODUCED and auc[2] < AUC_MARGIN and psnr[2] < PSNR_MARGIN:
-            v = REPRODUCED
-        else:
-            v = INCONCLUSIVE
-        verdicts.append(v)
-        parts.append(f"{variant} minus unboosted: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
-        decisive.append(f"{variant}: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}")
-    if verdict_of(shift(ratio, 1.0), "<") != REPRODUCED and NOT_REPRODUCED not in verdicts:
-        verdict = INCONCLUSIVE  # not desaturated to begin with: nothing to compensate
-        parts.append("the unboosted output is not measurably desaturated, so there is no gap to close")
-    elif NOT_REPRODUCED in verdicts:
-        verdict = NOT_REPRODUCED
-    else:
-        verdict = REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
-    return "; ".join(parts), verdict, " | ".join(decisive)
-
-
-SaturationBoost.claims = (
-    Claim("boosting", "000", "02",
-          "boosting saturation closes the colourfulness gap of a desaturated result without adding information",
-          boosting_adds_no_information),
-)
-SaturationBoost.published = ()
+METHOD = SaturationBoost

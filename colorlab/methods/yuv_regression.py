@@ -25,26 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..claims import (
-    INCONCLUSIVE,
-    REPRODUCED,
-    Claim,
-    Verdict,
-    combine,
-    difference_of,
-    interval_of,
-    missing,
-    shift,
-    verdict_of,
-)
 from ..color import YUV
-from ..evidence import fmt, select
-from .base import Method, Variant
+from .base import Method, StepMode, Variant
 
 __all__ = ["YUVNet", "YuvRegression", "REGRESSION_LOSSES"]
 
@@ -124,8 +110,6 @@ class YuvRegression(Method):
     """
 
     name = "yuv_regression"
-    title = "CNN regressing U, V from Y (sources 000 and 002)"
-    source = "000_197132e167817555.txt, 002_489bed13d13660ea.txt"
     space = "yuv"
     norm = YUV
     defaults = {"base": 32, "norm": "batch", "residual_blocks": 2, "loss": "l1",
@@ -138,7 +122,6 @@ class YuvRegression(Method):
     }
     choices = {"loss": tuple(REGRESSION_LOSSES)}
     smoke_args = {"base": 4}
-    paper_crop = 176  # the full profile's crop (Zhang et al.'s)
     input_multiple = 2**STAGES
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
@@ -146,8 +129,8 @@ class YuvRegression(Method):
         a = self.args
         self.net = YUVNet(base=a["base"], norm=a["norm"], residual_blocks=a["residual_blocks"])
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"net": self.adam(self.net)}
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
+        return {"net": self.adam(self.net, mode)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
         """L1 or L2 between the predicted and the true normalised U, V."""
@@ -162,65 +145,4 @@ class YuvRegression(Method):
         return self.norm.decode_chroma(self.net(self.norm.encode_l(lum)))
 
 
-# ------------------------------------------------------------------------------------ claims
-
-
-#: The regression rows of notebook 01 that the desaturation claim is judged on (all of them).
-REGRESSION_ROWS = ("l1", "l2", "l1_instancenorm")
-
-
-def _desaturation(df: pd.DataFrame, variants: tuple[str, ...]) -> Verdict:
-    """Each variant's chroma ratio against 1 (the truth): desaturated when the whole interval is
-    below 1, over-saturated when it is above; reproduced when every variant is desaturated."""
-    present = [v for v in variants if not select(df, method="yuv_regression", variant=v).empty]
-    if not present:
-        return missing(*(f"yuv_regression/{v}" for v in variants))
-    parts, verdicts = [], []
-    for v in present:
-        ratio = interval_of(df, "chroma_ratio", method="yuv_regression", variant=v)
-        gap = interval_of(df, "colorfulness_gap", method="yuv_regression", variant=v)
-        verdicts.append(verdict_of(shift(ratio, 1.0), "<"))
-        parts.append(f"{v}: chroma ratio {fmt(ratio, 2)}, colourfulness gap {fmt(gap, 1)}")
-    verdict = combine(*verdicts)
-    decisive = "; ".join(f"{v}: {d}" for v, d in zip(present, verdicts, strict=True))
-    return "; ".join(parts) + f" (chroma ratio below 1 with 95 % confidence: {decisive})", verdict, \
-        " | ".join(p.split(", colourfulness")[0] for p in parts)
-
-
-def regression_desaturates(df: pd.DataFrame) -> Verdict:
-    """Every regression row's chroma ratio interval lies below 1 (notebook 01: L1, L2, and the
-    instance-norm ablation, all regressions of U and V)."""
-    return _desaturation(df, REGRESSION_ROWS)
-
-
-def regression_desaturates_on_control(df: pd.DataFrame) -> Verdict:
-    """On the positive control, where each shape is one of two isoluminant colours at random, the
-    L2 optimum is their average: the chroma ratio interval must lie below 1."""
-    return _desaturation(df, ("l2",))
-
-
-def batchnorm_over_instancenorm(df: pd.DataFrame) -> Verdict:
-    """The paired AuC difference batch norm minus instance norm (same seeds, same photos) is
-    positive; PSNR's difference is shown beside it."""
-    bn, inn = {"method": "yuv_regression", "variant": "l1"}, {"method": "yuv_regression", "variant": "l1_instancenorm"}
-    if select(df, **bn).empty or select(df, **inn).empty:
-        return missing("yuv_regression/l1", "yuv_regression/l1_instancenorm")
-    auc = difference_of(df, "auc", bn, inn)
-    psnr = difference_of(df, "psnr", bn, inn)
-    verdict = verdict_of(auc, ">")
-    if verdict == REPRODUCED and verdict_of(psnr, "<") == REPRODUCED:  # AuC up, PSNR down: mixed
-        verdict = INCONCLUSIVE
-    evidence = (f"batch norm minus instance norm: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB "
-                "(reproduced when the AuC gain is above zero and PSNR does not fall)")
-    return evidence, verdict, f"AuC difference {fmt(auc)}"
-
-
-YuvRegression.claims = (
-    Claim("regression_desaturates", "000", "01",
-          "L1/L2 regression on U,V gives desaturated colours", regression_desaturates),
-    Claim("batchnorm", "002", "01",
-          "batch normalisation instead of instance normalisation colours better", batchnorm_over_instancenorm),
-    Claim("control_regression_desaturates", "000", "00",
-          "positive control: where a shape's colour is one of two isoluminant modes, L2 regression on U,V "
-          "averages them and desaturates", regression_desaturates_on_control),
-)
+METHOD = YuvRegression

@@ -2,9 +2,7 @@
 P. Saikko, after Iizuka et al. 2016 and Baldassarre et al. 2017; notebook 05).
 
 * :mod:`.network`: the source's CNN (:class:`~.network.Colorizer`), the fusion layer and the two
-  global branches (ResNet-50 features, or a small network trained jointly from scratch);
-* :mod:`.paper`: the source's claims with their verdict rules, the tone measure of "a dull brown
-  tone" and its figure.
+  global branches (ResNet-50 features, or a small network trained jointly from scratch).
 
 **Variants**, all with the source's mean squared error and Adam, Y in:
 
@@ -52,8 +50,7 @@ from torch import Tensor, nn
 
 from ... import progress
 from ...color import YUV, rgb_to_yuv
-from ..base import Method, Variant
-from . import paper
+from ..base import Method, StepMode, Variant
 from .network import (
     INPUT_MULTIPLE,
     RESIDUAL_BLOCKS,
@@ -108,8 +105,6 @@ class Fusion(Method):
     """
 
     name = "fusion"
-    title = "Source 002's CNN: RGB vs UV output, global features fused into the middle layer"
-    source = "002_489bed13d13660ea.txt"
     space = "yuv"
     norm = YUV
     defaults = {"base": 32, "residual_blocks": RESIDUAL_BLOCKS, "output": "uv", "fusion": "none",
@@ -125,9 +120,7 @@ class Fusion(Method):
     }
     choices = {"output": tuple(OUTPUTS), "fusion": GLOBAL_BRANCHES}
     smoke_args = {"base": 4, "residual_blocks": 1, "global_size": 32, "joint_dim": 16, "backbone_weights": "random"}
-    paper_variant = "uv_fusion_resnet"  # the source's: ResNet-50 features fused
     input_multiple = INPUT_MULTIPLE
-    claims = paper.CLAIMS
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
@@ -206,8 +199,8 @@ class Fusion(Method):
             return self._table[batch["image"].to(self._table.device)]
         return self.global_features(batch["context"] if "context" in batch else batch["Y"])
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"net": self.adam(p for p in self.parameters() if p.requires_grad)}
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
+        return {"net": self.adam((p for p in self.parameters() if p.requires_grad), mode)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
         """Mean squared error of the normalised output: U, V (``U/U_MAX``, ``V/V_MAX``) or ``2·rgb − 1``."""
@@ -255,3 +248,6 @@ class Fusion(Method):
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
         h, w = lum.shape[-2:]
         return RGB_TANH.decode(self._output(self.pad_input(lum), context))[..., :h, :w].clamp(0.0, 1.0)
+
+
+METHOD = Fusion

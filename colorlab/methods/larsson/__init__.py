@@ -6,7 +6,6 @@ for every pixel.
   hypercolumn read at chosen pixels, the per-pixel head;
 * :mod:`.histograms`: the binned axes (Lab at Gaussian quantiles, hue, chroma), one-hot targets and
   the decodings (sample, mode, median, expectation, the complex hue expectation, chromatic fading);
-* :mod:`.paper`: the paper's claims with their verdict rules, the sparse-versus-dense cost, figures.
 
 **Training** (§3.2, §3.4): the gray image through the trunk; at ``samples`` pixels per image drawn
 at random (the official training net reads 128 per image) the hypercolumn is read and the head
@@ -67,8 +66,7 @@ from ...abgrid import decode_mode as joint_mode
 from ...abgrid import decode_sample as joint_sample
 from ...backbones import backbone, untrained
 from ...color import IMAGENET_GRAY
-from ..base import Method, Variant
-from . import paper
+from ..base import Method, StepMode, Variant
 from .histograms import (
     CHROMA_MAX,
     FADING_ETA,
@@ -160,8 +158,6 @@ class Larsson(Method):
     """
 
     name = "larsson"
-    title = "Larsson et al. 2016: VGG-16 hypercolumns predicting per-pixel colour histograms"
-    source = "004_78c25fa47f845dd8.txt"
     space = "lab"
     norm = IMAGENET_GRAY
     defaults = {"width": 1.0, "head": "lab", "layers": list(LAYERS), "samples": SAMPLES, "sampling": "sparse",
@@ -176,13 +172,9 @@ class Larsson(Method):
     }
     choices = {"head": tuple(HEADS)}
     smoke_args = {"width": 1 / 16, "backbone_weights": "random", "samples": 16}
-    paper_crop = 352  # the full profile's
-    paper_variant = "hue_chroma"  # the paper's main head
     input_multiple = INPUT_MULTIPLE
     #: batch norm, no instance norm: a crop-sized test tile is not padded beyond the multiple
     min_multiples = 1
-    claims = paper.CLAIMS
-    published = paper.PUBLISHED
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
@@ -221,8 +213,8 @@ class Larsson(Method):
 
     # ------------------------------------------------------------------------- training
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"net": self.adam(self.net, fused=True)}
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
+        return {"net": self.adam(self.net, mode, fused_on_cpu=True)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         """The head's loss at ``samples`` random pixels per image (``sparse``) or at every pixel."""
@@ -325,3 +317,6 @@ class Larsson(Method):
                 faded = chroma * share.view(-1, 1, 1, 1)
             chroma = faded
         return ab_from_hue_chroma(hue, chroma)
+
+
+METHOD = Larsson

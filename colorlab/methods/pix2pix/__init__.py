@@ -3,9 +3,7 @@ Translation with Conditional Adversarial Networks", CVPR 2017, as in junyanz/pyt
 ``--model colorization``; notebook 06).
 
 * :mod:`.network`: the U-Net generator, the 70×70 PatchGAN discriminator, the official
-  initialisation, the ``vanilla`` and ``lsgan`` objectives;
-* :mod:`.paper`: the claims with their verdict rules, the discriminator's health over training,
-  the colour distributions of the test set and their figure.
+  initialisation, the ``vanilla`` and ``lsgan`` objectives.
 
 **The recipe.** L in, ab out, normalised ``A = L/50 − 1``, ``B = ab/110`` (:data:`colorlab.color.PIX2PIX`);
 the generator ``G(A)`` is a U-Net with dropout (its only noise); the discriminator ``D`` sees the pair
@@ -53,8 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...color import PIX2PIX
-from ..base import Method, Variant
-from . import paper
+from ..base import Method, StepMode, Variant
 from .network import (
     DROPOUT,
     GAN_MODES,
@@ -82,8 +79,6 @@ class Pix2Pix(Method):
     """
 
     name = "pix2pix"
-    title = "pix2pix (Isola et al. 2017): a U-Net generator and a PatchGAN in Lab, L1 + GAN"
-    source = "003_e839476f13f96d58.txt"
     space = "lab"
     norm = PIX2PIX
     defaults = {"ngf": 64, "ndf": 64, "num_downs": 8, "n_layers_d": 3, "dropout": DROPOUT, "gan_mode": "vanilla",
@@ -95,10 +90,8 @@ class Pix2Pix(Method):
     }
     choices = {"gan_mode": GAN_MODES}
     smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
-    paper_variant = "l1_gan"  # the generator with its discriminator
     #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator trained on
     min_multiples = 1
-    claims = paper.CLAIMS
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
@@ -135,11 +128,11 @@ class Pix2Pix(Method):
 
     # -------------------------------------------------------------------------- training
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
         """``g`` for the generator and, with a discriminator, ``d``: Adam each, as the official code."""
-        opts = {"g": self.adam(self.generator)}
+        opts = {"g": self.adam(self.generator, mode)}
         if self.discriminator is not None:
-            opts["d"] = self.adam(self.discriminator)
+            opts["d"] = self.adam(self.discriminator, mode)
         return opts
 
     def _pairs(self, batch: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
@@ -149,7 +142,7 @@ class Pix2Pix(Method):
         return self.norm.encode_l(batch["L"].float()), self.norm.encode_chroma(batch["ab"].float())
 
     def train_step(self, batch: Mapping[str, Any], optimizers: Mapping[str, torch.optim.Optimizer],
-                   step: int) -> dict[str, Tensor]:
+                   step: int, mode: StepMode = StepMode()) -> dict[str, Tensor]:
         """One pix2pix step: the discriminator on a real and a fake pair, then the generator against
         the updated discriminator (held fixed). Returns ``loss`` (the generator's objective), ``g_l1``
         and, with a discriminator, ``g_gan``, ``d_loss``, ``d_real_acc``, ``d_fake_acc`` (detached)."""
@@ -162,13 +155,13 @@ class Pix2Pix(Method):
             raise ValueError(f"{self.name}: the PatchGAN with n_layers_d={a['n_layers_d']} needs crops of at least "
                              f"{least} pixels a side; got {tuple(real_a.shape[-2:])}")
         logs: dict[str, Tensor] = {}
-        with self.autocast():
+        with self.autocast(mode):
             fake_b = self.generator(real_a)
         d = self.discriminator
         if d is None:
-            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs)
+            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs, mode)
         d.requires_grad_(True)
-        with self.autocast():
+        with self.autocast(mode):
             pred_fake = d(torch.cat([real_a, fake_b.detach()], 1)).float()
             pred_real = d(torch.cat([real_a, real_b], 1)).float()
             d_loss = 0.5 * (gan_loss(pred_fake, False, a["gan_mode"]) + gan_loss(pred_real, True, a["gan_mode"]))
@@ -177,14 +170,14 @@ class Pix2Pix(Method):
                  "d_fake_acc": patch_accuracy(pred_fake, False, a["gan_mode"])}
         d.requires_grad_(False)  # the generator's step leaves the discriminator's gradients alone
         try:
-            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs)
+            return self._generator_step(optimizers["g"], real_a, real_b, fake_b, logs, mode)
         finally:
             d.requires_grad_(True)
 
     def _generator_step(self, opt: torch.optim.Optimizer, real_a: Tensor, real_b: Tensor, fake_b: Tensor,
-                        logs: dict[str, Tensor]) -> dict[str, Tensor]:
+                        logs: dict[str, Tensor], mode: StepMode) -> dict[str, Tensor]:
         a, d = self.args, self.discriminator
-        with self.autocast():
+        with self.autocast(mode):
             l1 = F.l1_loss(fake_b.float(), real_b)
             g_loss = a["l1_weight"] * l1
             if d is not None:
@@ -228,3 +221,6 @@ class Pix2Pix(Method):
         x = self.norm.encode_l(lum)
         out = self._as_in_training(x, seed) if decode == "paper" else self.generator(x)
         return self.norm.decode_chroma(out.float())
+
+
+METHOD = Pix2Pix

@@ -4,8 +4,6 @@ notebook 04).
 
 * :mod:`.network`: the U-Net (:class:`UNetResNet`): torchvision's ResNet-50 as the encoder, skips
   from each stage, transposed convolutions with batch norm as the decoder;
-* :mod:`.paper`: the source's claims with their verdict rules, the cost measurement of each head
-  and the gallery of historical photographs;
 * :class:`UNet`: the method. Two variants on the same trunk, "the only difference between the two
   approaches was the output shape": ``regress`` (two channels ``ab / 110``, a mean squared error)
   and ``class`` (logits over the ab classes, a weighted cross entropy).
@@ -61,8 +59,7 @@ from ...abgrid import (
 from ...backbones import backbone
 from ...color import IMAGENET_GRAY
 from ..abclasses import AbClasses
-from ..base import Variant
-from . import paper
+from ..base import StepMode, Variant
 from .network import INPUT_MULTIPLE, UNetResNet
 
 __all__ = ["UNet", "UNetResNet", "CLASS_GRID", "ANNEALED_T", "DECODERS", "ENCODER"]
@@ -90,8 +87,6 @@ class UNet(AbClasses):
     """
 
     name = "unet"
-    title = "U-Net with a ResNet-50 encoder: regression on ab versus classification over ~200 ab classes"
-    source = "001_2b44bd87656f3372.txt"
     space = "lab"
     norm = IMAGENET_GRAY
     defaults = {"width": 1.0, "head": "regress", "encoder_weights": "imagenet", "grid": CLASS_GRID, "k": 1,
@@ -103,9 +98,7 @@ class UNet(AbClasses):
                          "rebalancing (lambda = 0.5)", {"head": "class", "rebalance": True}),
     }
     smoke_args = {"width": 0.125, "encoder_weights": "random"}
-    paper_crop = 224
     input_multiple = INPUT_MULTIPLE
-    claims = paper.CLAIMS
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
@@ -129,8 +122,8 @@ class UNet(AbClasses):
         """The encoder's initial weights as loaded (:attr:`encoder_weights`): part of the checkpoint key."""
         return {"encoder_weights": self.encoder_weights}
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"net": self.adam(self.net, fused=True)}
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
+        return {"net": self.adam(self.net, mode, fused_on_cpu=True)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("L", "ab") if k not in batch]
@@ -172,3 +165,6 @@ class UNet(AbClasses):
         if decode == "sample":
             return decode_sample(out, self.bins, generator=torch.Generator(out.device).manual_seed(seed))
         return decode_expectation(out, self.bins, TEMPERATURE[decode])
+
+
+METHOD = UNet

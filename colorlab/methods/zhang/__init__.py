@@ -5,7 +5,6 @@ classification over quantised ab bins with class rebalancing (source 000; notebo
 * :mod:`.siggraph`: the SIGGRAPH 2017 generator of the same authors (:class:`SiggraphNet`), without hints;
 * :mod:`.released`: their released PyTorch weights mapped into :class:`Zhang` (:attr:`Zhang.released`);
 * :mod:`.recipe`: the paper's constants, rebalancing weights, stride-4 targets and losses;
-* :mod:`.paper`: its claims with their verdict rules, Table 1, the temperature sweep and figure;
 * :class:`Zhang`: the method. Variants are the trained rows of Table 1: ``full`` (classification
   with rebalancing, λ = 0.5), ``class`` (no rebalancing) and ``l2`` (a regression head, the
   paper's L2 baseline). The bins are the in-gamut cells of a grid of 10
@@ -46,8 +45,7 @@ from ...abgrid import (
 )
 from ...color import ZHANG
 from ..abclasses import AbClasses
-from ..base import Released, Variant
-from . import paper
+from ..base import Released, StepMode, Variant
 from .network import INPUT_MULTIPLE, PAPER_Q, ZhangNet
 from .recipe import (
     ADAM_BETAS,
@@ -93,8 +91,6 @@ class Zhang(AbClasses):
     """
 
     name = "zhang"
-    title = "Zhang, Isola and Efros 2016, classification over ab bins with class rebalancing"
-    source = "000_197132e167817555.txt"
     space = "lab"
     norm = ZHANG
     defaults = {"width": 0.25, "head": "class", "rebalance": True, "lam": LAMBDA, "k": K_PAPER, "sigma": SIGMA,
@@ -123,11 +119,7 @@ class Zhang(AbClasses):
     }
     choices = {"arch": ARCHS}
     smoke_args = {"width": 0.125, "lr": 3e-3}
-    paper_args = {"width": 1.0}  # the 32M-parameter network of the paper
-    paper_crop = 176
     input_multiple = INPUT_MULTIPLE
-    claims = paper.CLAIMS
-    published = paper.TABLE1
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
         super().__init__(variant, **args)
@@ -152,8 +144,8 @@ class Zhang(AbClasses):
         bins = ab_gamut_bins(a["grid"])
         return bins, dataset_prior(train_set, bins, sigma=a["sigma"], cache_dir=cache_dir)
 
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"net": self.adam(self.net)}
+    def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
+        return {"net": self.adam(self.net, mode)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         missing = [k for k in ("L", "ab") if k not in batch]
@@ -194,3 +186,6 @@ class Zhang(AbClasses):
             return decode_mode(out, self.bins)
         T = 1.0 if decode == "mean" else (ANNEALED_T if temperature is None else temperature)
         return decode_expectation(out, self.bins, T)
+
+
+METHOD = Zhang

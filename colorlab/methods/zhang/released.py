@@ -123,20 +123,16 @@ def load_mapped(method: Zhang, state: Mapping[str, Tensor], keep: Sequence[str] 
     return method.eval()
 
 
-def build_eccv16(released: Mapping[str, Tensor]) -> Zhang:
-    """The ECCV 2016 release as ``Zhang("full", width=1, bins="released")``, in eval mode."""
-    from . import Zhang  # the method's module declares this builder
-
+def build_eccv16(cls: type[Zhang], released: Mapping[str, Tensor]) -> Zhang:
+    """The ECCV 2016 release as ``cls("full", width=1, bins="released")`` (``cls``: :class:`Zhang`), in eval mode."""
     state = eccv16_state(released)
     with torch.random.fork_rng(devices=[]):  # the weights are about to be overwritten: draw none of the caller's
-        method = Zhang("full", width=1.0, bins="released")
+        method = cls("full", width=1.0, bins="released")
     return load_mapped(method, state, keep=("prior", "class_weights"))
 
 
-def build_siggraph17(released: Mapping[str, Tensor]) -> Zhang:
-    """The SIGGRAPH 2017 release as ``Zhang("siggraph17", width=1, bins="released")``, in eval mode."""
-    from . import Zhang
-
+def build_siggraph17(cls: type[Zhang], released: Mapping[str, Tensor]) -> Zhang:
+    """The SIGGRAPH 2017 release as ``cls("siggraph17", width=1, bins="released")``, in eval mode."""
     with torch.random.fork_rng(devices=[]):
-        method = Zhang("siggraph17", width=1.0, bins="released")
+        method = cls("siggraph17", width=1.0, bins="released")
     return load_mapped(method, siggraph17_state(released), keep=("bins",))

@@ -33,12 +33,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ...claims import Claim, Verdict, combine, difference_of, missing, verdict_of
-from ...color import rgb_to_lab
-from ...distributions import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
-from ...evidence import fmt, select
+from ..claims import Claim, Verdict, combine, difference_of, missing, verdict_of
+from ..color import rgb_to_lab
+from ..distributions import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
+from ..evidence import fmt, select
+from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "pooled_histograms",
+__all__ = ["CLAIMS", "PAPER", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "pooled_histograms",
            "distribution_table",
            "distribution_plot", "discriminator_health", "training_plot"]
 
@@ -87,7 +88,7 @@ def gan_distribution(df: pd.DataFrame) -> Verdict:
     kl = difference_of(df, "hist_kl", _row("l1_gan"), _row("l1"))
     parts = ((verdict_of(inter, ">"), fmt(inter)), (verdict_of(kl, "<"), fmt(kl)))
     verdict = combine(*(v for v, _ in parts))
-    return (f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict, _decisive(verdict, parts))
+    return Verdict(f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict, _decisive(verdict, parts))
 
 
 def gan_colourful(df: pd.DataFrame) -> Verdict:
@@ -96,7 +97,7 @@ def gan_colourful(df: pd.DataFrame) -> Verdict:
         return missing(*absent)
     cf = difference_of(df, "colorfulness", _row("l1_gan"), _row("l1"))
     cr = difference_of(df, "chroma_ratio", _row("l1_gan"), _row("l1"))
-    return (f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"), fmt(cf, 1))
+    return Verdict(f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"), fmt(cf, 1))
 
 
 def l1_accurate(df: pd.DataFrame) -> Verdict:
@@ -108,7 +109,7 @@ def l1_accurate(df: pd.DataFrame) -> Verdict:
     psnr = difference_of(df, "psnr", _row("l1"), _row("l1_gan"))
     parts = ((verdict_of(auc, ">"), fmt(auc)), (verdict_of(psnr, ">"), fmt(psnr, 2)))
     verdict = combine(*(v for v, _ in parts))
-    return (f"L1 minus L1 + GAN: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB", verdict, _decisive(verdict, parts))
+    return Verdict(f"L1 minus L1 + GAN: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB", verdict, _decisive(verdict, parts))
 
 
 CLAIMS = (
@@ -250,3 +251,11 @@ def training_plot(histories: Mapping[str, pd.DataFrame]) -> Figure:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+PAPER = Paper(
+    name="pix2pix", notebook=_NOTEBOOK,
+    title="pix2pix (Isola et al. 2017): a U-Net generator and a PatchGAN in Lab, L1 + GAN",
+    source="003_e839476f13f96d58.txt", methods=("pix2pix",), claims=CLAIMS,
+    network=SourceNetwork("pix2pix", variant="l1_gan"),  # the generator with its discriminator
+)

@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ... import cost, stats, viz
-from ...claims import (
+from .. import cost, stats, viz
+from ..claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -40,11 +40,12 @@ from ...claims import (
     pretrained,
     verdict_of,
 )
-from ...data import ImageSet
-from ...evaluate import colorize_images
-from ...evidence import fmt, select
+from ..data import ImageSet
+from ..evaluate import colorize_images
+from ..evidence import fmt, select
+from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "gallery"]
+__all__ = ["CLAIMS", "PAPER", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "gallery"]
 
 _SOURCE = "001"
 _NOTEBOOK = "04"
@@ -98,10 +99,10 @@ def regression_is_better(df: pd.DataFrame) -> Verdict:
     interval = next(text for v, text in tests if v == verdict)  # the comparison that decided it
     semantic, weights = _encoder(df)
     if not semantic:
-        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the encoder was not ImageNet-"
+        return Verdict(f"{evidence}. The rule alone would say {verdict.upper()}, but the encoder was not ImageNet-"
                 f"pretrained ({weights}): the source's finding is about a pretrained ResNet-50, so no verdict",
                 INCONCLUSIVE, interval)
-    return evidence + f" (encoder: {weights})", verdict, interval
+    return Verdict(evidence + f" (encoder: {weights})", verdict, interval)
 
 
 def _ips(row: pd.Series, phase: str) -> stats.Interval:
@@ -136,7 +137,7 @@ def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
     verdict, repeats = combine(*verdicts), int(min(r[COST_PREFIX + "repeats"], c[COST_PREFIX + "repeats"]))
     if repeats < MIN_REPEATS:
         verdict, evidence = INCONCLUSIVE, evidence + f" ({repeats} timed repeat(s), fewer than {MIN_REPEATS}: no verdict)"
-    return evidence, verdict, "; ".join(p.split(" (")[0] for p in parts)
+    return Verdict(evidence, verdict, "; ".join(p.split(" (")[0] for p in parts))
 
 
 def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
@@ -155,7 +156,7 @@ def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
     if not truth.empty:
         shown += f"; ground truth {interval_of(df, 'colorfulness', method='reference', variant='ground_truth')[0]:.1f}"
     evidence = f"colourfulness mode minus annealed {fmt(a, 1)}, annealed minus expectation {fmt(b, 1)} ({shown})"
-    return evidence, combine(verdict_of(a, ">"), verdict_of(b, ">")), f"{fmt(a, 1)} | {fmt(b, 1)}"
+    return Verdict(evidence, combine(verdict_of(a, ">"), verdict_of(b, ">")), f"{fmt(a, 1)} | {fmt(b, 1)}")
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -224,3 +225,10 @@ def gallery(models: Mapping[str, tuple[Any, str]], images: ImageSet | Sequence[A
     rows = {"input": rows.pop("input"), **rows}
     names = getattr(images, "names", None)
     return viz.gallery(rows, names=[str(n) for n in names] if names is not None else None, title=title)
+
+
+PAPER = Paper(
+    name="unet", notebook=_NOTEBOOK,
+    title="U-Net with a ResNet-50 encoder: regression on ab versus classification over ~200 ab classes",
+    source="001_2b44bd87656f3372.txt", methods=("unet",), claims=CLAIMS, network=SourceNetwork("unet", crop=224),
+)

@@ -40,8 +40,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ... import cost, viz
-from ...claims import (
+from .. import cost, viz
+from ..claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -54,9 +54,9 @@ from ...claims import (
     pretrained,
     verdict_of,
 )
-from ...color import rgb_to_lab
-from ...evidence import fmt, select
-from .histograms import (
+from ..color import rgb_to_lab
+from ..evidence import fmt, select
+from ..methods.larsson.histograms import (
     FADING_ETA,
     chromatic_fading,
     decode_expectation,
@@ -65,9 +65,10 @@ from .histograms import (
     hue_chroma,
     hue_expectation,
 )
-from .network import INPUT_MULTIPLE
+from ..methods.larsson.network import INPUT_MULTIPLE
+from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "PUBLISHED", "SAMPLING_PREFIX", "MIN_REPEATS", "measure_sampling", "sampling_labels",
+__all__ = ["CLAIMS", "PAPER", "PUBLISHED", "SAMPLING_PREFIX", "MIN_REPEATS", "measure_sampling", "sampling_labels",
            "sampling_plot", "histogram_plot", "certainty_plot"]
 
 _SOURCE = "004"
@@ -130,9 +131,9 @@ def histograms_beat_l2(df: pd.DataFrame) -> Verdict:
         f"; {'; '.join(others)}" if others else "")
     semantic, weights = _trunk(df)
     if not semantic:
-        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the VGG-16 was not ImageNet-pretrained "
+        return Verdict(f"{evidence}. The rule alone would say {verdict.upper()}, but the VGG-16 was not ImageNet-pretrained "
                 f"({weights}): the paper's finding is about a pretrained network, so no verdict", INCONCLUSIVE, decisive)
-    return evidence + f" (trunk: {weights})", verdict, decisive
+    return Verdict(evidence + f" (trunk: {weights})", verdict, decisive)
 
 
 def _best_decoding(df: pd.DataFrame, variant: str, best: str, others: Sequence[str], what: str) -> Verdict:
@@ -141,7 +142,7 @@ def _best_decoding(df: pd.DataFrame, variant: str, best: str, others: Sequence[s
         return missing(*absent)
     tests = [t for d in others for t in _better(df, _row(variant, best), _row(variant, d), f"vs {d}")]
     verdict, decisive = _verdict(tests)
-    return f"{what} minus each other decoding: " + ", ".join(s for _, s in tests), verdict, decisive
+    return Verdict(f"{what} minus each other decoding: " + ", ".join(s for _, s in tests), verdict, decisive)
 
 
 def lab_expectation_best(df: pd.DataFrame) -> Verdict:
@@ -180,7 +181,7 @@ def fading_removes_uncertain_colour(df: pd.DataFrame) -> Verdict:
     evidence = f"the paper's fading: {shown}"
     if not _absent(df, ("hue_chroma", "released"), ("hue_chroma", "released_uniform")):
         evidence += "; the released code's (|z| / K), not judged: " + versus("released", "released_uniform", "median")[1]
-    return evidence, verdict, f"RMSE minus the even control {fmt(rmse, 3)}"
+    return Verdict(evidence, verdict, f"RMSE minus the even control {fmt(rmse, 3)}")
 
 
 def _ips(row: pd.Series, which: str, phase: str) -> tuple[float, float, float]:
@@ -207,7 +208,7 @@ def sparse_is_cheaper(df: pd.DataFrame) -> Verdict:
                 f"{r[p + 'sparse_peak_train_mb']:.0f} vs {r[p + 'dense_peak_train_mb']:.0f} MiB")
     if int(r[p + "repeats"]) < MIN_REPEATS:
         verdict, evidence = INCONCLUSIVE, evidence + f" ({int(r[p + 'repeats'])} timed repeat(s): no verdict)"
-    return evidence, verdict, shown
+    return Verdict(evidence, verdict, shown)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -246,7 +247,7 @@ def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_siz
     """The cost of ``variant`` with ``args`` reading the hypercolumn sparsely and densely, the same
     network and step (:func:`colorlab.cost.compare`): rows ``sparse`` and ``dense``, with the pixels
     read per crop (``samples``)."""
-    from ...methods import get  # here: the registry imports this module
+    from ..methods import get  # here: the registry imports this module
 
     if size % INPUT_MULTIPLE:
         raise ValueError(f"{_M}: the crop must be a multiple of {INPUT_MULTIPLE}; got {size}")
@@ -386,3 +387,11 @@ def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = F
         ax.set_title(title, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+PAPER = Paper(
+    name="larsson", notebook=_NOTEBOOK,
+    title="Larsson et al. 2016: VGG-16 hypercolumns predicting per-pixel colour histograms",
+    source="004_78c25fa47f845dd8.txt", methods=("larsson",), claims=CLAIMS, published=PUBLISHED,
+    network=SourceNetwork("larsson", variant="hue_chroma", crop=352),  # the paper's main head, the full profile's crop
+)

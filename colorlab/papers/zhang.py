@@ -3,7 +3,7 @@
 * :data:`CLAIMS`: rebalancing gives more vivid colours and a higher rebalanced AuC; the annealed
   mean lies between the mode's vividness and the mean's smoothness; classification gives more
   colourful results than L2 regression. Each has a rule over notebook 03's rows.
-* :data:`TABLE1`: the paper's Table 1 (AuC of the ab-error CDF over thresholds 0..150, raw and
+* :data:`PUBLISHED`: the paper's Table 1 (AuC of the ab-error CDF over thresholds 0..150, raw and
   class-rebalanced, percent, ImageNet validation images, models trained on 1.3M ImageNet
   images), as recorded in ``shared/reference/published.md`` (recalled, not re-read from the PDF),
   its "full" row twice: beside our trained ``full`` and beside the authors' released weights
@@ -12,7 +12,7 @@
   the annealed mean at the paper's temperatures.
 
 Example:
-    >>> [p.label for p in TABLE1][:3]
+    >>> [p.label for p in PUBLISHED][:3]
     ['ground truth', 'gray', 'random']
 """
 
@@ -25,11 +25,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ... import viz
-from ...claims import (
+from .. import viz
+from ..claims import (
     INCONCLUSIVE,
     MIN_EFF_PIXELS,
-    NOT_DESATURATED_FROM,
     Claim,
     Published,
     Verdict,
@@ -37,14 +36,14 @@ from ...claims import (
     difference_of,
     interval_of,
     missing,
-    shift,
     verdict_of,
 )
-from ...evidence import MIX_SUFFIXES, eff_pixels_per_run, fmt, select
-from ...results import find_row
-from .recipe import ANNEALED_T
+from ..evidence import MIX_SUFFIXES, eff_pixels_per_run, fmt, select
+from ..methods.zhang.recipe import ANNEALED_T
+from ..results import find_row
+from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "TABLE1", "TABLE1_COLUMNS", "table1", "temperature_sweep", "temperature_plot"]
+__all__ = ["CLAIMS", "PAPER", "PUBLISHED", "TABLE1_COLUMNS", "table1", "temperature_sweep", "temperature_plot"]
 
 _SOURCE = "Zhang et al. 2016, Table 1"
 _MEASURED_ON = "ImageNet val, trained on 1.3M ImageNet images, 176-256 px, full-width VGG-style net"
@@ -55,8 +54,8 @@ def _table1_row(label: str, auc: float, rebal: float, match: Mapping[str, str]) 
     return Published(_SOURCE, label, {"auc": auc, "auc_rebal": rebal}, "03", dict(match), _MEASURED_ON, _PERCENT)
 
 
-#: Table 1 of the paper: (label, AuC %, rebalanced AuC %) and the columns of our matching row.
-TABLE1: tuple[Published, ...] = (
+#: Table 1 of the paper (:data:`PUBLISHED`): (label, AuC %, rebalanced AuC %) and the columns of our matching row.
+PUBLISHED: tuple[Published, ...] = (
     _table1_row("ground truth", 100.0, 100.0, {"method": "reference", "variant": "ground_truth"}),
     _table1_row("gray", 89.1, 58.0, {"method": "reference", "variant": "gray"}),
     _table1_row("random", 84.2, 57.3, {"method": "reference", "variant": "random"}),
@@ -111,7 +110,7 @@ def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
     rebal, rebal_text, rebal_interval = rebalanced_auc_verdict(df, full, cls)
     evidence = (f"rebalanced minus plain classification: colourfulness {fmt(vivid, 1)}; {rebal_text}; "
                 f"raw AuC {fmt(raw)}")
-    return evidence, combine(verdict_of(vivid, ">"), rebal), f"colourfulness {fmt(vivid, 1)} | {rebal_interval}"
+    return Verdict(evidence, combine(verdict_of(vivid, ">"), rebal), f"colourfulness {fmt(vivid, 1)} | {rebal_interval}")
 
 
 def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
@@ -137,8 +136,8 @@ def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
                 f"roughness {fmt(smooth, 2)}; colourfulness mode {cf['mode']:.1f}, annealed {cf['annealed']:.1f}, mean "
                 f"{cf['mean']:.1f} (position {position(cf)} from mean to mode); roughness mode {rough['mode']:.2f}, "
                 f"annealed {rough['annealed']:.2f}, mean {rough['mean']:.2f} (position {position(rough)})")
-    return evidence, combine(verdict_of(vivid, ">"), verdict_of(smooth, ">")), \
-        f"colourfulness {fmt(vivid, 1)} | roughness {fmt(smooth, 2)}"
+    return Verdict(evidence, combine(verdict_of(vivid, ">"), verdict_of(smooth, ">")),
+        f"colourfulness {fmt(vivid, 1)} | roughness {fmt(smooth, 2)}")
 
 
 def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
@@ -150,35 +149,8 @@ def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
         return missing("zhang/l2", "zhang/full/annealed")
     vivid = difference_of(df, "colorfulness", full, l2)
     ratio = difference_of(df, "chroma_ratio", full, l2)
-    return (f"full classification minus L2: colourfulness {fmt(vivid, 1)}, chroma ratio {fmt(ratio, 2)}",
+    return Verdict(f"full classification minus L2: colourfulness {fmt(vivid, 1)}, chroma ratio {fmt(ratio, 2)}",
             verdict_of(vivid, ">"), f"colourfulness {fmt(vivid, 1)}")
-
-
-def mode_keeps_a_true_colour_on_control(df: pd.DataFrame) -> Verdict:
-    """The positive control: the plain class head's mode is not desaturated (chroma ratio interval
-    above :data:`~colorlab.claims.NOT_DESATURATED_FROM`), the L2 head of the same network is (interval
-    below 1), and the paired difference of their chroma ratios is above zero.
-
-    The plain head (``class``), not the rebalanced one (``full``): at the control's size the
-    rebalanced model often never learns to use its input and predicts the rebalanced marginal of the
-    training pixels everywhere, whose most probable bin is a near tie between the gray of the lines
-    between the squares and a blue bin (17.2 % against 17.6 %), so its mode is gray or blue by the
-    chance of the trajectory, and differs between CPUs (README, *Reproducibility*). The rebalanced
-    mode is shown beside it, not judged."""
-    mode = {"method": "zhang", "variant": "class", "decode": "mode"}
-    l2 = {"method": "zhang", "variant": "l2"}
-    if select(df, **mode).empty or select(df, **l2).empty:
-        return missing("zhang/class/mode", "zhang/l2")
-    r_mode, r_l2 = interval_of(df, "chroma_ratio", **mode), interval_of(df, "chroma_ratio", **l2)
-    diff = difference_of(df, "chroma_ratio", mode, l2)
-    kept = verdict_of(shift(r_mode, NOT_DESATURATED_FROM), ">")
-    verdict = combine(kept, verdict_of(shift(r_l2, 1.0), "<"), verdict_of(diff, ">"))
-    evidence = (f"chroma ratio: mode {fmt(r_mode, 2)} (not desaturated from {NOT_DESATURATED_FROM}), L2 "
-                f"{fmt(r_l2, 2)}; mode minus L2 {fmt(diff, 2)}")
-    full = {"method": "zhang", "variant": "full", "decode": "mode"}
-    if not select(df, **full).empty:
-        evidence += f"; the rebalanced head's mode, not judged: {fmt(interval_of(df, 'chroma_ratio', **full), 2)}"
-    return evidence, verdict, f"chroma ratio mode minus L2 {fmt(diff, 2)}"
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -190,10 +162,6 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("classification_vs_l2", "000", "03",
           "classification gives more colourful results than L2 regression with the same network",
           classification_beats_regression_on_colour),
-    Claim("control_classification_mode", "000", "00",
-          "positive control: where a shape's colour is one of two isoluminant modes, the classifier's mode "
-          "(the plain class head) keeps a true colour while the L2 head of the same network desaturates",
-          mode_keeps_a_true_colour_on_control),
 )
 
 
@@ -221,7 +189,7 @@ def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
         {'gray': 90.0}
     """
     out = []
-    for p in TABLE1:
+    for p in PUBLISHED:
         r = find_row(table, **p.match)
         if r is None:
             continue
@@ -230,12 +198,12 @@ def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("method").round(digits)
 
 
-def temperature_sweep(study: Any, trained: Any, temperatures: Iterable[float], *, prior: Tensor | None = None,
-                      bins: Tensor | None = None, variant: str = "full") -> pd.DataFrame:
+def temperature_sweep(study: Any, run: Any, trained: Any, temperatures: Iterable[float], *,
+                      prior: Tensor | None = None, bins: Tensor | None = None, variant: str = "full") -> pd.DataFrame:
     """A trained class-head model decoded by the annealed mean at each temperature and scored on
-    the current run of ``study`` (:meth:`colorlab.study.Study.evaluate`, so the rows are kept per
-    photo with the run's others), labelled ``method='zhang_temperature_sweep'``,
-    ``decode='T=...'``; returns the run's rows.
+    ``run`` of ``study`` (:meth:`colorlab.study.Study.evaluate`, so the rows are kept per photo with
+    the run's others), labelled ``method='zhang_temperature_sweep'``, ``decode='T=...'``; returns
+    the run's rows.
 
     Example:
         >>> import tempfile
@@ -243,15 +211,15 @@ def temperature_sweep(study: Any, trained: Any, temperatures: Iterable[float], *
         >>> from colorlab.methods import Trained, build
         >>> s = st.start("03_x", dict(profile="smoke", data_spec="samples", device="cpu", crop=16, image_size=48,
         ...                           max_tiles=1), root=tempfile.mkdtemp())
-        >>> _ = s.datasets("lab")  # doctest: +ELLIPSIS
+        >>> run = s.datasets("lab")  # doctest: +ELLIPSIS
         samples ...
         >>> trained = Trained(build("zhang", "class", width=0.125), pd.DataFrame())
-        >>> rows = temperature_sweep(s, trained, [1.0, 0.38], variant="class")
+        >>> rows = temperature_sweep(s, run, trained, [1.0, 0.38], variant="class")
         >>> rows[["method", "decode", "temperature"]].values.tolist()
         [['zhang_temperature_sweep', 'T=1', 1.0], ['zhang_temperature_sweep', 'T=0.38', 0.38]]
     """
-    rows = [study.evaluate({variant: trained}, decodings=["annealed"], options={"temperature": float(T)}, prior=prior,
-                           bins=bins, references=False,
+    rows = [study.evaluate(run, {variant: trained}, decodings=["annealed"], options={"temperature": float(T)},
+                           prior=prior, bins=bins, references=False,
                            labels={"method": "zhang_temperature_sweep", "decode": f"T={float(T):g}"}).table
             for T in temperatures]
     return pd.concat(rows, ignore_index=True)
@@ -286,3 +254,10 @@ def temperature_plot(
     fig.tight_layout()
     return fig
 
+
+PAPER = Paper(
+    name="zhang", notebook="03",
+    title="Zhang, Isola and Efros 2016, classification over ab bins with class rebalancing",
+    source="000_197132e167817555.txt", methods=("zhang",), claims=CLAIMS, published=PUBLISHED,
+    network=SourceNetwork("zhang", args={"width": 1.0}, crop=176),  # the 32M-parameter network of the paper
+)

@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Wedge
 
-from ...claims import (
+from ..claims import (
     INCONCLUSIVE,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -45,10 +45,11 @@ from ...claims import (
     shift,
     verdict_of,
 )
-from ...evidence import fmt, matrix, select
-from ...stats import Interval, bootstrap, bootstrap_ci
+from ..evidence import fmt, matrix, select
+from ..stats import Interval, bootstrap, bootstrap_ci
+from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread", "tone_plot"]
+__all__ = ["CLAIMS", "PAPER", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread", "tone_plot"]
 
 _SOURCE = "002"
 _NOTEBOOK = "05"
@@ -146,7 +147,7 @@ def dull_brown(df: pd.DataFrame) -> Verdict:
     evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; photo-to-photo spread of the "
                 f"mean colour over the truth's {fmt(shift(spread, -1.0), 2)}; tone {_shown(pred)} (brown: "
                 f"{BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); the truth's tone {_shown(truth)}")
-    return evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]"
+    return Verdict(evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]")
 
 
 def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
@@ -163,8 +164,8 @@ def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
                   (verdict_of(psnr, ">"), f"PSNR vs {other['decode']} {fmt(psnr, 2)}")]
         parts.append(f"vs the RGB network, {label}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
     verdict = combine(*(v for v, _ in tests))
-    return "U, V network minus R, G, B network: " + "; ".join(parts), verdict, \
-        next(t for v, t in tests if v == verdict)
+    return Verdict("U, V network minus R, G, B network: " + "; ".join(parts), verdict,
+        next(t for v, t in tests if v == verdict))
 
 
 def homogeneous_easier(df: pd.DataFrame) -> Verdict:
@@ -181,10 +182,10 @@ def homogeneous_easier(df: pd.DataFrame) -> Verdict:
     verdict = combine(verdict_of(auc, ">"), verdict_of(psnr, ">"))
     evidence = (f"trained on the subset minus trained on the whole set, tested on {what} (held out by {split}): "
                 f"AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
-    return evidence, verdict, f"AuC difference {fmt(auc)}"
+    return Verdict(evidence, verdict, f"AuC difference {fmt(auc)}")
 
 
-def _fusion_vs_none(df: pd.DataFrame, variant: str) -> tuple[str, str, str] | Verdict:
+def _fusion_vs_none(df: pd.DataFrame, variant: str) -> Verdict:
     fused, plain = _row(variant), _row("uv")
     if absent := _has(df, fused, plain):
         return missing(*(f"fusion/{a}" for a in absent))
@@ -194,7 +195,7 @@ def _fusion_vs_none(df: pd.DataFrame, variant: str) -> tuple[str, str, str] | Ve
     verdict = combine(verdict_of(auc, ">"), verdict_of(cf, ">"))
     evidence = (f"{variant} minus uv (no fusion): AuC {fmt(auc)}, colourfulness {fmt(cf, 1)} (|gap to the truth's "
                 f"colourfulness| {fmt(gap, 1)}: below zero is closer)")
-    return evidence, verdict, f"AuC {fmt(auc)} | colourfulness {fmt(cf, 1)}"
+    return Verdict(evidence, verdict, f"AuC {fmt(auc)} | colourfulness {fmt(cf, 1)}")
 
 
 def fusion_improves(df: pd.DataFrame) -> Verdict:
@@ -208,14 +209,14 @@ def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
     and blue sky come from ImageNet semantics: when the ResNet-50 was not ImageNet-pretrained the
     rule's outcome is shown and the verdict is inconclusive."""
     out = _fusion_vs_none(df, "uv_fusion_resnet")
-    if len(out) == 2:
+    if _has(df, _row("uv_fusion_resnet"), _row("uv")):  # rows missing: nothing to qualify
         return out
-    evidence, verdict, interval = out
+    evidence, verdict, interval = out.evidence, out.outcome, out.interval
     semantic, seen = pretrained(select(df, **_row("uv_fusion_resnet")), "backbone_weights")
     if not semantic:
-        return (f"{evidence}. The rule alone would say {verdict.upper()}, but the ResNet-50 was not ImageNet-"
+        return Verdict(f"{evidence}. The rule alone would say {verdict.upper()}, but the ResNet-50 was not ImageNet-"
                 f"pretrained ({seen}): no verdict", INCONCLUSIVE, interval)
-    return evidence + f" (ResNet-50: {seen})", verdict, interval
+    return Verdict(evidence + f" (ResNet-50: {seen})", verdict, interval)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -267,3 +268,11 @@ def tone_plot(df: pd.DataFrame, rows: Sequence[tuple[str, str]], title: str | No
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+PAPER = Paper(
+    name="fusion", notebook=_NOTEBOOK,
+    title="Source 002's CNN: RGB vs UV output, global features fused into the middle layer",
+    source="002_489bed13d13660ea.txt", methods=("fusion",), claims=CLAIMS,
+    network=SourceNetwork("fusion", variant="uv_fusion_resnet"),  # the source's: ResNet-50 features fused
+)

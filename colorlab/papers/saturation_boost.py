@@ -1,0 +1,92 @@
+"""Source 000 on boosting saturation afterwards (notebook 02): it closes the colourfulness gap of
+a desaturated result without adding information.
+
+Source 000 ("Image colorization"): *it is possible to artificially increase the saturation of
+the obtained images to compensate for this but, since there is no additional information gain
+involved in this, this is also not the best way of tackling this problem*. The method is
+:mod:`colorlab.methods.saturation_boost`, applied to notebook 01's L1 models.
+
+Example:
+    >>> [c.key for c in CLAIMS]
+    ['boosting']
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..claims import (
+    AUC_MARGIN,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    PSNR_MARGIN,
+    REPRODUCED,
+    Claim,
+    Verdict,
+    difference_of,
+    interval_of,
+    missing,
+    shift,
+    verdict_of,
+)
+from ..evidence import fmt, select
+from .base import Paper, SourceNetwork
+
+__all__ = ["CLAIMS", "PAPER", "boosting_adds_no_information"]
+
+
+def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
+    """For the smallest boost above 1 in each space, paired with the unboosted output on the same
+    seeds and photos: colourfulness rises (interval above zero) while neither AuC nor PSNR rises
+    beyond its margin (:data:`~colorlab.claims.AUC_MARGIN`, :data:`~colorlab.claims.PSNR_MARGIN`:
+    the whole interval below it). Not reproduced when colourfulness does not rise or accuracy does
+    (interval above zero); the precondition is a desaturated unboosted output (chroma ratio
+    interval below 1), else there is nothing to compensate and the claim is inconclusive."""
+    d = select(df, method="saturation_boost")
+    if d.empty or "boost" not in d:
+        return missing("saturation_boost rows with a boost column")
+    d = d.assign(boost=d["boost"].astype(float))
+    base = d[d["boost"] == 1.0]
+    if base.empty or d[d["boost"] > 1.0].empty:
+        return missing("boost 1.0 and boosts > 1.0")
+    unboosted = {"method": "saturation_boost", "variant": str(base["variant"].iloc[0])}
+    ratio = interval_of(df, "chroma_ratio", **unboosted)
+    parts, verdicts, decisive = [f"unboosted chroma ratio {fmt(ratio, 2)}"], [], []
+    for _, g in d[d["boost"] > 1.0].groupby("space", sort=False):
+        variant = str(g.loc[g["boost"].idxmin(), "variant"])
+        boosted = {"method": "saturation_boost", "variant": variant}
+        colour = difference_of(df, "colorfulness", boosted, unboosted)
+        auc = difference_of(df, "auc", boosted, unboosted)
+        psnr = difference_of(df, "psnr", boosted, unboosted)
+        if verdict_of(colour, ">") == NOT_REPRODUCED:
+            v = NOT_REPRODUCED
+        elif verdict_of(auc, ">") == REPRODUCED or verdict_of(psnr, ">") == REPRODUCED:
+            v = NOT_REPRODUCED  # accuracy rose: boosting did add something
+        elif verdict_of(colour, ">") == REPRODUCED and auc[2] < AUC_MARGIN and psnr[2] < PSNR_MARGIN:
+            v = REPRODUCED
+        else:
+            v = INCONCLUSIVE
+        verdicts.append(v)
+        parts.append(f"{variant} minus unboosted: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
+        decisive.append(f"{variant}: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}")
+    if verdict_of(shift(ratio, 1.0), "<") != REPRODUCED and NOT_REPRODUCED not in verdicts:
+        verdict = INCONCLUSIVE  # not desaturated to begin with: nothing to compensate
+        parts.append("the unboosted output is not measurably desaturated, so there is no gap to close")
+    elif NOT_REPRODUCED in verdicts:
+        verdict = NOT_REPRODUCED
+    else:
+        verdict = REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
+    return Verdict("; ".join(parts), verdict, " | ".join(decisive))
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim("boosting", "000", "02",
+          "boosting saturation closes the colourfulness gap of a desaturated result without adding information",
+          boosting_adds_no_information),
+)
+
+PAPER = Paper(
+    name="saturation_boost", notebook="02", title="YUV regression with saturation boosted afterwards (source 000)",
+    source="000_197132e167817555.txt", methods=("saturation_boost",), claims=CLAIMS,
+    network=SourceNetwork("saturation_boost", crop=176),  # notebook 01's network, boosted
+)
