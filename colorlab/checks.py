@@ -8,10 +8,10 @@ device, the results folder (a writable directory), the timeout, and that the ``f
 gets a real dataset. A failure is a :class:`UsageError` with one line; the command exits 2.
 
 Example:
-    >>> plan = plan_run("smoke", ["01"], {"steps": 2}, root=tempfile.mkdtemp())
+    >>> plan = plan_run(RunRequest("smoke", ["01"], {"steps": 2}, root=tempfile.mkdtemp()))
     >>> [b.name for b in plan.books], plan.params["01_yuv_regression"]["steps"], plan.data_spec
     (['01_yuv_regression.ipynb', '99_results_summary.ipynb'], 2, 'samples')
-    >>> plan_run("smoke", None, {"steps": "abc"})
+    >>> plan_run(RunRequest("smoke", overrides={"steps": "abc"}))
     Traceback (most recent call last):
     ...
     colorlab.errors.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
@@ -36,7 +36,7 @@ from .device import pick_device
 from .errors import UsageError
 from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
 
-__all__ = ["Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
+__all__ = ["RunRequest", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
            "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX", "TOOLS_FROM"]
 
 #: The number of the report notebook, run last (and with ``--only`` too, unless told not to).
@@ -52,6 +52,34 @@ OTHER_SPECS = ("historical_spec",)
 MODEL_PARAMETERS = ("checkpoint",)
 #: Parameters naming photos to colourise (:func:`colorlab.colorize.job.check_photos`: a path made absolute).
 PHOTO_PARAMETERS = ("photos",)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``colorlab run`` is asked to do, before it is checked (:func:`plan_run`).
+
+    Args:
+        profile: ``smoke``, ``quick`` or ``full``.
+        only: notebook numbers to run (the report notebook ``99`` runs anyway unless
+            ``report_notebook`` is false); ``None``: all.
+        overrides: parameters passed, after the profile's, to every notebook that declares them.
+        notebooks: the notebooks folder (``None``: ``./notebooks`` or the checkout's).
+        root: the results folder (``None``: ``results/``; a relative one is taken from ``cwd``).
+        timeout: per-cell execution timeout in seconds for each notebook.
+        report_notebook: with ``only``, also run the report notebook.
+        force: run the ``full`` profile on the embedded photos anyway.
+        cwd: where relative paths are taken from (``None``: the current directory).
+    """
+
+    profile: str = "quick"
+    only: Sequence[str] | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    notebooks: str | os.PathLike | None = None
+    root: str | os.PathLike | None = None
+    timeout: float | None = None
+    report_notebook: bool = True
+    force: bool = False
+    cwd: str | os.PathLike | None = None
 
 
 @dataclass
@@ -122,34 +150,40 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def plan_run(
-    profile: str,
-    only: Sequence[str] | None = None,
-    overrides: dict[str, Any] | None = None,
-    *,
-    notebooks: str | os.PathLike | None = None,
-    root: str | os.PathLike | None = None,
-    timeout: float | None = None,
-    report_notebook: bool = True,
-    force: bool = False,
-    cwd: str | os.PathLike | None = None,
-) -> Plan:
+def plan_run(request: RunRequest) -> Plan:
     """Check a run and say what it will do; raise :class:`UsageError` at the first problem."""
+    profile, cwd = request.profile, request.cwd
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
-    if timeout is not None and not timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds; got {timeout}")
-    folder = notebooks_dir(notebooks)
-    books = find_notebooks(folder, only)
-    if report_notebook and only:
+    if request.timeout is not None and not request.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds; got {request.timeout}")
+    folder = notebooks_dir(request.notebooks)
+    books = find_notebooks(folder, request.only)
+    if request.report_notebook and request.only:
         books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX and p not in books]
     if not books:
         raise UsageError(f"no numbered notebooks in {folder}")
-    overrides = dict(overrides or {})
+    declared = {nb.stem: declared_parameters(nb) for nb in books}
+    overrides = _declared_overrides(dict(request.overrides), declared, books, bool(request.only))
+    data_spec = _check_data(profile, overrides, request.force, cwd)
+    _check_colorize_params(overrides, cwd)
+    try:
+        pick_device(parameters_for(profile, "00", overrides).get("device", "auto"))
+    except RuntimeError as e:
+        raise UsageError(str(e)) from e
+    params = {nb.stem: _notebook_params(profile, nb, declared[nb.stem], overrides) for nb in books}
+    root_path = check_results_folder(request.root, cwd)
+    if (root_path / profile).exists() and not (root_path / profile).is_dir():
+        raise UsageError(f"results folder {root_path / profile} is a file, not a folder")
+    return Plan(profile, folder, books, params, root_path, data_spec, request.timeout, overrides)
+
+
+def _declared_overrides(overrides: dict[str, Any], declared: Mapping[str, Mapping[str, Any]], books: list[Path],
+                        only: bool) -> dict[str, Any]:
+    """``-p`` values that some notebook to run declares, not reserved, the device's and data's rules met."""
     for name in overrides:
         if name in RESERVED:
             raise UsageError(f"-p {name}: cannot be set with -p: {RESERVED[name]}")
-    declared = {nb.stem: declared_parameters(nb) for nb in books}
     unknown = set(overrides) - set().union(*map(set, declared.values()))
     if unknown:
         which = f"none of the notebooks to run ({', '.join(nb.name[:2] for nb in books)})" if only else "no notebook"
@@ -159,6 +193,12 @@ def plan_run(
             ok, what = RULES[name]
             if not ok(overrides[name]):
                 raise UsageError(f"-p {name}={overrides[name]!r}: {name} must be {what}")
+    return overrides
+
+
+def _check_data(profile: str, overrides: dict[str, Any], force: bool, cwd: str | os.PathLike | None) -> str | None:
+    """The data spec, other specs, a subset and weights files checked, paths made absolute in
+    ``overrides``; the data spec the run uses."""
     common = parameters_for(profile, "00", overrides)
     data_spec = common.get("data_spec")
     if data_spec is not None:
@@ -187,27 +227,21 @@ def plan_run(
                 overrides[name] = check_weights(overrides[name], cwd)
             except (FileNotFoundError, ValueError) as e:
                 raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0]}") from e
-    _check_colorize_params(overrides, cwd)
-    try:
-        pick_device(common.get("device", "auto"))
-    except RuntimeError as e:
-        raise UsageError(str(e)) from e
-    params = {}
-    for nb in books:
-        mine = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared[nb.stem]}
-        for name, value in mine.items():
-            if name == "profile":
-                continue
-            try:
-                check_parameter(name, value, declared[nb.stem][name])
-            except ValueError as e:
-                where = f"-p {name}={value!r}" if name in overrides else f"{nb.stem}, profile {profile}, {name}"
-                raise UsageError(f"{where}: {e}") from e
-        params[nb.stem] = mine
-    root_path = check_results_folder(root, cwd)
-    if (root_path / profile).exists() and not (root_path / profile).is_dir():
-        raise UsageError(f"results folder {root_path / profile} is a file, not a folder")
-    return Plan(profile, folder, books, params, root_path, data_spec, timeout, overrides)
+    return data_spec
+
+
+def _notebook_params(profile: str, nb: Path, declared: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters one notebook runs with: the profile's and the overrides it declares, each checked."""
+    mine = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared}
+    for name, value in mine.items():
+        if name == "profile":
+            continue
+        try:
+            check_parameter(name, value, declared[name])
+        except ValueError as e:
+            where = f"-p {name}={value!r}" if name in overrides else f"{nb.stem}, profile {profile}, {name}"
+            raise UsageError(f"{where}: {e}") from e
+    return mine
 
 
 def _check_colorize_params(params: dict[str, Any], cwd: str | os.PathLike | None = None, where: str = "-p ") -> None:

@@ -123,7 +123,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from . import runner
-    from .checks import notebooks_dir, parameter_table
+    from .checks import RunRequest, notebooks_dir, parameter_table
     from .errors import UsageError
 
     if args.list_params:
@@ -140,10 +140,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.device:
         overrides["device"] = args.device
     try:
-        runs, summary = runner.run(
+        runs, summary = runner.run(RunRequest(
             args.profile, args.only, overrides, notebooks=args.notebooks, root=args.results,
             timeout=args.timeout, report_notebook=not args.no_report_notebook, force=args.force,
-        )
+        ))
     except UsageError as e:
         print(f"colorlab run: {e}", file=sys.stderr)
         return 2

@@ -38,14 +38,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import distributed, progress, report, results
-from .checks import TOOLS_FROM, find_notebooks, notebooks_dir, plan_run
+from .checks import TOOLS_FROM, RunRequest, find_notebooks, notebooks_dir, plan_run
 from .data.sources import DATA_ENV
 from .errors import UsageError
 from .files import atomic_write, checkout_root
@@ -231,35 +231,12 @@ def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Cal
     return outcome["status"], outcome["error"]
 
 
-def run(
-    profile: str = "quick",
-    only: Sequence[str] | None = None,
-    overrides: dict[str, Any] | None = None,
-    *,
-    notebooks: str | os.PathLike | None = None,
-    root: str | os.PathLike | None = None,
-    timeout: float | None = None,
-    report_notebook: bool = True,
-    force: bool = False,
-    echo: Callable[[str], None] = progress.say,
-) -> tuple[list[NotebookRun], Path]:
-    """Check, then execute the notebooks; return what happened to each and the path of ``summary.md``.
-
-    Args:
-        profile: ``smoke``, ``quick`` or ``full``.
-        only: notebook numbers to run (the report notebook ``99`` runs anyway unless
-            ``report_notebook`` is false).
-        overrides: parameters passed, after the profile's, to every notebook that declares them
-            in its ``parameters`` cell; each is checked against the notebooks' declared default.
-        notebooks: the notebooks folder.
-        root: the results folder (default ``results/``; a relative one is taken from the current directory).
-        timeout: per-cell execution timeout in seconds for each notebook.
-        force: run the ``full`` profile on the embedded photos anyway.
-
-    Raises :class:`UsageError` (one line) for anything refused before a notebook starts.
-    """
-    plan = plan_run(profile, only, overrides, notebooks=notebooks, root=root, timeout=timeout,
-                    report_notebook=report_notebook, force=force)
+def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> tuple[list[NotebookRun], Path]:
+    """Check (:func:`colorlab.checks.plan_run`), then execute the notebooks; return what happened
+    to each and the path of ``summary.md``. Raises :class:`UsageError` (one line) for anything
+    refused before a notebook starts."""
+    plan = plan_run(request)
+    profile = plan.profile
     rank, world = distributed.rank_world()
     if world > 1:  # the runners' own process group: ports, a failure flag and the end of each notebook
         import torch

@@ -15,7 +15,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from colorlab import backbones, claims, data, study
-from colorlab.checks import plan_run
+from colorlab.checks import RunRequest, plan_run
 from colorlab.color import IMAGENET_MEAN, IMAGENET_STD, imagenet_gray, rgb_to_lab, rgb_to_yuv
 from colorlab.errors import UsageError
 from colorlab.methods.fusion import RGB_TANH, Fusion
@@ -242,10 +242,10 @@ def test_the_study_restricts_a_run_and_says_when_it_cannot(tmp_path, capsys):
 
 def test_run_checks_the_subset_before_any_kernel(tmp_path, monkeypatch):
     (tmp_path / "n.txt").write_text("rocket\n")
-    plan = plan_run("smoke", ["05"], {"subset": "list:n.txt"}, root=tmp_path / "r", cwd=tmp_path)
+    plan = plan_run(RunRequest("smoke", ["05"], {"subset": "list:n.txt"}, root=tmp_path / "r", cwd=tmp_path))
     assert plan.params["05_fusion_layer"]["subset"] == f"list:{tmp_path / 'n.txt'}"
     with pytest.raises(UsageError, match="-p subset='dir:x'.*folder: data spec"):
-        plan_run("smoke", ["05"], {"subset": "dir:x"}, root=tmp_path / "r", cwd=tmp_path)
+        plan_run(RunRequest("smoke", ["05"], {"subset": "dir:x"}, root=tmp_path / "r", cwd=tmp_path))
 
 
 # ------------------------------------------------------------------------------------ claims

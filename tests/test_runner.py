@@ -107,8 +107,8 @@ def test_unavailable_device_results_file_and_timeout_are_refused(tmp_path, monke
 def test_full_profile_on_samples_only_when_forced(tmp_path, monkeypatch):
     _no_kernel(monkeypatch)
     with pytest.raises(UsageError, match="add --force"):
-        checks.plan_run("full", ["01"], root=tmp_path)
-    plan = checks.plan_run("full", ["01"], root=tmp_path, force=True)
+        checks.plan_run(checks.RunRequest("full", ["01"], root=tmp_path))
+    plan = checks.plan_run(checks.RunRequest("full", ["01"], root=tmp_path, force=True))
     assert plan.params["01_yuv_regression"]["crop"] == 176 and plan.params["01_yuv_regression"]["batch_size"] == 40
 
 
@@ -118,7 +118,7 @@ def test_relative_data_folder_is_taken_from_the_callers_directory(tmp_path, monk
     (tmp_path / "mix").mkdir()
     Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "mix" / "a.png")
     monkeypatch.chdir(tmp_path)
-    plan = checks.plan_run("smoke", ["01"], {"data_spec": "folder:mix"}, notebooks=NOTEBOOKS, root="res")
+    plan = checks.plan_run(checks.RunRequest("smoke", ["01"], {"data_spec": "folder:mix"}, notebooks=NOTEBOOKS, root="res"))
     assert plan.data_spec == f"folder:{tmp_path / 'mix'}" == plan.params["01_yuv_regression"]["data_spec"]
     assert plan.root == tmp_path / "res"
 
@@ -130,8 +130,8 @@ def test_relative_weights_file_and_gallery_folder_are_taken_from_the_callers_dir
     Image.new("L", (40, 30), 90).save(tmp_path / "old" / "a.png")
     (tmp_path / "enc.pth").write_bytes(b"weights")
     monkeypatch.chdir(tmp_path)
-    plan = checks.plan_run("smoke", ["04"], {"encoder_weights": "enc.pth", "historical_spec": "folder:old"},
-                           notebooks=NOTEBOOKS, root="res")
+    plan = checks.plan_run(checks.RunRequest("smoke", ["04"], {"encoder_weights": "enc.pth", "historical_spec": "folder:old"},
+                                             notebooks=NOTEBOOKS, root="res"))
     p = plan.params["04_unet_resnet50"]
     assert p["encoder_weights"] == str(tmp_path / "enc.pth") and p["historical_spec"] == f"folder:{tmp_path / 'old'}"
 
@@ -145,13 +145,14 @@ def test_relative_model_photos_and_released_weights_are_taken_from_the_callers_d
     (tmp_path / "r.pth").write_bytes(b"weights")
     checkpoint.save(tmp_path / "m.pt", build("yuv_regression", "l2", base=2), step=1)
     monkeypatch.chdir(tmp_path)
-    plan = checks.plan_run("smoke", ["90"], {"checkpoint": "m.pt", "photos": "folder:old", "released_weights": "r.pth"},
-                           notebooks=NOTEBOOKS, root="res")
+    plan = checks.plan_run(checks.RunRequest(
+        "smoke", ["90"], {"checkpoint": "m.pt", "photos": "folder:old", "released_weights": "r.pth"},
+        notebooks=NOTEBOOKS, root="res"))
     p = plan.params["90_colorize_your_photos"]
     assert (p["checkpoint"], p["photos"], p["released_weights"]) == (
         str(tmp_path / "m.pt"), f"folder:{tmp_path / 'old'}", str(tmp_path / "r.pth"))
-    plan = checks.plan_run("smoke", ["90"], {"checkpoint": "zhang2017-released", "photos": "old/*.png"},
-                           notebooks=NOTEBOOKS, root="res")
+    plan = checks.plan_run(checks.RunRequest("smoke", ["90"], {"checkpoint": "zhang2017-released", "photos": "old/*.png"},
+                                             notebooks=NOTEBOOKS, root="res"))
     assert plan.params["90_colorize_your_photos"]["photos"] == str(tmp_path / "old" / "*.png")
 
 
@@ -223,7 +224,7 @@ def test_progress_reaches_the_terminal_and_kernel_noise_does_not(tmp_path):
               "for i in range(1, 11):\n    progress.step(i, 10, loss=1.0 / i)\nprogress.note('8 training images')\n"
               + SAVE.format(stem="01_progress"))
     lines: list[str] = []
-    runs, _ = runner.run("smoke", notebooks=d, root=tmp_path / "res", echo=lines.append)
+    runs, _ = runner.run(checks.RunRequest("smoke", notebooks=d, root=tmp_path / "res"), echo=lines.append)
     assert runs[0].status == "ok"
     text = "\n".join(lines)
     assert "      train tiny/x\n" in text and "      8 training images" in text
