@@ -1,16 +1,15 @@
 """colorlab: a reproducibility study of automatic image colourisation.
 
-The floors, from the bottom: :mod:`colorlab.color` (colour spaces and named normalisations),
-:mod:`colorlab.data` (image sources, splits, datasets, sampling), :mod:`colorlab.abgrid` (the
-quantised ab plane and class priors), :mod:`colorlab.metrics`, :mod:`colorlab.files`,
-:mod:`colorlab.device`, :mod:`colorlab.claims` (verdict machinery, published values),
-:mod:`colorlab.backbones` (torchvision's pretrained networks, how their weights got there recorded)
-and :mod:`colorlab.cost` (training and inference speed and peak memory, measured). On them:
-:mod:`colorlab.methods` (one module per reproduction, found by name), :mod:`colorlab.train` (one
-training loop for every method), :mod:`colorlab.checkpoint` (a file rebuilds its method alone),
-:mod:`colorlab.evaluate`; then :mod:`colorlab.study` (what every notebook does),
-:mod:`colorlab.results`, :mod:`colorlab.report`, :mod:`colorlab.viz` and the ``colorlab`` command
-(:mod:`colorlab.cli`, :mod:`colorlab.runner`, :mod:`colorlab.profiles`).
+The package is built in floors. A module imports only from its own floor or the floors below it
+(``tests/test_package.py`` checks this, imports inside functions included). From the bottom:
+
+1. ``errors``, ``files``, ``progress``, ``device``, ``stats``, ``color``, ``distributed``, ``profiles``, ``measuring``;
+2. ``data``, ``abgrid``, ``distributions``, ``metrics``, ``backbones``, ``released``;
+3. ``methods``;
+4. ``checkpoint``, ``train``, ``evaluate``, ``cost``, ``evidence``, ``results``, ``claims``, ``viz``;
+5. ``papers``, ``colorize``;
+6. ``study``, ``report``, ``checks``, ``bench``;
+7. ``runner``, ``commands``, ``cli``, ``__main__``, ``_execute`` (the ``colorlab`` command).
 """
 
 __version__ = "0.1.0"

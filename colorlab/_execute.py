@@ -1,12 +1,8 @@
 """One notebook executed with papermill, in a child process of ``colorlab run``.
 
-The runner starts ``python -m colorlab._execute SPEC.json`` in a session of its own, so Ctrl-C on
-the terminal reaches the runner only, which then stops this process and its kernel together; this
-process's output (kernel warnings, tracebacks) goes to the notebook's ``run.log``, not the
-terminal. It writes ``{"status": "ok" | "failed", "error": ...}`` to the spec's ``result`` path.
-If the runner dies without stopping it (killed outright), a watchdog thread notices within a
-second and ends this process, and with it the kernel (ipykernel exits when its parent does), so
-no notebook outlives the run that holds the results folder's lock.
+The runner starts ``python -m colorlab._execute SPEC.json`` in a session of its own. This process
+writes ``{"status": "ok" | "failed", "error": ...}`` to the spec's ``result`` path, and ends as soon
+as the runner is gone. docs/running.md says why.
 """
 
 from __future__ import annotations
@@ -49,6 +45,7 @@ def _watch_parent(parent: int, every: float = 1.0) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Execute the notebook that the spec file ``argv[1]`` names, watching the runner meanwhile."""
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     spec = json.loads(Path(argv[1]).read_text())
     write_json(spec["result"], execute(spec))

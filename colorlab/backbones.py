@@ -1,31 +1,11 @@
 """Pretrained torchvision backbones, with the way their weights got there recorded.
 
-Three methods stand on an ImageNet classifier (the U-Net's ResNet-50 encoder, the fusion layer's
-global ResNet-50 features, Larsson et al.'s VGG-16 hypercolumns). :func:`backbone` builds one and
-fills its weights from ``weights``:
-
-``"imagenet"``
-    torchvision's ImageNet weights (:data:`PRETRAINED`): from the torch hub cache when they are
-    there (no network needed; :func:`cached_file` says where), else downloaded into it when
-    ``download.pytorch.org`` answers (the hash in the file name checked). A corrupt cached copy
-    falls back like no copy, the reason said. Offline
-    with no cached copy it **falls back to random initialisation within seconds**, says so on the
-    terminal and records ``"random (offline fallback)"``.
-``"random"``
-    random initialisation, asked for.
-a path
-    a local file holding the backbone's ``state_dict`` (torchvision's layout; the classifier's
-    keys may be there or not; a ``{"state_dict": ...}`` or ``{"model": ...}`` wrapper and a
-    ``module.`` prefix from DistributedDataParallel are accepted): for clusters without
-    internet. A missing or unreadable file, or one whose keys or shapes do not fit, raises an
-    error naming it.
-
-The result is a :class:`Backbone`, a module whose :attr:`~Backbone.weights` says which of these
-ran (``"imagenet"``, ``"file:<name>"``, ``"random (asked)"``, ``"random (offline fallback)"``)
-and is saved with its ``state_dict``, so a checkpoint keeps it; :attr:`~Backbone.semantic` is
-false for random initialisation, and claims that need ImageNet semantics are then inconclusive.
-Inside :func:`skip_weights` nothing is loaded: a checkpoint is about to overwrite the weights
-(:func:`colorlab.checkpoint.rebuild`), or the network is only built to check its arguments.
+Three methods stand on an ImageNet classifier: the U-Net's ResNet-50 encoder, the fusion layer's
+global ResNet-50 features and Larsson et al.'s VGG-16 hypercolumns. :func:`backbone` builds one
+with ImageNet weights, random weights or a file's, and the :class:`Backbone` it returns records
+which ran, in its ``state_dict`` too. Offline, with no cached copy, it falls back to random
+initialisation within seconds and says so; claims that need ImageNet semantics are then
+inconclusive.
 
 Example:
     >>> b = backbone("resnet50", "random")
@@ -55,8 +35,7 @@ from . import progress
 from .data.sources import reachable
 
 __all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "untrained",
-           "is_pretrained", "skip_weights",
-           "cached_file", "state_dict_of", "check_weights"]
+           "is_pretrained", "skip_weights", "cached_file", "state_dict_of", "check_weights"]
 
 #: name -> (torchvision builder, its ImageNet weights enum member name): the weights :func:`backbone` loads.
 PRETRAINED: dict[str, tuple[str, str]] = {
@@ -66,7 +45,8 @@ PRETRAINED: dict[str, tuple[str, str]] = {
 }
 #: Where torchvision's weights are downloaded from (probed before a download is tried).
 HOST = ("download.pytorch.org", 443)
-#: Notebook parameters that name a backbone's weights (checked by ``colorlab run`` and :func:`colorlab.study.start`).
+#: Notebook parameters that name a backbone's weights (checked by ``colorlab run`` and
+#: :func:`colorlab.study.start`).
 WEIGHTS_PARAMETERS = ("encoder_weights", "backbone_weights")
 #: The record of a backbone initialised at random because it was asked for.
 RANDOM = "random (asked)"
@@ -86,8 +66,21 @@ _WARNED: set[str] = set()
 
 
 class Backbone(nn.Module):
-    """A torchvision network (:attr:`net`) and how its weights were initialised (:attr:`weights`),
-    which its ``state_dict`` carries (``_extra_state``)."""
+    """A torchvision network and the record of how its weights were initialised.
+
+    The record is saved with the ``state_dict`` (as ``_extra_state``), so a checkpoint keeps it.
+
+    Args:
+        name: the backbone's name (:data:`PRETRAINED`).
+        net: the network; calling the backbone calls it.
+        weights: the record: ``"imagenet"``, ``"file:NAME@SHA1"``, :data:`RANDOM`, :data:`FALLBACK`
+            or ``"restored"`` (built inside :func:`skip_weights`, until a checkpoint's record arrives).
+
+    Example:
+        >>> b = Backbone("demo", nn.Identity(), RANDOM)
+        >>> b.state_dict()["_extra_state"]
+        {'backbone': 'demo', 'weights': 'random (asked)'}
+    """
 
     def __init__(self, name: str, net: nn.Module, weights: str) -> None:
         super().__init__()
@@ -117,6 +110,12 @@ class Backbone(nn.Module):
 def is_pretrained(record: object) -> bool:
     """Whether a weights record (:attr:`Backbone.weights`) says ImageNet weights were loaded.
 
+    Args:
+        record: the record; anything that is not a string counts as not pretrained.
+
+    Returns:
+        True for ``"imagenet"`` and ``"file:..."`` (a file is taken to hold ImageNet weights).
+
     Example:
         >>> [is_pretrained(r) for r in ("imagenet", "file:r50.pth@ab12", RANDOM, FALLBACK, "restored", None)]
         [True, True, False, False, False, False]
@@ -126,8 +125,16 @@ def is_pretrained(record: object) -> bool:
 
 @contextmanager
 def skip_weights() -> Iterator[None]:
-    """Build backbones without loading any weights inside this block (they are about to be
-    overwritten by a checkpoint, or the network is only built to check its arguments)."""
+    """Build backbones without loading any weights inside this block.
+
+    Use it when a checkpoint is about to overwrite the weights (:func:`colorlab.checkpoint.rebuild`),
+    or when the network is only built to check its arguments. The backbones record ``"restored"``.
+
+    Example:
+        >>> with skip_weights():
+        ...     untrained("vgg16_bn", nn.Identity(), "random", "a narrower network").weights
+        'restored'
+    """
     token = _SKIP.set(True)
     try:
         yield
@@ -141,7 +148,13 @@ def _weights_enum(name: str) -> Any:
 
 
 def cached_file(name: str) -> Path:
-    """Where torch's hub cache keeps backbone ``name``'s ImageNet weights (whether or not they are there).
+    """Where torch's hub cache keeps a backbone's ImageNet weights, whether or not they are there.
+
+    Args:
+        name: the backbone's name (:data:`PRETRAINED`).
+
+    Returns:
+        The path, under ``<torch.hub.get_dir()>/checkpoints/``.
 
     Example:
         >>> cached_file("resnet50").name
@@ -151,8 +164,18 @@ def cached_file(name: str) -> Path:
 
 
 def state_dict_of(obj: Any, path: str | os.PathLike = "<file>") -> dict[str, Tensor]:
-    """The tensors of a loaded weights file: a ``state_dict`` itself, or one under ``"state_dict"``
-    or ``"model"``, ``module.`` prefixes removed; anything else raises ``ValueError`` naming ``path``.
+    """The tensors of a loaded weights file, unwrapped.
+
+    Args:
+        obj: what ``torch.load`` returned: a ``state_dict`` itself, or one under ``"state_dict"``
+            or ``"model"``.
+        path: the file, for the message.
+
+    Returns:
+        The ``state_dict``, with the ``module.`` prefixes of DistributedDataParallel removed.
+
+    Raises:
+        ValueError: naming ``path``, for anything that is not a mapping of names to tensors.
 
     Example:
         >>> state_dict_of({"model": {"module.fc.bias": torch.zeros(2)}})
@@ -175,8 +198,8 @@ def _load_into(net: nn.Module, state: Mapping[str, Tensor], name: str, path: str
     shapes = [f"{k} {tuple(state[k].shape)} (expected {tuple(own[k].shape)})" for k in body
               if k in state and state[k].shape != own[k].shape]
     if missing or extra or shapes:
-        why = "; ".join(p for p in (f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "") if missing
-                                    else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
+        why = "; ".join(p for p in (f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else "")
+                                    if missing else "", f"unexpected {', '.join(extra[:3])}" if extra else "",
                                     f"wrong shape: {', '.join(shapes[:2])}" if shapes else "") if p)
         raise ValueError(f"{path}: not {name} weights in torchvision's layout ({why})")
     # the body, and the classifier too where it has torchvision's shape
@@ -217,7 +240,8 @@ def _file_state(path: str) -> tuple[dict[str, Tensor], str]:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as e:
-            raise ValueError(f"{path}: not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0]})") from e
+            raise ValueError(
+                f"{path}: not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0]})") from e
         with open(p, "rb") as f:
             record = f"file:{p.name}@{hashlib.file_digest(f, 'sha1').hexdigest()[:8]}"
         _LOADED[key] = state_dict_of(obj, path), record
@@ -225,17 +249,26 @@ def _file_state(path: str) -> tuple[dict[str, Tensor], str]:
 
 
 def check_weights(weights: str, cwd: str | os.PathLike | None = None) -> str:
-    """A ``weights`` value checked before any work starts: ``"imagenet"`` and ``"random"`` as they
-    are, a path made absolute (a relative one from ``cwd``) if it is a readable file; otherwise
-    ``FileNotFoundError`` or ``ValueError`` naming it.
+    """Check a backbone weights value before any work starts.
+
+    Args:
+        weights: ``"imagenet"``, ``"random"`` or a file path.
+        cwd: the directory a relative path is taken from (``None``: the current one).
+
+    Returns:
+        ``"imagenet"`` and ``"random"`` as they are; a path made absolute and resolved.
+
+    Raises:
+        FileNotFoundError: for a file that does not exist.
+        ValueError: for an empty value or a file that is not readable.
 
     Example:
         >>> check_weights("random")
         'random'
-        >>> check_weights("no/such/file.pth", cwd="/")
+        >>> check_weights("no/such/file.pth", cwd="/")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        FileNotFoundError: backbone weights file '/no/such/file.pth' does not exist (give 'imagenet', 'random' or a state_dict file)
+        FileNotFoundError: backbone weights file '/no/such/file.pth' does not exist (give 'imagenet', ...)
     """
     if not isinstance(weights, str) or not weights.strip():
         raise ValueError(f"weights must be 'imagenet', 'random' or a file path; got {weights!r}")
@@ -252,8 +285,37 @@ def check_weights(weights: str, cwd: str | os.PathLike | None = None) -> str:
 
 
 def backbone(name: str, weights: str = "imagenet") -> Backbone:
-    """torchvision's ``name`` (:data:`PRETRAINED`) with ``weights`` ``"imagenet"``, ``"random"`` or a
-    file path (see the module docstring); a :class:`Backbone` that records which ran."""
+    """Build a torchvision backbone and fill its weights.
+
+    The weights come from one of three places:
+
+    * ``"imagenet"``: torchvision's ImageNet weights (:data:`PRETRAINED`). They are read from the
+      torch hub cache when they are there (no network needed; :func:`cached_file` says where),
+      else downloaded into it when ``download.pytorch.org`` answers, the hash in the file name
+      checked. A corrupt cached copy, or one that does not fit, falls back like no copy, the reason
+      said. Offline with no cached copy, the backbone is **randomly initialised within seconds**,
+      the terminal is told once per process, and the record is :data:`FALLBACK`. This process
+      does not look again.
+    * ``"random"``: random initialisation, asked for (:data:`RANDOM`).
+    * a path: a local file holding the backbone's ``state_dict`` in torchvision's layout, for
+      clusters without internet. The classifier's keys may be there or not; a ``{"state_dict":
+      ...}`` or ``{"model": ...}`` wrapper and a ``module.`` prefix are accepted. Recorded as
+      ``"file:NAME@SHA1"``.
+
+    Inside :func:`skip_weights` nothing is loaded.
+
+    Args:
+        name: the backbone: ``"resnet50"``, ``"vgg16"`` or ``"vgg16_bn"``.
+        weights: ``"imagenet"``, ``"random"`` or a file path.
+
+    Returns:
+        A :class:`Backbone` that records which of these ran.
+
+    Raises:
+        KeyError: for an unknown backbone.
+        ValueError: for an empty ``weights``, or a file that cannot be read or does not fit.
+        FileNotFoundError: for a file that does not exist.
+    """
     if name not in PRETRAINED:
         raise KeyError(f"unknown backbone {name!r}; known: {', '.join(PRETRAINED)}")
     if not isinstance(weights, str) or not weights:
@@ -285,9 +347,20 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
 
 
 def untrained(name: str, net: nn.Module, weights: str, why: str) -> Backbone:
-    """A :class:`Backbone` around ``net``, a network no pretrained weights fit (a narrower variant of
-    ``name``, say): ``weights`` must be ``"random"`` (recorded as asked), anything else raises
-    ``ValueError`` naming ``why``; inside :func:`skip_weights` it waits for a checkpoint's record.
+    """Wrap a network that no pretrained weights fit (a narrower variant of ``name``, say).
+
+    Args:
+        name: the backbone it is a variant of.
+        net: the network.
+        weights: must be ``"random"``; anything else is refused, even when no weights are loaded.
+        why: why no weights fit, for the message.
+
+    Returns:
+        A :class:`Backbone` recording :data:`RANDOM`, or ``"restored"`` inside :func:`skip_weights`
+        (it waits for a checkpoint's record).
+
+    Raises:
+        ValueError: naming ``why``, for weights other than ``"random"``.
 
     Example:
         >>> untrained("vgg16_bn", nn.Identity(), "random", "no weights fit").weights

@@ -1,33 +1,8 @@
 """Checkpoints that rebuild their method alone.
 
-A checkpoint is one :func:`torch.save` file, written atomically and read with
-``weights_only=True``. Its entries:
-
-================ ===========================================================================
-``format``       :data:`FORMAT`, marks the file as a colorlab checkpoint
-``version``      :data:`VERSION` of the layout; a newer one than this code reads is refused
-``colorlab``     the package version that wrote it
-``method``       the registry name (:mod:`colorlab.methods`)
-``variant``      the method's variant
-``args``         every constructor argument, so ``get(method)(variant, **args)`` rebuilds it
-``normalisation`` the name of the method's normalisation convention (:mod:`colorlab.color`)
-``state_dict``   the method's networks and buffers
-``optimizers``   ``{name: optimizer state}``
-``step``         training steps done; ``train_seconds`` the time they took
-``run``          the training loop's settings (:class:`colorlab.train.TrainConfig`)
-``rng``          ``{"cpu": ..., "cuda": ...}`` generator states, for exact resumption
-``history``      the loss history, ``{column: [values]}``
-``data``         what the method was trained on (:meth:`colorlab.data.ColorDataset.describe`)
-================ ===========================================================================
-
-Example:
-    >>> import tempfile, pathlib
-    >>> from colorlab.methods import build
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.pt"
-    >>> save(path, build("yuv_regression", "l2", base=4))
-    >>> m = load(path)
-    >>> m.name, m.variant, m.args["base"], m.training
-    ('yuv_regression', 'l2', 4, False)
+A checkpoint is one :func:`torch.save` file, written atomically and read with ``weights_only=True``.
+It holds the method's name, variant and every constructor argument beside its weights, so
+:func:`load` needs nothing else. docs/running.md lists its entries.
 """
 
 from __future__ import annotations
@@ -62,7 +37,6 @@ class UnreadableCheckpoint(CheckpointError):
     """A file :func:`torch.load` cannot read at all: empty, truncated, not a torch file."""
 
 
-
 def _first_line(e: BaseException) -> str:
     """An exception in one line: its type, its first message line, and how many lines were cut."""
     lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
@@ -82,8 +56,19 @@ def save(
     history: Mapping[str, list] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write ``method`` and its training state to ``path`` atomically (a kill mid-write leaves the
-    previous file intact)."""
+    """Write ``method`` and its training state to ``path`` atomically (a kill mid-write leaves the old file).
+
+    Args:
+        path: the file.
+        method: the method; its name, variant, arguments, normalisation and state dict are saved.
+        optimizers: its optimisers, by name.
+        step: the training steps done.
+        train_seconds: the time they took.
+        run: the training loop's settings (:class:`colorlab.train.TrainConfig`).
+        rng: the random generators' states, for exact resumption.
+        history: the loss history, ``{column: [values]}``.
+        data: what it was trained on (:meth:`colorlab.data.ColorDataset.describe`).
+    """
     state = {
         "format": FORMAT, "version": VERSION, "colorlab": __version__,
         "method": method.name, "variant": method.variant, "args": plain(method.args),
@@ -99,10 +84,23 @@ def save(
 
 
 def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """The checkpoint's entries, checked: a missing file raises ``FileNotFoundError``; an unreadable
-    file (empty, truncated, not a torch file, not weights-only) :class:`UnreadableCheckpoint`; a
-    foreign file or a newer format :class:`CheckpointError`; each names the file. Errors that say
-    nothing about the file (no permission, out of memory) pass through unchanged."""
+    """A checkpoint's entries, checked.
+
+    Each error names the file. Errors that say nothing about the file (no permission, out of
+    memory) pass through unchanged.
+
+    Args:
+        path: the file.
+        map_location: where its tensors go.
+
+    Returns:
+        The entries.
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnreadableCheckpoint: empty, truncated, not a torch file, or not weights-only.
+        CheckpointError: a foreign file, or a newer format than this code reads.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -122,9 +120,22 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
 
 
 def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") -> Method:
-    """The method of a :func:`read` checkpoint, its weights and buffers loaded, in eval mode. An
-    unknown method raises :class:`CheckpointError` naming the file. Building it does not disturb
-    the caller's random number generators."""
+    """The method of a :func:`read` checkpoint, its weights and buffers loaded, in eval mode.
+
+    Building it does not disturb the caller's random number generators, and loads no pretrained
+    weights (the file has them).
+
+    Args:
+        state: the checkpoint's entries.
+        path: the file, for messages.
+
+    Returns:
+        The method.
+
+    Raises:
+        CheckpointError: an unknown method, another normalisation than the method's now, or
+            arguments or weights that do not fit it; the message names the file.
+    """
     try:
         cls = get(state.get("method", "<none>"))
     except KeyError as e:
@@ -142,13 +153,42 @@ def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") 
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Method:
-    """Rebuild the method stored in ``path`` (:func:`read`, then :func:`rebuild`)."""
+    """Rebuild the method stored in ``path`` (:func:`read`, then :func:`rebuild`).
+
+    Args:
+        path: the file.
+        map_location: where its tensors go.
+
+    Returns:
+        The method, in eval mode.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a checkpoint this code can rebuild (:class:`UnreadableCheckpoint`
+            when it cannot be read at all).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from colorlab.methods import build
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.pt"
+        >>> save(path, build("yuv_regression", "l2", base=4))
+        >>> m = load(path)
+        >>> m.name, m.variant, m.args["base"], m.training
+        ('yuv_regression', 'l2', 4, False)
+    """
     return rebuild(read(path, map_location), path)
 
 
 def history(state: Mapping[str, Any]) -> pd.DataFrame:
-    """The loss history of a :func:`read` checkpoint, with ``attrs`` ``steps``, ``train_seconds``
-    and ``device`` (the one that trained it) as :func:`colorlab.train.fit` returns them."""
+    """The loss history of a :func:`read` checkpoint, as :func:`colorlab.train.fit` returns it.
+
+    Args:
+        state: the checkpoint's entries.
+
+    Returns:
+        The history, its ``attrs`` holding ``steps``, ``train_seconds`` and ``device`` (the one
+        that trained it).
+    """
     df = pd.DataFrame(state.get("history", {}))
     run = state.get("run", {})
     df.attrs.update(steps=int(state.get("step", 0)), train_seconds=float(state.get("train_seconds", 0.0)),

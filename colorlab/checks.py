@@ -1,20 +1,8 @@
-"""Everything ``colorlab run`` checks before the first kernel starts, so a typo costs a second,
-not a kernel start per notebook: the profile, the notebooks, every parameter's name, type and
-range (:func:`colorlab.profiles.check_parameter`, reserved ones refused), the data specs (a
-relative ``folder:`` path is taken from the caller's directory, not the notebooks folder), a
-pretrained backbone's weights file (``-p encoder_weights=PATH``: it must exist; made absolute), a
-narrow subset (``-p subset=list:FILE`` or ``dir:SUB``, :mod:`colorlab.data.subsets`), the
-device, the results folder (a writable directory), the timeout, and that the ``full`` profile
-gets a real dataset. A failure is a :class:`UsageError` with one line; the command exits 2.
+"""Everything ``colorlab run`` checks before the first kernel starts.
 
-Example:
-    >>> plan = plan_run(RunRequest("smoke", ["01"], {"steps": 2}, root=tempfile.mkdtemp()))
-    >>> [b.name for b in plan.books], plan.params["01_yuv_regression"]["steps"], plan.data_spec
-    (['01_yuv_regression.ipynb', '99_results_summary.ipynb'], 2, 'samples')
-    >>> plan_run(RunRequest("smoke", overrides={"steps": "abc"}))
-    Traceback (most recent call last):
-    ...
-    colorlab.errors.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
+A typo costs a second, not a kernel start per notebook. :func:`plan_run` checks a :class:`RunRequest` and returns
+the :class:`Plan` it will follow; the first problem is a :class:`~colorlab.errors.UsageError` of one line, and the
+command exits 2. docs/running.md lists the checks.
 """
 
 from __future__ import annotations
@@ -84,7 +72,18 @@ class RunRequest:
 
 @dataclass
 class Plan:
-    """What a checked ``colorlab run`` will do."""
+    """What a checked ``colorlab run`` will do.
+
+    Args:
+        profile: the profile's name.
+        folder: the notebooks folder, absolute; the kernels run there.
+        books: the notebooks to run, in order.
+        params: each notebook's parameters, by its name (``"01_yuv_regression"``).
+        root: the results folder, absolute.
+        data_spec: the data spec the run uses (a relative ``folder:`` made absolute).
+        timeout: the per-cell timeout in seconds, or ``None``.
+        overrides: the ``-p`` values (and ``--data``, ``--device``) after the checks.
+    """
 
     profile: str
     folder: Path
@@ -97,8 +96,16 @@ class Plan:
 
 
 def notebooks_dir(path: str | os.PathLike | None = None) -> Path:
-    """The notebooks folder: ``path``, else ``./notebooks`` or the one beside the installed package."""
-    candidates = [Path(path)] if path else [Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"]
+    """The notebooks folder, absolute.
+
+    Args:
+        path: the folder (``None``: ``./notebooks``, else the one beside the installed package).
+
+    Raises:
+        UsageError: no such folder.
+    """
+    candidates = ([Path(path)] if path else
+                  [Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"])
     for c in candidates:
         if c.is_dir():
             return c.resolve()
@@ -107,27 +114,53 @@ def notebooks_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def find_notebooks(folder: Path, only: Sequence[str] | None = None) -> list[Path]:
-    """Numbered notebooks ``NN_*.ipynb`` in order; ``only`` keeps those numbers (``"3"`` = ``"03"``)."""
+    """The numbered notebooks ``NN_*.ipynb`` of a folder, in order.
+
+    Args:
+        folder: the notebooks folder.
+        only: the numbers to keep (``"3"`` is ``"03"``); ``None``: all.
+
+    Returns:
+        The notebooks' paths.
+
+    Raises:
+        UsageError: ``only`` names a number that no notebook has.
+    """
     books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
     if only:
         wanted = {o.zfill(2) for o in only}
         unknown = wanted - {p.name[:2] for p in books}
         if unknown:
-            raise UsageError(f"no notebook numbered {', '.join(sorted(unknown))}; known: {', '.join(p.name[:2] for p in books)}")
+            raise UsageError(f"no notebook numbered {', '.join(sorted(unknown))}; "
+                             f"known: {', '.join(p.name[:2] for p in books)}")
         books = [p for p in books if p.name[:2] in wanted]
     return books
 
 
 def declared_parameters(notebook: Path) -> dict[str, str | None]:
-    """The parameters a notebook's ``parameters`` cell declares, with their default's source text."""
+    """The parameters a notebook's ``parameters`` cell declares.
+
+    Args:
+        notebook: the notebook's path.
+
+    Returns:
+        Each parameter's default as source text (papermill's reading), by name.
+    """
     import papermill as pm
 
     return {name: p.get("default") for name, p in pm.inspect_notebook(str(notebook)).items()}
 
 
 def check_results_folder(root: str | os.PathLike | None, cwd: str | os.PathLike | None = None) -> Path:
-    """The results folder made absolute (a relative one from ``cwd``), created if missing, and
-    checked to be a writable directory."""
+    """The results folder, made absolute, created if missing and checked to be writable.
+
+    Args:
+        root: the folder (``None``: :func:`colorlab.results.results_root`'s).
+        cwd: where a relative ``root`` is taken from (``None``: the current directory).
+
+    Raises:
+        UsageError: it is a file, or cannot be made or written.
+    """
     path = results.results_root(root)
     if not path.is_absolute():
         path = Path(cwd or os.getcwd()) / path
@@ -144,14 +177,37 @@ def check_results_folder(root: str | os.PathLike | None, cwd: str | os.PathLike 
 
 
 def check_profile(profile: str) -> str:
-    """A profile name must be a plain folder name (``--profile ../x`` would write elsewhere)."""
+    """``profile``, checked to be a plain folder name (``--profile ../x`` would write elsewhere).
+
+    Raises:
+        UsageError: empty, with a slash, or starting with a dot.
+    """
     if not profile or any(c in profile for c in "/\\") or profile.startswith("."):
         raise UsageError(f"profile must be a plain name like quick; got {profile!r}")
     return profile
 
 
 def plan_run(request: RunRequest) -> Plan:
-    """Check a run and say what it will do; raise :class:`UsageError` at the first problem."""
+    """Check a run and say what it will do.
+
+    Args:
+        request: what ``colorlab run`` is asked to do.
+
+    Returns:
+        The plan: the notebooks with each one's parameters, checked, and the paths made absolute.
+
+    Raises:
+        UsageError: the first problem, in one line.
+
+    Example:
+        >>> plan = plan_run(RunRequest("smoke", ["01"], {"steps": 2}, root=tempfile.mkdtemp()))
+        >>> [b.name for b in plan.books], plan.params["01_yuv_regression"]["steps"], plan.data_spec
+        (['01_yuv_regression.ipynb', '99_results_summary.ipynb'], 2, 'samples')
+        >>> plan_run(RunRequest("smoke", overrides={"steps": "abc"}))
+        Traceback (most recent call last):
+        ...
+        colorlab.errors.UsageError: -p steps='abc': steps must be a positive integer (notebook default: 3); got 'abc'
+    """
     profile, cwd = request.profile, request.cwd
     if profile not in PROFILES:
         raise UsageError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -230,7 +286,8 @@ def _check_data(profile: str, overrides: dict[str, Any], force: bool, cwd: str |
     return data_spec
 
 
-def _notebook_params(profile: str, nb: Path, declared: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _notebook_params(profile: str, nb: Path, declared: Mapping[str, Any],
+                     overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters one notebook runs with: the profile's and the overrides it declares, each checked."""
     mine = {k: v for k, v in parameters_for(profile, nb.name[:2], overrides).items() if k in declared}
     for name, value in mine.items():
@@ -262,9 +319,16 @@ def _check_colorize_params(params: dict[str, Any], cwd: str | os.PathLike | None
 
 
 def parameter_table(folder: Path) -> pd.DataFrame:
-    """Every parameter of every numbered notebook: its default in the notebook (the smoke values)
-    and its value in each profile (blank: the notebook's default), one row per group of notebooks
-    that share them."""
+    """Every parameter of every numbered notebook, for ``colorlab run --list-params``.
+
+    Args:
+        folder: the notebooks folder.
+
+    Returns:
+        One row per parameter and group of notebooks that share its values: ``parameter``,
+        ``notebooks``, ``default`` (the notebook's, which is the smoke value) and one column per
+        profile (blank: the notebook's default).
+    """
     rows: dict[tuple, dict[str, Any]] = {}
     for nb in find_notebooks(folder):
         for name, default in declared_parameters(nb).items():
@@ -279,7 +343,8 @@ def parameter_table(folder: Path) -> pd.DataFrame:
             row["notebooks"].append(nb.name[:2])
     for row in rows.values():
         row["notebooks"] = " ".join(row["notebooks"])
-    table = pd.DataFrame(list(rows.values())).fillna("").reindex(columns=["parameter", "notebooks", "default", *PROFILES])
+    table = (pd.DataFrame(list(rows.values())).fillna("")
+             .reindex(columns=["parameter", "notebooks", "default", *PROFILES]))
     return table.sort_values("parameter", kind="stable").reset_index(drop=True)
 
 
@@ -292,9 +357,18 @@ def _positive_int(params: Mapping[str, Any], name: str, optional: bool = False) 
 
 
 def check_params(params: Mapping[str, Any]) -> None:
-    """A notebook's shared parameters (types and ranges, a weights file, a subset's file or folder),
-    checked by :func:`colorlab.study.start` before any work starts; ``ValueError`` or
-    ``FileNotFoundError`` naming the parameter."""
+    """Check a notebook's shared parameters before any work starts (:func:`colorlab.study.start`).
+
+    Types and ranges, a weights file, a subset's file or folder, a released weights file, a model
+    and photos are checked.
+
+    Args:
+        params: the notebook's parameters.
+
+    Raises:
+        ValueError: a value of the wrong type or range, naming the parameter.
+        FileNotFoundError: a file or folder a parameter names is missing.
+    """
     profile = params.get("profile")
     if not isinstance(profile, str) or not profile or any(c in profile for c in "/\\") or profile.startswith("."):
         raise ValueError(f"parameter profile must be a plain folder name; got {profile!r}")

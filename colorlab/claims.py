@@ -1,24 +1,10 @@
 """Claims, published values and the machinery that turns measurements into verdicts.
 
-Each method module (:mod:`colorlab.methods`) declares its source's claims as :class:`Claim`
-objects: a source document, the notebook that measures it and a rule, a function of that
-notebook's **per-photo rows** (one per model row, seed and held-out photo:
-:mod:`colorlab.evidence`) that gives the evidence in words and one of the verdicts
-``reproduced``, ``not reproduced`` or ``inconclusive at this scale``, and optionally the decisive
-interval. :func:`judge` applies them and adds the seeds and the test set each verdict rests on; a
-claim whose notebook has no rows is ``not run``.
-
-**A verdict rests on an interval**, never on two means: :func:`interval_of` and
-:func:`difference_of` give a 95 % bootstrap interval over seeds and photos (paired on the same
-photos for a difference), and :func:`verdict_of` says ``reproduced`` when it lies on the claimed
-side of zero, ``not reproduced`` when it lies on the other side, ``inconclusive`` when it
-straddles zero. A claim that something does *not* change (boosting adds no accuracy) needs the
-whole interval below a stated margin (:data:`AUC_MARGIN`, :data:`PSNR_MARGIN`). The rebalanced
-AuC carries no verdict below :data:`MIN_EFF_PIXELS` effective pixels per run, nor when its sign
-depends on the uniform mix of the prior (:data:`colorlab.metrics.AUC_PRIOR_MIXES`).
-
-A method also declares the values its source publishes as :class:`Published` rows;
-:func:`paper_table` sets them beside ours.
+Each source's claims are :class:`Claim` objects: a rule that reads a notebook's per-photo rows and
+gives a :class:`Verdict`. A verdict rests on a 95 % bootstrap interval, never on two means
+(:func:`interval_of`, :func:`difference_of`, :func:`verdict_of`). :func:`judge` applies the rules,
+and :func:`paper_table` sets a source's :class:`Published` values beside ours. ``docs/metrics.md``
+gives the rules for intervals, margins and the rebalanced AuC.
 
 Example:
     >>> claim = Claim("demo", "000", "01", "A is more colourful than B",
@@ -41,8 +27,8 @@ from .results import find_row
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
-    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Verdict", "Claim", "Published", "missing", "interval_of", "difference_of", "verdict_of",
-    "combine", "shift", "pretrained", "judge", "paper_table",
+    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Verdict", "Claim", "Published", "missing", "interval_of", "difference_of",
+    "verdict_of", "combine", "shift", "pretrained", "judge", "paper_table",
 ]
 
 REPRODUCED = "reproduced"
@@ -59,11 +45,9 @@ NOT_DESATURATED_FROM = 0.8
 AUC_MARGIN = 0.005
 #: PSNR gains (dB) below this margin count as none, for claims of no gain.
 PSNR_MARGIN = 0.1
-#: Effective pixels ``(Σw)² / Σw²`` per run below which the rebalanced AuC carries no verdict:
-#: the review behind issue 10 found 287 effective pixels, where moving the prior's uniform mix
-#: from 1e-2 to 1e-4 moved gray's rebalanced AuC by 0.10, more than any gap between models.
+#: Effective pixels ``(Σw)² / Σw²`` per run below which the rebalanced AuC carries no verdict
+#: (``docs/metrics.md`` says why).
 MIN_EFF_PIXELS = 1000
-
 
 
 @dataclass(frozen=True)
@@ -74,6 +58,10 @@ class Verdict:
         evidence: the measurements the decision rests on, in words.
         outcome: :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
         interval: the decisive interval(s), in words (``claims.csv``'s ``interval``).
+
+    Example:
+        >>> Verdict("A 30 vs B 20", REPRODUCED).outcome
+        'reproduced'
     """
 
     evidence: str
@@ -83,9 +71,17 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of a source, the notebook (number prefix, e.g. ``"01"``) whose rows test it, and
-    its rule: ``rule(rows) -> Verdict``; ``scope`` (column -> values) narrows the rows
-    its "measured on" line describes when the notebook scores some models on another test set."""
+    """A claim of a source, and the rule that decides it on a notebook's per-photo rows.
+
+    Args:
+        key: a short name, unique in the study.
+        source: the source document's number (``"000"``).
+        notebook: the number prefix of the notebook whose rows test it (``"01"``).
+        text: the claim, in words.
+        rule: ``rule(rows) -> Verdict``, given the notebook's per-photo rows.
+        scope: column -> values: narrows the rows its "measured on" line describes, when the
+            notebook scores some models on another test set.
+    """
 
     key: str
     source: str
@@ -97,9 +93,18 @@ class Claim:
 
 @dataclass(frozen=True)
 class Published:
-    """A row of a published table: its ``label`` there, the published ``values`` by our metric
-    name, the ``scale`` that turns our metric into the published unit (100 for percent), the
-    notebook and the columns (``match``) that find our row, and what the paper measured it on."""
+    """A row of a published table, and how to find our row to set beside it.
+
+    Args:
+        source: the paper and table, in words.
+        label: the row's label there.
+        values: the published values, by our metric name.
+        notebook: the number prefix of the notebook with our row.
+        match: the columns that find our row.
+        measured_on: what the paper measured it on.
+        scale: by metric, the factor that turns our metric into the published unit (100 for
+            percent); 1 where not given.
+    """
 
     source: str
     label: str
@@ -111,7 +116,13 @@ class Published:
 
 
 def missing(*names: str) -> Verdict:
-    """The verdict for rows a rule needs but cannot find.
+    """The verdict for rows a rule needs but cannot find: inconclusive, naming them.
+
+    Args:
+        names: the rows missing, in words.
+
+    Returns:
+        The verdict.
 
     Example:
         >>> missing("zhang/l2").outcome
@@ -121,19 +132,55 @@ def missing(*names: str) -> Verdict:
 
 
 def interval_of(rows: pd.DataFrame, metric: str, **match: object) -> stats.Interval:
-    """``(mean, low, high)`` of ``metric`` for the model row ``match`` over seeds and photos
-    (:func:`colorlab.evidence.estimate`)."""
+    """A model row's mean of a metric over seeds and photos, with its 95 % bootstrap interval.
+
+    See :func:`colorlab.evidence.estimate`.
+
+    Args:
+        rows: a notebook's per-photo rows.
+        metric: the column.
+        match: the columns that pick the model row.
+
+    Returns:
+        ``(mean, low, high)``.
+
+    Raises:
+        KeyError: if no row matches, or there is no such column.
+    """
     return evidence.estimate(rows, metric, **match)
 
 
-def difference_of(rows: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> stats.Interval:
-    """``(mean, low, high)`` of ``metric`` of row ``a`` minus row ``b``, paired on seeds and photos
-    (:func:`colorlab.evidence.difference`)."""
+def difference_of(rows: pd.DataFrame, metric: str, a: Mapping[str, object],
+                  b: Mapping[str, object]) -> stats.Interval:
+    """The difference of a metric, row ``a`` minus row ``b``, paired on seeds and photos.
+
+    See :func:`colorlab.evidence.difference`.
+
+    Args:
+        rows: a notebook's per-photo rows.
+        metric: the column.
+        a: the columns that pick the first row.
+        b: the columns that pick the second row.
+
+    Returns:
+        ``(mean, low, high)``.
+
+    Raises:
+        KeyError: if no row matches ``a`` or ``b``.
+        ValueError: if they share no seed and photo.
+    """
     return evidence.difference(rows, metric, a, b)
 
 
 def shift(interval: stats.Interval, by: float) -> stats.Interval:
-    """``interval`` minus ``by`` (a chroma ratio against 1, say).
+    """Shift an interval by a value, to compare it with that value (a chroma ratio with 1, say).
+
+    Args:
+        interval: ``(mean, low, high)``.
+        by: subtracted from all three.
+
+    Returns:
+        ``(mean - by, low - by, high - by)``.
 
     Example:
         >>> shift((0.7, 0.6, 0.8), 1.0)
@@ -143,8 +190,18 @@ def shift(interval: stats.Interval, by: float) -> stats.Interval:
 
 
 def verdict_of(interval: stats.Interval, claimed: str = ">", margin: float = 0.0) -> str:
-    """The verdict of a difference's interval whose claimed sign is ``claimed`` (``">"`` or ``"<"``):
-    :func:`colorlab.stats.decide` in this module's words.
+    """The verdict of a difference's interval: :func:`colorlab.stats.decide` in this module's words.
+
+    Args:
+        interval: ``(mean, low, high)`` of the difference.
+        claimed: the claimed sign, ``">"`` or ``"<"``.
+        margin: how far beyond zero the interval must lie on the claimed side.
+
+    Returns:
+        :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
+
+    Raises:
+        ValueError: for a bad ``claimed``, or an interval whose low bound is above its high one.
 
     Example:
         >>> verdict_of((0.02, 0.01, 0.03)), verdict_of((0.0, -0.01, 0.01)), verdict_of((0.02, 0.01, 0.03), "<")
@@ -155,8 +212,14 @@ def verdict_of(interval: stats.Interval, claimed: str = ">", margin: float = 0.0
 
 
 def combine(*verdicts: str) -> str:
-    """A claim with several parts: not reproduced if any part is, reproduced if all are,
-    inconclusive otherwise.
+    """The verdict of a claim with several parts.
+
+    Args:
+        verdicts: the verdict of each part.
+
+    Returns:
+        Not reproduced if any part is, reproduced if all are, inconclusive otherwise (and for no
+        parts).
 
     Example:
         >>> combine(REPRODUCED, INCONCLUSIVE), combine(REPRODUCED, NOT_REPRODUCED), combine(REPRODUCED)
@@ -168,16 +231,27 @@ def combine(*verdicts: str) -> str:
 
 
 def pretrained(rows: pd.DataFrame, column: str) -> tuple[bool, str]:
-    """Whether every row's weights record in ``column`` says ImageNet weights were loaded
-    (:func:`colorlab.backbones.is_pretrained`: ``imagenet`` or a file; a missing record is not), and
-    the records seen, for a claim that needs ImageNet semantics.
+    """Whether every row's weights record says ImageNet weights were loaded.
+
+    A claim that needs ImageNet semantics asks this. A record counts when
+    :func:`colorlab.backbones.is_pretrained` says so (``imagenet`` or a file); a missing record
+    does not.
+
+    Args:
+        rows: the rows the claim rests on.
+        column: the column with the weights record (``encoder_weights``, ``backbone_weights``).
+
+    Returns:
+        ``(pretrained, seen)``: whether all were, and the records seen (``"not recorded"`` when
+        none).
 
     Example:
         >>> pretrained(pd.DataFrame({"w": ["imagenet", "random (asked)"]}), "w")
         (False, 'imagenet, random (asked)')
     """
     seen = list(rows[column]) if column in rows else []
-    return bool(seen) and all(is_pretrained(w) for w in seen), ", ".join(sorted({str(w) for w in seen})) or "not recorded"
+    return (bool(seen) and all(is_pretrained(w) for w in seen),
+            ", ".join(sorted({str(w) for w in seen})) or "not recorded")
 
 
 def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
@@ -198,10 +272,22 @@ def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
 
 
 def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None) -> pd.DataFrame:
-    """One row per claim: ``key, source, notebook, claim, evidence, verdict, interval, seeds,
-    measured_on`` (:func:`colorlab.methods.all_claims` gives every registered method's claims),
-    ``df`` holding the per-photo rows (:func:`colorlab.results.collect` with ``kind="units"``). In
-    the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown."""
+    """Apply every claim's rule to its notebook's rows.
+
+    A claim whose notebook has no rows is :data:`NOT_RUN`. A rule that raises ``KeyError``,
+    ``ValueError`` or ``TypeError`` gives :data:`INCONCLUSIVE`, with the error as its evidence. In
+    the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown.
+
+    Args:
+        df: the per-photo rows of every notebook (:func:`colorlab.results.collect` with
+            ``kind="units"``), with a ``notebook`` column.
+        claims: the claims (:func:`colorlab.papers.all_claims` gives every source's).
+        profile: the profile the rows come from; ``"smoke"`` gives no verdicts.
+
+    Returns:
+        One row per claim: ``key, source, notebook, claim, evidence, verdict, interval, seeds,
+        measured_on``.
+    """
     out = []
     for c in claims:
         rows = _notebook_rows(df, c.notebook)
@@ -227,14 +313,24 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None)
 
 
 def paper_table(df: pd.DataFrame, published: Sequence[Published]) -> pd.DataFrame:
-    """Each published row beside ours (found in its notebook's rows by its ``match`` columns), with
-    the differences in the published unit and what each was measured on; ``NaN`` where we have
-    no such row (:func:`colorlab.methods.all_published` gives every registered method's rows).
+    """Set each published row beside ours.
+
+    Our row is found in its notebook's rows by the ``match`` columns.
+
+    Args:
+        df: the summary rows of every notebook, with a ``notebook`` column.
+        published: the published rows (:func:`colorlab.papers.all_published` gives every source's).
+
+    Returns:
+        One row per published row: ``paper_<metric>``, ``ours_<metric>`` and ``diff_<metric>`` in
+        the published unit (``NaN`` where we have no such row), and what each was measured on;
+        rounded to 2 digits.
 
     Example:
         >>> p = Published("Demo 2020, Table 1", "gray", {"auc": 89.1}, "03", {"variant": "gray"},
         ...               "ImageNet val", scale={"auc": 100.0})
-        >>> ours = pd.DataFrame([{"notebook": "03_x", "variant": "gray", "auc": 0.874, "data": "samples", "n_images": 32}])
+        >>> ours = pd.DataFrame([{"notebook": "03_x", "variant": "gray", "auc": 0.874, "data": "samples",
+        ...                       "n_images": 32}])
         >>> paper_table(ours, [p])[["method", "paper_auc", "ours_auc", "diff_auc"]].values.tolist()
         [['gray', 89.1, 87.4, -1.7]]
     """

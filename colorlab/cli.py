@@ -1,19 +1,8 @@
-"""``colorlab`` command line: ``run`` executes the notebooks, ``report`` rebuilds the summary,
-``colorize`` colourises your own photos with a trained (or released) model.
+"""The ``colorlab`` command line.
 
-Examples::
-
-    colorlab run                       # every notebook, quick profile, embedded samples
-    colorlab run --profile smoke       # seconds per notebook
-    colorlab run --only 01 02 -p steps=50 --results /tmp/try   # a variation, kept apart
-    colorlab run --profile full --data folder:/data/coco/train2017
-    colorlab run --list-params         # every parameter, its default and each profile's value
-    colorlab report --profile quick
-    colorlab colorize old_photos/ -o out/ --checkpoint zhang/full      # the newest zhang/full checkpoint
-    colorlab colorize scan.tif -o out/ --checkpoint zhang2016-released --weights colorization_release_v2-9b330a0b.pth
-
-Exit status: 0 when every notebook ran, 1 when one failed, 2 for a request refused before
-anything ran (one line says why), 130 after Ctrl-C.
+``run`` executes the notebooks, ``report`` rebuilds the summary, ``colorize`` colourises your own
+photos and ``bench`` measures what each method costs. docs/running.md, docs/colorize.md and
+docs/performance.md show each command; ``python -m colorlab`` is the same.
 """
 
 from __future__ import annotations
@@ -37,8 +26,18 @@ _DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded 
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE read as a Python literal when it is one (``3``, ``0.5``, ``None``,
-    ``True``, ``'x'``, ``[1, 2]``), else kept as a string; ``true``/``false``/``none`` are accepted too.
+    """Read one ``-p KEY=VALUE``.
+
+    Args:
+        text: ``KEY=VALUE``. VALUE is read as a Python literal when it is one (``3``, ``0.5``,
+            ``None``, ``True``, ``'x'``, ``[1, 2]``), else kept as a string; ``true``, ``false``,
+            ``none`` and ``null`` are read too, in any case.
+
+    Returns:
+        ``(key, value)``.
+
+    Raises:
+        argparse.ArgumentTypeError: no ``=``, or KEY is not a valid name.
 
     Example:
         >>> parse_override("steps=50"), parse_override("data_spec=folder:/x")
@@ -70,7 +69,11 @@ def _positive(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The whole command line (every subcommand), for ``main`` and for tests that parse the commands the docs show."""
+    """The whole command line, every subcommand included.
+
+    Returns:
+        The parser, for :func:`main` and for the tests that parse the commands the docs show.
+    """
     p = argparse.ArgumentParser(prog="colorlab", description="Reproductions of automatic image colourisation.")
     p.add_argument("--version", action="version", version=f"colorlab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -111,7 +114,8 @@ def _report(args: argparse.Namespace) -> int:
         check_profile(args.profile)
         folder = results.results_root(args.results) / args.profile
         if not any(folder.glob("*/metrics.json")):
-            raise UsageError(f"no results for profile {args.profile!r} in {folder} (run colorlab run --profile {args.profile})")
+            raise UsageError(f"no results for profile {args.profile!r} in {folder} "
+                             f"(run colorlab run --profile {args.profile})")
     except UsageError as e:
         print(f"colorlab report: {e}", file=sys.stderr)
         return 2
@@ -158,6 +162,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``colorlab`` command.
+
+    Args:
+        argv: the arguments after ``colorlab`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 done, 1 a notebook, photo or measurement failed, 2 a request refused
+        before anything ran (one line on stderr says why), 130 interrupted.
+    """
     try:
         args = parser().parse_args(argv)
         if args.command == "colorize":

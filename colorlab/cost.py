@@ -1,28 +1,7 @@
 """What a method costs to train and to run: images per second and peak memory, measured.
 
-:func:`measure` times ``repeats`` training steps (the method's own :meth:`train_step` with its
-own optimisers) on a synthetic batch of ``batch_size`` crops of ``size``², and ``repeats``
-colourisations of the same batch in eval mode, after ``warmup`` untimed ones, the device
-synchronised around each. With ``isolate`` (the default) it runs in a fresh Python process,
-inference first and training second, so that the memory it reports is that of this method
-alone, not of whatever the calling notebook already holds:
-
-* **CUDA**: the peak of ``torch.cuda.max_memory_allocated`` during each phase minus what the built
-  model and the batch hold before it (as on the CPU: what the phase adds at peak);
-* **CPU**: the process's resident-set high-water mark (``VmHWM``, reset once the model and the
-  batch are built) after each phase minus its resident set before the first, i.e. what the
-  model's activations, gradients and optimiser state add at peak over the built model and the
-  batch. The training phase's number includes the inference phase's peak when that is higher
-  (it rarely is). Where the mark cannot be reset (not Linux) the build's own peak may show
-  through, and the ``memory`` field says so.
-
-Weights do not change the cost, so the method is built without loading pretrained ones
-(:func:`colorlab.backbones.skip_weights`).
-
-Example:
-    >>> r = measure("yuv_regression", "l2", {"base": 4}, batch_size=2, size=16, repeats=2, isolate=False)
-    >>> sorted(r)[:4], len(r["train_seconds"]), r["isolated"]
-    (['batch_size', 'device', 'infer_images_per_second', 'infer_seconds'], 2, False)
+Notebook 04 compares its heads' costs with it, and notebook 07 its sparse and dense training
+(through :mod:`colorlab.papers`). docs/performance.md says how each figure is measured.
 """
 
 from __future__ import annotations
@@ -42,9 +21,26 @@ from .measuring import MB, in_fresh_process, in_this_process, peak_rss_mb, reset
 
 __all__ = ["measure", "compare", "on_device", "synthetic_batch"]
 
+
 def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device, seed: int = 0) -> dict[str, Any]:
-    """A batch like :class:`colorlab.data.ColorDataset`'s: random RGB ``(B, 3, size, size)`` with its
-    luminance and chroma in ``space`` (``"lab"`` or ``"yuv"``), smooth enough to have colour."""
+    """A synthetic batch like :class:`colorlab.data.ColorDataset`'s, smooth enough to have colour.
+
+    Args:
+        space: ``"lab"`` or ``"yuv"``.
+        batch_size: the images in it.
+        size: their side.
+        device: where the batch goes.
+        seed: draws the colours.
+
+    Returns:
+        ``rgb`` ``(B, 3, size, size)`` in ``[0, 1]``, its luminance and chroma (``L`` and ``ab``, or
+        ``Y`` and ``uv``) and ``image``, the images' indices.
+
+    Example:
+        >>> b = synthetic_batch("lab", 2, 16, torch.device("cpu"))
+        >>> sorted(b), tuple(b["ab"].shape)
+        (['L', 'ab', 'image', 'rgb'], (2, 2, 16, 16))
+    """
     g = torch.Generator().manual_seed(seed)
     low = torch.rand(batch_size, 3, max(1, size // 8), max(1, size // 8), generator=g)
     rgb = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
@@ -92,17 +88,46 @@ def _measure_here(name: str, variant: str, args: Mapping[str, Any], batch_size: 
             "train_images_per_second": batch_size / float(np.mean(train)),
             "infer_images_per_second": batch_size / float(np.mean(infer)),
             "peak_train_mb": peak(), "peak_infer_mb": peak_infer,
-            "memory": "cuda max_memory_allocated above the built model" if cuda else "CPU resident-set high-water mark above the built model"
+            "memory": "cuda max_memory_allocated above the built model" if cuda
+            else "CPU resident-set high-water mark above the built model"
             + ("" if reset else " (not reset after building: an upper bound)")}
 
 
 def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int, size: int, repeats: int = 5,
             warmup: int = 1, device: str = "cpu", isolate: bool = True) -> dict[str, Any]:
-    """Training and inference cost of method ``name``/``variant`` built with ``args`` (see the module
-    docstring): per-repeat seconds (``train_seconds``, ``infer_seconds``), the images per second of
-    each (batch size over the mean of its repeats), and peak memory in MiB. State that :meth:`~colorlab.methods.base.Method.prepare`
-    would compute from data (a class prior) keeps its initial values: it changes no cost.
-    A bad method name, variant or argument is refused before any process starts."""
+    """The training and inference cost of one method on a synthetic batch (docs/performance.md).
+
+    ``repeats`` training steps (the method's own, with its own optimisers) and ``repeats``
+    colourisations are timed after ``warmup`` untimed ones. Pretrained weights are not loaded, and
+    state that :meth:`~colorlab.methods.base.Method.prepare` would compute from data (a class prior)
+    keeps its initial values: neither changes the cost.
+
+    Args:
+        name: the method's registered name.
+        variant: its variant.
+        args: its arguments.
+        batch_size: the crops in the batch.
+        size: their side; a multiple of the method's input size.
+        repeats: the timed steps of each phase.
+        warmup: the untimed steps before them.
+        device: where it runs.
+        isolate: measure in a fresh process, so that the memory is this method's alone.
+
+    Returns:
+        The seconds of each repeat (``train_seconds``, ``infer_seconds``), the images per second of
+        each phase (the batch size over the mean of its repeats), the peak memory in MiB of each
+        (``peak_train_mb``, ``peak_infer_mb``), what ``memory`` means, and what ran.
+
+    Raises:
+        ValueError: a bad size, repeats or warmup, or a bad method name, variant or argument,
+            refused before any process starts.
+        RuntimeError: the fresh process failed.
+
+    Example:
+        >>> r = measure("yuv_regression", "l2", {"base": 4}, batch_size=2, size=16, repeats=2, isolate=False)
+        >>> sorted(r)[:4], len(r["train_seconds"]), r["isolated"]
+        (['batch_size', 'device', 'infer_images_per_second', 'infer_seconds'], 2, False)
+    """
     if batch_size < 1 or size < 1 or repeats < 1 or warmup < 0:
         raise ValueError(f"need batch_size, size, repeats >= 1 and warmup >= 0; got {batch_size}, {size}, "
                          f"{repeats}, {warmup}")
@@ -123,11 +148,21 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
 
 def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
             repeats: int = 5, devices: tuple[str, ...] | list[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
-    """The cost of each of method ``name``'s ``configs`` (label -> ``(variant, args)``) on each device
-    (duplicates dropped), each by :func:`measure`: one row per config and device, ``variant`` holding
-    the label, with the training and inference images per second over the mean of the timed steps and
-    their 95 % bootstrap intervals over the ``repeats`` (``_lo``, ``_hi``; none with one repeat), and
-    peak memory. Progress says which is being measured.
+    """The cost of several configurations of one method on each device, each by :func:`measure`.
+
+    Args:
+        name: the method's registered name.
+        configs: ``(variant, args)`` by label.
+        batch_size: the crops in the batch.
+        size: their side.
+        repeats: the timed steps of each phase.
+        devices: the devices (duplicates dropped).
+        isolate: measure each in a fresh process.
+
+    Returns:
+        One row per configuration and device, ``variant`` holding the label: the training and
+        inference images per second over the mean of the timed steps with their 95 % bootstrap
+        intervals over the repeats (``_lo``, ``_hi``; none with one repeat), and peak memory.
 
     Example:
         >>> t = compare("yuv_regression", {"narrow": ("l2", {"base": 2}), "wide": ("l2", {"base": 4})},
@@ -151,7 +186,11 @@ def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, 
 
 
 def on_device(table: pd.DataFrame, device: str) -> pd.DataFrame:
-    """The rows of a :func:`compare` table measured on ``device``'s kind (``cuda`` matches ``cuda:0``).
+    """The rows of a :func:`compare` table measured on a kind of device.
+
+    Args:
+        table: the table.
+        device: the device; its kind counts (``cuda`` matches ``cuda:0``).
 
     Example:
         >>> on_device(pd.DataFrame({"device": ["cpu", "cuda:0"]}), "cuda")["device"].tolist()

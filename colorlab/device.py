@@ -1,9 +1,4 @@
-"""Which device runs, and waiting for it: the floor under training and evaluation.
-
-Example:
-    >>> pick_device("cpu")
-    device(type='cpu')
-"""
+"""Which device runs, and waiting for it: the floor under training and evaluation."""
 
 from __future__ import annotations
 
@@ -22,8 +17,25 @@ def _cuda() -> torch.device:
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA if available, then MPS, then CPU; otherwise the named device, which must
-    exist. Under ``torchrun`` with several processes, ``cuda`` is each process's own GPU."""
+    """The device to run on.
+
+    Under ``torchrun`` with several processes, ``cuda`` is each process's own GPU
+    (``cuda:LOCAL_RANK``).
+
+    Args:
+        device: ``"auto"`` (CUDA if available, then MPS, then the CPU), a device's name such as
+            ``"cpu"`` or ``"cuda:1"``, or a :class:`torch.device` (returned as it is).
+
+    Returns:
+        The device.
+
+    Raises:
+        RuntimeError: ``cuda`` or ``mps`` was asked for and is not available.
+
+    Example:
+        >>> pick_device("cpu")
+        device(type='cpu')
+    """
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -44,7 +56,11 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def synchronize(dev: torch.device) -> None:
-    """Wait for the work queued on an asynchronous device (CUDA, MPS), so a timing measures the work itself."""
+    """Wait for the work queued on an asynchronous device, so that a timing measures the work itself.
+
+    Args:
+        dev: the device; CUDA and MPS are waited for, anything else returns at once.
+    """
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     elif dev.type == "mps":

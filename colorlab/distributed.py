@@ -1,30 +1,8 @@
-"""Training on several processes with ``torchrun``: which process this is, who writes, and the
-collective operations the training loop needs, over :mod:`torch.distributed`.
+"""Training on several processes with ``torchrun``, over :mod:`torch.distributed`.
 
-``torchrun --nproc_per_node N ...`` starts N processes with ``RANK``, ``WORLD_SIZE`` and
-``LOCAL_RANK`` in their environment. Outside it (or with one process) every function here is a
-no-op that answers "rank 0 of 1", so the package calls them unconditionally.
-
-* :func:`rank_world` reads the environment (no process group needed): the training sampler
-  shards each step's global batch by it (:class:`colorlab.data.StepBatchSampler`), and only rank
-  0 writes checkpoints, results and progress (:func:`is_writer`).
-* :func:`setup` joins the process group (NCCL for CUDA, gloo for the CPU) the first time
-  training needs it.
-* :func:`average_gradients` is what ``DistributedDataParallel`` computes: after each backward
-  pass the gradients of an optimiser's parameters are summed over the processes (one all-reduce
-  of one flat buffer) and divided by their number, so every process takes the same step as one
-  process with the whole batch would. The DDP wrapper itself is not used: the methods call their
-  networks' parts directly (a GAN's discriminator twice per step, a hypercolumn read layer by
-  layer), which its reducer does not see. Batch-norm statistics stay each process's own, and rank
-  0's are saved, as with DDP's default ``broadcast_buffers``, which copies rank 0's to the others
-  before each forward pass.
-
-Example:
-    >>> rank_world(), is_writer()
-    ((0, 1), True)
-    >>> p = torch.nn.Parameter(torch.ones(2)); p.grad = torch.full((2,), 3.0)
-    >>> average_gradients([p]); p.grad.tolist()   # one process: unchanged
-    [3.0, 3.0]
+Which process this is, who writes, and the collective operations the training loop needs. Outside
+``torchrun`` (or with one process) every function here answers "rank 0 of 1" and does nothing else,
+so the package calls them unconditionally. docs/performance.md says how training is shared.
 """
 
 from __future__ import annotations
@@ -47,8 +25,19 @@ TIMEOUT = dt.timedelta(minutes=30)
 
 
 def rank_world() -> tuple[int, int]:
-    """``(rank, world size)`` of this process: from the process group when there is one, else from
-    ``torchrun``'s ``RANK`` and ``WORLD_SIZE``, else ``(0, 1)``."""
+    """This process's rank and the number of processes.
+
+    Returns:
+        ``(rank, world size)``: the process group's when there is one, else ``torchrun``'s ``RANK``
+        and ``WORLD_SIZE``, else ``(0, 1)``.
+
+    Raises:
+        ValueError: ``RANK`` or ``WORLD_SIZE`` is not an integer, or ``RANK`` is out of range.
+
+    Example:
+        >>> rank_world(), is_writer()
+        ((0, 1), True)
+    """
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     try:
@@ -78,9 +67,18 @@ def active() -> bool:
 
 
 def setup(device: torch.device, timeout: dt.timedelta = TIMEOUT) -> tuple[int, int]:
-    """Join the process group ``torchrun`` describes, once (NCCL on CUDA, gloo otherwise);
-    ``(rank, world)``. With one process nothing is started. ``timeout`` bounds each collective's
-    wait for the others (a process that died)."""
+    """Join the process group ``torchrun`` describes, once; with one process nothing is started.
+
+    Args:
+        device: this process's device: NCCL on CUDA, gloo otherwise.
+        timeout: how long each collective waits for the others (a process that died).
+
+    Returns:
+        ``(rank, world size)``.
+
+    Raises:
+        RuntimeError: several processes, and this PyTorch has no :mod:`torch.distributed`.
+    """
     rank, world = rank_world()
     if world == 1 or dist.is_initialized():
         return rank, world
@@ -93,11 +91,21 @@ def setup(device: torch.device, timeout: dt.timedelta = TIMEOUT) -> tuple[int, i
 
 
 def average_gradients(params: Iterable[Tensor]) -> None:
-    """Average the gradients of ``params`` over the processes, in place (one all-reduce of one
-    flat buffer per dtype and device, after a small one that says which parameters have a
-    gradient anywhere); nothing with one process. A parameter with a gradient on some processes
-    only (a branch the data skips there) gets zeros where it has none, as DDP treats it; one with
-    a gradient nowhere keeps none (the optimiser skips it everywhere)."""
+    """Average the gradients of ``params`` over the processes, in place, as ``DistributedDataParallel`` does.
+
+    One all-reduce of one flat buffer per dtype and device, after a small one that says which
+    parameters have a gradient anywhere. A parameter with a gradient on some processes only (a
+    branch the data skips there) gets zeros where it has none, as DDP treats it; one with a gradient
+    nowhere keeps none (the optimiser skips it everywhere). With one process nothing happens.
+
+    Args:
+        params: the parameters; those that do not require a gradient are left out.
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.ones(2)); p.grad = torch.full((2,), 3.0)
+        >>> average_gradients([p]); p.grad.tolist()   # one process: unchanged
+        [3.0, 3.0]
+    """
     if not active():
         return
     params = [p for p in params if p.requires_grad]
@@ -122,7 +130,11 @@ def average_gradients(params: Iterable[Tensor]) -> None:
 
 
 def broadcast_module(module: torch.nn.Module) -> None:
-    """Copy rank 0's parameters and buffers to every process (as DDP does when it is built)."""
+    """Copy rank 0's parameters and buffers to every process (as DDP does when it is built).
+
+    Args:
+        module: the module, changed in place.
+    """
     if not active():
         return
     with torch.no_grad():
@@ -131,7 +143,14 @@ def broadcast_module(module: torch.nn.Module) -> None:
 
 
 def broadcast_object(obj: Any) -> Any:
-    """Rank 0's ``obj`` on every process (picklable)."""
+    """Rank 0's ``obj`` on every process.
+
+    Args:
+        obj: any picklable value; only rank 0's counts.
+
+    Returns:
+        Rank 0's value.
+    """
     if not active():
         return obj
     box = [obj]
@@ -140,7 +159,14 @@ def broadcast_object(obj: Any) -> Any:
 
 
 def all_gather_object(obj: Any) -> list[Any]:
-    """Every process's ``obj``, in rank order (``[obj]`` with one process)."""
+    """Every process's ``obj``.
+
+    Args:
+        obj: any picklable value.
+
+    Returns:
+        The values in rank order (``[obj]`` with one process).
+    """
     if not active():
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
@@ -149,7 +175,14 @@ def all_gather_object(obj: Any) -> list[Any]:
 
 
 def average(t: Tensor) -> Tensor:
-    """``t`` averaged over the processes (a new tensor; ``t`` itself with one process)."""
+    """``t`` averaged over the processes.
+
+    Args:
+        t: a tensor of the same shape on every process.
+
+    Returns:
+        A new tensor; ``t`` itself with one process.
+    """
     if not active():
         return t
     out = t.detach().clone()

@@ -1,7 +1,8 @@
-"""The colour distribution of an image: its marginal histograms of ``a`` and ``b``, and how two
-distributions compare (Isola et al. 2017, §4.2: the measurable form of "less desaturated, more like
-the real colours"). Pure functions over batched tensors; :func:`colorlab.metrics.evaluate` scores
-every prediction with them.
+"""The colour distribution of an image, and how two distributions compare.
+
+Each image's marginal histograms of ``a`` and ``b`` are compared with the truth's (Isola et al.
+2017, §4.2: the measurable form of "less desaturated, more like the real colours").
+:func:`colorlab.metrics.evaluate` scores every prediction with them.
 
 Example:
     >>> ab = torch.zeros(1, 2, 4, 4)
@@ -29,8 +30,14 @@ HIST_EPS = 1e-3
 
 
 def ab_histograms(ab: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
-    """Each image's marginal histograms of ``a`` and ``b`` ``(B, 2, K)``, each summing to 1 (``K`` bins
-    between ``edges``; values outside the range counted in the end bins).
+    """Each image's marginal histograms of ``a`` and of ``b``.
+
+    Args:
+        ab: chroma ``(B, 2, H, W)`` in Lab units.
+        edges: the ``K + 1`` bin edges; values outside the range are counted in the end bins.
+
+    Returns:
+        ``(B, 2, K)``: the histogram of ``a`` and of ``b``, each summing to 1.
 
     Example:
         >>> ab = torch.tensor([[[[-200.0, 0.0]], [[5.0, 5.0]]]])  # a: -200 and 0; b: 5 twice
@@ -47,7 +54,14 @@ def ab_histograms(ab: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
 
 
 def histogram_intersection(p: Tensor, q: Tensor) -> Tensor:
-    """``Σ min(p, q)`` over the last dimension: 1 for identical distributions, 0 for disjoint ones.
+    """The intersection ``Σ min(p, q)`` of two histograms.
+
+    Args:
+        p: histograms ``(..., K)``, each summing to 1.
+        q: histograms of the same shape.
+
+    Returns:
+        ``(...)``: 1 for identical distributions, 0 for disjoint ones.
 
     Example:
         >>> histogram_intersection(torch.tensor([0.5, 0.5, 0.0]), torch.tensor([0.0, 0.5, 0.5])).item()
@@ -57,8 +71,18 @@ def histogram_intersection(p: Tensor, q: Tensor) -> Tensor:
 
 
 def histogram_kl(p: Tensor, q: Tensor, eps: float = HIST_EPS) -> Tensor:
-    """``KL(p ‖ q')`` in nats over the last dimension, ``q' = (q + eps) / (1 + K eps)``: how badly ``q``
-    (a prediction's histogram) covers ``p`` (the truth's); 0 when they agree up to the smoothing.
+    """The KL divergence ``KL(p ‖ q')`` in nats, with ``q' = (q + eps) / (1 + K eps)``.
+
+    It says how badly ``q`` (a prediction's histogram) covers ``p`` (the truth's); the smoothing
+    makes a colour the prediction never shows cost a finite amount.
+
+    Args:
+        p: the truth's histograms ``(..., K)``, each summing to 1.
+        q: the prediction's histograms, of the same shape.
+        eps: the mass spread evenly over the bins of ``q``.
+
+    Returns:
+        ``(...)``: 0 when they agree up to the smoothing.
 
     Example:
         >>> p = torch.tensor([0.5, 0.5])

@@ -1,13 +1,6 @@
-"""The errors and the argument check that every floor of the package shares; it imports nothing
-of colorlab, so any module may use it.
+"""The errors and the argument check that every floor of the package shares.
 
-Example:
-    >>> check_choice("loss", "l2", ("l1", "l2"))
-    'l2'
-    >>> check_choice("loss", "l3", ("l1", "l2"), owner="yuv_regression")
-    Traceback (most recent call last):
-    ...
-    ValueError: yuv_regression: loss must be one of l1, l2; got 'l3'
+It imports nothing of colorlab, so any module may use it.
 """
 
 from __future__ import annotations
@@ -21,11 +14,14 @@ T = TypeVar("T")
 
 
 class UsageError(ValueError):
-    """A request refused before anything runs; its message is one line for the terminal."""
+    """A request refused before anything runs.
+
+    Its message is one line for the terminal. The commands print it and exit with status 2.
+    """
 
 
 def check_choice(name: str, value: T, choices: Iterable[T], *, owner: str = "") -> T:
-    """``value`` when it is one of ``choices``, else ``ValueError`` naming them all.
+    """Check that ``value`` is one of ``choices``.
 
     Args:
         name: what the value is (an argument's name), for the message.
@@ -35,6 +31,17 @@ def check_choice(name: str, value: T, choices: Iterable[T], *, owner: str = "") 
 
     Returns:
         ``value`` itself.
+
+    Raises:
+        ValueError: ``value`` is not one of ``choices``; the message names them all.
+
+    Example:
+        >>> check_choice("loss", "l2", ("l1", "l2"))
+        'l2'
+        >>> check_choice("loss", "l3", ("l1", "l2"), owner="yuv_regression")
+        Traceback (most recent call last):
+        ...
+        ValueError: yuv_regression: loss must be one of l1, l2; got 'l3'
     """
     known = list(choices)
     if value not in known:

@@ -1,18 +1,8 @@
-"""The evaluation steps every notebook shares: colourise a test set, score it, and the
-reference rows (ground truth, gray, random colours) of Zhang et al.'s Table 1.
+"""The evaluation steps every notebook shares: colourise a test set, score it, and the reference rows.
 
-A *colouriser* is ``fn(batch) -> rgb``: it takes a batch dict on the device (with ``rgb`` and
-the luminance channels) and returns the colourised RGB ``(B, 3, H, W)`` in ``[0, 1]``;
-:func:`colorizer` makes one from a method and a decoding. :func:`score_method` does the whole
-step for a trained method: colourise, score, label the row.
-
-Example:
-    >>> from colorlab import data
-    >>> test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=1)
-    >>> gt, pred, ips = predict(lambda b: b["rgb"], data.make_loader(test, 8, train=False))
-    >>> row = score(gt, pred, method="identity")
-    >>> row["method"], round(row["auc"], 6), row["n_images"]
-    ('identity', 1.0, 8)
+A *colouriser* is ``fn(batch) -> rgb``: it takes a batch dict on the device (with ``rgb`` and the
+luminance channels) and returns the colourised RGB ``(B, 3, H, W)`` in ``[0, 1]``. :func:`colorizer`
+makes one from a method; :func:`score_method` colourises, scores and labels the row of a trained one.
 """
 
 from __future__ import annotations
@@ -57,15 +47,28 @@ def _timed(colorize: Colorizer, batch: dict[str, Any], dev: torch.device) -> tup
 
 
 @torch.no_grad()
-def predict(
-    colorize: Colorizer,
-    loader: Iterable[dict[str, Any]],
-    device: str | torch.device = "auto",
-    progress: bool = False,
-) -> tuple[Tensor, Tensor, float]:
-    """Run ``colorize`` over a test loader; return ground-truth and predicted RGB (on the CPU,
-    ``(N, 3, H, W)``) and the throughput in images per second (colouriser time only, with
-    the device synchronised)."""
+def predict(colorize: Colorizer, loader: Iterable[dict[str, Any]], device: str | torch.device = "auto",
+            progress: bool = False) -> tuple[Tensor, Tensor, float]:
+    """Colourise a test loader, keeping every image (:func:`stream` keeps the first only).
+
+    Args:
+        colorize: the colouriser.
+        loader: the test batches.
+        device: where it runs (:func:`colorlab.device.pick_device`).
+        progress: show a progress bar.
+
+    Returns:
+        Ground truth and prediction, RGB ``(N, 3, H, W)`` in ``[0, 1]`` on the CPU, and the images
+        per second (the colouriser's time only, the device synchronised).
+
+    Example:
+        >>> from colorlab import data
+        >>> test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=1)
+        >>> gt, pred, ips = predict(lambda b: b["rgb"], data.make_loader(test, 8, train=False))
+        >>> row = score(gt, pred, method="identity")
+        >>> row["method"], round(row["auc"], 6), row["n_images"]
+        ('identity', 1.0, 8)
+    """
     dev = pick_device(device)
     gts, preds, seconds = [], [], 0.0
     for batch in tqdm(loader, desc="predict", disable=not progress, leave=False):
@@ -81,10 +84,9 @@ def predict(
 
 
 class Streamed(NamedTuple):
-    """What :func:`stream` gives: every image's metrics, the first ``keep`` ground-truth and
-    predicted RGB images ``(K, 3, H, W)`` on the CPU, the colouriser's images per second, and the
-    pixel counts of ``a`` and ``b`` pooled over every image (:func:`pooled_counts`), of the truth
-    (``gt_counts``) and of the prediction (``pred_counts``), ``(2, K)`` on the CPU."""
+    """What :func:`stream` gives: every image's metrics, the first ``keep`` images ``(K, 3, H, W)`` of the truth and
+    the prediction on the CPU, the colouriser's images per second, and the ``a``/``b`` pixel counts pooled over every
+    image (:func:`pooled_counts`) of the truth (``gt_counts``) and of the prediction (``pred_counts``), on the CPU."""
 
     per_image: pd.DataFrame
     gt: Tensor
@@ -96,11 +98,16 @@ class Streamed(NamedTuple):
 
 @dataclass
 class Evaluation:
-    """One run's evaluation (:meth:`colorlab.study.Study.evaluate`): its rows (one per model row,
-    over the run's test tiles), the same per photo (``units``), for figures the first
-    :data:`KEEP_IMAGES` test tiles' ground truth ``(K, 3, H, W)`` and each prediction by ``(label,
-    decode)``, and the pooled ``a``/``b`` pixel counts of every test tile (:func:`pooled_counts`)
-    by ``(label, decode)`` and, for the truth, ``"truth"``."""
+    """One run's evaluation (:meth:`colorlab.study.Study.evaluate`).
+
+    Args:
+        table: one row per model row, over the run's test tiles.
+        gt: for figures, the first :data:`KEEP_IMAGES` test tiles' ground truth ``(K, 3, H, W)``.
+        predictions: the same tiles colourised, by ``(label, decode)``.
+        units: the rows per photo.
+        counts: the pooled ``a``/``b`` pixel counts of every test tile (:func:`pooled_counts`), by
+            ``(label, decode)`` and, for the truth, ``"truth"``.
+    """
 
     table: pd.DataFrame
     gt: Tensor
@@ -110,12 +117,14 @@ class Evaluation:
 
 
 def pooled_counts(rgb: Tensor, edges: tuple[float, ...] = HIST_EDGES) -> Tensor:
-    """Pixel counts ``(2, K)`` of ``a`` and ``b`` over every image of RGB ``(N, 3, H, W)``, in the
-    bins between ``edges`` (:func:`colorlab.distributions.ab_histograms`; sums over batches give
-    the whole set's).
+    """Pixel counts ``(2, K)`` of ``a`` and ``b`` over every image; sums over batches give the whole set's.
+
+    Args:
+        rgb: RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        edges: the ``K + 1`` edges of the bins (:func:`colorlab.distributions.ab_histograms`).
 
     Example:
-        >>> pooled_counts(torch.full((2, 3, 4, 4), 0.5)).sum(1).tolist()   # 32 pixels, each counted in a and in b
+        >>> pooled_counts(torch.full((2, 3, 4, 4), 0.5)).sum(1).tolist()  # 32 pixels, each in a and in b
         [32.0, 32.0]
     """
     ab = rgb_to_lab(rgb.float().clamp(0, 1))[1]
@@ -130,19 +139,22 @@ def _kept(parts: list[Tensor], x: Tensor, keep: int | None) -> None:
 
 
 @torch.no_grad()
-def stream(
-    colorize: Colorizer,
-    loader: Iterable[dict[str, Any]],
-    device: str | torch.device = "auto",
-    *,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-    keep: int | None = KEEP_IMAGES,
-) -> Streamed:
-    """Colourise a test loader and score it batch by batch on the device
-    (:func:`colorlab.metrics.evaluate`): each batch's per-image metrics go to the host as a small
-    table and its images are dropped, but the first ``keep`` (``None``: all), which figures show.
-    Throughput counts the colouriser's time only, the device synchronised around it.
+def stream(colorize: Colorizer, loader: Iterable[dict[str, Any]], device: str | torch.device = "auto", *,
+           prior: Tensor | None = None, bins: Tensor | None = None, keep: int | None = KEEP_IMAGES) -> Streamed:
+    """Colourise a test loader and score it batch by batch on the device, so memory stays flat.
+
+    Each batch's per-image metrics (:func:`colorlab.metrics.evaluate`) go to the host as a small
+    table, and its images are dropped but the first ``keep``, which figures show.
+
+    Args:
+        colorize: the colouriser.
+        loader: the test batches.
+        device: where it runs (:func:`colorlab.device.pick_device`; MPS scores on the CPU).
+        prior: a class prior over the ab bins ``bins``; with both, the rebalanced AuC is added.
+        keep: images kept (``None``: all).
+
+    Returns:
+        The metrics, the kept images and the colouriser's images per second (its time only, device synchronised).
 
     Example:
         >>> from colorlab import data
@@ -180,18 +192,20 @@ def _scoring_device(dev: torch.device) -> torch.device:
 
 
 @torch.no_grad()
-def stream_references(
-    loader: Any,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    *,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-) -> dict[str, pd.DataFrame]:
-    """The per-image metrics of :func:`reference_predictions` (ground truth, gray, random colours)
-    batch by batch: the same rows, without holding the test set. ``loader`` is a sequential
-    :class:`~torch.utils.data.DataLoader` whose ``dataset`` gives test item ``i`` (with ``rgb``) by
-    index, for the other image whose colours the random row copies.
+def stream_references(loader: Any, seed: int = 0, device: str | torch.device = "auto", *,
+                      prior: Tensor | None = None, bins: Tensor | None = None) -> dict[str, pd.DataFrame]:
+    """The per-image metrics of :func:`reference_predictions` batch by batch: the same, without holding the set.
+
+    Args:
+        loader: a :class:`~torch.utils.data.DataLoader` that passes once over its ``dataset`` in order; the
+            dataset gives test item ``i`` (with ``rgb``) by index, for the image whose colours the random row copies.
+        seed: draws the random row's shift.
+        device: where the metrics are computed (MPS: on the CPU).
+        prior: a class prior over the ab bins ``bins``; with both, the rebalanced AuC is added.
+
+    Raises:
+        TypeError: the loader is not a sequential ``DataLoader``.
+        ValueError: it did not give every image of its dataset once.
 
     Example:
         >>> from colorlab import data
@@ -230,29 +244,34 @@ def stream_references(
 
 
 def colorizer(method: Method, decode: str | None = None, **options: Any) -> Colorizer:
-    """A colouriser from a method (put in eval mode) and one of its decodings."""
+    """A colouriser ``fn(batch) -> rgb`` from a method and one of its decodings.
+
+    Args:
+        method: the method; put in eval mode.
+        decode: the decoding (default: its first).
+        options: the decoding's options.
+    """
     method.eval()
     decode = method.check_decode(decode)
     return lambda batch: method.colorize(batch, decode, **options)
 
 
-def score(
-    gt: Tensor,
-    pred: Tensor,
-    *,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-    **labels: Any,
-) -> dict[str, Any]:
-    """One table row: the labels (``method``, ``variant``, ...) then the aggregated metrics of
-    :func:`colorlab.metrics.evaluate`."""
+def score(gt: Tensor, pred: Tensor, *, prior: Tensor | None = None, bins: Tensor | None = None,
+          **labels: Any) -> dict[str, Any]:
+    """One table row: the labels, then the metrics of :func:`colorlab.metrics.evaluate` aggregated.
+
+    Args:
+        gt: ground truth, RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        pred: the prediction, the same shape.
+        prior: a class prior over the ab bins ``bins``; with both, the rebalanced AuC is added.
+        labels: the row's labels (``method``, ``variant``, ...).
+    """
     return {**labels, **summarize(evaluate(gt, pred, prior, bins))}
 
 
 class Scored(NamedTuple):
-    """What :func:`score_method` gives: the ``row``, the first ground-truth and predicted RGB images
-    ``(K, 3, H, W)`` on the CPU, every image's metrics ``per_image`` (:func:`colorlab.metrics.evaluate`),
-    and the pooled ``a``/``b`` pixel counts of the truth and the prediction (:class:`Streamed`)."""
+    """What :func:`score_method` gives: the ``row``, the first images ``(K, 3, H, W)`` of the truth and the
+    prediction on the CPU, every image's metrics ``per_image`` and the pooled pixel counts (:class:`Streamed`)."""
 
     row: dict[str, Any]
     gt: Tensor
@@ -262,27 +281,25 @@ class Scored(NamedTuple):
     pred_counts: Tensor | None = None
 
 
-def score_method(
-    trained: Trained,
-    loader: Iterable[dict[str, Any]],
-    *,
-    decode: str | None = None,
-    options: Mapping[str, Any] | None = None,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-    device: str | torch.device = "auto",
-    labels: Mapping[str, Any] | None = None,
-    keep: int | None = KEEP_IMAGES,
-) -> Scored:
-    """Colourise the test ``loader`` with a trained method's decoding and score it: a
-    :class:`Scored` ``(row, gt, pred, per_image)``.
+def score_method(trained: Trained, loader: Iterable[dict[str, Any]], *, decode: str | None = None,
+                 options: Mapping[str, Any] | None = None, prior: Tensor | None = None, bins: Tensor | None = None,
+                 device: str | torch.device = "auto", labels: Mapping[str, Any] | None = None,
+                 keep: int | None = KEEP_IMAGES) -> Scored:
+    """Colourise a test loader with a trained method's decoding, and score it batch by batch (:func:`stream`).
 
-    The row has ``method`` (the method's name), ``variant``, ``decode``, the method's own labels
-    for that decoding (a temperature, a boost factor), ``params``, ``steps``, ``train_seconds``,
-    then ``labels`` (which add to or override any of these), the metrics (with ``auc_rebal`` when ``prior``
-    and ``bins`` are given), ``images_per_second`` and ``device``, computed batch by batch on the
-    device (:func:`stream`); ``gt`` and ``pred`` are the first ``keep`` RGB images ``(K, 3, H, W)``
-    on the CPU, for figures.
+    Args:
+        trained: the trained method.
+        loader: the test batches.
+        decode: the decoding (default: the method's first), with its ``options``.
+        prior: a class prior over the ab bins ``bins``; with both, the rebalanced AuC is added.
+        device: where it runs.
+        labels: columns added to the row, or overriding any of its labels.
+        keep: images kept for figures.
+
+    Returns:
+        The row: ``method``, ``variant``, ``decode``, the method's own labels for that decoding (a temperature, a
+        boost factor), ``params``, ``steps``, ``train_seconds``, then ``labels``, the metrics, ``images_per_second``
+        and ``device``. With it the first ``keep`` images, every image's metrics and the pooled pixel counts.
     """
     method, options = trained.method, dict(options or {})
     dev = pick_device(device)
@@ -295,21 +312,15 @@ def score_method(
     return Scored(row, out.gt, out.pred, out.per_image, out.gt_counts, out.pred_counts)
 
 
-def reference_rows(
-    gt: Tensor,
-    *,
-    prior: Tensor | None = None,
-    bins: Tensor | None = None,
-    seed: int = 0,
-    **labels: Any,
-) -> list[dict[str, Any]]:
-    """The reference rows of Zhang et al. 2016, Table 1, on this test set (``seed`` draws the random
-    colours, and is a row label too):
+def reference_rows(gt: Tensor, *, prior: Tensor | None = None, bins: Tensor | None = None, seed: int = 0,
+                   **labels: Any) -> list[dict[str, Any]]:
+    """The rows ``ground_truth``, ``gray`` and ``random`` of Zhang et al. 2016, Table 1 (:func:`reference_predictions`).
 
-    * ``ground_truth``: the test images themselves;
-    * ``gray``: ``ab = 0`` (the grayscale input);
-    * ``random``: the true ``L`` with the ``ab`` of another test image (a seeded random cyclic
-      shift of the test set), as the paper's "random colours" copies the colours of a random image.
+    Args:
+        gt: the test images, RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        prior: a class prior over the ab bins ``bins``; with both, the rebalanced AuC is added.
+        seed: draws the random colours; a row label too.
+        labels: more row labels.
 
     Example:
         >>> rows = reference_rows(torch.rand(4, 3, 16, 16))
@@ -321,9 +332,16 @@ def reference_rows(
 
 
 def reference_predictions(gt: Tensor, seed: int = 0) -> dict[str, Tensor]:
-    """The predictions of :func:`reference_rows`: ``{"ground_truth", "gray", "random"}`` RGB
-    ``(N, 3, H, W)``; ``random`` gives each image the ab of another one (a seeded random cyclic
-    shift of the set: a permutation in which no image keeps its own colours).
+    """The predictions of Zhang et al.'s reference rows.
+
+    Args:
+        gt: the test images, RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        seed: draws the random colours.
+
+    Returns:
+        RGB ``(N, 3, H, W)`` each: ``ground_truth``, the images themselves; ``gray``, ``ab = 0`` (the grayscale
+        input); ``random``, the true ``L`` with the ``ab`` of another image (a seeded random cyclic shift of the
+        set, so no image keeps its own colours), as the paper's "random colours" copies a random image's.
 
     Example:
         >>> list(reference_predictions(torch.rand(3, 3, 8, 8)))
@@ -339,16 +357,27 @@ def reference_predictions(gt: Tensor, seed: int = 0) -> dict[str, Tensor]:
 
 @torch.no_grad()
 def colorize_images(method: Method, images: Sequence[Tensor], decode: str | None = None, *,
-                    max_side: int | None = None, device: str | torch.device = "auto") -> tuple[list[Tensor], list[Tensor]]:
-    """Whole images (uint8 or ``[0, 1]`` RGB ``(3, H, W)`` each, any size; an
-    :class:`~colorlab.data.ImageSet`), one at a time: ``(gray, colourised)``, two lists of RGB
-    ``(3, h, w)`` in ``[0, 1]`` on the CPU, where an image whose longer side exceeds ``max_side``
-    is first scaled down (antialiased) to it. No ground truth is needed (historical photographs).
+                    max_side: int | None = None,
+                    device: str | torch.device = "auto") -> tuple[list[Tensor], list[Tensor]]:
+    """Colourise whole images one at a time; no ground truth is needed (historical photographs).
+
+    Args:
+        method: the method.
+        images: RGB ``(3, H, W)`` each, uint8 or in ``[0, 1]``, any size (an :class:`~colorlab.data.ImageSet`, say).
+        decode: the decoding (default: the method's first).
+        max_side: an image whose longer side exceeds it is first scaled down to it (antialiased).
+        device: where it runs.
+
+    Returns:
+        ``(gray, colourised)``: two lists of RGB ``(3, h, w)`` in ``[0, 1]`` on the CPU.
+
+    Raises:
+        ValueError: ``max_side`` is not positive.
 
     Example:
         >>> from colorlab.methods import build
-        >>> gray, out = colorize_images(build("yuv_regression", "l2", base=4), [torch.zeros(3, 40, 20, dtype=torch.uint8)],
-        ...                             max_side=20, device="cpu")
+        >>> m = build("yuv_regression", "l2", base=4)
+        >>> gray, out = colorize_images(m, [torch.zeros(3, 40, 20, dtype=torch.uint8)], max_side=20, device="cpu")
         >>> out[0].shape, gray[0].shape
         (torch.Size([3, 20, 10]), torch.Size([3, 20, 10]))
     """

@@ -1,19 +1,9 @@
 """Per-photo rows, and the estimates with intervals that tables and verdicts rest on.
 
-A notebook scores every model once per seed (a *run*); each run's test set is scored per tile and
-the tiles are gathered to their photo (:func:`unit_rows`), because the tiles of one photo are not
-independent evidence. The resulting *units* table has one row per model row (``method``,
-``variant``, ``decode``: :data:`ROW_KEYS`), seed and photo (``unit``). From it:
-
-* :func:`estimate`: a metric's mean over seeds and photos with its bootstrap interval
-  (:func:`colorlab.stats.bootstrap`), the rebalanced AuC pooled (weighted by each photo's
-  rebalancing weight, as :func:`colorlab.metrics.summarize` pools tiles);
-* :func:`difference`: the paired difference of two model rows on the same seeds and photos;
-* :func:`summary`: one row per model row with the mean and interval of every metric in
-  :data:`INTERVAL_METRICS`, the seeds, the number of photos and the test set.
-
-When each seed holds out its own fold of photos (``samples``), a photo has a value under one
-seed only; the other cells are NaN and the bootstrap leaves them out.
+Each run's test set is scored per tile, and the tiles are gathered to their photo
+(:func:`unit_rows`): the *units* table has one row per model row, seed and photo. From it come a
+model row's mean and interval (:func:`estimate`), the paired difference of two rows
+(:func:`difference`) and the summary table (:func:`summary`). ``docs/metrics.md`` says how.
 
 Example:
     >>> units = pd.DataFrame({"method": "m", "variant": ["a"] * 4 + ["b"] * 4, "decode": "direct",
@@ -51,8 +41,8 @@ INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "rmse", "colorfulness", 
 MIX_SUFFIXES = tuple("" if m == AUC_PRIOR_UNIFORM_MIX else mix_suffix(m) for m in AUC_PRIOR_MIXES)
 _SUMS = tuple(f"rebal_weight{s}" for s in MIX_SUFFIXES) + tuple(f"rebal_weight_sq{s}" for s in MIX_SUFFIXES)
 #: Per-photo metric columns (everything :func:`colorlab.metrics.evaluate` gives, and the tile count).
-_METRIC_PREFIXES = ("psnr", "ssim", "rmse", "auc", "colorfulness", "chroma", "ab_roughness", "tone_", "hist_", "rebal_weight",
-                    "n_tiles")
+_METRIC_PREFIXES = ("psnr", "ssim", "rmse", "auc", "colorfulness", "chroma", "ab_roughness", "tone_", "hist_",
+                    "rebal_weight", "n_tiles")
 
 
 def _is_metric(col: str) -> bool:
@@ -60,11 +50,23 @@ def _is_metric(col: str) -> bool:
 
 
 def unit_rows(per_image: pd.DataFrame, units: Sequence[object], **labels: Any) -> list[dict[str, Any]]:
-    """Gather a per-tile table (:func:`colorlab.metrics.evaluate`) to one row per photo (``units``
-    names each tile's photo): :func:`colorlab.metrics.summarize` over the photo's tiles (so its
-    rebalanced AuC is pooled over its pixels, its chroma ratio is a ratio of mean chromas), with
-    the photo's sums of rebalancing weights kept for pooling across photos, ``n_tiles`` and the
-    ``labels``.
+    """Gather a per-tile table to one row per photo.
+
+    Each photo's row is :func:`colorlab.metrics.summarize` over its tiles, so its rebalanced AuC is
+    pooled over its pixels and its chroma ratio is a ratio of mean chromas. The photo's sums of
+    rebalancing weights are kept, for pooling across photos.
+
+    Args:
+        per_image: one row per tile (:func:`colorlab.metrics.evaluate`).
+        units: each tile's photo.
+        labels: columns added to every row (``method``, ``variant``, ``seed``, ...).
+
+    Returns:
+        One dict per photo, in order of first appearance: the ``labels``, ``unit``, the metrics
+        and ``n_tiles``.
+
+    Raises:
+        ValueError: if there are not as many unit labels as tiles.
 
     Example:
         >>> t = pd.DataFrame({"auc": [0.8, 0.9, 0.5], "chroma": [1.0, 3.0, 2.0], "chroma_gt": [2.0, 2.0, 4.0]})
@@ -86,7 +88,14 @@ def unit_rows(per_image: pd.DataFrame, units: Sequence[object], **labels: Any) -
 
 
 def select(units: pd.DataFrame, **match: object) -> pd.DataFrame:
-    """The rows whose columns equal ``match`` (compared as strings; a missing column matches nothing).
+    """The rows whose columns equal the given values, compared as strings.
+
+    Args:
+        units: the table.
+        match: column -> value; a missing column matches nothing.
+
+    Returns:
+        The matching rows.
 
     Example:
         >>> select(pd.DataFrame({"variant": ["a", "b"], "x": [1, 2]}), variant="b")["x"].tolist()
@@ -102,8 +111,26 @@ def select(units: pd.DataFrame, **match: object) -> pd.DataFrame:
 
 def matrix(rows: pd.DataFrame, metric: str, seeds: Sequence[object] | None = None,
            photos: Sequence[object] | None = None) -> np.ndarray:
-    """``(seeds, photos)`` array of ``metric`` over one model row's units, NaN where a photo was
-    not scored under a seed; ``seeds`` and ``photos`` fix the order (default: as they appear)."""
+    """One model row's values of a metric as a ``(seeds, photos)`` array.
+
+    Args:
+        rows: the units of one model row.
+        metric: the column.
+        seeds: the seeds, in order (``None``: as they appear).
+        photos: the photos, in order (``None``: as they appear).
+
+    Returns:
+        ``(seeds, photos)``, NaN where a photo was not scored under a seed.
+
+    Raises:
+        KeyError: if there is no such column.
+        ValueError: if there are several rows per seed and photo (several model rows).
+
+    Example:
+        >>> rows = pd.DataFrame({"seed": [0, 1], "unit": ["x", "y"], "auc": [0.8, 0.9]})
+        >>> matrix(rows, "auc").tolist()
+        [[0.8, nan], [nan, 0.9]]
+    """
     if metric not in rows:
         raise KeyError(f"no column {metric!r} in the rows")
     if rows.duplicated(list(RUN_KEYS)).any():
@@ -122,8 +149,26 @@ def _weight(metric: str) -> str | None:
 
 
 def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
-    """``(mean, low, high)`` of ``metric`` over the seeds and photos of the model row ``match``
-    (the rebalanced AuC pooled by its weights), with its bootstrap interval."""
+    """A model row's mean of a metric over seeds and photos, with its bootstrap interval.
+
+    The rebalanced AuC is pooled: each photo weighted by its rebalancing weight.
+
+    Args:
+        units: the units table.
+        metric: the column.
+        match: the columns that pick the model row (:func:`select`).
+
+    Returns:
+        ``(mean, low, high)``.
+
+    Raises:
+        KeyError: if no row matches, or there is no such column.
+
+    Example:
+        >>> units = pd.DataFrame({"variant": "a", "seed": [0, 0], "unit": ["x", "y"], "auc": [0.8, 0.9]})
+        >>> round(estimate(units, "auc", variant="a")[0], 2)
+        0.85
+    """
     rows = select(units, **match)
     if rows.empty:
         raise KeyError(f"no rows match {match}")
@@ -134,8 +179,24 @@ def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
 
 
 def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> Interval:
-    """``(mean, low, high)`` of ``metric`` of row ``a`` minus row ``b``, paired on the seeds and
-    photos both were scored on (pooled metrics: the difference of the pooled values)."""
+    """The paired difference of a metric between two model rows, with its bootstrap interval.
+
+    The rows are paired on the seeds and photos both were scored on. For a pooled metric (the
+    rebalanced AuC) it is the difference of the pooled values, resampled together.
+
+    Args:
+        units: the units table.
+        metric: the column.
+        a: the columns that pick the first row.
+        b: the columns that pick the second row.
+
+    Returns:
+        ``(mean, low, high)`` of ``a`` minus ``b``.
+
+    Raises:
+        KeyError: if no row matches ``a`` or ``b``.
+        ValueError: if they share no seed and photo.
+    """
     ra, rb = select(units, **a), select(units, **b)
     if ra.empty or rb.empty:
         raise KeyError(f"no rows match {dict(a) if ra.empty else dict(b)}")
@@ -152,11 +213,18 @@ def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Map
 
 
 def eff_pixels_per_run(rows: pd.DataFrame, sfx: str = "") -> pd.Series:
-    """The effective number of pixels ``(Σw)² / Σw²`` behind one model row's pooled rebalanced AuC
-    (prior mix suffix ``sfx``), per seed; empty without rebalancing weights.
+    """The effective number of pixels ``(Σw)² / Σw²`` behind a pooled rebalanced AuC, per seed.
+
+    Args:
+        rows: the units of one model row.
+        sfx: the suffix of the prior's uniform mix (``""``: the protocol's).
+
+    Returns:
+        The effective pixels by seed; empty without rebalancing weights.
 
     Example:
-        >>> rows = pd.DataFrame({"seed": [0, 0, 1], "rebal_weight": [1.0, 1.0, 2.0], "rebal_weight_sq": [1.0, 1.0, 4.0]})
+        >>> rows = pd.DataFrame({"seed": [0, 0, 1], "rebal_weight": [1.0, 1.0, 2.0],
+        ...                      "rebal_weight_sq": [1.0, 1.0, 4.0]})
         >>> eff_pixels_per_run(rows).tolist()
         [2.0, 1.0]
     """
@@ -168,10 +236,17 @@ def eff_pixels_per_run(rows: pd.DataFrame, sfx: str = "") -> pd.Series:
 
 
 def summary(units: pd.DataFrame) -> pd.DataFrame:
-    """One row per model row (:data:`ROW_KEYS`, in order of appearance): its labels, the mean of
-    every metric over seeds and photos (the rebalanced AuC pooled), ``<metric>_lo`` and
-    ``<metric>_hi`` for :data:`INTERVAL_METRICS`, ``auc_rebal_eff_pixels`` per run, ``seeds``,
-    ``n_seeds``, ``n_photos`` and ``n_tiles``."""
+    """Summarise the units table: one row per model row, with intervals.
+
+    Args:
+        units: the units table.
+
+    Returns:
+        One row per model row (:data:`ROW_KEYS`, in order of appearance): its labels, the mean of
+        every metric over seeds and photos (the rebalanced AuC pooled), ``<metric>_lo`` and
+        ``<metric>_hi`` for :data:`INTERVAL_METRICS`, ``auc_rebal_eff_pixels`` (the mean over
+        runs), ``seeds``, ``n_seeds``, ``n_photos`` and ``n_tiles``. Empty for an empty table.
+    """
     if units.empty:
         return pd.DataFrame()
     keys = [k for k in ROW_KEYS if k in units]
@@ -183,7 +258,8 @@ def summary(units: pd.DataFrame) -> pd.DataFrame:
             if col in RUN_KEYS or col in _SUMS or col in ("fold", "folds"):
                 continue
             v = rows[col]
-            if _is_metric(col) or (col in ("train_seconds", "images_per_second") and pd.api.types.is_numeric_dtype(v)):
+            if _is_metric(col) or (col in ("train_seconds", "images_per_second")
+                                   and pd.api.types.is_numeric_dtype(v)):
                 row[col] = float(v.astype(float).mean()) if v.notna().any() else float("nan")
             else:
                 row[col] = v.iloc[0]
@@ -202,7 +278,14 @@ def summary(units: pd.DataFrame) -> pd.DataFrame:
 
 
 def fmt(interval: Interval, digits: int = 3) -> str:
-    """``"0.123 [0.100, 0.140]"``.
+    """Format an interval as ``"mean [low, high]"``.
+
+    Args:
+        interval: ``(mean, low, high)``.
+        digits: the digits after the decimal point.
+
+    Returns:
+        The text, e.g. ``"0.123 [0.100, 0.140]"``.
 
     Example:
         >>> fmt((0.1234, 0.1, 0.14), 2)

@@ -1,12 +1,6 @@
-"""Writing files so that a crash never leaves half of one: the floor under results, checkpoints
-and caches. Imports nothing else from the package.
+"""Writing files so that a crash never leaves half of one.
 
-Example:
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "sub" / "x.json"
-    >>> write_json(path, {"a": 1})
-    >>> path.read_text()
-    '{\\n  "a": 1\\n}\\n'
+The floor under results, checkpoints and caches; it imports nothing else from the package.
 """
 
 from __future__ import annotations
@@ -29,10 +23,16 @@ def _umask() -> int:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
-    """Call ``write(f)`` on a temporary file beside ``path``, then :func:`os.replace` it onto
-    ``path``: a kill mid-write leaves the previous file intact, and concurrent writers never
-    share a temporary file. The file gets the permissions a plain ``open`` would give it
-    (``0666`` less the umask), not the ``0600`` of a temporary file. Parent folders are created.
+    """Write a file atomically.
+
+    ``write(f)`` fills a temporary file beside ``path``, which :func:`os.replace` then moves onto
+    ``path``. A kill mid-write leaves the previous file intact, and concurrent writers never share
+    a temporary file. The file gets the permissions a plain ``open`` would give it (``0666`` less
+    the umask), not the ``0600`` of a temporary file.
+
+    Args:
+        path: the file to write; its parent folders are created.
+        write: called once with the temporary file, open for binary writing.
 
     Example:
         >>> import tempfile, pathlib
@@ -57,16 +57,37 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Strict JSON (no NaN or infinity), indented, written atomically (:func:`atomic_write`)."""
+    """Write ``obj`` as strict JSON (no NaN or infinity), indented, atomically (:func:`atomic_write`).
+
+    Args:
+        path: the file to write; its parent folders are created.
+        obj: what to write; it must be JSON as it is (see :func:`plain`).
+
+    Raises:
+        ValueError: ``obj`` holds NaN or an infinity.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "sub" / "x.json"
+        >>> write_json(path, {"a": 1})
+        >>> path.read_text()
+        '{\\n  "a": 1\\n}\\n'
+    """
     text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def plain(x: Any, *, strict_json: bool = False) -> Any:
-    """``x`` as plain Python values: dicts with string keys, lists (from lists and tuples), scalars
-    (NumPy and 0-d tensors unwrapped), anything else as its ``str``. What ``json.dumps`` and
-    ``torch.load(weights_only=True)`` accept. With ``strict_json``, NaN becomes ``None`` and an
-    infinity the string ``"inf"`` or ``"-inf"`` (strict JSON has neither).
+    """``x`` as plain Python values, which ``json.dumps`` and ``torch.load(weights_only=True)`` accept.
+
+    Args:
+        x: any value.
+        strict_json: NaN becomes ``None`` and an infinity the string ``"inf"`` or ``"-inf"``
+            (strict JSON has neither).
+
+    Returns:
+        Dicts with string keys, lists (from lists and tuples), scalars (NumPy scalars and 0-d
+        tensors unwrapped), and anything else as its ``str``.
 
     Example:
         >>> plain({"betas": (0.9, 0.99), 1: float("nan")}, strict_json=True)
@@ -86,8 +107,15 @@ def plain(x: Any, *, strict_json: bool = False) -> Any:
 
 
 def checkout_root(start: str | os.PathLike | None = None) -> Path | None:
-    """The top of the colorlab checkout holding ``start`` (default: the current directory): the
-    first folder upwards with ``colorlab/__init__.py`` and ``notebooks/``; ``None`` outside one."""
+    """The top of the colorlab checkout that holds ``start``.
+
+    Args:
+        start: where to look from (default: the current directory).
+
+    Returns:
+        The first folder upwards with ``colorlab/__init__.py`` and ``notebooks/``; ``None`` outside
+        a checkout.
+    """
     here = Path(start or Path.cwd()).resolve()
     for d in (here, *here.parents):
         if (d / "colorlab" / "__init__.py").exists() and (d / "notebooks").is_dir():

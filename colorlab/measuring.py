@@ -1,12 +1,8 @@
-"""How the study measures time and memory: the device synchronised around each timed call, the
-process's resident-set high-water mark, and a fresh Python process per measurement so that the
-memory it reports is its own (:func:`in_fresh_process`).
+"""How the study measures time and memory.
 
-Example:
-    >>> len(timed(lambda: sum(range(100)), 3, torch.device("cpu")))
-    3
-    >>> in_fresh_process("colorlab.measuring:_echo", {"x": 1}, what="an echo")
-    {'x': 1}
+Each timed call has the device synchronised around it. Memory is the process's resident-set
+high-water mark, and a measurement can run in a fresh Python process so that the memory it
+reports is its own (:func:`in_fresh_process`).
 """
 
 from __future__ import annotations
@@ -44,8 +40,11 @@ def rss_mb() -> float:
 
 
 def reset_peak() -> bool:
-    """Reset this process's resident-set high-water mark to its resident set now (Linux 4.0+:
-    ``/proc/self/clear_refs``); False where that is not possible."""
+    """Reset this process's resident-set high-water mark to its resident set now.
+
+    Returns:
+        Whether it was reset (Linux 4.0+, through ``/proc/self/clear_refs``).
+    """
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write(_RESET_HWM)
@@ -68,7 +67,20 @@ def peak_rss_mb() -> float:
 
 
 def timed(fn: Callable[[], Any], n: int, dev: torch.device) -> list[float]:
-    """The seconds of each of ``n`` calls of ``fn``, the device synchronised before and after each."""
+    """Time ``n`` calls of ``fn``, the device synchronised before and after each.
+
+    Args:
+        fn: the work to time.
+        n: how many calls.
+        dev: the device the work runs on (:func:`colorlab.device.synchronize`).
+
+    Returns:
+        The seconds of each call.
+
+    Example:
+        >>> len(timed(lambda: sum(range(100)), 3, torch.device("cpu")))
+        3
+    """
     out = []
     for _ in range(n):
         synchronize(dev)
@@ -80,14 +92,22 @@ def timed(fn: Callable[[], Any], n: int, dev: torch.device) -> list[float]:
 
 
 def in_this_process(function: Callable[..., dict[str, Any]], job: Mapping[str, Any]) -> dict[str, Any]:
-    """``function(**job)`` here, the caller's random numbers left as they were."""
+    """Run ``function(**job)`` in this process, the caller's random numbers left as they were.
+
+    Args:
+        function: the measurement.
+        job: its keyword arguments.
+
+    Returns:
+        What the function returned.
+    """
     with torch.random.fork_rng(devices=[]):
         return function(**job)
 
 
 def in_fresh_process(function: str, job: Mapping[str, Any], *, what: str,
                      env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``function(**job)`` in a fresh Python process with this process's number of threads.
+    """Run ``function(**job)`` in a fresh Python process with this process's number of threads.
 
     Args:
         function: ``"module:name"`` of a function that takes JSON values and returns a JSON object.
@@ -100,6 +120,10 @@ def in_fresh_process(function: str, job: Mapping[str, Any], *, what: str,
 
     Raises:
         RuntimeError: the process failed; the message ends with the last line it wrote to stderr.
+
+    Example:
+        >>> in_fresh_process("colorlab.measuring:_echo", {"x": 1}, what="an echo")
+        {'x': 1}
     """
     full_env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "colorlab.measuring", function, json.dumps(dict(job))],

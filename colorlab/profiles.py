@@ -1,28 +1,8 @@
 """Run profiles: the parameters ``colorlab run`` passes to the notebooks, in one place.
 
-* ``smoke``: seconds per notebook, for CI and nbval. These are also the defaults written in
-  every notebook's ``parameters`` cell, so a notebook opened and run as is does the smoke run.
-* ``quick`` (the default): the embedded ``samples`` photos on a 2-core CPU, about 25 minutes for
-  all notebooks (notebook 01, three models, takes the longest), long enough to show each
-  source's effect.
-* ``full``: the papers' settings (crop 176, batch 40 and their step counts), for a GPU and a real
-  dataset folder (``--data folder:PATH``); hours, not minutes. ``colorlab run`` refuses it on the
-  embedded photos unless forced.
-
-A profile has ``common`` parameters (every notebook gets them) and per-notebook overrides
-keyed by the notebook's number. Parameters a notebook does not declare are ignored by it.
-
-:data:`RULES` says what a value of each shared parameter must be; :func:`check_parameter` checks
-a value against its rule, or against the type of the notebook's declared default for the
-others, so ``colorlab run`` refuses ``-p steps=abc`` or ``-p steps=0`` before any kernel starts.
-
-Example:
-    >>> parameters_for("quick", "03")["profile"]
-    'quick'
-    >>> check_parameter("steps", 0, "3")
-    Traceback (most recent call last):
-    ...
-    ValueError: steps must be a positive integer (notebook default: 3); got 0
+:data:`PROFILES` holds ``smoke``, ``quick`` and ``full``. :data:`RULES` says what a value of each
+shared parameter must be, so ``colorlab run`` refuses ``-p steps=abc`` before any kernel starts
+(:func:`check_parameter`). docs/running.md describes the profiles.
 """
 
 from __future__ import annotations
@@ -34,6 +14,8 @@ from typing import Any
 __all__ = ["PROFILES", "RESERVED", "RULES", "parameters", "parameters_for", "check_parameter"]
 
 
+#: Each profile's ``common`` parameters (every notebook gets them) and per-notebook ones, keyed by
+#: the notebook's number. A notebook ignores the parameters it does not declare.
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
         "common": {"profile": "smoke", "data_spec": "samples", "device": "auto"},
@@ -85,6 +67,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 #: Names in a notebook's namespace that IPython puts there, never parameters.
 _IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "open", "display"})
+
+
 def _is_literal(v: Any) -> bool:
     if v is None or isinstance(v, (bool, int, float, str)):
         return True
@@ -96,9 +80,14 @@ def _is_literal(v: Any) -> bool:
 
 
 def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters in a notebook's namespace right after its ``parameters`` cell: every public
-    name bound to a literal (numbers, strings, ``None``, lists and dicts of them). Modules,
-    functions and IPython's own names are left out.
+    """The parameters in a notebook's namespace right after its ``parameters`` cell.
+
+    Args:
+        namespace: the notebook's ``globals()``.
+
+    Returns:
+        Every public name bound to a literal (numbers, strings, ``None``, lists and dicts of them).
+        Modules, functions and IPython's own names are left out.
 
     Example:
         >>> parameters({"steps": 3, "lr": 1e-3, "In": ["x"], "_": 1, "ast": ast})
@@ -109,7 +98,23 @@ def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parameters_for(profile: str, number: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The parameters for notebook ``number`` (e.g. ``"03"``) under ``profile``, then ``overrides``."""
+    """The parameters of one notebook under a profile.
+
+    Args:
+        profile: the profile's name.
+        number: the notebook's number, e.g. ``"03"``.
+        overrides: put over the profile's (``-p``).
+
+    Returns:
+        The profile's common parameters, then the notebook's own, then ``overrides``.
+
+    Raises:
+        KeyError: an unknown profile.
+
+    Example:
+        >>> parameters_for("quick", "03")["profile"]
+        'quick'
+    """
     if profile not in PROFILES:
         raise KeyError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
     p = PROFILES[profile]
@@ -185,10 +190,27 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 def check_parameter(name: str, value: Any, default: str | None) -> None:
-    """Raise ``ValueError`` (one line naming the parameter, what it must be and the notebook's
-    default) unless ``value`` is valid: by :data:`RULES` for the shared parameters, else of the
-    type of the notebook's declared ``default`` (its source text, as papermill reports it; an
-    integer passes for a float, anything for a ``None`` default)."""
+    """Check one parameter's value.
+
+    A shared parameter's value must meet its rule in :data:`RULES`. Any other must be of the type of
+    the notebook's declared default: an integer passes for a float, anything for a ``None`` default
+    or an expression.
+
+    Args:
+        name: the parameter.
+        value: its value.
+        default: the notebook's declared default, as source text (papermill's reading).
+
+    Raises:
+        ValueError: a reserved parameter, or a value that is not valid; one line naming the
+            parameter, what it must be and the notebook's default.
+
+    Example:
+        >>> check_parameter("steps", 0, "3")
+        Traceback (most recent call last):
+        ...
+        ValueError: steps must be a positive integer (notebook default: 3); got 0
+    """
     if name in RESERVED:
         raise ValueError(f"{name} cannot be set with -p: {RESERVED[name]}")
     shown = f" (notebook default: {default})" if default is not None else ""

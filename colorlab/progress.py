@@ -1,23 +1,8 @@
 """What a notebook is doing, on the terminal of ``colorlab run``.
 
-Inside a kernel started by ``colorlab run``, ``$COLORLAB_PROGRESS`` names a file. :func:`phase`,
-:func:`step` and :func:`note` append one JSON line to it each (training steps at most once a
-second, and always the last); outside the runner they do nothing, so notebooks and the package
-call them unconditionally. The runner reads the file as the notebook runs (:class:`Reader`) and
-prints lines that read well on a terminal and in a CI log: each phase as it starts, training every
-tenth of its steps or every :data:`PRINT_EVERY` seconds with the loss, the time spent and the time
-left, and every note (what data ran, files left out, models reused).
-
-Example:
-    >>> import os, tempfile
-    >>> os.environ[ENV] = path = os.path.join(tempfile.mkdtemp(), "progress.jsonl")
-    >>> phase("train yuv_regression/l1"); step(400, 800, loss=0.1234); note("8 training images")
-    >>> del os.environ[ENV]
-    >>> lines = Reader(path, clock=lambda: 0.0).poll()
-    >>> lines[0], lines[2]
-    ('train yuv_regression/l1', '8 training images')
-    >>> lines[1].startswith("train yuv_regression/l1: step 400/800 (50%), loss 0.1234")
-    True
+Inside a kernel that ``colorlab run`` started, :func:`phase`, :func:`step` and :func:`note` append
+events to the file ``$COLORLAB_PROGRESS`` names; elsewhere they do nothing, so notebooks and the
+package call them unconditionally. The runner turns the events into terminal lines (:class:`Reader`).
 """
 
 from __future__ import annotations
@@ -51,12 +36,24 @@ def _write(event: dict[str, Any]) -> None:
 
 
 def phase(name: str) -> None:
-    """A new phase of the notebook starts (``"data"``, ``"train zhang/full"``, ``"evaluate"``, ...)."""
+    """Say that a new phase of the notebook starts.
+
+    Args:
+        name: the phase (``"data"``, ``"train zhang/full"``, ``"evaluate"``, ...).
+    """
     _write({"kind": "phase", "name": name})
 
 
 def step(step: int, total: int, **values: float) -> None:
-    """Training reached ``step`` of ``total``; ``values`` (the loss) are shown beside it."""
+    """Say that training reached ``step`` of ``total``.
+
+    It is written at most once a second, and always at the last step.
+
+    Args:
+        step: the steps done.
+        total: the steps planned.
+        values: shown beside the step (the loss).
+    """
     now = time.time()
     if step < total and now - _state["last_step_write"] < _WRITE_EVERY:
         return
@@ -65,14 +62,23 @@ def step(step: int, total: int, **values: float) -> None:
 
 
 def note(text: str) -> None:
-    """A line the person running the notebooks should see (data used, files left out, ...)."""
+    """Say something the person running the notebooks should see.
+
+    Args:
+        text: one line (the data used, files left out, ...).
+    """
     _write({"kind": "note", "text": str(text)})
 
 
 def say(text: str, *, warning: bool = False) -> None:
-    """Tell the person running this: print ``text`` (to stderr when it is a ``warning``) and
-    :func:`note` it, so the terminal of ``colorlab run`` shows it too. When the reader has gone (a
+    """Tell the person running this: print ``text`` and :func:`note` it.
+
+    The note puts the line on the terminal of ``colorlab run`` too. When the reader has gone (a
     closed pipe: ``colorlab run | head``), printing stops and the work goes on.
+
+    Args:
+        text: one line.
+        warning: print it to stderr instead of stdout.
 
     Example:
         >>> say("8 training images")
@@ -95,11 +101,27 @@ def _duration(seconds: float) -> str:
 
 
 class Reader:
-    """Reads a progress file from where it last stopped and turns its new events into lines.
+    """Read a progress file from where it last stopped, and turn its new events into lines.
 
-    A phase line when a phase starts; a training line when a tenth of the steps more are done,
-    when :data:`PRINT_EVERY` seconds have passed since the last one, and at the last step; note
-    lines as they are. ``clock`` gives the time (for tests)."""
+    A phase gives a line when it starts. Training gives a line when another tenth of the steps is
+    done, when :data:`PRINT_EVERY` seconds have passed since the last one, and at the last step,
+    with the loss, the time spent and the time left. Notes are shown as they are.
+
+    Args:
+        path: the progress file (:data:`ENV`).
+        clock: gives the time (for tests).
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ[ENV] = path = os.path.join(tempfile.mkdtemp(), "progress.jsonl")
+        >>> phase("train yuv_regression/l1"); step(400, 800, loss=0.1234); note("8 training images")
+        >>> del os.environ[ENV]
+        >>> lines = Reader(path, clock=lambda: 0.0).poll()
+        >>> lines[0], lines[2]
+        ('train yuv_regression/l1', '8 training images')
+        >>> lines[1].startswith("train yuv_regression/l1: step 400/800 (50%), loss 0.1234")
+        True
+    """
 
     def __init__(self, path: str | os.PathLike, clock: Callable[[], float] = time.time) -> None:
         self.path, self.clock = Path(path), clock
@@ -109,7 +131,7 @@ class Reader:
         self._first_step: tuple[int, float] | None = None  # (first step seen in the phase, its time)
 
     def poll(self) -> list[str]:
-        """The lines for the events written since the last call."""
+        """The lines for the events written since the last call (a line being written waits)."""
         if not self.path.exists():
             return []
         with self.path.open() as f:

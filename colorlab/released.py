@@ -1,28 +1,13 @@
-"""Fetching the trained weights a source's authors released (method-agnostic; the models are
-declared by the methods, :attr:`colorlab.methods.Method.released`, and built by
-:func:`colorlab.methods.load_released`).
+"""Fetching the trained weights a source's authors released, and saying where they came from.
 
-:func:`fetch` reads one released ``state_dict`` and says where it came from:
-
-a file (``weights=PATH``)
-    read with ``weights_only=True`` (a ``{"state_dict": ...}`` wrapper and ``module.`` prefixes
-    accepted, :func:`colorlab.backbones.state_dict_of`); recorded as ``file:NAME@SHA1`` (the
-    first 8 hex digits of its SHA-1). A missing, unreadable or foreign file raises an error naming it.
-nothing (``weights=None``)
-    the copy in the torch hub cache, :func:`cached_file` (``<torch.hub.get_dir()>/checkpoints/``
-    and the URL's file name), when it is there: no network needed (recorded ``torch hub
-    cache:NAME@SHA1``; like ``torch.hub`` itself, a cached copy's hash is not checked again); else a
-    download into that cache when the URL's host answers, the hash in the file name checked
-    (``download:NAME@SHA1``); else, within seconds, :class:`ReleasedUnavailable` naming the model,
-    the URL, where to copy the file, and ``--weights FILE``.
+This is method-agnostic: the models are declared by the methods
+(:attr:`colorlab.methods.Method.released`) and built by :func:`colorlab.methods.load_released`.
+:func:`fetch` reads one released ``state_dict`` from a file, the torch hub cache or a download;
+offline, it fails within seconds with :class:`ReleasedUnavailable`, saying how to supply the file.
 
 Example:
     >>> cached_file("https://example.org/models/m-0123abcd.pth").name
     'm-0123abcd.pth'
-    >>> check_file("no/such/weights.pth", cwd="/")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: released weights file '/no/such/weights.pth' does not exist
 """
 
 from __future__ import annotations
@@ -49,12 +34,26 @@ _SHA1_DIGITS = 8
 
 
 class ReleasedUnavailable(ValueError):
-    """Released weights that cannot be had here: not in the torch hub cache and not downloadable
-    (offline, or the download failed); the message says how to supply them."""
+    """Released weights that cannot be had here: not in the torch hub cache and not downloadable.
+
+    Raised when the host is offline or the download failed; the message names the model and the
+    URL, and says where to copy the file and how to give it (``--weights FILE``).
+    """
 
 
 def cached_file(url: str) -> Path:
-    """Where ``torch.hub`` keeps the file of ``url`` (whether or not it is there)."""
+    """Where ``torch.hub`` keeps the file of a URL, whether or not it is there.
+
+    Args:
+        url: the released file's URL.
+
+    Returns:
+        ``<torch.hub.get_dir()>/checkpoints/`` and the URL's file name.
+
+    Example:
+        >>> cached_file("https://example.org/models/m-0123abcd.pth").parent.name
+        'checkpoints'
+    """
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
 
 
@@ -64,8 +63,25 @@ def _sha1(path: Path) -> str:
 
 
 def check_file(path: str | os.PathLike, cwd: str | os.PathLike | None = None) -> str:
-    """A released weights file checked before any work starts: made absolute (a relative one from
-    ``cwd``) if it is a readable file; otherwise ``FileNotFoundError`` or ``ValueError`` naming it."""
+    """Check a released weights file before any work starts, and make its path absolute.
+
+    Args:
+        path: the file; a relative path is taken from ``cwd``.
+        cwd: the directory a relative path is taken from (``None``: the current one).
+
+    Returns:
+        The absolute, resolved path.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: for an empty path or a file that is not readable.
+
+    Example:
+        >>> check_file("no/such/weights.pth", cwd="/")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: released weights file '/no/such/weights.pth' does not exist
+    """
     if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
         raise ValueError(f"released weights must be None or a file path; got {path!r}")
     p = Path(path).expanduser()
@@ -91,8 +107,31 @@ def _read(path: Path, shown: str) -> dict[str, Tensor]:
 
 
 def fetch(name: str, url: str, weights: str | os.PathLike | None = None) -> tuple[dict[str, Tensor], str]:
-    """``(state_dict, record)`` of the released model ``name`` (for messages) whose file is at
-    ``url``: from ``weights`` if given, else the torch hub cache, else a download (module docstring)."""
+    """Read a released model's ``state_dict`` and say where it came from.
+
+    The weights come from the first of these that has them:
+
+    * ``weights``, a file: read with ``weights_only=True`` (a ``{"state_dict": ...}`` wrapper and
+      ``module.`` prefixes accepted, :func:`colorlab.backbones.state_dict_of`);
+    * the copy in the torch hub cache (:func:`cached_file`): no network needed. Like ``torch.hub``
+      itself, a cached copy's hash is not checked again;
+    * a download into that cache, when the URL's host answers; the hash in the file name is
+      checked.
+
+    Args:
+        name: the released model's name, for messages.
+        url: where its file is published.
+        weights: a local file to read instead (``None``: the cache, else a download).
+
+    Returns:
+        ``(state_dict, record)``. The record is ``file:NAME@SHA1``, ``torch hub cache:NAME@SHA1``
+        or ``download:NAME@SHA1``, with the first 8 hex digits of the file's SHA-1.
+
+    Raises:
+        FileNotFoundError: if ``weights`` does not exist.
+        ValueError: naming the file, if it is unreadable or holds no ``state_dict``.
+        ReleasedUnavailable: within seconds, if the file is not cached and cannot be downloaded.
+    """
     if weights is not None:
         p = Path(weights).expanduser()
         if not p.is_file():

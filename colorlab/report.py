@@ -1,28 +1,8 @@
 """The results report: the tables built from every ``metrics.json`` of a profile.
 
-1. the claims: each method's claims, verdicts computed by its rules on the per-photo rows
-   (:mod:`colorlab.claims`), each with its decisive interval, seeds and test set (the smoke
-   profile says ``smoke: not evidence`` instead);
-2. the main table: one row per method and decoding variant with its metrics (means over seeds
-   and held-out photos, with 95 % intervals), and for each notebook the profile, steps, seeds,
-   data, held-out photos, device and wall time it ran with, and the files its data left out;
-3. the comparison with the published values;
-4. the runs: what ran, when, and what failed.
-
-:func:`write` puts them into ``results/<profile>/summary.md`` (lines that fit a screen) and
-``summary.csv`` (the main table, every column), ``paper.csv`` and ``claims.csv``.
-
-Example:
-    >>> import tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> row = {"method": "yuv_regression", "variant": "l1", "decode": "direct", "auc": 0.9}
-    >>> _ = results.save("01_yuv_regression", [row], {}, profile="smoke", root=root,
-    ...                  units=[{**row, "seed": 0, "unit": "cat", "chroma_ratio": 0.7}])
-    >>> tables = build("smoke", root)
-    >>> tables["main"][["notebook", "method", "auc"]].values.tolist()
-    [['01_yuv_regression', 'yuv_regression', 0.9]]
-    >>> tables["claims"].set_index("key").loc["regression_desaturates", "verdict"]
-    'smoke: not evidence'
+:func:`build` makes the tables: the claims with their verdicts, the main table, the comparison with
+the published values and the runs. :func:`write` puts them into ``results/<profile>/summary.md``,
+``summary.csv``, ``paper.csv`` and ``claims.csv``. docs/results.md says what each holds.
 """
 
 from __future__ import annotations
@@ -61,7 +41,14 @@ WIDTH = 100
 
 
 def main_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The main table's columns (missing ones empty), rows in notebook order."""
+    """The main table of a profile's rows.
+
+    Args:
+        df: the rows (:func:`colorlab.results.collect`).
+
+    Returns:
+        The rows with the columns of :data:`MAIN_COLUMNS`, in that order (missing ones empty).
+    """
     return df.reindex(columns=MAIN_COLUMNS).reset_index(drop=True)
 
 
@@ -90,7 +77,31 @@ def _records(profile: str, root: str | os.PathLike | None) -> dict[str, dict[str
 
 
 def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """``{"main", "paper", "claims", "runs", "records"}`` for one profile."""
+    """The report's tables for one profile.
+
+    A notebook whose last run failed or was interrupted shows no rows, verdicts or records.
+
+    Args:
+        profile: the profile's name.
+        root: the results folder (:func:`colorlab.results.results_root`).
+
+    Returns:
+        ``{"main", "paper", "claims", "runs", "records"}``: the main table, the comparison with
+        the published values, the claims with their verdicts (the smoke profile's read
+        ``smoke: not evidence``), the run log, and each notebook's config, environment and info.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> row = {"method": "yuv_regression", "variant": "l1", "decode": "direct", "auc": 0.9}
+        >>> _ = results.save("01_yuv_regression", [row], {}, profile="smoke", root=root,
+        ...                  units=[{**row, "seed": 0, "unit": "cat", "chroma_ratio": 0.7}])
+        >>> tables = build("smoke", root)
+        >>> tables["main"][["notebook", "method", "auc"]].values.tolist()
+        [['01_yuv_regression', 'yuv_regression', 0.9]]
+        >>> tables["claims"].set_index("key").loc["regression_desaturates", "verdict"]
+        'smoke: not evidence'
+    """
     runs = _run_log(profile, root)
     stale = set(runs.loc[runs["status"] != "ok", "notebook"]) if not runs.empty else set()
     df = results.collect(root, profile=profile)
@@ -118,7 +129,21 @@ def _fmt(x: object, decimals: int | None = None) -> object:
 
 
 def to_markdown(df: pd.DataFrame, decimals: dict[str, int] | None = None) -> str:
-    """A table as GitHub markdown: numbers to ``decimals`` per column, else four significant digits."""
+    """A table as GitHub Markdown.
+
+    Args:
+        df: the table.
+        decimals: decimals per column; other numbers get four significant digits, NaN is blank.
+
+    Returns:
+        The Markdown text (``_(empty)_`` for an empty table).
+
+    Example:
+        >>> print(to_markdown(pd.DataFrame({"x": [0.12345]}), {"x": 2}))
+        |    x |
+        |-----:|
+        | 0.12 |
+    """
     if df.empty:
         return "_(empty)_"
     decimals = decimals or {}
@@ -234,7 +259,8 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
     paper = tables["paper"]
     if not paper.empty:
         shown = paper[["method", "paper_auc", "ours_auc", "paper_auc_rebal", "ours_auc_rebal"]]
-        parts += ["## Comparison with the published values", "", to_markdown(shown, dict.fromkeys(shown.columns[1:], 1)), ""]
+        parts += ["## Comparison with the published values", "",
+                  to_markdown(shown, dict.fromkeys(shown.columns[1:], 1)), ""]
         for source, g in paper.groupby("source", sort=False):
             parts.append(_wrap(f"{source}: measured on {g['paper_measured_on'].iloc[0]}; ours on "
                                f"{g['ours_measured_on'].iloc[-1]}.", ""))
@@ -247,20 +273,28 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
         parts.append(to_markdown(runs[cols], {"seconds": 1}))
         bad = runs[runs["status"] != "ok"]
         if not bad.empty:
-            parts += ["", f"**Not current: {', '.join(bad['notebook'])}** (failed or interrupted; their last good results, if any, "
-                          "were moved to `<notebook>.previous/`):", ""]
+            parts += ["", f"**Not current: {', '.join(bad['notebook'])}** (failed or interrupted; their last good "
+                          "results, if any, were moved to `<notebook>.previous/`):", ""]
             parts += [_wrap(f"- {r.notebook}: {r.status}: {str(r.error).splitlines()[0] if r.error else ''}")
                       for r in bad.itertuples()]
     return "\n".join(parts) + "\n"
 
 
 def write(profile: str, root: str | os.PathLike | None = None) -> Path:
-    """Write ``summary.md``, ``summary.csv``, ``paper.csv`` and ``claims.csv`` for a profile; return
-    the path of ``summary.md``."""
+    """Write ``summary.md``, ``summary.csv``, ``paper.csv`` and ``claims.csv`` for a profile, atomically.
+
+    Args:
+        profile: the profile's name.
+        root: the results folder (:func:`colorlab.results.results_root`).
+
+    Returns:
+        The path of ``summary.md``.
+    """
     tables = build(profile, root)
     out = results.results_root(root) / profile
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in (("summary.csv", tables["main"]), ("paper.csv", tables["paper"]), ("claims.csv", tables["claims"])):
+    for name, table in (("summary.csv", tables["main"]), ("paper.csv", tables["paper"]),
+                        ("claims.csv", tables["claims"])):
         text = table.to_csv(index=False)
         atomic_write(out / name, lambda f, text=text: f.write(text.encode()))
     text = _summary(profile, tables)

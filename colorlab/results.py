@@ -1,28 +1,8 @@
 """Where results go, and how they come back as tables.
 
-A run of a notebook ends with :func:`save`, which writes
-``results/<profile>/<notebook>/``:
-
-* ``metrics.json``: ``{"notebook", "profile", "rows": [...], "units": [...], "info": {...}}``;
-  each row is one method/variant with its metrics (see :mod:`colorlab.metrics`), their intervals
-  and bookkeeping columns; each unit is the same per seed and held-out photo
-  (:mod:`colorlab.evidence`), what the claims' rules decide on;
-* ``config.json``: the notebook's parameters and anything else that defines the run;
-* ``environment.json``: package versions, Python, torch/CUDA, device name, git commit,
-  host, start/end time and wall time;
-* one PNG per figure.
-
-:func:`collect` reads every ``metrics.json`` under a results folder into one
-:class:`pandas.DataFrame`. The results folder is ``$COLORLAB_RESULTS`` when set (the
-runner and the test-suite set it), otherwise ``results/`` at the top of the checkout
-that holds the current directory.
-
-Example:
-    >>> import tempfile
-    >>> root = tempfile.mkdtemp()
-    >>> out = save("00_example", [{"method": "gray", "auc": 0.89}], {"steps": 1}, profile="smoke", root=root)
-    >>> collect(root, profile="smoke")["auc"].iloc[0]
-    np.float64(0.89)
+A notebook ends with :func:`save`, which writes ``results/<profile>/<notebook>/``; :func:`collect`
+reads every ``metrics.json`` of a results folder back into one table. docs/results.md says what a
+results folder holds.
 """
 
 from __future__ import annotations
@@ -55,7 +35,15 @@ _PACKAGES = (
 
 
 def results_root(root: str | os.PathLike | None = None) -> Path:
-    """The results folder: ``root``, else ``$COLORLAB_RESULTS``, else ``<checkout>/results``."""
+    """The results folder.
+
+    Args:
+        root: the folder, returned as it is when given.
+
+    Returns:
+        ``root``, else ``$COLORLAB_RESULTS`` when set (the runner and the test suite set it), else
+        ``results/`` at the top of the checkout that holds the current directory.
+    """
     if root is not None:
         return Path(root)
     if os.environ.get("COLORLAB_RESULTS"):
@@ -70,13 +58,35 @@ def _check_name(kind: str, value: str) -> str:
 
 
 def profile_dir(profile: str, root: str | os.PathLike | None = None) -> Path:
-    """``<results>/<profile>``: a profile's notebooks, checkpoints (``checkpoints/``, git-ignored)
-    and caches (``cache/``)."""
+    """The folder of a profile's notebooks, checkpoints (``checkpoints/``, git-ignored) and caches (``cache/``).
+
+    Args:
+        profile: the profile's name.
+        root: the results folder (:func:`results_root`).
+
+    Returns:
+        ``<results>/<profile>``.
+
+    Raises:
+        ValueError: ``profile`` is not a plain folder name.
+    """
     return results_root(root) / _check_name("profile", profile)
 
 
 def run_dir(name: str, profile: str, root: str | os.PathLike | None = None) -> Path:
-    """``<results>/<profile>/<name>``."""
+    """The folder of one notebook's results.
+
+    Args:
+        name: the notebook's name.
+        profile: the profile's name.
+        root: the results folder (:func:`results_root`).
+
+    Returns:
+        ``<results>/<profile>/<name>``.
+
+    Raises:
+        ValueError: ``name`` or ``profile`` is not a plain folder name.
+    """
     return profile_dir(profile, root) / _check_name("name", name)
 
 
@@ -91,8 +101,15 @@ RESULTS_PATHSPEC = ":(exclude,top)results"
 
 
 def git_commit(where: str | os.PathLike | None = None) -> str | None:
-    """The commit of the checkout holding ``where`` (default: this package), with ``-dirty`` when
-    tracked files outside its top-level ``results/`` differ from it; ``None`` outside git."""
+    """The git commit of the checkout that holds ``where``.
+
+    Args:
+        where: a path in the checkout (default: this package).
+
+    Returns:
+        The commit, with ``-dirty`` when tracked files outside the top-level ``results/`` differ
+        from it; ``None`` outside git.
+    """
     cwd = Path(where) if where is not None else Path(__file__).resolve().parent
     try:
         out = subprocess.run(
@@ -110,8 +127,16 @@ def git_commit(where: str | os.PathLike | None = None) -> str | None:
 
 
 def environment(device: str | None = None) -> dict[str, Any]:
-    """What ran: package versions, Python, platform, torch/CUDA, device, the number of training
-    processes (``torchrun``), git commit, times."""
+    """The environment record of a run (``environment.json``).
+
+    Args:
+        device: the device that ran.
+
+    Returns:
+        Package versions, Python, platform, host, CPUs and threads, torch and CUDA, the device and
+        its name, the number of training processes (``torchrun``), the git commit, the start and
+        finish times, the wall time and the metrics that were unavailable.
+    """
     import torch
 
     from .metrics import optional_metrics
@@ -172,7 +197,10 @@ def save(
     dpi: int = 80,
     units: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
-    """Write one run's metrics, config, figures and environment record; return its folder.
+    """Write one run's metrics, config, figures and environment record.
+
+    ``metrics.json`` is written last, so a folder that has it holds a complete record. Under
+    ``torchrun`` only rank 0 writes; the others get the folder's path and write nothing.
 
     Args:
         name: the notebook's name, e.g. ``"01_yuv_regression"``.
@@ -182,9 +210,16 @@ def save(
         profile: ``smoke``, ``quick``, ``full`` or anything else (``adhoc`` is git-ignored).
         info: free-form extras stored beside the rows (data path used, weights used, ...).
         device: the device that ran, for the environment record.
+        root: the results folder (:func:`results_root`).
+        dpi: the figures' resolution.
         units: the per-seed, per-photo rows the ``metrics`` summarise (optional).
 
-    Under ``torchrun`` only rank 0 writes; the others get the folder's path and write nothing.
+    Returns:
+        The run's folder, ``<results>/<profile>/<name>``.
+
+    Raises:
+        ValueError: ``name``, ``profile`` or a figure's name is not a plain folder name.
+        TypeError: ``metrics`` is none of the accepted forms.
     """
     out = run_dir(name, profile, root)
     rows = _rows(metrics)
@@ -204,7 +239,19 @@ def save(
 
 
 def load(name: str, profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The ``metrics.json`` of one run."""
+    """The ``metrics.json`` of one run.
+
+    Args:
+        name: the notebook's name.
+        profile: the profile's name.
+        root: the results folder (:func:`results_root`).
+
+    Returns:
+        Its ``notebook``, ``profile``, ``rows``, ``units`` and ``info``.
+
+    Raises:
+        FileNotFoundError: the run has no results.
+    """
     path = run_dir(name, profile, root) / "metrics.json"
     if not path.exists():
         raise FileNotFoundError(f"no results for {name!r} in profile {profile!r} (looked for {path})")
@@ -212,8 +259,14 @@ def load(name: str, profile: str, root: str | os.PathLike | None = None) -> dict
 
 
 def find_row(table: pd.DataFrame, **where: object) -> pd.Series | None:
-    """The first row of a results table whose columns equal ``where`` (compared as strings), or
-    ``None`` when there is none or a named column is missing.
+    """The first row of a results table whose columns equal the values given.
+
+    Args:
+        table: a results table.
+        where: column values, compared as strings.
+
+    Returns:
+        The row, or ``None`` when there is none or a named column is missing.
 
     Example:
         >>> t = pd.DataFrame([{"method": "zhang", "variant": "full", "decode": "mode", "auc": 0.8},
@@ -254,9 +307,29 @@ def is_set_aside(folder: Path) -> bool:
 
 
 def collect(root: str | os.PathLike | None = None, profile: str | None = None, kind: str = "rows") -> pd.DataFrame:
-    """Every row (``kind="units"``: every per-photo row) of every ``metrics.json`` under the
-    results folder (or one profile of it) as one DataFrame, with ``profile``, ``notebook`` and the
-    environment's ``device_name``, ``wall_seconds`` and ``git_commit`` added."""
+    """Every row of every ``metrics.json`` under a results folder, as one table.
+
+    Set-aside and failed folders (``.previous``, ``.failed``) are left out.
+
+    Args:
+        root: the results folder (:func:`results_root`).
+        profile: only this profile's (``None``: every profile's).
+        kind: ``rows`` (one per method and decoding) or ``units`` (one per seed and photo too).
+
+    Returns:
+        The rows, with ``profile``, ``notebook`` and the environment's ``device_name``,
+        ``wall_seconds`` and ``git_commit`` added.
+
+    Raises:
+        ValueError: an unknown ``kind``.
+
+    Example:
+        >>> import tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> out = save("00_example", [{"method": "gray", "auc": 0.89}], {"steps": 1}, profile="smoke", root=root)
+        >>> collect(root, profile="smoke")["auc"].iloc[0]
+        np.float64(0.89)
+    """
     if kind not in ("rows", "units"):
         raise ValueError(f"kind must be 'rows' or 'units'; got {kind!r}")
     base = results_root(root)

@@ -1,30 +1,10 @@
-"""Batch execution of the numbered notebooks with papermill.
+"""Batch execution of the numbered notebooks with papermill: ``colorlab run``.
 
-:func:`run` checks everything first (:mod:`colorlab.checks`; a problem is one line and exit 2,
-before any kernel starts), takes the results folder's lock (a second run into it is refused),
-then executes ``notebooks/NN_*.ipynb`` in order with a profile's parameters
-(:mod:`colorlab.profiles`), each in a child process of its own session with the notebooks
-folder as working directory and the current interpreter as kernel:
-
-* the terminal shows what each notebook is doing as it runs (:mod:`colorlab.progress`: its
-  data, training steps with loss and time left, files left out), one line at a time; kernel
-  noise goes to the notebook's ``run.log``;
-* a notebook's finished results are moved to ``<notebook>.previous/`` before it runs, and what
-  a failed or interrupted run left to ``<notebook>.failed/``, so old metrics never look current
-  and the last good results are never replaced by a failed run's;
-* a notebook that fails keeps papermill's error cell in its executed copy
-  (``results/<profile>/<notebook>/<notebook>.ipynb``), is recorded as failed and the others
-  still run; Ctrl-C, SIGTERM and SIGHUP stop the running notebook and its kernel, record what
-  finished and write the summary (exit 130);
-* ``results/<profile>/run.json`` records every notebook's last run (an ``--only`` run updates
-  its notebooks and keeps the others), with paths relative to the results folder; the report
-  (:mod:`colorlab.report`) is written at the end.
-
-**Under ``torchrun --nproc_per_node N -m colorlab run ...``** each process runs the plan and each
-reproduction notebook in a kernel of its own, the kernels training together (:mod:`colorlab.distributed`).
-Rank 0 does everything above (lock, set-aside, terminal, ``run.json``, report, the notebooks from
-90); the others keep nothing. Rank 0 picks each notebook's port for its kernels' process group; a
-notebook that fails on one process stops the others' copies and is recorded with that error.
+:func:`run` checks everything first (:mod:`colorlab.checks`), takes the results folder's lock, then
+executes the notebooks in order, each in a child process of its own, echoing their progress. It
+keeps ``run.json`` and writes the report at the end. Under ``torchrun`` every process runs the
+reproduction notebooks together and rank 0 alone keeps results. docs/running.md says what a run
+does; docs/performance.md how it trains on several GPUs.
 """
 
 from __future__ import annotations
@@ -67,6 +47,18 @@ _INDENT = "      "
 
 @dataclass
 class NotebookRun:
+    """What happened to one notebook in a run, as ``run.json`` records it.
+
+    Args:
+        notebook: its name, e.g. ``"01_yuv_regression"``.
+        status: ``ok``, ``failed`` or ``interrupted``.
+        seconds: its wall time.
+        output: the executed copy, relative to the results folder.
+        error: why it failed, else ``""``.
+        finished: when it ended (UTC, ISO 8601).
+        overrides: the ``-p`` values this notebook ran with.
+    """
+
     notebook: str
     status: str  # ok, failed, interrupted
     seconds: float
@@ -83,8 +75,12 @@ def _runs_here(argv0: str) -> bool:
 
 
 def ensure_kernel() -> str:
-    """A kernel that runs this interpreter: ``python3`` when its spec does, otherwise a ``colorlab``
-    spec, installed into this environment's prefix when missing."""
+    """A Jupyter kernel that runs this interpreter, installed when there is none.
+
+    Returns:
+        ``python3`` when its spec runs this interpreter, otherwise ``colorlab``, a spec installed
+        into this environment's prefix when missing.
+    """
     from ipykernel.kernelspec import install
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
@@ -232,9 +228,19 @@ def _execute(spec: dict[str, Any], out_dir: Path, env: dict[str, str], echo: Cal
 
 
 def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> tuple[list[NotebookRun], Path]:
-    """Check (:func:`colorlab.checks.plan_run`), then execute the notebooks; return what happened
-    to each and the path of ``summary.md``. Raises :class:`UsageError` (one line) for anything
-    refused before a notebook starts."""
+    """Check a run (:func:`colorlab.checks.plan_run`), then execute its notebooks and write the report.
+
+    Args:
+        request: what ``colorlab run`` is asked to do.
+        echo: where each terminal line goes.
+
+    Returns:
+        What happened to each notebook, and the path of ``summary.md``.
+
+    Raises:
+        UsageError: anything refused before a notebook starts, in one line (another run holding
+            the results folder's lock included).
+    """
     plan = plan_run(request)
     profile = plan.profile
     rank, world = distributed.rank_world()
@@ -251,11 +257,13 @@ def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> t
                DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),  # their datasets are kept here,
                results.GIT_COMMIT_ENV: results.git_commit() or ""}  # and they record the code before this run wrote
         shown = os.path.relpath(out) if not os.path.relpath(out).startswith("..") else str(out)
-        echo(f"colorlab run: profile {profile}, {len(plan.books)} notebooks, data {plan.data_spec}, results in {shown}")
+        echo(f"colorlab run: profile {profile}, {len(plan.books)} notebooks, data {plan.data_spec}, "
+             f"results in {shown}")
         changed = {k: v for k, v in plan.overrides.items() if k != "data_spec"}
         if changed:  # results of other settings land in the profile's folder: say so before they do
             echo("settings changed from the profile: " + ", ".join(f"{k}={v!r}" for k, v in changed.items())
-                 + f"; finished results in {shown} are set aside to <notebook>.previous/ (--results DIR keeps runs apart)")
+                 + f"; finished results in {shown} are set aside to <notebook>.previous/ "
+                 "(--results DIR keeps runs apart)")
         runs: list[NotebookRun] = []
         interrupted = False
         try:
@@ -270,8 +278,8 @@ def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> t
                 status, error = _run_together(nb, spec, folder, env, echo, world)
                 seconds = time.perf_counter() - t0
                 given = {k: v for k, v in plan.overrides.items() if k in plan.params[nb.stem]}
-                runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error, _now(),
-                                        given))
+                runs.append(NotebookRun(nb.stem, status, round(seconds, 1), f"{profile}/{nb.stem}/{nb.name}", error,
+                                        _now(), given))
                 echo(f"[{i}/{len(plan.books)}] {nb.stem}: {status} after {seconds:.1f} s"
                      + (f" ({error.splitlines()[0]})" if error else ""))
                 _write_log(out / "run.json", profile, runs, finished=False)
@@ -344,7 +352,7 @@ def _joined(status: str, error: str, world: int) -> tuple[str, str]:
 
 def _follow(plan: Any) -> list[NotebookRun]:
     """A process other than rank 0 under ``torchrun``: the plan's reproduction notebooks in kernels
-    of their own, in step with rank 0, keeping nothing (see the module docstring)."""
+    of their own, in step with rank 0, keeping nothing (docs/performance.md)."""
     import tempfile
 
     rank, world = distributed.rank_world()

@@ -1,32 +1,16 @@
-"""Intervals that a verdict can rest on: bootstrap over photos and seeds.
+"""Intervals that a verdict can rest on: a bootstrap over photos and seeds, and the verdict.
 
-A colourisation result varies with the photos it is measured on and with the seed its model was
-trained from. Both are resampled here: values come as an array ``(seeds, units)``, a unit being
-one independent test photo (the tiles of one photo are not independent; aggregate them to their
-photo first with :func:`per_unit`). Each bootstrap replicate draws ``units`` photos with
-replacement and, independently, ``seeds`` seeds with replacement, and takes the mean; the
-interval is the percentile interval of the replicates. With a single seed the seed dimension
-contributes nothing, and the interval says so by being only as wide as the photos make it.
-
-A paired comparison (two models on the same photos and seeds) resamples the per-unit
-*differences*, which is what makes it sensitive. :func:`bootstrap` takes any statistic of several
-such arrays resampled together (a weighted mean, a difference of weighted means); a cell may be
-NaN where a photo was not tested under a seed (cross-fitting: each seed holds out its own fold of
-photos), and NaN cells are left out of each replicate. :func:`decide` turns an interval into a verdict:
-reproduced when it excludes zero on the claimed side, not reproduced when it excludes zero on the
-other side, inconclusive when it straddles zero.
+Values come as an array ``(seeds, units)``, a unit being one independent test photo. Each
+replicate resamples photos and seeds, independently and with replacement; the interval is the
+percentile interval of the replicates. :func:`decide` turns an interval into a verdict.
+``docs/metrics.md`` describes the procedure.
 
 Example:
     >>> rng = np.random.default_rng(0)
     >>> a = 0.8 + 0.02 * rng.standard_normal((3, 24))   # 3 seeds x 24 photos
-    >>> b = a - 0.05                                     # b is worse on every photo
-    >>> mean, lo, hi = bootstrap_ci(a - b)
-    >>> round(mean, 3), lo > 0
-    (0.05, True)
-    >>> decide(lo, hi, claimed=">")
-    'reproduced'
-    >>> decide(-0.01, 0.02, claimed=">")
-    'inconclusive'
+    >>> mean, lo, hi = bootstrap_ci(a - (a - 0.05))      # the other model is worse on every photo
+    >>> round(mean, 3), lo > 0, decide(lo, hi, claimed=">"), decide(-0.01, 0.02, claimed=">")
+    (0.05, True, 'reproduced', 'inconclusive')
 """
 
 from __future__ import annotations
@@ -51,8 +35,21 @@ Interval = tuple[float, float, float]
 
 
 def per_unit(per_image: pd.DataFrame, units: Sequence[object], column: str) -> pd.Series:
-    """The mean of ``column`` over the rows (tiles) of each unit (photo), indexed by unit, in
-    order of first appearance.
+    """Average a column over the rows (tiles) of each unit (photo).
+
+    The tiles of one photo are not independent evidence; aggregate them to their photo first.
+
+    Args:
+        per_image: one row per tile.
+        units: each row's unit (photo).
+        column: the column to average.
+
+    Returns:
+        The means, indexed by unit in order of first appearance.
+
+    Raises:
+        ValueError: if there are not as many unit labels as rows.
+        KeyError: if there is no such column.
 
     Example:
         >>> t = pd.DataFrame({"auc": [0.8, 0.9, 0.5]})
@@ -76,7 +73,14 @@ def _as_matrix(values: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``Σ w v / Σ w`` over the last axis, NaN values left out (with their weights).
+    """The weighted mean ``Σ w v / Σ w`` over the last axis, NaN values left out with their weights.
+
+    Args:
+        values: ``(..., n)``, NaN where there is no value.
+        weights: of the same shape.
+
+    Returns:
+        ``(...)``.
 
     Example:
         >>> float(weighted_mean(np.array([1.0, 3.0, np.nan]), np.array([3.0, 1.0, 5.0])))
@@ -90,12 +94,28 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def bootstrap(stat: Callable[..., np.ndarray], *arrays: np.ndarray | Sequence[Sequence[float]],
               n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0) -> Interval:
-    """``(estimate, low, high)`` of ``stat`` over ``arrays``, each ``(seeds, units)`` of one shape,
-    resampled together: every replicate draws ``seeds`` seeds and ``units`` units with replacement
-    (independently) and applies ``stat`` to the arrays flattened to ``(n_boot, seeds * units)``;
-    ``stat`` reduces the last axis. The estimate is ``stat`` of the arrays as they are.
+    """A statistic of several arrays with its bootstrap interval over seeds and units.
 
-    Example (a weighted mean):
+    The arrays are resampled together: every replicate draws ``seeds`` seeds and ``units`` units
+    with replacement (independently), and applies ``stat`` to the arrays flattened to
+    ``(n_boot, seeds * units)``. NaN cells (a photo not tested under a seed) are for ``stat`` to
+    leave out; a replicate with only NaN cells is left out of the interval.
+
+    Args:
+        stat: reduces the last axis of each of its arguments, e.g. :func:`weighted_mean`.
+        arrays: ``(seeds, units)`` each, of one shape (or ``(units,)``: one seed).
+        n_boot: the number of replicates.
+        level: the coverage of the interval, in (0, 1).
+        seed: the seed of the resampling.
+
+    Returns:
+        ``(estimate, low, high)``: ``stat`` of the arrays as they are, and the percentile
+        interval of the replicates (NaN bounds when every replicate is NaN).
+
+    Raises:
+        ValueError: for ``level`` outside (0, 1), no arrays, or arrays of different shapes.
+
+    Example:
         >>> v, w = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 1.0, 2.0]])
         >>> est, lo, hi = bootstrap(weighted_mean, v, w)
         >>> est, 1.0 <= lo <= est <= hi <= 3.0
@@ -128,9 +148,20 @@ def _nanmean(v: np.ndarray) -> np.ndarray:
 
 def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int = N_BOOT, level: float = LEVEL,
                  seed: int = 0) -> Interval:
-    """``(mean, low, high)`` of ``values`` ``(seeds, units)`` (or ``(units,)``: one seed), the
-    bounds the percentile interval of a bootstrap that resamples units and seeds independently.
-    NaN entries (a photo without chroma) are left out of each mean.
+    """The mean of ``values`` with its bootstrap interval over seeds and units.
+
+    Args:
+        values: ``(seeds, units)``, or ``(units,)`` for one seed; NaN entries (a photo without
+            chroma, or not tested under a seed) are left out of each mean.
+        n_boot: the number of replicates.
+        level: the coverage of the interval.
+        seed: the seed of the resampling.
+
+    Returns:
+        ``(mean, low, high)``; all NaN when every value is.
+
+    Raises:
+        ValueError: for an empty array or one of more than two dimensions.
 
     Example:
         >>> mean, lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0])
@@ -146,10 +177,22 @@ def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int = N_BOOT, 
 
 
 def decide(low: float, high: float, claimed: str = ">", margin: float = 0.0) -> str:
-    """The verdict of an interval ``[low, high]`` of a difference whose claimed sign is ``claimed``
-    (``">"``: positive, ``"<"``: negative): reproduced when the whole interval lies beyond
-    ``margin`` on the claimed side, not reproduced when it lies entirely on the other side of
-    zero, inconclusive otherwise (NaN bounds included).
+    """The verdict of an interval of a difference whose sign is claimed.
+
+    Reproduced when the whole interval lies beyond ``margin`` on the claimed side; not reproduced
+    when it lies entirely on the other side of zero; inconclusive otherwise, NaN bounds included.
+
+    Args:
+        low: the interval's lower bound.
+        high: its upper bound.
+        claimed: ``">"`` (the difference is positive) or ``"<"`` (negative).
+        margin: how far beyond zero the interval must lie, on the claimed side.
+
+    Returns:
+        :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
+
+    Raises:
+        ValueError: for a ``claimed`` other than ``">"`` or ``"<"``, or ``low > high``.
 
     Example:
         >>> decide(0.01, 0.03), decide(-0.03, -0.01), decide(-0.01, 0.01), decide(0.01, 0.03, "<")

@@ -1,33 +1,8 @@
-"""What every notebook does, in the order a paper's method section reads: parameters, data, train
-the variants, evaluate, figures, save. A notebook calls :func:`start` right after its
-``parameters`` cell; the :class:`Study` it returns runs one :class:`Run` per seed::
+"""What every notebook does: parameters, data, train the variants, evaluate, judge, save.
 
-    s = study.start("01_yuv_regression", globals())
-    for run in s.runs("yuv"):
-        models = s.train(run, "yuv_regression", ["l1", "l2"], base=base, lr=lr)
-        ev = s.evaluate(run, models)
-    s.table()            # one row per model: means with 95 % intervals over seeds and photos
-    s.judge()            # the verdicts of this notebook's paper (colorlab.papers)
-    s.save({"colorizations": viz.colorization_rows(ev.gt, ...)})
-
-On a spec with folds (``samples``) run ``i`` holds out fold ``i`` of ``max(2, len(seeds))`` folds
-of whole photos; elsewhere the test set is fixed and the seeds vary (docs/data.md). Checkpoints
-are keyed by the settings that made them, so a run with other settings never overwrites one.
-
-Example:
-    >>> import tempfile
-    >>> params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0, 1], steps=2, batch_size=2,
-    ...               crop=16, image_size=48, max_tiles=1)
-    >>> s = start("00_example", params, root=tempfile.mkdtemp())
-    >>> for run in s.runs("yuv"):  # doctest: +ELLIPSIS
-    ...     models = s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
-    ...     ev = s.evaluate(run, models)
-    run 1 of 2 (seed 0): samples (embedded) | split: folds | ... training images, ... test crops of 4 held-out photos | device cpu
-    l1: 2 steps in ... s, final loss ...
-    run 2 of 2 (seed 1): ...
-    l1: 2 steps in ... s, final loss ...
-    >>> s.table()[["method", "variant", "n_seeds", "n_photos"]].values.tolist()[:2]
-    [['yuv_regression', 'l1', 2, 8], ['reference', 'ground_truth', 2, 8]]
+A notebook calls :func:`start` right after its ``parameters`` cell. The :class:`Study` it gets
+yields one :class:`Run` per seed, trains and evaluates in each, then judges and saves over all of
+them. docs/methods.md shows a notebook; docs/data.md how the runs split the photos.
 """
 
 from __future__ import annotations
@@ -65,8 +40,28 @@ EVAL_BATCH = 32
 
 
 def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> Study:
-    """A :class:`Study` for ``notebook`` (its results folder name, e.g. ``"01_yuv_regression"``)
-    with the parameters found in ``namespace`` (pass ``globals()``); checks them first."""
+    """Start a notebook's :class:`Study`, its parameters checked first (:func:`colorlab.checks.check_params`).
+
+    Args:
+        notebook: its results folder's name, e.g. ``"01_yuv_regression"``.
+        namespace: where its parameters are (pass ``globals()``; :func:`parameters`).
+        root: the results folder (:func:`colorlab.results.results_root`).
+
+    Example:
+        >>> import tempfile
+        >>> params = dict(profile="smoke", data_spec="samples", device="cpu", seeds=[0, 1], steps=2, batch_size=2,
+        ...               crop=16, image_size=48, max_tiles=1)
+        >>> s = start("00_example", params, root=tempfile.mkdtemp())
+        >>> for run in s.runs("yuv"):  # doctest: +ELLIPSIS
+        ...     models = s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
+        ...     ev = s.evaluate(run, models)
+        run 1 of 2 (seed 0): samples (embedded) | split: folds | ... test crops of 4 held-out photos | device cpu
+        l1: 2 steps in ... s, final loss ...
+        run 2 of 2 (seed 1): ...
+        l1: 2 steps in ... s, final loss ...
+        >>> s.table()[["method", "variant", "n_seeds", "n_photos"]].values.tolist()[:2]
+        [['yuv_regression', 'l1', 2, 8], ['reference', 'ground_truth', 2, 8]]
+    """
     return Study(notebook, parameters(namespace), root=root)
 
 
@@ -114,7 +109,7 @@ class Run:
 
 
 class Study:
-    """One notebook's run: its parameters, device, runs, trained and reused models and results."""
+    """One notebook's study: its parameters (checked), device, runs, models and results; :func:`start` makes one."""
 
     def __init__(self, notebook: str, params: Mapping[str, Any], *, root: str | os.PathLike | None = None) -> None:
         check_params(params)
@@ -127,8 +122,6 @@ class Study:
         self.last_run: Run | None = None
         self._units: list[pd.DataFrame] = []
 
-    # --------------------------------------------------------------------------- places
-
     @property
     def profile_dir(self) -> Path:
         return results.profile_dir(self.profile, self.root)
@@ -139,8 +132,6 @@ class Study:
 
     def _relative(self, path: Path) -> str:
         return Path(os.path.relpath(path, results.results_root(self.root))).as_posix()
-
-    # ----------------------------------------------------------------------------- data
 
     def _need(self, *names: str) -> list[Any]:
         missing = [n for n in names if n not in self.params]
@@ -154,16 +145,21 @@ class Study:
         return max(2, len(self.seeds))
 
     def runs(self, space: str, *, context: int | None = None, folds: bool = True) -> Iterator[Run]:
-        """One :class:`Run` per seed, its splits loaded by :meth:`datasets`; train and evaluate
-        inside the loop, then :meth:`table`, :meth:`judge` and :meth:`save` use every run."""
+        """One :class:`Run` per seed (:meth:`datasets`): train and evaluate inside the loop.
+
+        Args:
+            space: the items' colour space, ``"lab"`` or ``"yuv"``.
+            context: the side of the whole photo each item carries, if any.
+            folds: hold out folds of whole photos where the spec has them.
+        """
         for index in range(len(self.seeds)):
             yield self.datasets(space, index=index, context=context, folds=folds)
 
     def datasets(self, space: str, *, index: int = 0, context: int | None = None, folds: bool = True) -> Run:
-        """Run ``index``: the training and test splits of ``data_spec`` at ``crop``/``image_size``,
-        items in ``space`` with each whole photo at ``context²`` if asked, at most ``max_tiles``
-        test tiles per photo. On a spec with folds (:data:`colorlab.data.sources.FOLDED`) the run's
-        fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
+        """Run ``index`` of :meth:`runs`: the splits of ``data_spec`` at ``crop`` and ``image_size``.
+
+        The test split has at most ``max_tiles`` tiles per photo. On a spec with folds (``data.sources.FOLDED``) the
+        run's fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
         seed = self.seeds[index]
         fold = (index, self.folds) if folds and spec.strip().lower() in data.sources.FOLDED else None
@@ -179,10 +175,14 @@ class Study:
         return self.datasets(space, index=run.index, context=run.context, folds=run.folded)
 
     def restrict(self, run: Run, subset: str) -> Run | None:
-        """``run`` with only the images of ``subset`` (:mod:`colorlab.data.subsets`) in its splits,
-        each still held out by the spec's rule, :attr:`Run.subset` saying what the subset is; or
-        ``None`` (said) when the source has none or a split would be empty. An unknown name raises
-        ``ValueError``."""
+        """``run`` with only the images of ``subset`` (:mod:`colorlab.data.subsets`) in its splits.
+
+        Each split is held out as before and :attr:`Run.subset` says what the subset is. ``None`` (said)
+        when the source has none or a split would be empty.
+
+        Raises:
+            ValueError: the subset names images the source does not have.
+        """
         spec = self.params["data_spec"]
         chosen = data.resolve_subset(subset, spec)
         if chosen is None:
@@ -206,8 +206,6 @@ class Study:
         self.last_run = run
         return run
 
-    # ------------------------------------------------------------------------- training
-
     @staticmethod
     def _data_key(run: Run) -> dict[str, Any]:
         d = run.train_set.describe()
@@ -220,7 +218,7 @@ class Study:
         return key
 
     def checkpoint_path(self, run: Run, method: Method, steps: int, batch_size: int) -> Path:
-        """Where ``method`` trained with these settings on ``run``'s data is kept."""
+        """Where ``method`` trained with these settings on ``run``'s data is kept (docs/running.md)."""
         key = {"method": method.name, "variant": method.variant, "args": method.key_args(), "steps": steps,
                "seed": run.seed, "batch_size": batch_size, "data": self._data_key(run)}
         if provenance := method.provenance():  # pretrained weights: a model started from others is another model
@@ -230,9 +228,16 @@ class Study:
 
     def train(self, run: Run, method: str, variants: Sequence[str], *, progress_bar: bool = True,
               **args: Any) -> dict[str, Trained]:
-        """Train each variant of ``method`` with ``args`` on ``run`` for ``steps`` steps of
-        ``batch_size`` training crops, the run's seed for all; a finished checkpoint of the same
-        settings is reused and an interrupted one resumed."""
+        """Train each variant of ``method`` with ``args`` on ``run``, for the notebook's ``steps`` and ``batch_size``.
+
+        The run's seed seeds each; a finished checkpoint of the same settings is reused, an interrupted one resumed.
+
+        Returns:
+            The trained models, by variant.
+
+        Raises:
+            ValueError: the run's colour space is not the method's, or its crop is no multiple of its input size.
+        """
         steps, batch_size = self._need("steps", "batch_size")
         cls = get(method)
         if run.space != cls.space:
@@ -268,10 +273,15 @@ class Study:
         return Trained(m, hist, path)
 
     def reuse(self, run: Run, notebook: str, model: str) -> Trained:
-        """The model that ``notebook`` trained and recorded in this profile for ``run``'s seed,
-        ``model`` being its variant (``"l1"``) or ``"method/variant"``, loaded read-only from its
-        checkpoint (never trained further). Its training data must be the run's (same data,
-        fold, crop and image size)."""
+        """The ``model`` (``"l1"`` or ``"method/variant"``) that ``notebook`` trained for ``run``'s seed, read-only.
+
+        Its training data must be the run's (data, fold, crop and image size).
+
+        Raises:
+            FileNotFoundError: the notebook has no results, or the checkpoint is missing.
+            KeyError: it recorded no such model for the seed, or several.
+            ValueError: the model was trained on other data.
+        """
         hint = f"run it first (colorlab run --profile {self.profile} --only {notebook[:2]} {self.notebook[:2]})"
         try:
             rec = results.load(notebook, self.profile, self.root)
@@ -279,8 +289,8 @@ class Study:
             raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {model!r} model, but {notebook} has "
                                     f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
-        keys = [k for k, r in recorded.items()
-                if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}") and r.get("seed", 0) == run.seed]
+        keys = [k for k, r in recorded.items() if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}")
+                and r.get("seed", 0) == run.seed]
         if len(keys) != 1:
             why = "several" if keys else "no"
             raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {run.seed}; it has: "
@@ -293,7 +303,8 @@ class Study:
         had, wants = state.get("data", {}), run.test_set.describe()
         diff = [k for k in ("data_path", "split_rule", "fold", "crop", "image_size") if had.get(k) != wants.get(k)]
         if diff:
-            raise ValueError(f"{notebook}'s {model!r} model was trained on " + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
+            raise ValueError(f"{notebook}'s {model!r} model was trained on "
+                             + ", ".join(f"{k}={had.get(k)!r}" for k in diff)
                              + "; this run has " + ", ".join(f"{k}={wants[k]!r}" for k in diff)
                              + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
@@ -304,27 +315,23 @@ class Study:
                      f"{self._relative(path)}")
         return trained
 
-    # ----------------------------------------------------------------------- evaluation
+    def evaluate(self, run: Run, models: Mapping[str, Trained], *, decodings: Sequence[str] | None = None,
+                 prior: Tensor | None = None, bins: Tensor | None = None, references: bool = True,
+                 options: Mapping[str, Any] | None = None, labels: Mapping[str, Any] | None = None,
+                 per_model: Mapping[str, Mapping[str, Any]] | None = None) -> Evaluation:
+        """Score every model on ``run``'s test split, then Zhang et al.'s reference rows.
 
-    def evaluate(
-        self,
-        run: Run,
-        models: Mapping[str, Trained],
-        *,
-        decodings: Sequence[str] | None = None,
-        prior: Tensor | None = None,
-        bins: Tensor | None = None,
-        references: bool = True,
-        options: Mapping[str, Any] | None = None,
-        labels: Mapping[str, Any] | None = None,
-        per_model: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> Evaluation:
-        """Score every model on ``run``'s test split, by each of ``decodings`` (default: all of the
-        model's) with decoding ``options``, rows labelled ``variant`` = the dict key and ``labels``
-        (which may rename ``method`` or ``decode``) and ``per_model[key]`` (columns of one model's
-        rows: a cost measured per head, say); then Zhang et al.'s reference rows (ground truth,
-        gray, random colours) unless ``references`` is false. ``prior`` and ``bins`` add the
-        rebalanced AuC. The rows are kept per photo for :meth:`table` and :meth:`judge`."""
+        The rows are also kept per photo, for :meth:`table` and :meth:`judge`.
+
+        Args:
+            run: the run.
+            models: the models by label; the label is the rows' ``variant``.
+            decodings: the decodings to score (default: all of each model's), with ``options``.
+            prior: with ``bins``, adds the rebalanced AuC.
+            references: add the reference rows (ground truth, gray, random colours).
+            labels: columns of every row (they may rename ``method`` or ``decode``).
+            per_model: columns of one model's rows, by label (a cost measured per head, say).
+        """
         loader = data.make_loader(run.test_set, EVAL_BATCH, train=False)  # one pass, in order
         progress.phase("evaluate")
         rows, preds, units, gt, counts = [], {}, [], None, {}
@@ -361,15 +368,12 @@ class Study:
         return pd.concat(self._units, ignore_index=True) if self._units else pd.DataFrame()
 
     def table(self) -> pd.DataFrame:
-        """One row per model row over every run: means over seeds and photos, 95 % intervals
-        (``<metric>_lo``, ``<metric>_hi``), the seeds and the number of held-out photos
-        (:func:`colorlab.evidence.summary`)."""
+        """One row per model row over every run: means over seeds and photos, 95 % intervals (``<metric>_lo``,
+        ``<metric>_hi``), the seeds and the number of held-out photos (:func:`colorlab.evidence.summary`)."""
         return evidence.summary(self.units)
 
     def judge(self, paper: str | None = None) -> pd.DataFrame:
-        """The verdicts of the claims of ``paper`` (by default the one this notebook reproduces,
-        :func:`colorlab.papers.for_notebook`) that this notebook tests, on its rows of every run so
-        far, printed and returned."""
+        """The verdicts, printed, of the claims of ``paper`` (default: this notebook's) that this notebook tests."""
         chosen = papers.get(paper) if paper is not None else papers.for_notebook(self.notebook)
         number = self.notebook.split("_")[0]
         claims = [c for c in (chosen.claims if chosen is not None else ()) if c.notebook == number]
@@ -378,12 +382,9 @@ class Study:
             print(f"{v.verdict.upper()}: {v.claim}\n    {v.evidence}\n    ({v.measured_on})")
         return verdicts
 
-    # ----------------------------------------------------------------------------- save
-
     def save(self, figures: Mapping[str, Any] | None = None, **info: Any) -> Path:
-        """Write the summary rows (:meth:`table`) and the per-photo rows of every run, the
-        parameters as the config, the figures and the environment record to
-        ``results/<profile>/<notebook>/``, with what ran: data, folds, models and their checkpoints."""
+        """Write the summary rows (:meth:`table`) and the per-photo rows of every run, the parameters as the config, the
+        figures and the environment record to ``results/<profile>/<notebook>/``, with what ran: data, folds, models."""
         progress.phase("save")
         last = self.last_run
         record = {"train": last.train_set.describe() if last is not None else None,

@@ -1,8 +1,7 @@
-"""Figures the sources use: original / grayscale / colourised rows, chroma histograms and the
-ab prior over the Lab plane.
+"""Figures the sources use: colourisation rows, chroma histograms, the ab prior and result plots.
 
-Every function returns a :class:`matplotlib.figure.Figure` (never shows it), so notebooks
-can both display it and hand it to :func:`colorlab.results.save`.
+Every function returns a :class:`matplotlib.figure.Figure` and never shows it, so a notebook can
+both display it and hand it to :func:`colorlab.results.save`.
 
 Example:
     >>> rgb = torch.rand(4, 3, 16, 16)
@@ -41,13 +40,19 @@ def colorization_rows(
     max_images: int = 8,
     title: str | None = None,
 ) -> Figure:
-    """The sources' figure: a row of originals, a row of the grayscale inputs, then one row per
-    method's colourisation of the same images.
+    """The sources' figure: originals, their grayscale inputs, then each method's colourisation.
 
     Args:
-        rgb: ground truth ``(B, 3, H, W)`` in ``[0, 1]``.
-        predictions: ``{"label": (B, 3, H, W)}``, one row each.
-        max_images: columns; that many images evenly spaced over the batch.
+        rgb: ground truth ``(B, 3, H, W)`` in [0, 1].
+        predictions: ``{"label": (B, 3, H, W)}`` in [0, 1], one row each.
+        max_images: the number of columns: that many images, evenly spaced over the batch.
+        title: the figure's title.
+
+    Returns:
+        The figure, one row per image kind.
+
+    Raises:
+        ValueError: for images that are not ``(B, 3, H, W)`` floating point.
     """
     check_image(rgb, 3, "rgb")
     n = min(max_images, rgb.shape[0])
@@ -72,8 +77,18 @@ def colorization_rows(
 
 
 def chroma_histogram(gt_rgb: Tensor, predictions: Mapping[str, Tensor], bins: int = 60) -> Figure:
-    """Histogram of per-pixel Lab chroma ``sqrt(a² + b²)`` of the ground truth and each prediction:
-    regression to the mean shows as mass piled near zero."""
+    """Histograms of the per-pixel Lab chroma ``sqrt(a² + b²)`` of the truth and each prediction.
+
+    Regression to the mean shows as mass piled near zero.
+
+    Args:
+        gt_rgb: ground truth ``(B, 3, H, W)`` in [0, 1].
+        predictions: ``{"label": (B, 3, H, W)}`` in [0, 1].
+        bins: the number of histogram bins.
+
+    Returns:
+        The figure: densities on a log scale.
+    """
     _, ab = rgb_to_lab(gt_rgb.float())
     series = {"ground truth": chroma(ab)}
     for label, pred in predictions.items():
@@ -92,7 +107,25 @@ def chroma_histogram(gt_rgb: Tensor, predictions: Mapping[str, Tensor], bins: in
 
 
 def ab_prior_plot(prior: Tensor, bins: Tensor, grid: float = 10.0, title: str = "ab prior") -> Figure:
-    """Log10 probability of each ab bin over the Lab ab plane (Zhang et al. 2016, Fig. 3)."""
+    """The log10 probability of each ab bin over the Lab ab plane (Zhang et al. 2016, Fig. 3).
+
+    Args:
+        prior: the prior ``(Q,)``.
+        bins: the bin centres ``(Q, 2)`` in Lab units.
+        grid: the grid step of the bins.
+        title: the axes' title.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: for a prior and bins whose shapes do not fit.
+
+    Example:
+        >>> fig = ab_prior_plot(torch.tensor([0.75, 0.25]), torch.tensor([[0.0, 0.0], [10.0, 0.0]]))
+        >>> fig.axes[0].get_images()[0].get_array().shape
+        (1, 2)
+    """
     if prior.ndim != 1 or bins.ndim != 2 or bins.shape != (prior.shape[0], 2):
         raise ValueError(f"prior (Q,) and bins (Q, 2) expected; got {tuple(prior.shape)} and {tuple(bins.shape)}")
     b = bins.detach().cpu().numpy()
@@ -114,7 +147,15 @@ def ab_prior_plot(prior: Tensor, bins: Tensor, grid: float = 10.0, title: str = 
 
 
 def loss_curves(histories: Mapping[str, pd.DataFrame], column: str = "loss") -> Figure:
-    """Training loss against step for several runs (``{"label": history DataFrame}``)."""
+    """Training loss against step for several runs.
+
+    Args:
+        histories: ``{"label": history}``, each history with a ``step`` column.
+        column: the column to plot.
+
+    Returns:
+        The figure, one line per run.
+    """
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     for label, h in histories.items():
         ax.plot(h["step"], h[column], label=label, linewidth=1)
@@ -126,22 +167,41 @@ def loss_curves(histories: Mapping[str, pd.DataFrame], column: str = "loss") -> 
 
 
 def to_numpy_image(rgb: Tensor) -> np.ndarray:
-    """``(3, H, W)`` or ``(1, 3, H, W)`` in ``[0, 1]`` to ``(H, W, 3)`` uint8."""
+    """Turn an image tensor into a uint8 array for plotting or saving.
+
+    Args:
+        rgb: ``(3, H, W)`` or ``(1, 3, H, W)`` in [0, 1]; clipped to it.
+
+    Returns:
+        uint8 ``(H, W, 3)`` in [0, 255].
+
+    Example:
+        >>> to_numpy_image(torch.ones(1, 3, 2, 2)).shape, int(to_numpy_image(torch.ones(3, 2, 2)).max())
+        ((2, 2, 3), 255)
+    """
     if rgb.ndim == 4:
         rgb = rgb[0]
     return (rgb.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
 
 
-
 def metric_scatter(table: pd.DataFrame, x: str = "auc", y: str = "colorfulness_gap") -> Figure:
-    """Every method/variant of a results table as a point in (``x``, ``y``), labelled: the
-    accuracy/vividness trade-off across the study at a glance."""
+    """Every model row of a results table as a labelled point: the accuracy/vividness trade-off.
+
+    Args:
+        table: one row per model row, with ``notebook`` and the ``x`` and ``y`` columns.
+        x: the column on the horizontal axis.
+        y: the column on the vertical axis; a ``_gap`` column gets a dashed line at zero.
+
+    Returns:
+        The figure, one colour per notebook.
+    """
     d = table.dropna(subset=[x, y])
     fig, ax = plt.subplots(figsize=(6, 4))
     for nb, g in d.groupby("notebook", sort=True):
         ax.scatter(g[x], g[y], label=str(nb), s=22)
         for _, r in g.iterrows():
-            label = "/".join(str(r[c]) for c in ("method", "variant", "decode") if c in r and isinstance(r[c], str) and r[c])
+            label = "/".join(str(r[c]) for c in ("method", "variant", "decode")
+                             if c in r and isinstance(r[c], str) and r[c])
             ax.annotate(label, (r[x], r[y]), fontsize=6, xytext=(2, 2), textcoords="offset points")
     if y.endswith("_gap"):
         ax.axhline(0, color="gray", lw=0.8, ls="--")
@@ -154,9 +214,19 @@ def metric_scatter(table: pd.DataFrame, x: str = "auc", y: str = "colorfulness_g
 
 def sweep_plot(table: pd.DataFrame, x: str, ys: tuple[str, ...], hue: str | None = None,
                reference: dict[str, float] | None = None) -> Figure:
-    """One panel per metric in ``ys`` against a swept parameter ``x`` (a boost factor, a
-    temperature), one line per value of ``hue``; ``reference`` draws horizontal lines
-    (e.g. the ground truth's colourfulness)."""
+    """One panel per metric against a swept parameter (a boost factor, a temperature).
+
+    Args:
+        table: one row per point.
+        x: the swept parameter's column.
+        ys: the metric columns, one panel each.
+        hue: a column with one line per value (``None``: one line).
+        reference: metric -> value, drawn as a dashed horizontal line (e.g. the truth's
+            colourfulness).
+
+    Returns:
+        The figure.
+    """
     fig, axes = plt.subplots(1, len(ys), figsize=(3.4 * len(ys), 3.0), squeeze=False)
     groups = table.groupby(hue, sort=True) if hue else [("", table)]
     for ax, y in zip(axes[0], ys, strict=True):
@@ -175,10 +245,22 @@ def sweep_plot(table: pd.DataFrame, x: str, ys: tuple[str, ...], hue: str | None
 
 def gallery(rows: Mapping[str, Sequence[Tensor]], names: Sequence[str] | None = None, title: str | None = None,
             inches: float = 2.2) -> Figure:
-    """Images of different sizes side by side: one row per label of ``rows`` (``{"label": [(3, H, W),
-    ...]}``, every row as long), one column per image, each drawn at its own aspect ratio and
-    titled by ``names``. For photographs without ground truth (a historical photo and its
-    colourisation).
+    """Images of different sizes side by side, each at its own aspect ratio.
+
+    For photographs without ground truth: a historical photo and its colourisation, say.
+
+    Args:
+        rows: ``{"label": [(3, H, W), ...]}`` in [0, 1], one row per label, every row as long.
+        names: the title of each column.
+        title: the figure's title.
+        inches: the size of each cell.
+
+    Returns:
+        The figure, one row per label and one column per image.
+
+    Raises:
+        ValueError: for no rows, rows of different lengths, names that do not fit, or an image
+            that is not ``(3, H, W)``.
 
     Example:
         >>> fig = gallery({"input": [torch.zeros(3, 8, 16)], "output": [torch.ones(3, 8, 16)]}, names=["a"])
@@ -213,7 +295,14 @@ def gallery(rows: Mapping[str, Sequence[Tensor]], names: Sequence[str] | None = 
 
 
 def centre_crop(rgb: Tensor, side: int) -> Tensor:
-    """The centre ``side`` × ``side`` pixels of ``(..., H, W)`` (the whole of a smaller side).
+    """The centre ``side`` × ``side`` pixels of an image.
+
+    Args:
+        rgb: ``(..., H, W)``.
+        side: the side of the crop; a smaller image side is kept whole.
+
+    Returns:
+        ``(..., min(H, side), min(W, side))``.
 
     Example:
         >>> centre_crop(torch.arange(25.0).view(1, 5, 5), 3)[0, 0].tolist()
@@ -226,9 +315,23 @@ def centre_crop(rgb: Tensor, side: int) -> Tensor:
 
 def before_after(before: Sequence[Tensor], after: Sequence[Tensor], names: Sequence[str] | None = None,
                  detail: int = 160, title: str | None = None) -> Figure:
-    """Photos as given and as colourised (:func:`gallery`), and a row of each output's centre
-    ``detail`` × ``detail`` pixels drawn one to one, where the sharpness of a full-resolution
-    output shows. Images are RGB ``(3, H, W)``, float in ``[0, 1]`` or uint8; each pair has one size.
+    """Photos as given and as colourised, and each output's centre drawn one to one.
+
+    The last row shows each output's centre ``detail`` × ``detail`` pixels one to one, where the
+    sharpness of a full-resolution output shows (:func:`gallery`).
+
+    Args:
+        before: the photos as given, RGB ``(3, H, W)``, float in [0, 1] or uint8.
+        after: the colourised photos, the same sizes as ``before``.
+        names: the title of each column.
+        detail: the side of the centre crop in pixels.
+        title: the figure's title.
+
+    Returns:
+        The figure, three rows.
+
+    Raises:
+        ValueError: for lists of different lengths, or a pair of different sizes.
 
     Example:
         >>> fig = before_after([torch.zeros(3, 300, 200, dtype=torch.uint8)], [torch.ones(3, 300, 200)], ["a"])
@@ -239,7 +342,8 @@ def before_after(before: Sequence[Tensor], after: Sequence[Tensor], names: Seque
         raise ValueError(f"before_after: {len(before)} photos before and {len(after)} after")
     for i, (b, a) in enumerate(zip(before, after, strict=True)):
         if b.shape[-2:] != a.shape[-2:]:
-            raise ValueError(f"before_after: photo {i} is {tuple(b.shape[-2:])} before and {tuple(a.shape[-2:])} after")
+            raise ValueError(
+                f"before_after: photo {i} is {tuple(b.shape[-2:])} before and {tuple(a.shape[-2:])} after")
     as_float = [[x.float() / 255 if x.dtype == torch.uint8 else x.float() for x in xs] for xs in (before, after)]
     rows = {"as given": as_float[0], "colourised": as_float[1],
             f"centre {detail} px, 1:1": [centre_crop(a, detail) for a in as_float[1]]}
@@ -247,8 +351,19 @@ def before_after(before: Sequence[Tensor], after: Sequence[Tensor], names: Seque
 
 
 def bar_panels(table: pd.DataFrame, labels: Sequence[str], panels: Mapping[str, str]) -> Figure:
-    """One bar chart per ``{title: column}`` of ``panels``, a bar per row of ``table`` labelled by
-    ``labels``, with the interval ``<column>_lo`` to ``<column>_hi`` as an error bar where the table has it.
+    """One bar chart per panel, a bar per row of a table, with intervals as error bars.
+
+    Args:
+        table: one row per bar; ``<column>_lo`` and ``<column>_hi``, where it has them, give the
+            error bars.
+        labels: the label of each bar.
+        panels: ``{title: column}``, one panel each.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: if there are not as many labels as rows.
 
     Example:
         >>> t = pd.DataFrame({"x": [2.0, 3.0], "x_lo": [1.5, 2.5], "x_hi": [2.5, 3.5]})
@@ -262,7 +377,8 @@ def bar_panels(table: pd.DataFrame, labels: Sequence[str], panels: Mapping[str, 
         y = table[col].astype(float).to_numpy()
         err = None
         if f"{col}_lo" in table and f"{col}_hi" in table:
-            err = np.stack([y - table[f"{col}_lo"].astype(float).to_numpy(), table[f"{col}_hi"].astype(float).to_numpy() - y])
+            err = np.stack([y - table[f"{col}_lo"].astype(float).to_numpy(),
+                            table[f"{col}_hi"].astype(float).to_numpy() - y])
         ax.bar(range(len(y)), y, yerr=err, capsize=3, color="tab:blue")
         ax.set_xticks(range(len(y)), list(labels), fontsize=7)
         ax.set_title(name, fontsize=9)

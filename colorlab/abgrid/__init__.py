@@ -1,6 +1,8 @@
-"""The quantised ab plane shared by the methods that classify colours: :mod:`.bins` (bin
-centres, assignment, soft targets, decoding, soft cross entropy) and :mod:`.prior` (class
-priors over a training split, smoothing, caching, per-pixel weights).
+"""The quantised ab plane shared by the methods that classify colours.
+
+:mod:`.bins` holds the bin centres, the pixel-to-bin assignment, soft targets, decodings and the
+soft cross entropy; :mod:`.prior` the class priors over a training split (smoothed, cached); :mod:`.weights` the
+rebalancing weights and per-pixel weights they give.
 
 Example:
     >>> bins = ab_gamut_bins()
@@ -24,21 +26,19 @@ from .bins import (
 )
 from .prior import (
     PRIOR_MAX_IMAGES,
-    REBALANCE_LAMBDA,
     ab_histogram,
     cached_prior,
     dataset_prior,
     empirical_prior,
     gaussian_smooth,
-    pixel_weights,
     prior_key,
-    rebalance_weights,
     smooth_prior,
 )
+from .weights import REBALANCE_LAMBDA, pixel_weights, rebalance_weights
 
 __all__ = [
     "GRID", "SWEEP", "SIGMA", "GRAY_THRESHOLD", "PRIOR_MAX_IMAGES", "REBALANCE_LAMBDA",
-    "ab_gamut_bins", "nearest_bin", "soft_encode", "grayscale_mask", "decode_expectation", "decode_mode", "decode_sample",
-    "soft_cross_entropy", "ab_histogram", "gaussian_smooth", "smooth_prior", "empirical_prior",
+    "ab_gamut_bins", "nearest_bin", "soft_encode", "grayscale_mask", "decode_expectation", "decode_mode",
+    "decode_sample", "soft_cross_entropy", "ab_histogram", "gaussian_smooth", "smooth_prior", "empirical_prior",
     "cached_prior", "prior_key", "dataset_prior", "pixel_weights", "rebalance_weights",
 ]

@@ -1,26 +1,15 @@
 """The quantised ab plane: bin centres, pixel-to-bin assignment, soft targets and decoding.
 
-Zhang, Isola and Efros (2016) turned colourisation into classification over ``Q`` bins of the
-Lab ab plane on a grid of 10; the U-Net reproduction (source 001) reuses that grid with fewer
-classes, and Larsson et al. predict histograms over binned chroma too. What they share lives
-here, as pure functions over batched tensors; what belongs to one paper (its ``Q``, ``k``,
-``λ``, annealing temperature, target stride) lives in its method module.
-
-* the bins: :func:`ab_gamut_bins` (``(Q, 2)`` ab centres reachable from sRGB);
-* the targets: :func:`nearest_bin`, :func:`soft_encode` (k nearest bins, Gaussian weights) and
-  :func:`grayscale_mask` (images with no colour, left out of losses and priors);
-* the decoding of logits to ab: :func:`decode_expectation` (at a temperature: ``T = 1`` is the
-  mean, Zhang et al.'s annealed mean uses ``T < 1``) and :func:`decode_mode`;
-* the loss over bin distributions: :func:`soft_cross_entropy`.
-
-Shapes: ``ab`` is ``(B, 2, H, W)`` in Lab units (roughly ``[-110, 110]``), ``bins`` is ``(Q, 2)``,
-logits and distributions are ``(B, Q, H, W)``. Everything runs on the device of its input
-(``bins`` are moved to it) and none of the per-batch functions synchronises with the host.
+Zhang, Isola and Efros (2016) turned colourisation into classification over ``Q`` bins of the Lab
+ab plane on a grid of 10; the U-Net (source 001) and Larsson et al. bin colours too. What they
+share lives here as pure functions over batched tensors, on the device of their input and
+without host synchronisation; what belongs to one paper (its ``Q``, ``k``, temperature) lives in
+its method. Shapes: ``ab`` ``(B, 2, H, W)`` in Lab units, ``bins`` ``(Q, 2)``, logits and
+distributions ``(B, Q, H, W)``.
 
 Example:
     >>> bins = ab_gamut_bins()
-    >>> ab = torch.zeros(1, 2, 2, 2)
-    >>> target = soft_encode(ab, bins, k=5)                      # (1, Q, 2, 2)
+    >>> target = soft_encode(torch.zeros(1, 2, 2, 2), bins, k=5)          # (1, Q, 2, 2)
     >>> logits = torch.randn(1, bins.shape[0], 2, 2)
     >>> loss = soft_cross_entropy(logits, target)
     >>> decode_expectation(logits, bins, temperature=0.38).shape
@@ -85,34 +74,26 @@ def _gamut_bins(grid: float, ab_range: float, sweep: int) -> Tensor:
 
 
 def ab_gamut_bins(grid: float = GRID, *, ab_range: float = AB_SCALE, sweep: int = SWEEP) -> Tensor:
-    """The ``(Q, 2)`` float32 ab bin centres (multiples of ``grid``) reached by sRGB colours.
+    """The ab bin centres that sRGB colours reach.
 
     A bin is kept when some sRGB colour rounds to it (its ab lies in the bin's cell
     ``[c - grid/2, c + grid/2)²``). The sweep covers only the surface of the RGB cube,
-    ``sweep × sweep`` colours per face: Lab is a continuous bijection of the cube, so the
-    gamut solid's ab projection equals that of its boundary (each vertical L-line through the
-    solid meets it at boundary points), and a dense surface sweep is far cheaper than a dense
-    volume. Bins beyond ``|a|, |b| <= ab_range`` are dropped (sRGB never gets there: its ab
-    spans about ``[-86.2, 98.2] × [-107.9, 94.5]``). Rows are sorted by ``a`` then ``b``, the
-    order of the released ``pts_in_hull.npy``. Cached per arguments; a fresh clone is returned.
+    ``sweep × sweep`` colours per face: the ab projection of the gamut solid equals that of its
+    boundary, and a dense surface sweep is far cheaper than a dense volume. With the defaults
+    ``Q = 262``, not the paper's 313 (``docs/metrics.md`` says why). Results are cached per
+    arguments; a fresh clone is returned.
 
-    **Q measured (grid 10, D65 sRGB, colorlab.color.rgb_to_lab): 262**, stable for
-    ``sweep >= 384`` (face sweeps of 1024 and 2048, and a full 128³ lattice, agree). All 8-bit
-    colours (256³), a 64³ lattice or 256 per face give 261: bin ``(20, -80)`` is reached only by
-    a sliver at its corner, ``a ∈ [24.68, 25)``, ``b ∈ [-75.22, -75.0006]`` (float64 confirms
-    it), so 8-bit images never round to it. Other gamut tests on the same sweep: floor instead of round 268, bin centre in gamut for some
-    ``L`` (lab→rgb, 1001 L values) 229, bins within Euclidean 10 of a colour 290, the
-    4-neighbour dilation of the 262 bins 324 and the 8-neighbour one 348.
+    Args:
+        grid: the grid step in ab units.
+        ab_range: bins beyond ``|a|, |b| <= ab_range`` are dropped.
+        sweep: colours per edge of each RGB-cube face.
 
-    Why not the paper's 313 (:data:`colorlab.methods.zhang.PAPER_Q`): a transcription of the released 313 bins (from
-    a public reimplementation) contains all 262 bins found here plus 51 more, all on a
-    one-bin ring outside the reachable region (every one of them lies in the 4-neighbour
-    dilation). So the released set is not "cells an sRGB colour falls in" but a looser test
-    that also admits bins whose cell is merely touched at its edge or adjacent to the gamut;
-    none of the rules above reproduces 313 exactly (nor do D50, E or C white points), and its
-    construction is undocumented. Since every sRGB colour's own cell is among the 313, no
-    colour's nearest bin is one of the 51 extras: they get no hard-assigned prior mass, only
-    soft-encoding and smoothing weight, so they widen the softmax more than they change targets.
+    Returns:
+        float32 ``(Q, 2)`` centres (multiples of ``grid``), sorted by ``a`` then ``b``: the order of
+        the released ``pts_in_hull.npy``.
+
+    Raises:
+        ValueError: unless ``grid > 0``, ``ab_range > 0`` and ``sweep >= 2``.
 
     Example:
         >>> bins = ab_gamut_bins()
@@ -156,7 +137,17 @@ def _nearest(ab: Tensor, bins: Tensor, k: int) -> tuple[Tensor, Tensor]:
 
 
 def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
-    """Index ``(B, H, W)`` int64 of the bin nearest (Euclidean in ab) to each pixel of ``ab`` ``(B, 2, H, W)``.
+    """The bin nearest (Euclidean in ab) to each pixel.
+
+    Args:
+        ab: chroma ``(B, 2, H, W)`` in Lab units.
+        bins: bin centres ``(Q, 2)``.
+
+    Returns:
+        int64 bin indices ``(B, H, W)`` in ``[0, Q)``.
+
+    Raises:
+        ValueError: for an ``ab`` or ``bins`` of the wrong shape.
 
     Example:
         >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
@@ -170,12 +161,24 @@ def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
 
 
 def soft_encode(ab: Tensor, bins: Tensor, k: int, sigma: float = SIGMA) -> Tensor:
-    """Soft one-hot targets ``(B, Q, H, W)``: each pixel spread over its ``k`` nearest bins.
+    """Soft one-hot targets: each pixel spread over its ``k`` nearest bins.
 
-    The weights are ``exp(-d² / 2σ²)`` over the ``k`` nearest bins, normalised to sum to 1
-    (computed as a softmax, so pixels far outside the gamut do not underflow to 0/0). Zhang et
-    al. use ``k = 5`` in the paper and ``k = 10`` in their training code; ``k = 1`` gives hard
-    one-hot targets.
+    The weights are ``exp(-d² / 2σ²)`` over the ``k`` nearest bins, normalised to sum to 1. They are
+    computed as a softmax, so pixels far outside the gamut do not underflow to 0/0. Zhang et al. use
+    ``k = 5`` in the paper and ``k = 10`` in their training code; ``k = 1`` gives hard one-hot
+    targets.
+
+    Args:
+        ab: chroma ``(B, 2, H, W)`` in Lab units.
+        bins: bin centres ``(Q, 2)``.
+        k: how many nearest bins share each pixel, in ``[1, Q]``.
+        sigma: the Gaussian width in ab units.
+
+    Returns:
+        Targets ``(B, Q, H, W)``, summing to 1 over ``Q``.
+
+    Raises:
+        ValueError: for shapes that do not fit, ``k`` outside ``[1, Q]`` or ``sigma <= 0``.
 
     Example:
         >>> bins = ab_gamut_bins()
@@ -209,11 +212,22 @@ def _check_logits(logits: Tensor, bins: Tensor) -> Tensor:
 
 
 def decode_expectation(logits: Tensor, bins: Tensor, temperature: float = 1.0) -> Tensor:
-    """ab ``(B, 2, H, W)``: expectation of the bin centres under ``softmax(logits / T)``.
+    """Decode logits to ab: the expectation of the bin centres under ``softmax(logits / T)``.
 
     With ``p = softmax(logits)``, ``softmax(log p / T) = softmax(logits / T)``: ``T = 1`` is the
-    mean of the predicted distribution, ``T → 0`` its mode (:func:`decode_mode`), and Zhang et
-    al.'s annealed mean is ``T = 0.38`` in between.
+    mean of the predicted distribution, ``T → 0`` its mode (:func:`decode_mode`), and Zhang et al.'s
+    annealed mean is ``T = 0.38`` in between.
+
+    Args:
+        logits: ``(B, Q, H, W)``.
+        bins: bin centres ``(Q, 2)``.
+        temperature: ``T > 0``.
+
+    Returns:
+        ab ``(B, 2, H, W)`` in Lab units.
+
+    Raises:
+        ValueError: for ``T <= 0`` or shapes that do not fit.
 
     Example:
         >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
@@ -229,7 +243,17 @@ def decode_expectation(logits: Tensor, bins: Tensor, temperature: float = 1.0) -
 
 
 def decode_mode(logits: Tensor, bins: Tensor) -> Tensor:
-    """ab ``(B, 2, H, W)``: the centre of the most probable bin (the ``T → 0`` limit).
+    """Decode logits to ab: the centre of the most probable bin (the ``T → 0`` limit).
+
+    Args:
+        logits: ``(B, Q, H, W)``.
+        bins: bin centres ``(Q, 2)``.
+
+    Returns:
+        ab ``(B, 2, H, W)`` in Lab units.
+
+    Raises:
+        ValueError: for shapes that do not fit.
 
     Example:
         >>> bins = torch.tensor([[0.0, 0.0], [10.0, 20.0]])
@@ -242,9 +266,21 @@ def decode_mode(logits: Tensor, bins: Tensor) -> Tensor:
 
 def decode_sample(logits: Tensor, bins: Tensor, temperature: float = 1.0,
                   generator: torch.Generator | None = None) -> Tensor:
-    """ab ``(B, 2, H, W)``: for each pixel, the centre of a bin drawn from ``softmax(logits / T)``
-    independently of its neighbours (the "sample" decoding; vivid and speckled). ``generator``
-    makes the draw repeatable; it must live on the logits' device.
+    """Decode logits to ab by drawing one bin per pixel from ``softmax(logits / T)``.
+
+    Each pixel is drawn independently of its neighbours: the "sample" decoding, vivid and speckled.
+
+    Args:
+        logits: ``(B, Q, H, W)``.
+        bins: bin centres ``(Q, 2)``.
+        temperature: ``T > 0``.
+        generator: makes the draw repeatable; it must live on the logits' device.
+
+    Returns:
+        ab ``(B, 2, H, W)`` in Lab units: each pixel the centre of its drawn bin.
+
+    Raises:
+        ValueError: for ``T <= 0`` or shapes that do not fit.
 
     Example:
         >>> bins = torch.tensor([[0.0, 0.0], [10.0, 20.0]])
@@ -270,13 +306,23 @@ def soft_cross_entropy(
     weights: Tensor | None = None,
     mask: Tensor | None = None,
 ) -> Tensor:
-    """Mean over pixels of ``-w · Σ_q target_q · log_softmax(logits)_q``: a scalar.
+    """The soft cross entropy, averaged over pixels: ``-w · Σ_q target_q · log_softmax(logits)_q``.
 
-    ``logits`` and ``target_dist`` are ``(B, Q, H, W)``. ``weights`` ``(B, 1, H, W)`` (or
-    ``(B, H, W)``) rescales each pixel's term (Zhang's rebalancing, :func:`colorlab.abgrid.prior.pixel_weights`);
-    the mean is still over pixels, not over weights. ``mask`` is True where a pixel counts:
-    ``(B,)`` per image (e.g. ``~grayscale_mask(ab)``) or ``(B, 1, H, W)`` / ``(B, H, W)`` per
-    pixel; the mean is over the counted pixels, and 0 if there are none.
+    Args:
+        logits: ``(B, Q, H, W)``.
+        target_dist: target distributions ``(B, Q, H, W)``, e.g. from :func:`soft_encode`.
+        weights: per-pixel factors ``(B, 1, H, W)`` or ``(B, H, W)`` (Zhang's rebalancing,
+            :func:`colorlab.abgrid.weights.pixel_weights`); the mean is still over pixels, not
+            over weights.
+        mask: True where a pixel counts: ``(B,)`` per image (e.g. ``~grayscale_mask(ab)``), or
+            ``(B, 1, H, W)`` or ``(B, H, W)`` per pixel. The mean is then over the counted pixels,
+            and 0 if there are none.
+
+    Returns:
+        A scalar tensor.
+
+    Raises:
+        ValueError: for shapes that do not fit.
 
     Example:
         >>> logits = torch.randn(2, 4, 3, 3)
@@ -306,5 +352,6 @@ def _per_pixel(name: str, t: Tensor, b: int, h: int, w: int) -> Tensor:
         return t.view(b, h, w)
     if t.shape == (b, h, w):
         return t
-    raise ValueError(f"{name} must be (B,), (B, H, W) or (B, 1, H, W) with B, H, W = {b}, {h}, {w}; got {tuple(t.shape)}")
-
+    raise ValueError(
+        f"{name} must be (B,), (B, H, W) or (B, 1, H, W) with B, H, W = {b}, {h}, {w}; got {tuple(t.shape)}"
+    )

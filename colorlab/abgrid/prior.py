@@ -1,9 +1,8 @@
-"""Class priors over ab bins: counts, Gaussian smoothing, the prior of a training split (cached
-on disk) and per-pixel class weights.
+"""Class priors over ab bins: counts, Gaussian smoothing, a training split's prior, class weights.
 
 A prior ``(Q,)`` is the smoothed frequency of each bin among the ground-truth pixels of the
-**training** split. Zhang et al. (2016) rebalance their loss by it; the rebalanced AuC of their
-Table 1 weights every test pixel by its inverse; the U-Net reproduction picks its classes from it.
+training split. Zhang et al. (2016) rebalance their loss by it, the rebalanced AuC weights every
+test pixel by its inverse, and the U-Net picks its classes from it.
 
 Example:
     >>> from colorlab import data
@@ -50,13 +49,8 @@ __all__ = [
     "cached_prior",
     "prior_key",
     "dataset_prior",
-    "pixel_weights",
-    "rebalance_weights",
-    "REBALANCE_LAMBDA",
 ]
 
-#: λ of Zhang et al.'s rebalancing weights (:func:`rebalance_weights`): half the prior, half uniform.
-REBALANCE_LAMBDA = 0.5
 #: :func:`dataset_prior` reads at most this many training images (evenly spaced) of a large set.
 PRIOR_MAX_IMAGES = 2000
 #: Characters of the SHA-1 digests used in cache keys.
@@ -70,7 +64,14 @@ _KEY = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def ab_histogram(ab: Tensor, bins: Tensor) -> Tensor:
-    """Counts ``(Q,)`` int64 of the pixels of ``ab`` ``(B, 2, H, W)`` per nearest bin.
+    """Count the pixels whose nearest bin is each bin.
+
+    Args:
+        ab: chroma ``(B, 2, H, W)`` in Lab units.
+        bins: bin centres ``(Q, 2)``.
+
+    Returns:
+        int64 counts ``(Q,)``, on ``ab``'s device.
 
     Example:
         >>> ab_histogram(torch.zeros(1, 2, 2, 2), torch.tensor([[0.0, 0.0], [10.0, 0.0]])).tolist()
@@ -83,12 +84,21 @@ def ab_histogram(ab: Tensor, bins: Tensor) -> Tensor:
 
 
 def gaussian_smooth(values: Tensor, bins: Tensor, sigma: float = SIGMA) -> Tensor:
-    """Spread each bin's value ``(Q,)`` over the bins with a Gaussian of width ``sigma`` (ab units).
+    """Spread each bin's value over the bins with a Gaussian of width ``sigma``.
 
-    Each bin ``j`` hands its value to the bins ``i`` in proportion to ``exp(-|c_i - c_j|² / 2σ²)``
-    (normalised over ``i``), so the total is conserved exactly and no mass leaks out of the
-    gamut. ``sigma = 0`` returns the values unchanged. On a grid of 10, σ = 5 gives a bin's
-    4-neighbours ``e^-2 ≈ 0.135`` of its own share.
+    Each bin ``j`` hands its value to the bins ``i`` in proportion to ``exp(-|c_i - c_j|² / 2σ²)``,
+    normalised over ``i``, so the total is conserved exactly and no mass leaks out of the gamut.
+
+    Args:
+        values: one value per bin, ``(Q,)``.
+        bins: bin centres ``(Q, 2)``.
+        sigma: the width in ab units; 0 returns the values unchanged.
+
+    Returns:
+        float32 ``(Q,)`` with the same total.
+
+    Raises:
+        ValueError: for shapes that do not fit, or ``sigma < 0``.
 
     Example:
         >>> bins = ab_gamut_bins()
@@ -111,7 +121,18 @@ def gaussian_smooth(values: Tensor, bins: Tensor, sigma: float = SIGMA) -> Tenso
 
 
 def smooth_prior(counts: Tensor, bins: Tensor, sigma: float = SIGMA) -> Tensor:
-    """Class prior ``(Q,)``: counts normalised, :func:`gaussian_smooth` ed, renormalised to sum 1.
+    """Turn counts into a class prior: normalised, smoothed (:func:`gaussian_smooth`), renormalised.
+
+    Args:
+        counts: counts per bin, ``(Q,)``.
+        bins: bin centres ``(Q, 2)``.
+        sigma: the smoothing width in ab units.
+
+    Returns:
+        The prior ``(Q,)``, summing to 1.
+
+    Raises:
+        ValueError: for counts of the wrong shape or with no positive total.
 
     Example:
         >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
@@ -129,11 +150,22 @@ def smooth_prior(counts: Tensor, bins: Tensor, sigma: float = SIGMA) -> Tensor:
 
 
 def empirical_prior(ab_batches: Iterable[Tensor], bins: Tensor, sigma: float = SIGMA) -> Tensor:
-    """Smoothed prior ``(Q,)`` of the nearest bins of all pixels of ``ab`` batches ``(B, 2, H, W)``.
+    """The smoothed prior of the nearest bins of every pixel of some ab batches.
 
-    Counts accumulate on ``bins``' device. Drop grayscale images (:func:`grayscale_mask`) and
-    point-sample (:func:`downsample_targets`) beforehand if the prior should describe exactly
-    the pixels the loss sees. An empty iterable raises ``ValueError``.
+    Counts accumulate on ``bins``' device. To describe exactly the pixels the loss sees, drop
+    grayscale images (:func:`grayscale_mask`) and point-sample the targets
+    (:func:`colorlab.methods.zhang.recipe.downsample_targets`) beforehand.
+
+    Args:
+        ab_batches: batches of chroma ``(B, 2, H, W)`` in Lab units.
+        bins: bin centres ``(Q, 2)``.
+        sigma: the smoothing width in ab units.
+
+    Returns:
+        The prior ``(Q,)``, summing to 1.
+
+    Raises:
+        ValueError: for no batches.
 
     Example:
         >>> bins = ab_gamut_bins()
@@ -154,12 +186,23 @@ def empirical_prior(ab_batches: Iterable[Tensor], bins: Tensor, sigma: float = S
 
 
 def cached_prior(key: str, compute: Callable[[], Tensor], cache_dir: str | os.PathLike) -> Tensor:
-    """The prior stored as ``cache_dir/prior_{key}.pt``, computed by ``compute()`` and saved if absent.
+    """Read a prior from the cache, or compute and store it.
 
-    ``key`` names the dataset, split and bin set (e.g. ``"imagenet-train-q262"``); letters,
-    digits, ``.``, ``_``, ``-`` only. The write is atomic (temporary file in the same directory,
-    then :func:`os.replace`), so concurrent runs never read a half-written file; loading uses
-    ``weights_only=True`` and maps to the CPU.
+    The write is atomic (a temporary file in the same directory, then :func:`os.replace`), so
+    concurrent runs never read a half-written file; loading uses ``weights_only=True`` and maps
+    to the CPU.
+
+    Args:
+        key: names the dataset, split and bin set (e.g. ``"imagenet-train-q262"``): letters,
+            digits, ``.``, ``_`` and ``-`` only.
+        compute: computes the prior ``(Q,)`` when it is not cached.
+        cache_dir: the cache; the file is ``cache_dir/prior_{key}.pt``.
+
+    Returns:
+        The prior ``(Q,)`` on the CPU.
+
+    Raises:
+        ValueError: for a bad key, or a computed prior that is not ``(Q,)``.
 
     Example:
         >>> import tempfile
@@ -207,9 +250,19 @@ def prior_key(
     names, ``image_size``, the crop (images smaller than it are upscaled), the bins, ``sigma``,
     ``max_images`` and the grayscale threshold.
 
+    Args:
+        train_set: the training dataset.
+        bins: bin centres ``(Q, 2)``.
+        sigma: the smoothing width in ab units.
+        max_images: the most training images read.
+
+    Returns:
+        The key, e.g. ``"samples-train-q262-<digest>"``.
+
     Example:
         >>> from colorlab import data
-        >>> prior_key(data.load_dataset("samples", "train", crop=32, image_size=96), ab_gamut_bins())  # doctest: +ELLIPSIS
+        >>> train = data.load_dataset("samples", "train", crop=32, image_size=96)
+        >>> prior_key(train, ab_gamut_bins())  # doctest: +ELLIPSIS
         'samples-train-q262-...'
     """
     im = train_set.images
@@ -244,18 +297,25 @@ def dataset_prior(
     cache_dir: str | os.PathLike | None = None,
     max_images: int | None = PRIOR_MAX_IMAGES,
 ) -> Tensor:
-    """Empirical prior ``(Q,)`` of the ground-truth ab bins over the **training** split, smoothed.
+    """The smoothed empirical prior of the ground-truth ab bins over the training split.
 
-    Every pixel of every whole training image (as cut and resized by the split, at most
-    ``max_images`` evenly spaced images) is counted in its nearest bin; grayscale images
-    (:func:`~colorlab.abgrid.bins.grayscale_mask`) are skipped as the loss masks them; the counts are
-    normalised and Gaussian-smoothed with ``sigma`` (:func:`smooth_prior`), as
-    the paper's ImageNet-training-set prior. Whole images rather than training crops: the
-    crops are windows of these images, so this is their expected distribution without the
-    sampling noise. The test split is never read.
+    Every pixel of every whole training image (as cut and resized by the split) is counted in its
+    nearest bin. Grayscale images (:func:`~colorlab.abgrid.bins.grayscale_mask`) are skipped, as
+    the loss masks them. The counts are normalised and smoothed (:func:`smooth_prior`), as the
+    paper's ImageNet-training-set prior is. The test split is never read.
 
-    Cached with :func:`cached_prior` under :func:`prior_key` in ``cache_dir``,
-    when it is given; otherwise computed every time.
+    Args:
+        train_set: the training dataset; its whole images are read, not its crops.
+        bins: bin centres ``(Q, 2)``.
+        sigma: the smoothing width in ab units.
+        cache_dir: cache the prior here under :func:`prior_key` (``None``: compute every time).
+        max_images: read at most this many training images, evenly spaced (``None``: all).
+
+    Returns:
+        The prior ``(Q,)`` on the CPU, summing to 1.
+
+    Raises:
+        ValueError: for a split other than train, ``max_images < 1``, or no colour image.
 
     Example:
         >>> import tempfile
@@ -277,47 +337,3 @@ def dataset_prior(
     if cache_dir is None:
         return compute()
     return cached_prior(prior_key(train_set, bins, sigma=sigma, max_images=max_images), compute, cache_dir)
-
-
-# ---------------------------------------------------------------------------------- weights
-
-
-def pixel_weights(ab: Tensor, bins: Tensor, class_weights: Tensor) -> Tensor:
-    """Per-pixel loss weights ``(B, 1, H, W)``: the class weight of each pixel's nearest bin.
-
-    Example:
-        >>> bins = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
-        >>> pixel_weights(torch.zeros(1, 2, 1, 1), bins, torch.tensor([0.5, 2.0])).flatten().tolist()
-        [0.5]
-    """
-    bins = _check_bins(bins, ab)
-    if class_weights.ndim != 1:
-        raise ValueError(f"class_weights must have shape (Q,); got {tuple(class_weights.shape)}")
-    _check_q("class_weights", class_weights, bins.shape[0], 0)
-    return class_weights.to(ab.device)[nearest_bin(ab, bins)].unsqueeze(1)
-
-
-def rebalance_weights(prior: Tensor, lam: float = REBALANCE_LAMBDA) -> Tensor:
-    """Zhang et al.'s class rebalancing weights ``(Q,)``: ``w ∝ ((1 - λ)·p + λ/Q)^-1``, scaled so that
-    ``Σ_q p_q w_q = 1`` (their Eq. 4; λ = 0.5 in the paper).
-
-    ``prior`` must be a distribution (non-negative, sums to 1). ``λ = 1`` gives all ones,
-    ``λ = 0`` gives ``w = 1 / (Q·p)`` (needs every ``p_q > 0``). Not a hot path: the checks
-    synchronise with the host.
-
-    Example:
-        >>> w = rebalance_weights(torch.tensor([0.7, 0.2, 0.1]))
-        >>> round(float((torch.tensor([0.7, 0.2, 0.1]) * w).sum()), 6)
-        1.0
-    """
-    if prior.ndim != 1:
-        raise ValueError(f"prior must have shape (Q,); got {tuple(prior.shape)}")
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam must be in [0, 1]; got {lam}")
-    p = prior.float()
-    if bool((p < 0).any()) or abs(float(p.sum()) - 1.0) > 1e-4:
-        raise ValueError("prior must be non-negative and sum to 1")
-    if lam == 0.0 and bool((p == 0).any()):
-        raise ValueError("lam = 0 needs a prior with no empty bin (its weight would be infinite)")
-    w = 1.0 / ((1.0 - lam) * p + lam / p.shape[0])
-    return w / (p * w).sum()

@@ -1,17 +1,8 @@
-"""``colorlab bench``: what every registered method costs to train and to run on this machine,
-and whether its training would be input-bound (docs/performance.md says what each row means).
+"""``colorlab bench``: what every registered method costs to train and to run on this machine.
 
-Each method is built at a *setting*, ``paper`` (the network its source trains,
-:func:`colorlab.papers.source_network`) or ``tiny`` (its ``smoke_args``), and measured in a
-fresh process (:func:`colorlab.measuring.in_fresh_process`): training steps at 256² and the
-source's crop (with FLOPs and MFU against :data:`PEAK_FLOPS`), inference at 256² and 1024², the
-data pipeline alone, and evaluation's memory against the test set's size. Rows go to
-``<out>/bench.csv`` with ``environment.json`` and ``bench.png``.
-
-Example:
-    >>> t = train_row("yuv_regression", setting="tiny", size=16, batch_size=2, repeats=1, warmup=0, isolate=False)
-    >>> t["kind"], t["flops_per_step"] > 0, t["images_per_second"] > 0
-    ('train', True, True)
+Each method is built at a *setting*, ``paper`` (the network its source trains) or ``tiny`` (its
+``smoke_args``), and each measurement runs in a fresh process. :func:`run` makes every row and
+:func:`figure` draws them. docs/performance.md says what each row means.
 """
 
 from __future__ import annotations
@@ -57,15 +48,49 @@ def _isolated(job: dict[str, Any], isolate: bool) -> dict[str, Any]:
 def train_row(name: str, *, setting: str = "paper", size: int = SIZE, batch_size: int = 8, repeats: int = 5,
               warmup: int = 1, device: str = "cpu", compile: bool = False, plain: bool = False,
               isolate: bool = True) -> dict[str, Any]:
-    """One training measurement of method ``name`` (module docstring); ``plain``: fp32, NCHW and
-    Adam unfused, as the official recipes train (a baseline), instead of the training loop's way."""
+    """Measure one method's training steps: their time, FLOPs, MFU and peak memory.
+
+    Args:
+        name: the method's registered name.
+        setting: ``paper`` or ``tiny`` (:func:`method_config`).
+        size: the crops' side.
+        batch_size: the crops in a batch.
+        repeats: the timed steps.
+        warmup: the untimed steps before them (at least one with ``compile``).
+        device: where it runs.
+        compile: the networks through :func:`torch.compile`.
+        plain: fp32, NCHW and Adam unfused, as the official recipes train (a baseline), instead of
+            the training loop's way.
+        isolate: measure in a fresh process.
+
+    Returns:
+        The row (``kind`` ``train``).
+
+    Example:
+        >>> t = train_row("yuv_regression", setting="tiny", size=16, batch_size=2, repeats=1, warmup=0, isolate=False)
+        >>> t["kind"], t["flops_per_step"] > 0, t["images_per_second"] > 0
+        ('train', True, True)
+    """
     return _isolated(dict(kind="train", name=name, setting=setting, size=size, batch_size=batch_size,
                           repeats=repeats, warmup=warmup, device=device, compile=compile, plain=plain), isolate)
 
 
 def infer_row(name: str, *, setting: str = "paper", size: int = 256, repeats: int = 5, warmup: int = 1,
               device: str = "cpu", isolate: bool = True) -> dict[str, Any]:
-    """One inference measurement: ``colorize`` of one ``size``² photo (module docstring)."""
+    """Measure one method's inference: ``colorize`` of one ``size``² photo, the network at full size.
+
+    Args:
+        name: the method's registered name.
+        setting: ``paper`` or ``tiny`` (:func:`method_config`).
+        size: the photo's side.
+        repeats: the timed runs.
+        warmup: the untimed runs before them.
+        device: where it runs.
+        isolate: measure in a fresh process.
+
+    Returns:
+        The row (``kind`` ``infer``).
+    """
     return _isolated(dict(kind="infer", name=name, setting=setting, size=size, repeats=repeats, warmup=warmup,
                           device=device), isolate)
 
@@ -87,10 +112,23 @@ def _synthetic_folder(folder: Path, n: int, side: int) -> Path:
 
 def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch_size: int = 32, batches: int = 20,
              device: str = "cpu", num_workers: int | None = None) -> dict[str, Any]:
-    """The data pipeline alone, in this process: ``batches`` training batches of ``crop``² random
-    crops decoded from the JPEGs of ``folder`` (made from the embedded photos when ``None``) by
-    :func:`colorlab.data.make_loader`, moved to ``device``; images per second once the workers
-    have started and what they fetched ahead is consumed."""
+    """Measure the data pipeline alone, in this process.
+
+    Training batches of random crops are decoded from JPEGs by :func:`colorlab.data.make_loader`
+    and moved to the device. The clock starts once the workers have started and what they fetched
+    ahead is consumed.
+
+    Args:
+        folder: the JPEGs (``None``: 48 of 512 × 384, made from the embedded photos).
+        crop: the crops' side.
+        batch_size: the crops in a batch.
+        batches: the timed batches.
+        device: where the batches go.
+        num_workers: the loader's workers (``None``: the loader's own choice).
+
+    Returns:
+        The row (``kind`` ``data``), with images per second, the workers and pinned memory.
+    """
     from ..data import load_dataset, make_loader, to_device
 
     dev = pick_device(device)
@@ -116,10 +154,20 @@ def data_row(folder: str | os.PathLike | None = None, *, crop: int = SIZE, batch
 
 def eval_row(n: int, *, size: int = 64, batch_size: int = 64, keep: int | None = None, streamed: bool = True,
              device: str = "cpu") -> dict[str, Any]:
-    """Peak memory of scoring ``n`` synthetic test images and the reference rows in a fresh process
-    (:data:`~colorlab.bench.measure.EVAL_MMAP_THRESHOLD`), streamed (the first ``keep`` kept,
-    :data:`colorlab.evaluate.KEEP_IMAGES` by default) or, with ``streamed=False``, as before
-    streaming: every image held."""
+    """Measure the peak memory of scoring synthetic test images and the reference rows, in a fresh process.
+
+    Args:
+        n: the test images.
+        size: their side.
+        batch_size: the test batches.
+        keep: the images kept, streamed (default: :data:`colorlab.evaluate.KEEP_IMAGES`).
+        streamed: as a notebook scores them; ``False``: as before streaming, every image held.
+        device: where it runs.
+
+    Returns:
+        The row (``kind`` ``eval``), measured with glibc's mmap threshold fixed
+        (:data:`~colorlab.bench.measure.EVAL_MMAP_THRESHOLD`).
+    """
     from ..evaluate import KEEP_IMAGES
 
     job = {"kind": "eval", "n": n, "size": size, "batch_size": batch_size,
@@ -132,11 +180,29 @@ def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: 
         device: str = "cpu", compile: bool = False, data: str | None = None, data_batches: int = 20,
         eval_images: Sequence[int] = (), plain: Sequence[tuple[str, int]] = (), isolate: bool = True,
         on_row: Callable[[dict[str, Any]], None] | None = None) -> pd.DataFrame:
-    """Every measurement of the module docstring, one row each (``kind``: train, infer, data,
-    eval); ``sizes`` defaults to 256 and each method's own crop; ``eval_images`` the test-set sizes
-    evaluation is measured at (streamed, and every image kept at the smallest); ``plain`` the
-    ``(method, batch size)`` pairs also measured the plain way, at the method's own crop (the
-    official recipes' baselines). ``on_row`` gets each row as it is measured."""
+    """Every measurement of ``colorlab bench``, with progress on the terminal.
+
+    Args:
+        methods: the methods (default: every registered one).
+        setting: ``paper`` or ``tiny`` (:func:`method_config`).
+        sizes: the training crops' sides (default: 256 and each method's own crop with ``paper``).
+        batch_sizes: the training batch sizes.
+        infer_sizes: the photos' sides for inference.
+        repeats: the timed steps of each measurement.
+        device: where it runs.
+        compile: also measure training with :func:`torch.compile`.
+        data: a folder of JPEGs for the data pipeline (default: made from the embedded photos).
+        data_batches: the data pipeline's timed batches.
+        eval_images: the test-set sizes evaluation's memory is measured at (streamed, and every
+            image kept at the smallest).
+        plain: ``(method, batch size)`` pairs also measured the plain way, at the method's own crop
+            (the official recipes' baselines).
+        isolate: measure each method in a fresh process.
+        on_row: gets each row as it is measured.
+
+    Returns:
+        One row per measurement, ``kind`` saying which: ``train``, ``infer``, ``data`` or ``eval``.
+    """
     from ..methods import METHODS
 
     names = list(methods) if methods else list(METHODS)
@@ -179,9 +245,17 @@ def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: 
 
 
 def figure(table: pd.DataFrame) -> Any:
-    """Training images per second (bars by method and batch size at each size), inference latency
-    at each photo size, the data pipeline's rate as a line across the training panel, and
-    evaluation's peak memory against the test set's size when it was measured.
+    """Draw a :func:`run` table.
+
+    Training images per second are bars by method and configuration, the data pipeline's rate a
+    line across them. Inference latency is drawn at each photo size, and evaluation's peak memory
+    against the test set's size when it was measured.
+
+    Args:
+        table: the rows.
+
+    Returns:
+        The matplotlib figure.
 
     Example:
         >>> t = pd.DataFrame([{"kind": "train", "method": "m", "size": 8, "batch_size": 2, "compiled": False,

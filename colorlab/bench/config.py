@@ -1,5 +1,7 @@
-"""What :mod:`colorlab.bench` measures with: the settings, the peak-FLOP/s table, the device's
-folder name, and each method's configuration."""
+"""What :mod:`colorlab.bench` measures with.
+
+The settings, the peak-FLOP/s table, the device's folder name, and each method's configuration.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ..errors import check_choice
 
 __all__ = ["SETTINGS", "PEAK_FLOPS", "SIZE", "INFER_SIZES", "peak_flops", "device_label", "method_config"]
 
+#: ``paper``: the network each source trains; ``tiny``: the smoke test's.
 SETTINGS = ("paper", "tiny")
 #: Dense bf16 tensor-core peak FLOP/s by GPU name (vendors' spec sheets, without sparsity). The
 #: first pattern that matches ``torch.cuda.get_device_name`` counts; a GPU not listed has no MFU.
@@ -45,7 +48,13 @@ SYNTHETIC_SIDE = 512
 
 
 def peak_flops(device: torch.device) -> float | None:
-    """The peak FLOP/s of ``device`` from :data:`PEAK_FLOPS` (``None``: a CPU or an unlisted GPU).
+    """The peak FLOP/s of a device, for MFU.
+
+    Args:
+        device: the device.
+
+    Returns:
+        The first match in :data:`PEAK_FLOPS` for a GPU's name; ``None`` for a CPU or a GPU not listed.
 
     Example:
         >>> peak_flops(torch.device("cpu")) is None
@@ -58,7 +67,14 @@ def peak_flops(device: torch.device) -> float | None:
 
 
 def device_label(device: torch.device) -> str:
-    """A folder name for ``device``: the GPU's name, or ``cpu-<N>cores``.
+    """A folder name for a device's results.
+
+    Args:
+        device: the device.
+
+    Returns:
+        The GPU's name (characters other than letters, digits, ``.`` and ``-`` made ``-``), or
+        ``<type>-<N>cores`` with the CPUs this process may use (``cpu-2cores``).
 
     Example:
         >>> device_label(torch.device("cpu")).startswith("cpu-")
@@ -71,9 +87,20 @@ def device_label(device: torch.device) -> str:
 
 
 def method_config(name: str, setting: str) -> tuple[str, dict[str, Any], int]:
-    """``(variant, args, own crop)`` of method ``name`` at ``setting``: the variant its source
-    trains (:func:`colorlab.papers.source_network`; else its first); ``paper`` the arguments and
-    crop of that network, ``tiny`` its ``smoke_args`` and a crop of 2 input multiples.
+    """How a method is built and trained at a setting.
+
+    Args:
+        name: the method's registered name.
+        setting: ``paper``: the arguments and crop of the network its source trains
+            (:func:`colorlab.papers.source_network`); ``tiny``: its ``smoke_args`` and a crop of
+            twice its input multiple.
+
+    Returns:
+        ``(variant, args, own crop)``; the variant is the one its source trains, else its first.
+
+    Raises:
+        ValueError: an unknown setting.
+        KeyError: an unknown method.
 
     Example:
         >>> method_config("zhang", "paper")[1]["width"], method_config("zhang", "tiny")[1]["width"]

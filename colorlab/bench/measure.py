@@ -1,7 +1,9 @@
-"""The measurements of :mod:`colorlab.bench`, each made in this process: a method's training steps
-(with their FLOPs), its inference on one photo, and evaluation over a synthetic test set. Run by
-:mod:`colorlab.bench` through :func:`colorlab.measuring.in_fresh_process`, so each has a process
-of its own and its peak memory is its alone."""
+"""The measurements of :mod:`colorlab.bench`, each made in this process.
+
+A method's training steps (with their FLOPs), its inference on one photo, and evaluation over a
+synthetic test set. :mod:`colorlab.bench` runs each through
+:func:`colorlab.measuring.in_fresh_process`, so that its peak memory is its alone.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +60,8 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
     reset = cuda or reset_peak()
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    compile_seconds = sum(timed(lambda: method.train_step(batch, optimizers, next(step), mode), max(warmup, 1 if compile else 0), dev))
+    compile_seconds = sum(timed(lambda: method.train_step(batch, optimizers, next(step), mode),
+                                max(warmup, 1 if compile else 0), dev))
     seconds = timed(lambda: method.train_step(batch, optimizers, next(step), mode), repeats, dev)
     peak_mb = torch.cuda.max_memory_allocated(dev) / MB - base if cuda else peak_rss_mb() - base
     mean = float(np.mean(seconds))
@@ -69,7 +72,8 @@ def _train_here(name: str, setting: str, size: int, batch_size: int, repeats: in
             "images_per_second": batch_size / mean, "flops_per_step": flops, "flops_per_second": flops / mean,
             "mfu": flops / mean / peak if peak else float("nan"), "peak_mb": peak_mb,
             "warmup_seconds": compile_seconds, "repeats": repeats,
-            "precision": "bf16 autocast" if mode.amp else "fp32", "channels_last": channels_last, "recipe": "plain" if plain else "fast",
+            "precision": "bf16 autocast" if mode.amp else "fp32", "channels_last": channels_last,
+            "recipe": "plain" if plain else "fast",
             "memory": ("cuda max_memory_allocated" if cuda else "CPU resident-set high-water mark")
             + " above the built model and batch" + ("" if reset else " (not reset: an upper bound)")}
 
@@ -101,7 +105,12 @@ def _infer_here(name: str, setting: str, size: int, repeats: int, warmup: int, d
 
 
 class SyntheticTest(torch.utils.data.Dataset):
-    """``n`` smooth colour test tiles of ``size``², made on demand (item ``i`` is always the same)."""
+    """Smooth synthetic colour test tiles, made on demand; item ``i`` is always the same.
+
+    Args:
+        n: the tiles.
+        size: their side.
+    """
 
     def __init__(self, n: int, size: int) -> None:
         self.n, self.size = n, size
@@ -143,6 +152,13 @@ def _eval_here(n: int, size: int, batch_size: int, keep: int | None, device: str
 
 
 def worker(kind: str) -> Callable[..., dict[str, Any]]:
-    """The measurement of ``kind``: ``train``, ``infer`` or ``eval``."""
+    """The function that makes one kind of measurement.
+
+    Args:
+        kind: ``train``, ``infer`` or ``eval``.
+
+    Returns:
+        It; it takes JSON values and returns the row, for :func:`colorlab.measuring.in_fresh_process`.
+    """
     return {"train": _train_here, "infer": _infer_here, "eval": _eval_here}[kind]
 

@@ -1,6 +1,8 @@
-"""The functional core of colourising at full resolution: the working size, the grayscale a
-colour photo is reduced to, chroma predicted small and joined with the full-resolution luminance,
-and the side-by-side comparison (see :mod:`colorlab.colorize`)."""
+"""The functional core of colourising at full resolution.
+
+The working size, the grayscale a colour photo is reduced to, chroma predicted small and joined
+with the full-resolution luminance, and the side-by-side comparison (see :mod:`colorlab.colorize`).
+"""
 
 from __future__ import annotations
 
@@ -26,9 +28,19 @@ COMPARE_HEIGHT = 512
 #: Levels of an 8-bit output.
 LEVELS = 255
 
+
 def working_size(size_hw: tuple[int, int], size: int) -> tuple[int, int]:
-    """``(h, w)`` of a photo of ``size_hw`` scaled so its shorter side is ``size``, aspect kept;
-    a photo already no larger is kept as it is (never enlarged).
+    """The size of a photo scaled so that its shorter side is ``size``, its aspect kept; never enlarged.
+
+    Args:
+        size_hw: the photo's ``(H, W)``.
+        size: the shorter side wanted, pixels.
+
+    Returns:
+        ``(h, w)``; the photo's own size when its shorter side is no larger than ``size``.
+
+    Raises:
+        ValueError: ``size`` is not a positive integer.
 
     Example:
         >>> working_size((4000, 6000), 256), working_size((1, 1), 256)
@@ -44,8 +56,13 @@ def working_size(size_hw: tuple[int, int], size: int) -> tuple[int, int]:
 
 
 def desaturate(rgb: Tensor) -> Tensor:
-    """The grayscale a photo editor makes of RGB ``(..., 3, H, W)`` in ``[0, 1]``: ITU-R 601 luma,
-    replicated to three channels.
+    """The grayscale a photo editor makes of a colour photo: ITU-R 601 luma.
+
+    Args:
+        rgb: RGB ``(*, 3, H, W)`` in ``[0, 1]``.
+
+    Returns:
+        The luma replicated to three channels, ``(*, 3, H, W)``.
 
     Example:
         >>> desaturate(torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)).flatten().tolist()
@@ -55,9 +72,16 @@ def desaturate(rgb: Tensor) -> Tensor:
 
 
 def model_input(method: Any, rgb: Tensor, keep_luminance: bool = False) -> Tensor:
-    """What the model is given, as a picture: RGB ``(3, H, W)`` in ``[0, 1]``, the photo
-    desaturated (:func:`desaturate`), or with ``keep_luminance`` its own luminance in the method's
-    space (Lab ``L`` or YUV ``Y``) with no chroma.
+    """What the model is given, as a picture.
+
+    Args:
+        method: the method; its colour space says what luminance is.
+        rgb: the photo, RGB ``(3, H, W)`` in ``[0, 1]``.
+        keep_luminance: keep the photo's own luminance (Lab ``L`` or YUV ``Y``) with no chroma,
+            instead of desaturating it (:func:`desaturate`).
+
+    Returns:
+        RGB ``(3, H, W)`` in ``[0, 1]``.
 
     Example:
         >>> from colorlab.methods import build
@@ -86,12 +110,25 @@ def _chroma(space: str, rgb: Tensor) -> Tensor:
 def colorize_images(method: Any, photos: Sequence[Tensor], *, size: int = DEFAULT_SIZE, decode: str | None = None,
                     keep_luminance: bool = False, device: str | torch.device | None = None,
                     **options: Any) -> list[Tensor]:
-    """Colourise photos at full resolution: RGB ``(3, H, W)`` in ``[0, 1]`` (float) or uint8 each,
-    any sizes; returns float RGB ``(3, H, W)`` in ``[0, 1]`` on the CPU, each at its input's size.
+    """Colourise photos at full resolution: chroma predicted at the working size, joined with the photo's luminance.
 
-    Photos of the same working size (:func:`working_size`) run through the network as one batch.
-    ``method`` is a :class:`~colorlab.methods.base.Method` in eval mode; ``decode`` and
-    ``options`` go to its ``colorize``; ``device`` defaults to the method's.
+    A colour photo is desaturated first (:func:`desaturate`) unless ``keep_luminance``; a grayscale
+    one is kept as it is. Photos of the same working size (:func:`working_size`) run through the
+    network as one batch.
+
+    Args:
+        method: a :class:`~colorlab.methods.base.Method` in eval mode.
+        photos: RGB ``(3, H, W)`` each, float in ``[0, 1]`` or uint8, any sizes.
+        size: the working size, the shorter side at which chroma is predicted.
+        decode: the method's decoding (default: its first), with its ``options``.
+        keep_luminance: keep a colour photo's own luminance.
+        device: where the network runs (default: the method's).
+
+    Returns:
+        Float RGB ``(3, H, W)`` in ``[0, 1]`` on the CPU, each at its photo's size.
+
+    Raises:
+        ValueError: a photo that is not RGB ``(3, H, W)``.
 
     Example:
         >>> from colorlab.methods import build
@@ -125,12 +162,24 @@ def colorize_images(method: Any, photos: Sequence[Tensor], *, size: int = DEFAUL
 
 
 def to_uint8(rgb: Tensor) -> Tensor:
+    """RGB in ``[0, 1]`` (clamped) as 8-bit levels, rounded, of the same shape."""
     return (rgb.clamp(0, 1) * LEVELS).round().to(torch.uint8)
 
 
 def comparison(original: Tensor, seen: Tensor, result: Tensor, height: int = COMPARE_HEIGHT) -> Tensor:
-    """Three panels side by side at ``height`` pixels (aspect kept): the photo as given, the
-    grayscale the model saw, the colourised result; float RGB ``(3, H, W)`` each, same size.
+    """Three panels side by side: the photo as given, the grayscale the model saw, the colourised result.
+
+    Args:
+        original: the photo, float RGB ``(3, H, W)``.
+        seen: what the model saw, the same shape.
+        result: the result, the same shape.
+        height: the panels' height, pixels (their aspect kept).
+
+    Returns:
+        RGB ``(3, height, 3 w)`` in ``[0, 1]``, ``w`` each panel's width.
+
+    Raises:
+        ValueError: the three panels' shapes differ.
 
     Example:
         >>> comparison(torch.zeros(3, 20, 10), torch.zeros(3, 20, 10), torch.ones(3, 20, 10), height=8).shape

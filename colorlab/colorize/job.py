@@ -1,6 +1,7 @@
-"""One ``colorlab colorize`` job: the inputs (files, folders, globs) and the output of each,
-checked before any photo is read (:func:`plan`), then colourised one by one with every failure
-reported and the rest going on (:func:`run`), and the record of what ran."""
+"""One ``colorlab colorize`` job: the inputs, the output of each, the run and its record.
+
+:func:`plan` checks the inputs and names every output before any photo is read; :func:`run` colourises them.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from ..files import atomic_write, plain, write_json
 from .core import LEVELS, colorize_images, comparison, model_input, to_uint8, working_size
 from .model import Model, describe
 
-__all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_TAG", "EMBEDDED", "Job", "Outcome", "photo_inputs", "check_photos",
-           "collect_inputs", "check_outdir", "plan", "run"]
+__all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_TAG", "EMBEDDED", "Job", "Outcome", "photo_inputs",
+           "check_photos", "collect_inputs", "check_outdir", "plan", "run"]
 
 #: File name endings taken from a folder (any file given by name is tried whatever its ending).
 IMAGE_SUFFIXES = photo_suffixes()
@@ -38,9 +39,12 @@ EMBEDDED = ("historical", "samples")
 #: The prefix of a folder given as a data spec.
 _FOLDER = "folder:"
 
+
 @dataclass
 class Job:
-    """What one ``colorlab colorize`` will do: input photos and the output file of each."""
+    """What one ``colorlab colorize`` will do (:func:`plan`).
+
+    Each input photo with its output file (``pairs``), the output folder, and the inputs ``skipped`` with why."""
 
     pairs: list[tuple[Path, Path]]
     outdir: Path
@@ -49,7 +53,10 @@ class Job:
 
 @dataclass
 class Outcome:
-    """What :func:`run` did: written outputs, photos that failed with why, outputs kept as they were."""
+    """What :func:`run` did.
+
+    The outputs ``written``, the photos that ``failed`` with why, the inputs whose outputs were ``kept`` as they
+    were, the record of the run (``manifest``) and its wall time (``seconds``)."""
 
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
@@ -62,12 +69,20 @@ def _has_magic(text: str) -> bool:
     return glob.has_magic(text)
 
 
-def collect_inputs(inputs: Iterable[str | os.PathLike], skip: str | os.PathLike | None = None) -> list[tuple[Path, Path]]:
-    """``(photo, relative output stem)`` for each input: a file as given (any ending); a folder's
-    image files (:data:`IMAGE_SUFFIXES`, hidden files left out) recursively, each under its path
-    relative to the folder; a glob's matches (``**`` recursive). When ``skip`` (the output folder)
-    lies inside an input folder (or under a glob's fixed part), the files under it are left out. An input
-    that does not exist, a glob that matches nothing and a folder with no images raise ``UsageError``.
+def collect_inputs(inputs: Iterable[str | os.PathLike],
+                   skip: str | os.PathLike | None = None) -> list[tuple[Path, Path]]:
+    """The photos that the inputs name.
+
+    Args:
+        inputs: files (whatever their ending), folders (their image files, :data:`IMAGE_SUFFIXES`, recursively,
+            hidden ones left out) and globs (``**`` recursive).
+        skip: the output folder; its files are left out when it lies inside an input folder or a glob's fixed part.
+
+    Returns:
+        ``(photo, relative output stem)`` for each photo, once: a folder's files under their path relative to it.
+
+    Raises:
+        UsageError: an input that does not exist, a glob that matches nothing, a folder with no images.
 
     Example:
         >>> collect_inputs(["/no/such/photo.jpg"])
@@ -120,9 +135,13 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], skip: str | os.PathLike 
 
 
 def photo_inputs(spec: str) -> list[str]:
-    """The inputs a photos spec names, for :func:`plan`: ``historical`` or ``samples`` (the files
-    of :func:`colorlab.data.sources.embedded_files`), ``folder:PATH`` (the folder), or a photo
-    file, a folder or a glob as it is.
+    """The inputs a photos spec names, for :func:`plan`.
+
+    Args:
+        spec: ``historical`` or ``samples`` (the embedded photos), ``folder:PATH``, or a photo file, a folder or a glob.
+
+    Returns:
+        The embedded photos' files (:func:`colorlab.data.sources.embedded_files`), the folder, or the spec as it is.
 
     Example:
         >>> sorted(Path(p).stem for p in photo_inputs("historical"))[:3]
@@ -138,9 +157,17 @@ def photo_inputs(spec: str) -> list[str]:
 
 
 def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
-    """A photos spec checked before any work (:func:`photo_inputs`; the files are listed, not
-    read): a path or glob made absolute (a relative one from ``cwd``), ``UsageError`` when it
-    names no photo.
+    """Check a photos spec before any work (:func:`photo_inputs`); the files are listed, not read.
+
+    Args:
+        spec: the spec.
+        cwd: where a relative path or glob is taken from (``None``: the current directory).
+
+    Returns:
+        The spec, a path or glob made absolute.
+
+    Raises:
+        UsageError: it names no photo.
 
     Example:
         >>> check_photos("historical")
@@ -164,7 +191,7 @@ def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
 
 
 def check_outdir(outdir: Path) -> None:
-    """``UsageError`` when ``outdir`` is a file or cannot be made or written."""
+    """Check that an output folder (which need not exist yet) can be made and written; ``UsageError`` otherwise."""
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"output folder {str(outdir)!r} is a file, not a folder")
     probe = outdir
@@ -182,12 +209,18 @@ def plan(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLike, *, forc
          compare: bool = False) -> Job:
     """Check the inputs and the output folder and name every output, before any photo is read.
 
-    Each output is ``OUTDIR/<path relative to its input folder>/<stem>.png`` (and, with
-    ``compare``, ``<stem>_compare.png`` beside it); two inputs that would share one (``a.jpg`` and
-    ``a.png``) keep their endings (``a.jpg.png``); two that would still write one file (compared
-    ignoring case, as macOS and Windows do), or an output that is one of the inputs, are refused
-    (``UsageError``); an output that exists is left as it is and listed in :attr:`Job.skipped`
-    unless ``force``. An output folder inside an input folder is not searched for photos.
+    Each output is ``OUTDIR/<path relative to its input folder>/<stem>.png``. Two inputs that would share one
+    (``a.jpg`` and ``a.png``) keep their endings (``a.jpg.png``).
+
+    Args:
+        inputs: files, folders and globs (:func:`collect_inputs`).
+        outdir: the output folder.
+        force: replace existing outputs; otherwise their inputs go to :attr:`Job.skipped`.
+        compare: also write ``<stem>_compare.png`` beside each output.
+
+    Raises:
+        UsageError: a bad input or output folder, two inputs that would still write one file (compared ignoring
+            case, as macOS and Windows do), or an output that is an input.
 
     Example:
         >>> import tempfile
@@ -236,12 +269,25 @@ def _save_png(path: Path, rgb: Tensor) -> None:
 
 def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bool = False, batch: int = 1,
         compare: bool = False, say: Callable[[str], None] | None = None, progress_bar: bool = True) -> Outcome:
-    """Colourise every pair of ``job``: photos decoded one by one, up to ``batch`` of one working
-    size at a time through the network; a photo that cannot be read (empty, truncated, not an
-    image), colourised or written is reported in one line (to ``say``, by default stderr above
-    the progress bar) and the rest go on; a batch that fails is retried one photo at a time.
-    Outputs are written atomically, and a photo that fails leaves none of its files behind. The
-    record of the run goes to ``OUTDIR/colorize-<UTC time>.json``, also when it is interrupted."""
+    """Colourise every pair of ``job``; a photo that cannot be read, colourised or written gets a line, the rest go on.
+
+    Photos are decoded one by one and go through the network up to ``batch`` of one working size at a time; a batch
+    that fails is retried one photo at a time. A photo that fails leaves none of its files. Outputs are written
+    atomically; the record of the run goes to ``OUTDIR/colorize-<UTC time>.json``, also when it is interrupted.
+
+    Args:
+        model: the model (:func:`~colorlab.colorize.model.load_model`).
+        job: the job (:func:`plan`).
+        decode: the model's decoding (default: its first; an unknown one raises ``ValueError``).
+        keep_luminance: keep a colour photo's own luminance instead of desaturating it.
+        batch: photos of one working size per forward pass.
+        compare: also write each comparison image.
+        say: where the lines on failures go (default: stderr, above the progress bar).
+        progress_bar: show a progress bar.
+
+    Raises:
+        UsageError: ``batch`` is not a positive integer.
+    """
     from tqdm.auto import tqdm
 
     from ..data.decode import load_image

@@ -1,5 +1,7 @@
-"""The model ``colorlab colorize`` runs: a checkpoint file, the newest ``METHOD/VARIANT`` of a
-results folder, or a released model, checked and loaded before any photo is read."""
+"""The model ``colorlab colorize`` runs, checked and loaded before any photo is read.
+
+A model is a checkpoint file, the newest ``METHOD/VARIANT`` of a results folder, or a released model.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +17,17 @@ from .core import DEFAULT_SIZE
 
 __all__ = ["Model", "PROFILE_PREFERENCE", "check_spec", "find_checkpoint", "load_model", "describe"]
 
+
 @dataclass
 class Model:
-    """A model ready to colourise and the record of where it came from."""
+    """A model ready to colourise, and the record of where it came from.
+
+    Args:
+        method: the method, in eval mode on its device.
+        record: where it came from: the spec, its kind (``checkpoint`` or ``released``), its method,
+            variant and arguments, and a checkpoint's path, steps and training data.
+        size: the working size, pixels.
+    """
 
     method: Any
     record: dict[str, Any]
@@ -35,10 +45,18 @@ def _method_variant(spec: str) -> tuple[str, str] | None:
 
 
 def check_spec(spec: str, cwd: str | os.PathLike | None = None) -> str:
-    """A model spec checked in milliseconds, before any work: a released model's name, or
-    ``METHOD/VARIANT`` of a registered method and one of its variants (as is: the checkpoint may
-    be trained later in the same run), or a checkpoint file that exists (made absolute, a relative
-    one from ``cwd``). ``UsageError`` saying what is known otherwise.
+    """Check a model spec in milliseconds, before any work.
+
+    Args:
+        spec: a released model's name; ``METHOD/VARIANT`` of a registered method and one of its
+            variants (its checkpoint may be trained later in the same run); or a checkpoint file.
+        cwd: where a relative file is taken from (``None``: the current directory).
+
+    Returns:
+        The spec; a file made absolute.
+
+    Raises:
+        UsageError: none of these; the message says what is known.
 
     Example:
         >>> check_spec("zhang/full"), check_spec("zhang2016-released")
@@ -81,17 +99,26 @@ def _rank(path: Path) -> tuple[int, float]:
 
 
 def find_checkpoint(name: str, root: str | os.PathLike | None = None, profile: str | None = None) -> Path:
-    """The checkpoint ``METHOD/VARIANT`` under the results folder ``root``
-    (:func:`colorlab.results.results_root`): the newest of ``profile``, or when none is named,
-    the newest of the first profile that has one in the order full, quick, any other, smoke (a
-    few smoke steps are never preferred to a trained model); ``UsageError`` listing what there is
-    otherwise.
+    """The newest checkpoint of ``METHOD/VARIANT`` in a results folder.
+
+    Args:
+        name: ``METHOD/VARIANT``.
+        root: the results folder (:func:`colorlab.results.results_root`).
+        profile: the profile to look in. When none is named, the first profile that has one, in the
+            order of :data:`PROFILE_PREFERENCE`, then any other, then smoke (a few smoke steps are
+            never preferred to a trained model).
+
+    Returns:
+        The checkpoint's path.
+
+    Raises:
+        UsageError: there is none; the message lists what there is.
 
     Example:
-        >>> find_checkpoint("zhang/full", "/nonexistent", profile="quick")
+        >>> find_checkpoint("zhang/full", "/nonexistent", profile="quick")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        colorlab.errors.UsageError: no checkpoint 'zhang/full' in /nonexistent/quick/checkpoints/ (train one with colorlab run --profile quick); there: none
+        colorlab.errors.UsageError: no checkpoint 'zhang/full' in /nonexistent/quick/checkpoints/ (train one ...
     """
     from ..results import results_root
 
@@ -109,17 +136,26 @@ def find_checkpoint(name: str, root: str | os.PathLike | None = None, profile: s
 
 def load_model(spec: str, *, weights: str | os.PathLike | None = None, results: str | os.PathLike | None = None,
                profile: str | None = None, device: str | torch.device = "cpu", size: int | None = None) -> Model:
-    """The model ``spec`` names, in eval mode on ``device``, checked before any photo is read:
+    """Load the model a spec names, checked before any photo is read.
 
-    * a released model's name (``zhang2016-released``, :data:`colorlab.methods.RELEASED`), its
-      weights from ``weights`` (a local file) or else the torch hub cache or a download;
-    * a checkpoint file (:func:`colorlab.checkpoint.load`: a foreign, corrupt, unknown-method or
-      newer-format file raises ``UsageError`` naming it);
-    * ``METHOD/VARIANT``: the newest such checkpoint in the results folder ``results``, of
-      ``profile`` when given, else of the longest-trained profile that has one (:func:`find_checkpoint`).
+    Args:
+        spec: a released model's name (``zhang2016-released``, :data:`colorlab.methods.RELEASED`); a
+            checkpoint file (:func:`colorlab.checkpoint.load`); or ``METHOD/VARIANT``, the newest
+            such checkpoint in the results folder (:func:`find_checkpoint`).
+        weights: a released model's weights file (default: the torch hub cache, else a download).
+        results: the results folder ``METHOD/VARIANT`` is looked up in.
+        profile: the profile ``METHOD/VARIANT`` is taken from.
+        device: where the model goes.
+        size: the working size (default: the training photos' shorter side the checkpoint records,
+            else :data:`DEFAULT_SIZE`).
 
-    ``size`` is the working size; by default the training photos' shorter side the checkpoint
-    records, else :data:`DEFAULT_SIZE`.
+    Returns:
+        The model, in eval mode on ``device``.
+
+    Raises:
+        UsageError: a bad size; weights given for a checkpoint; a missing, foreign, corrupt,
+            unknown-method or newer-format checkpoint (named); released weights that cannot be had; a
+            device the model cannot be moved to.
     """
     from .. import checkpoint, methods
 
@@ -166,12 +202,16 @@ def load_model(spec: str, *, weights: str | os.PathLike | None = None, results: 
     return Model(method, record, size or default_size)
 
 
-
-
 def describe(model: Model) -> str:
-    """One line on where ``model`` came from: its method and variant, the checkpoint with its steps
-    and data (UNFINISHED when it stopped short of its planned steps) or the released weights, and
-    the working size."""
+    """One line on where a model came from.
+
+    Args:
+        model: the model.
+
+    Returns:
+        Its method and variant, the checkpoint with its steps and data (UNFINISHED when it stopped
+        short of its planned steps) or the released weights, and the working size.
+    """
     rec = model.record
     name = f"{rec['method']}/{rec['variant']}"
     if rec.get("kind") == "released":

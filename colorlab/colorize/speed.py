@@ -1,30 +1,7 @@
-"""How fast a model colourises photos at full resolution, and the memory it takes:
-``colorlab colorize --speed``.
+"""How fast a model colourises photos at full resolution, and the memory it takes: ``colorlab colorize --speed``.
 
-:func:`measure` loads a model as ``colorlab colorize`` does (:func:`~colorlab.colorize.model.load_model`:
-a checkpoint file, ``METHOD/VARIANT`` or a released model), makes a synthetic colour photo of
-``size`` × ``size`` pixels (smooth gradients, uint8, as a decoded file would be) and times
-:func:`~colorlab.colorize.core.colorize_images` on it ``repeats`` times after ``warmup`` untimed
-runs, the device synchronised around each: the whole path from the decoded photo to the
-full-resolution RGB output (desaturation, the network at the working size, upsampling the chroma,
-joining it with the full-resolution luminance), without reading or writing files. The working size
-is the model's (the training photos' size its checkpoint records) or, with ``working="input"``,
-the photo's own (the network at full resolution, as ``--size`` that large would run it).
-
-With ``isolate`` (the default) each measurement runs in a fresh Python process so that its peak
-memory is its own: on the CPU the resident-set high-water mark during the timed runs above the
-resident set once the model is loaded and the photo made (:func:`colorlab.measuring.rss_mb`), on CUDA
-``max_memory_allocated`` above what the model and the photo hold.
-
-Example:
-    >>> import tempfile, os
-    >>> from colorlab import checkpoint
-    >>> from colorlab.methods import build
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.pt")
-    >>> checkpoint.save(path, build("yuv_regression", "l2", base=2), step=1, data={"image_size": 32})
-    >>> r = measure(path, size=64, repeats=2, isolate=False)
-    >>> (r["method"], r["input_size"], r["working_size"], len(r["seconds"]))
-    ('yuv_regression', 64, 32, 2)
+:func:`measure` times the whole path from a decoded synthetic photo to the full-resolution output, without reading or
+writing files; :func:`table` does it for several models and sizes. docs/colorize.md says how, and what it measured.
 """
 
 from __future__ import annotations
@@ -60,7 +37,14 @@ WORKING = ("model", "input")
 
 
 def synthetic_photo(size: int, seed: int = 0) -> torch.Tensor:
-    """A smooth colour photo ``(3, size, size)``, uint8.
+    """A smooth synthetic colour photo, as a decoded file would be.
+
+    Args:
+        size: its side, pixels.
+        seed: draws its colours.
+
+    Returns:
+        RGB ``(3, size, size)``, uint8.
 
     Example:
         >>> p = synthetic_photo(32)
@@ -108,12 +92,44 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
             device: str = "cpu", weights: str | None = None, results: str | os.PathLike | None = None,
             profile: str | None = None, decode: str | None = None, working_size: int | None = None,
             isolate: bool = True) -> dict[str, Any]:
-    """One model colourising one ``size`` × ``size`` photo (see the module docstring): the seconds
-    of each timed run, photos per second over their mean, peak memory in MiB, and what ran.
-    ``weights``, ``results``, ``profile`` and ``working_size`` (the model's working size, instead of
-    its checkpoint's) are :func:`~colorlab.colorize.model.load_model`'s; ``decode`` the model's
-    decoding (its first by default). The model is checked here first, so a bad spec is refused
-    before any process starts."""
+    """Time one model colourising one synthetic ``size`` × ``size`` photo, and its peak memory.
+
+    :func:`~colorlab.colorize.core.colorize_images` runs ``repeats`` times after ``warmup`` untimed runs, the device
+    synchronised around each. The model is checked here first, so a bad spec is refused before any process starts.
+
+    Args:
+        spec: the model (:func:`~colorlab.colorize.model.load_model`).
+        size: the photo's side, pixels.
+        working: ``"model"``, the model's working size, or ``"input"``, the photo's own (the network at full size).
+        repeats: the timed runs.
+        warmup: the untimed runs before them.
+        device: where it runs.
+        weights: :func:`~colorlab.colorize.model.load_model`'s, as are ``results`` and ``profile``.
+        results: the results folder ``METHOD/VARIANT`` is looked up in.
+        profile: the profile ``METHOD/VARIANT`` is taken from.
+        decode: the model's decoding (default: its first).
+        working_size: the model's working size, instead of its checkpoint's.
+        isolate: measure in a fresh process, so that the peak memory is its own.
+
+    Returns:
+        The seconds of each timed run, photos per second over their mean, the peak memory in MiB, what ``memory``
+        means, and what ran.
+
+    Raises:
+        ValueError: a bad size, repeats, warmup or ``working``, or an unknown decoding.
+        UsageError: a bad model spec.
+        RuntimeError: the fresh process failed.
+
+    Example:
+        >>> import tempfile, os
+        >>> from colorlab import checkpoint
+        >>> from colorlab.methods import build
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.pt")
+        >>> checkpoint.save(path, build("yuv_regression", "l2", base=2), step=1, data={"image_size": 32})
+        >>> r = measure(path, size=64, repeats=2, isolate=False)
+        >>> (r["method"], r["input_size"], r["working_size"], len(r["seconds"]))
+        ('yuv_regression', 64, 32, 2)
+    """
     if size < 1 or repeats < 1 or warmup < 0 or working not in WORKING:
         raise ValueError(f"need size, repeats >= 1, warmup >= 0 and working in {WORKING}; got {size}, {repeats}, "
                          f"{warmup}, {working!r}")
@@ -129,10 +145,19 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
 
 def table(specs: Sequence[str], *, sizes: Sequence[int] = SIZES, working: Sequence[str] = WORKING,
           on_row: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> pd.DataFrame:
-    """:func:`measure` (with ``options``) for every model, photo size and working size: one row
-    each, with seconds per photo as the mean over the repeats and its 95 % bootstrap interval
-    (``seconds_lo``, ``seconds_hi``), photos per second and peak memory; each row is handed to
-    ``on_row`` as soon as it is measured (to write it before the next); progress on the terminal."""
+    """:func:`measure` for every model, photo size and working size, with progress on the terminal.
+
+    Args:
+        specs: the models.
+        sizes: the photos' sides.
+        working: the working sizes (:data:`WORKING`).
+        on_row: gets each row as soon as it is measured (to write it before the next).
+        options: :func:`measure`'s other arguments.
+
+    Returns:
+        One row each: seconds per photo as the mean over the repeats with its 95 % bootstrap interval
+        (``seconds_lo``, ``seconds_hi``), photos per second, peak memory and what ran.
+    """
     rows = []
     for spec in specs:
         for size in sizes:

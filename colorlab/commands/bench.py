@@ -1,7 +1,8 @@
-"""``colorlab bench`` on the command line (:mod:`colorlab.bench`): every request checked before the
-first measurement (exit 2, one line), each row written as soon as it is measured, the table, the
-figure and the environment record under ``results/bench/<device>/``. Exit status 1 when a
-measurement fails (the rows measured before it are kept)."""
+"""``colorlab bench`` on the command line (:mod:`colorlab.bench`).
+
+Every request is checked before the first measurement. The table, the figure and the environment
+record go to ``results/bench/<device>/``; docs/performance.md describes the command.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ __all__ = ["add_parser", "main"]
 
 
 def add_parser(sub: Any) -> None:
-    """The ``bench`` subcommand's arguments."""
+    """Declare the ``bench`` subcommand and its arguments.
+
+    Args:
+        sub: the ``colorlab`` parser's subparsers.
+    """
     b = sub.add_parser("bench", help="measure training and inference speed, memory, MFU and the data pipeline",
                        description="For every registered method (or --methods): training images/s, step time, peak "
                                    "memory, FLOPs and MFU at 256² and the method's own crop, across batch sizes; "
@@ -109,6 +114,15 @@ def _check(args: argparse.Namespace) -> tuple[Any, Path, list[str], list[int]]:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``colorlab bench``; each row is written to ``bench.csv`` as soon as it is measured.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status: 0 done, 1 a measurement failed (the rows before it are kept), 2 a request
+        refused before the first measurement (one line on stderr).
+    """
     import pandas as pd
 
     from ..bench import figure, run

@@ -1,6 +1,7 @@
-"""``colorlab colorize`` on the command line: the arguments, and the command (colourise, list
-the models, or measure their speed). Exit status: 0 done, 1 a photo (or a measurement) failed,
-2 a request refused before any photo was read."""
+"""``colorlab colorize`` on the command line: colourise photos, list the models, or measure their speed.
+
+docs/colorize.md describes the command.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ __all__ = ["add_parser", "main"]
 
 
 def add_parser(sub: Any) -> None:
-    """The ``colorize`` subcommand's arguments."""
+    """Declare the ``colorize`` subcommand and its arguments.
+
+    Args:
+        sub: the ``colorlab`` parser's subparsers.
+    """
     c = sub.add_parser("colorize", help="colourise your own photos (files, folders, globs) at full resolution",
                        description="Colourise photos with a trained model. Chroma is predicted at the working size "
                                    "and joined with each photo's full-resolution luminance, so outputs have the "
@@ -38,13 +43,14 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--force", action="store_true", help="replace existing outputs")
     c.add_argument("--results", default=None, help="results folder METHOD/VARIANT is looked up in (default: results/)")
     c.add_argument("--profile", default=None,
-                   help="the profile METHOD/VARIANT is taken from (default: full, else quick, else any other, smoke last)")
+                   help="the profile METHOD/VARIANT is taken from (default: full, else quick, else any other, "
+                        "smoke last)")
     c.add_argument("--list-models", action="store_true",
                    help="list the checkpoints in the results folder and the released models, with their decodings")
     c.add_argument("--speed", action="store_true",
                    help="measure instead: seconds per photo and peak memory of each --checkpoint on synthetic "
-                        "photos (--speed-sizes), at the model's working size and at the photo's; writes OUTDIR/speed.csv "
-                        "and OUTDIR/environment.json")
+                        "photos (--speed-sizes), at the model's working size and at the photo's; writes "
+                        "OUTDIR/speed.csv and OUTDIR/environment.json")
     c.add_argument("--speed-sizes", type=int, nargs="+", default=None, metavar="PIXELS",
                    help="photo sides --speed measures (default: 256 1024)")
     c.add_argument("--repeats", type=int, default=3, metavar="N", help="timed runs per measurement (default: 3)")
@@ -126,6 +132,15 @@ def _speed(args: argparse.Namespace, device: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``colorlab colorize``: colourise, list the models (``--list-models``) or measure (``--speed``).
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status: 0 done, 1 a photo (or a measurement) failed, 2 a request refused before
+        any photo was read (one line on stderr).
+    """
     from .. import colorize
     from ..device import pick_device
     from ..errors import UsageError

@@ -1,23 +1,10 @@
 """``ambiguous``: a generated positive control where the right answer is known.
 
-Each image is a grid of textured squares separated by thin neutral gray lines. A square's *kind*
-fixes its luminance texture (horizontal stripes or a checkerboard, each at its own two
-luminances), and its colour is drawn, independently for every square, from two colours of
-opposite chroma (bluish or yellowish) that have *the same luminance in every input a method can
-see*: the same CIE L* (Lab methods) and the same BT.601 luma Y' (YUV methods and
-:func:`colorlab.color.rgb_to_gray`), to within a fraction of one 8-bit level (:func:`palette`).
-The first colour is drawn with probability :data:`MODE_PROB`. The input therefore says which
-kind a square is but nothing about which colour it has, so:
-
-* the L2 regression optimum is the conditional mean, ``p * c1 + (1 - p) * c2``: with
-  ``p = 0.5`` a square's predicted chroma is nearly zero, desaturated, whatever the network;
-* the mode of a classifier's per-pixel distribution is one of the true colours, chroma ratio 1.
-
-This is the mechanism source 000 describes (regression averages the modes and desaturates,
-classification keeps a true colour); a method that does not show it here cannot show it on
-photographs either. The images are drawn with torch's generator, image ``k`` of seed ``s`` from
-its own stream, so every install produces the same pixels and the first images do not depend on
-how many are drawn; train and test come from disjoint streams.
+Each image is a grid of textured squares. A square's texture tells its kind, but its colour is
+bluish or yellowish at random, and the two colours have the same L* and the same luma Y', so no
+input can tell them apart. L2 regression must then predict their average (nearly gray), and a
+classifier's mode one of them: the mechanism source 000 describes. ``docs/data.md`` describes
+the images and how the colours are chosen.
 
 Example:
     >>> train = load_ambiguous("train", n=4)
@@ -87,12 +74,21 @@ def _gray(lstar: float) -> float:
 
 @cache
 def palette(lstar: float, step: float = STEP) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """Two 8-bit sRGB colours of opposite chroma around the gray of L* ``lstar`` (bluish first)
-    whose L* and luma Y' agree as closely as 8-bit values allow.
+    """Two 8-bit sRGB colours of opposite chroma whose L* and luma Y' agree.
 
-    The bluish colour is the gray plus ``step`` along the blue-yellow axis; the yellowish one,
-    the gray minus it, corrected in the two luminance directions by Newton's method until both
-    luminances match, then the 8-bit neighbour that matches best is taken.
+    The bluish colour is the gray of L* ``lstar`` plus ``step`` along the blue-yellow axis. The
+    yellowish one is the gray minus it, corrected by Newton's method until both luminances match;
+    then the 8-bit neighbour that matches best is taken. Results are cached.
+
+    Args:
+        lstar: the CIE L* of the gray the two colours lie around, in [0, 100].
+        step: how far each colour lies from that gray, in sRGB units of [0, 1].
+
+    Returns:
+        ``(bluish, yellowish)``, each an ``(r, g, b)`` tuple of ints in [0, 255].
+
+    Raises:
+        ValueError: if the bluish colour leaves the sRGB gamut.
 
     Example:
         >>> blue, yellow = palette(60.0)
@@ -132,7 +128,22 @@ def _texture(kind: str, side: int) -> Tensor:
 
 
 def generate(n: int, seed: int, side: int = SIDE, mode_prob: float = MODE_PROB) -> Tensor:
-    """``n`` images as uint8 RGB ``(n, 3, side, side)``, drawn from ``seed``.
+    """Draw ``n`` images of the positive control from ``seed``.
+
+    Image ``k`` comes from its own generator stream, so the first images are the same whatever
+    ``n`` is, and streams of different seeds never meet.
+
+    Args:
+        n: how many images, at least 1.
+        seed: the seed of the stream; the train split uses :data:`SEED`, the test split ``SEED + 1``.
+        side: the side of each image in pixels, at least one cell (16).
+        mode_prob: the probability of a square's first (bluish) colour, in [0, 1].
+
+    Returns:
+        uint8 RGB images ``(n, 3, side, side)`` in [0, 255].
+
+    Raises:
+        ValueError: if ``n``, ``side`` or ``mode_prob`` is out of range.
 
     Example:
         >>> imgs = generate(2, seed=0, side=32)
@@ -165,9 +176,25 @@ def generate(n: int, seed: int, side: int = SIDE, mode_prob: float = MODE_PROB) 
 
 def load_ambiguous(split: str | None, n: int | None = None, image_size: int | None = None,
                    min_size: int = 1) -> ImageSet:
-    """The ``ambiguous`` images of ``split`` (``"train"``: :data:`N_TRAIN` from :data:`SEED`,
-    ``"test"``: :data:`N_TEST` from ``SEED + 1``, ``None``: both), ``n`` to take fewer or more,
-    resized to a shorter side of ``image_size`` and at least ``min_size``."""
+    """The ``ambiguous`` images of a split, as an :class:`~colorlab.data.images.ImageSet`.
+
+    Args:
+        split: ``"train"`` (:data:`N_TRAIN` images from :data:`SEED`), ``"test"`` (:data:`N_TEST`
+            images from ``SEED + 1``) or ``None`` (both).
+        n: how many images to take per split instead of the default count.
+        image_size: resize each image so its shorter side is this; ``None`` keeps 64.
+        min_size: upscale each image so its shorter side is at least this.
+
+    Returns:
+        The images, uint8 RGB ``(3, H, W)``, with split rule ``"generated"``.
+
+    Raises:
+        ValueError: if ``split`` is not ``"train"``, ``"test"`` or ``None``.
+
+    Example:
+        >>> load_ambiguous("test", n=3).names
+        ['ambiguous-test-000', 'ambiguous-test-001', 'ambiguous-test-002']
+    """
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be 'train', 'test' or None; got {split!r}")
     parts = [("train", N_TRAIN, SEED), ("test", N_TEST, SEED + 1)]

@@ -1,5 +1,8 @@
-"""Colourisation datasets: crops of an :class:`~colorlab.data.sources.ImageSet` as float32
-items in RGB plus Lab or YUV (random crops for train, fixed tiles for test)."""
+"""Colourisation datasets: crops of an image set as float32 items in RGB plus Lab or YUV.
+
+Training items are random crops with a random flip, drawn from a seed so that each item is a pure
+function of its key; test items are fixed tiles.
+"""
 
 from __future__ import annotations
 
@@ -19,20 +22,41 @@ __all__ = ["ColorDataset", "load_dataset"]
 
 
 class ColorDataset(Dataset):
-    """Colourisation items from an :class:`ImageSet`.
+    """Colourisation items from an :class:`~colorlab.data.images.ImageSet`.
 
-    train: one item per image: a random ``crop x crop`` window plus a random horizontal flip.
-    ``ds[(i, aug_seed)]`` draws both from ``torch.Generator().manual_seed(aug_seed)`` only, so
-    the item is a pure function of the key; ``ds[i]`` draws a seed from torch's global RNG.
+    For ``"train"`` there is one item per image: a random ``crop x crop`` window plus a random
+    horizontal flip. ``ds[(i, aug_seed)]`` draws both from ``torch.Generator().manual_seed(aug_seed)``
+    only, so the item is a pure function of the key; ``ds[i]`` draws a seed from torch's global RNG.
 
-    test: fixed tiles: each image's grid of non-overlapping ``crop x crop`` tiles (centred,
-    row-major), all of them or ``max_tiles`` evenly spaced ones; a lazily decoded set gives
-    ``max_tiles or 1`` tiles per image (so ``len`` needs no decoding).
+    For ``"test"`` the items are fixed tiles: each image's grid of non-overlapping ``crop x crop``
+    tiles (centred, row-major), all of them or ``max_tiles`` evenly spaced ones. A lazily decoded
+    set gives ``max_tiles or 1`` tiles per image, so ``len`` needs no decoding.
 
-    Items: ``"rgb"`` float32 ``(3, crop, crop)`` in ``[0, 1]``; with ``space="lab"`` also
-    ``"L"`` ``(1, crop, crop)`` in ``[0, 100]`` and ``"ab"`` ``(2, crop, crop)``; with ``"yuv"``
-    ``"Y"`` in ``[0, 1]`` and ``"uv"``; ``"rgb"`` alone with ``space="rgb"``; and ``"image"``,
-    the index of the source image in ``images``.
+    Args:
+        images: the images, uint8 RGB ``(3, H, W)``; smaller ones are upscaled to the crop.
+        split: ``"train"`` or ``"test"``.
+        crop: the side of each item in pixels.
+        space: ``"lab"``, ``"yuv"`` or ``"rgb"``: the colour space the items carry besides RGB.
+        max_tiles: at most this many test tiles per image (``None``: all).
+        seed: the default seed of :func:`~colorlab.data.sampling.make_loader`.
+        context: add each item's whole image, scaled to ``context x context`` (``None``: not).
+
+    Each item is a dict:
+
+    * ``"rgb"``: float32 ``(3, crop, crop)`` in [0, 1];
+    * with ``space="lab"``: ``"L"`` ``(1, crop, crop)`` in [0, 100] and ``"ab"`` ``(2, crop, crop)``;
+    * with ``space="yuv"``: ``"Y"`` ``(1, crop, crop)`` in [0, 1] and ``"uv"`` ``(2, crop, crop)``;
+    * ``"image"``: the index of the source image in ``images``;
+    * with ``context``: ``"context"``, the luminance of the whole image (:meth:`context_of`).
+
+    Raises:
+        ValueError: for an unknown ``split`` or ``space``, no images, or a bad ``context``.
+
+    Example:
+        >>> from colorlab.data import load_images
+        >>> ds = ColorDataset(load_images("ambiguous", "test"), "test", crop=32, space="yuv")
+        >>> len(ds), sorted(ds[0]), ds[0]["uv"].shape
+        (96, ['Y', 'image', 'rgb', 'uv'], torch.Size([2, 32, 32]))
     """
 
     def __init__(self, images: ImageSet, split: str, *, crop: int = 64, space: str = "lab",
@@ -115,8 +139,18 @@ class ColorDataset(Dataset):
                             seed=self.seed, context=self.context)
 
     def context_of(self, i: int, img: Tensor | None = None) -> Tensor:
-        """The luminance of image ``i`` (``img`` when given: it is already decoded) scaled to
-        ``context x context``, ``(1, context, context)`` in the dataset's luminance units."""
+        """The luminance of image ``i``, scaled to ``context x context``.
+
+        Args:
+            i: the index of the image in ``images``.
+            img: the image ``(3, H, W)`` uint8, when it is already decoded.
+
+        Returns:
+            ``(1, context, context)`` in the dataset's luminance units (L in [0, 100], or Y in [0, 1]).
+
+        Raises:
+            ValueError: if the dataset was built without ``context``.
+        """
         if self.context is None:
             raise ValueError("this dataset was built without context=N")
         if i in self._contexts:
@@ -149,10 +183,31 @@ def load_dataset(spec: str = "samples", split: str = "train", *, crop: int = 64,
                  max_images: int | None = None, seed: int = 0, max_tiles: int | None = None,
                  cache_limit: int = 2000, fold: tuple[int, int] | None = None,
                  context: int | None = None) -> ColorDataset:
-    """A :class:`ColorDataset` over ``load_images(spec, split, ...)`` with images upscaled to
-    at least ``crop``. ``seed`` is the dataset's default seed for :func:`make_loader`; ``fold``
-    ``(i, k)`` holds out fold ``i`` of ``k`` folds of whole photos where the spec has folds;
-    ``context=N`` adds each item's whole image scaled to ``N x N`` (:class:`ColorDataset`).
+    """Load a :class:`ColorDataset` of a data spec and split.
+
+    The images come from :func:`~colorlab.data.sources.load_images` and are upscaled to at least
+    ``crop``.
+
+    Args:
+        spec: the data spec (:data:`~colorlab.data.sources.SPECS`).
+        split: ``"train"`` or ``"test"``.
+        crop: the side of each item in pixels.
+        image_size: resize each image so its shorter side is this (``None``: as it is).
+        space: ``"lab"``, ``"yuv"`` or ``"rgb"``.
+        root: where torchvision datasets are kept (``None``: :func:`~colorlab.data.sources.data_root`).
+        max_images: keep the first images of the split.
+        seed: the dataset's default seed for :func:`~colorlab.data.sampling.make_loader`.
+        max_tiles: at most this many test tiles per image.
+        cache_limit: a ``folder:`` of at most this many files is decoded into memory.
+        fold: ``(i, k)`` holds out fold ``i`` of ``k`` folds of whole photos, where the spec has folds.
+        context: add each item's whole image scaled to ``N x N``.
+
+    Returns:
+        The dataset.
+
+    Raises:
+        ValueError: for a bad split, space or context, or no images; and what
+            :func:`~colorlab.data.sources.load_images` raises for the spec.
 
     Example:
         >>> test = load_dataset("samples", "test", crop=64)

@@ -1,8 +1,7 @@
 """Decoding image files to uint8 RGB tensors ``(3, H, W)``, and the resize used on them.
 
-Any Pillow image becomes uint8 RGB (EXIF orientation applied, transparency composited over
-white, grayscale replicated, 16/32-bit and float images scaled); :func:`load_image` decodes a
-file completely or raises ``OSError`` naming it.
+Any Pillow image becomes 8-bit RGB: EXIF orientation applied, transparency composited over white,
+grayscale replicated, high bit depths scaled. A file is decoded completely or not at all.
 """
 
 from __future__ import annotations
@@ -24,8 +23,13 @@ NOT_PHOTOS = frozenset({"BUFR", "GRIB", "HDF5", "WMF", "EPS", "MPEG"})
 
 
 def photo_suffixes() -> frozenset[str]:
-    """File endings (lower case, with the dot) of the formats Pillow opens as photographs: what a
-    folder is searched for.
+    """List the file endings of the formats Pillow opens as photographs.
+
+    This is what a ``folder:`` is searched for. Formats that are no photographs here (BUFR, GRIB,
+    HDF5, WMF, EPS, MPEG) are left out.
+
+    Returns:
+        The endings, lower case, with the dot (``".jpg"``).
 
     Example:
         >>> {".jpg", ".png", ".tif"} <= photo_suffixes(), ".pdf" in photo_suffixes(), ".mpg" in photo_suffixes()
@@ -37,14 +41,20 @@ def photo_suffixes() -> frozenset[str]:
 
 
 def pil_to_tensor(img: Image.Image) -> Tensor:
-    """Any Pillow image to uint8 RGB ``(3, H, W)``.
+    """Convert any Pillow image to uint8 RGB.
 
-    EXIF orientation is applied; transparency (LA, RGBA, PA, palette with a transparent
-    index) is composited over white; grayscale is replicated to three channels; CMYK, YCbCr
-    and the like go through Pillow's conversion. 16-bit and 32-bit integer images (``I;16*``,
-    ``I``) are scaled by ``255 / 65535`` (the full range is kept, not clipped at 255; ``I``
-    above 65535 is scaled by its maximum); float images (``F``) are taken as ``[0, 1]`` when
-    they fit, else as ``[0, 255]`` or 16-bit by their maximum.
+    EXIF orientation is applied. Transparency (LA, RGBA, PA, palette with a transparent index) is
+    composited over white. Grayscale is replicated to three channels. CMYK, YCbCr and the like go
+    through Pillow's conversion. 16-bit and 32-bit integer images (``I;16*``, ``I``) are scaled by
+    ``255 / 65535``, so the full range is kept rather than clipped at 255; ``I`` above 65535 is
+    scaled by its maximum. Float images (``F``) are taken as [0, 1] when they fit, else as
+    [0, 255] or 16-bit by their maximum.
+
+    Args:
+        img: a Pillow image of any mode.
+
+    Returns:
+        uint8 RGB ``(3, H, W)`` in [0, 255].
 
     Example:
         >>> pil_to_tensor(Image.new("I;16", (2, 1), 65535))[:, 0, 0].tolist()
@@ -73,13 +83,21 @@ def pil_to_tensor(img: Image.Image) -> Tensor:
 
 
 def load_image(path: str | os.PathLike) -> Tensor:
-    """Fully decode an image file to uint8 RGB ``(3, H, W)`` (see :func:`pil_to_tensor`).
+    """Fully decode an image file to uint8 RGB (see :func:`pil_to_tensor`).
 
-    Raises ``OSError`` naming the file when it cannot be opened or decoded, truncated files
-    included (Pillow is made to decode every byte; truncation is never tolerated).
+    Pillow is made to decode every byte: a truncated file is an error, never padded.
 
-    Example (scikit-image's astronaut, one of the embedded ``samples`` photos):
-        >>> import importlib.util, pathlib
+    Args:
+        path: the image file.
+
+    Returns:
+        uint8 RGB ``(3, H, W)`` in [0, 255].
+
+    Raises:
+        OSError: naming the file, when it cannot be opened or decoded.
+
+    Example:
+        >>> import importlib.util, pathlib   # scikit-image's astronaut, one of the ``samples`` photos
         >>> skimage_dir = pathlib.Path(importlib.util.find_spec("skimage").origin).parent
         >>> img = load_image(skimage_dir / "data" / "astronaut.png")
         >>> img.shape, img.dtype

@@ -1,16 +1,9 @@
-"""``folder:PATH``: any directory tree of images, whole files held out for testing, and what was
-left out on the way.
+"""``folder:PATH``: any directory tree of images, whole files held out for testing.
 
-Every file under PATH (recursive, hidden files skipped) with an extension Pillow can open is
-listed in sorted order. A file is a test image when a SHA-1 hash of its relative path falls in
-the lowest :data:`TEST_FRACTION`, with at least one test and one train image when there are two
-or more readable images; a single image is split by region instead. Before the split, the
-folder's problems are collected (:class:`~colorlab.data.images.DataProblems`): unreadable files
-are skipped, grayscale images (colour photos are what the methods learn and are scored on) are
-left out, and images smaller than the crop are upscaled and listed. All of this is known up front
-for a folder decoded into memory; a folder too large for that is checked from the file headers
-(unreadable headers, grayscale modes, sizes), and one beyond :data:`HEADER_LIMIT` files as it is
-read.
+The folder is listed, checked and split here. Whole files are held out by a hash of their path,
+and what was left out on the way (unreadable files, grayscale images, images smaller than the
+crop) is collected in :class:`~colorlab.data.images.DataProblems`. ``docs/data.md`` gives the
+rules.
 
 Example:
     >>> import tempfile
@@ -102,12 +95,33 @@ def _load_path(files: Sequence[Path], i: int) -> Tensor:
 
 def load_folder(path: str, split: str | None, image_size: int | None, min_size: int, *,
                 cache_limit: int = 2000, cache_bytes: int = 2**31, colour_only: bool = True) -> ImageSet:
-    """The images of ``folder:path`` for ``split`` (``None``: all), resized to a shorter side of
-    ``image_size`` and upscaled to at least ``min_size``; grayscale images left out when
-    ``colour_only``. A folder of at most ``cache_limit`` files (and under ``cache_bytes`` of pixels
-    when ``image_size`` is not set) is decoded once into memory, a larger one lazily after its
-    headers are checked (up to :data:`HEADER_LIMIT` files). The problems found are in
-    ``.problems`` and in one warning."""
+    """Load the images of ``folder:path`` for a split.
+
+    Every image file under ``path`` (recursive, hidden files skipped) is listed in sorted order. A
+    file is a test image when a SHA-1 hash of its relative path falls in the lowest
+    :data:`TEST_FRACTION`, with at least one test and one train image when two or more are
+    readable; a single image is split by region instead. A folder of at most ``cache_limit`` files
+    (and under ``cache_bytes`` of pixels when ``image_size`` is not set) is decoded once into
+    memory; a larger one is decoded lazily, after its headers are checked (up to
+    :data:`HEADER_LIMIT` files). The problems found are in ``.problems`` and in one warning.
+
+    Args:
+        path: the folder (or a single image file).
+        split: ``"train"``, ``"test"`` or ``None`` (all images).
+        image_size: resize each image so its shorter side is this (``None``: as it is).
+        min_size: upscale each image so its shorter side is at least this.
+        cache_limit: the most files decoded into memory.
+        cache_bytes: the most bytes of pixels decoded into memory when ``image_size`` is not set.
+        colour_only: leave grayscale images out.
+
+    Returns:
+        The images, uint8 RGB ``(3, H, W)``, with split rule ``"holdout"`` (or ``"region"`` for a
+        single image, ``"none"`` without a split).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if the folder holds no image file, or no readable colour image.
+    """
     root = Path(path).expanduser()
     files = _list_folder(root)
     rel = [f.relative_to(root).as_posix() if f != root else f.name for f in files]
@@ -173,10 +187,21 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
 
 
 def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) -> Path:
-    """The absolute path of an image folder (relative paths are taken from ``cwd``, by default the
-    current directory), after checking that it exists, holds image files and that one of the first
-    of them opens; raises ``FileNotFoundError`` or ``ValueError`` naming it otherwise. Quick: it
-    lists the folder and reads a few headers, it decodes nothing.
+    """Check an image folder before any work starts, and make its path absolute.
+
+    The folder must exist, hold image files, and one of its first 20 files must open. This is
+    quick: it lists the folder and reads a few headers, and decodes nothing.
+
+    Args:
+        path: the folder; a relative path is taken from ``cwd``.
+        cwd: the directory relative paths start from (``None``: the current directory).
+
+    Returns:
+        The absolute, resolved path.
+
+    Raises:
+        FileNotFoundError: if the folder does not exist.
+        ValueError: if the path is empty, or the folder holds no image file that opens.
 
     Example:
         >>> check_folder("/nonexistent/photos")

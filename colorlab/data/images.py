@@ -1,5 +1,8 @@
-"""Image sets: the images of one source and split, prepared (cut to the split's region, resized,
-upscaled to the crop), in memory or decoded lazily, with what the source left out on the way.
+"""Image sets: the prepared images of one source and split, and what the source left out.
+
+An :class:`ImageSet` holds images already cut to the split's region, resized and upscaled to the
+crop, in memory or decoded lazily. :class:`DataProblems` lists the files that were skipped, left
+out or changed, and :func:`fold_of` deals photos into folds.
 
 Example:
     >>> import torch
@@ -29,12 +32,14 @@ NAMED = 3
 
 
 def _prepare(img: Tensor, region: tuple[float, float], image_size: int | None, min_size: int) -> Tensor:
-    """Cut the column ``region`` (fractions of W) from the original pixels, scale it by the
-    factor that gives the whole image a shorter side of ``image_size``, then upscale it so its
-    shorter side is at least ``min_size``; uint8 ``(3, H, W)`` in, uint8 ``(3, h, w)`` out.
+    """Cut a column region from the original pixels, then resize and upscale it.
 
-    Example (the train region of a 40x100 image: 75 columns, halved, then upscaled to 32):
-        >>> import torch
+    The region is scaled by the factor that gives the whole image a shorter side of
+    ``image_size``, then upscaled so its shorter side is at least ``min_size``. uint8
+    ``(3, H, W)`` in, uint8 ``(3, h, w)`` out.
+
+    Example:
+        >>> import torch   # the train region of a 40x100 image: 75 columns, halved, then upscaled to 32
         >>> _prepare(torch.zeros(3, 40, 100, dtype=torch.uint8), (0.0, TRAIN_FRACTION), 20, 32).shape
         torch.Size([3, 32, 61])
     """
@@ -53,9 +58,21 @@ def _prepare(img: Tensor, region: tuple[float, float], image_size: int | None, m
 
 
 def fold_of(names: Sequence[str], folds: int) -> list[int]:
-    """The fold (``0..folds-1``) of each name: names ordered by a SHA-1 hash of the name, then dealt
-    round-robin: fold sizes differ by at most one, and the folds depend only on the names and
-    ``folds`` (not on the order the names come in).
+    """Deal names into folds of nearly equal size.
+
+    The names are ordered by a SHA-1 hash of the name, then dealt round-robin. Fold sizes differ
+    by at most one, and the folds depend only on the names and ``folds``, not on the order the
+    names come in.
+
+    Args:
+        names: the photos' names.
+        folds: the number of folds, at least 2.
+
+    Returns:
+        The fold (``0 .. folds - 1``) of each name, in the order of ``names``.
+
+    Raises:
+        ValueError: if ``folds`` is not an integer >= 2, or there are fewer names than folds.
 
     Example:
         >>> fold_of(["a", "b", "c", "d", "e"], 2)
@@ -91,13 +108,16 @@ class _Names(Sequence[str]):
         return f"{self.prefix}/{range(self.n)[i]}"
 
 
-
 @dataclass
 class DataProblems:
-    """What a source left out or changed, by file: ``unreadable`` files with the reason,
-    ``grayscale`` images left out of a colour set (no pixel with ``|a|`` or ``|b|`` above
-    :data:`colorlab.color.GRAY_THRESHOLD`), and ``small`` images whose shorter side was below
-    the crop and was upscaled (name, height, width before upscaling).
+    """What a source left out or changed, file by file.
+
+    Args:
+        unreadable: files skipped, each with the reason: ``(name, why)``.
+        grayscale: images left out of a colour set: no pixel with ``|a|`` or ``|b|`` above
+            :data:`colorlab.color.GRAY_THRESHOLD`.
+        small: images whose shorter side was below the crop and that were upscaled:
+            ``(name, height, width)`` before upscaling.
 
     Example:
         >>> p = DataProblems(unreadable=[("x.jpg", "truncated")], small=[("t.png", 1, 1)])
@@ -113,10 +133,18 @@ class DataProblems:
         return bool(self.unreadable or self.grayscale or self.small)
 
     def counts(self) -> dict[str, int]:
+        """How many files of each kind: ``{"unreadable": n, "grayscale": n, "small": n}``."""
         return {"unreadable": len(self.unreadable), "grayscale": len(self.grayscale), "small": len(self.small)}
 
     def summary(self, total: int | None = None) -> str:
-        """One line naming the first :data:`NAMED` files of each kind ("" when there is nothing)."""
+        """Say in one line what was left out, naming the first :data:`NAMED` files of each kind.
+
+        Args:
+            total: the number of files looked at, to say "n of total" (``None``: not said).
+
+        Returns:
+            The line, or ``""`` when there is nothing.
+        """
         def named(items: list[str]) -> str:
             more = f", and {len(items) - NAMED} more" if len(items) > NAMED else ""
             return "(" + ", ".join(items[:NAMED]) + more + ")"
@@ -137,7 +165,14 @@ class DataProblems:
         return "; ".join(parts)
 
     def as_dict(self, limit: int = 50) -> dict[str, Any]:
-        """Counts and the first ``limit`` files of each kind, for ``metrics.json``."""
+        """The counts and the first ``limit`` files of each kind, for ``metrics.json``.
+
+        Args:
+            limit: the most files listed per kind.
+
+        Returns:
+            ``{"counts": ..., "unreadable": [...], "grayscale": [...], "small": [...]}``.
+        """
         return {"counts": self.counts(),
                 "unreadable": [{"file": n, "why": w} for n, w in self.unreadable[:limit]],
                 "grayscale": self.grayscale[:limit],
@@ -145,16 +180,33 @@ class DataProblems:
 
 
 class ImageSet(Sequence[Tensor]):
-    """The images of one source and split: ``images[i]`` is uint8 ``(3, h, w)``, already cut
-    to the split's region, resized to ``image_size`` and upscaled to at least ``min_size``.
+    """The images of one source and split, prepared for the crops.
 
-    Either in memory (``in_memory``; decoded once at load) or decoded lazily by ``load(i)``;
-    lazily, a file that fails is replaced by the next good one (:meth:`fetch`), counted in
-    ``failed``, recorded in ``problems`` and warned about once per process.
+    ``images[i]`` is uint8 RGB ``(3, h, w)``, already cut to the split's region, resized to
+    ``image_size`` and upscaled to at least ``min_size``. The images are either in memory
+    (decoded once at load) or decoded lazily by ``load(i)``. Lazily, a file that fails is replaced
+    by the next good one (:meth:`fetch`), counted in ``failed``, recorded in ``problems`` and
+    warned about once per process.
 
-    Attributes: ``spec``, ``split`` (``None``: whole images), ``names``, ``data_path``,
-    ``split_rule`` (``"region"``, ``"holdout"``, ``"torchvision"``, ``"none"``), ``region``,
-    ``problems`` (:class:`DataProblems` of the source).
+    Args:
+        spec: the data spec the images come from.
+        split: ``"train"``, ``"test"`` or ``None`` (whole images).
+        names: each image's name.
+        data_path: where the images come from, in words.
+        split_rule: ``"region"``, ``"folds"``, ``"holdout"``, ``"generated"``, ``"torchvision"`` or
+            ``"none"``.
+        region: the column fractions of each image this split keeps.
+        images: the prepared images, in memory; give this or ``load``.
+        load: a function that decodes image ``i`` (uint8 ``(3, H, W)``, not yet prepared).
+        image_size: the shorter side each image is resized to (``None``: as it is).
+        min_size: the shorter side each image is upscaled to at least.
+        problems: what the source left out (:class:`DataProblems`).
+
+    Besides these, ``fold`` is ``(i, k)`` for a split by folds (else ``None``) and ``failed`` holds
+    the indices of the lazily decoded files that failed.
+
+    Raises:
+        ValueError: unless exactly one of ``images`` and ``load`` is given.
     """
 
     def __init__(self, spec: str, split: str | None, names: Sequence[str], data_path: str,
@@ -174,6 +226,7 @@ class ImageSet(Sequence[Tensor]):
 
     @property
     def in_memory(self) -> bool:
+        """Whether the images are held in memory (else they are decoded lazily)."""
         return self._images is not None
 
     def __len__(self) -> int:
@@ -183,7 +236,18 @@ class ImageSet(Sequence[Tensor]):
         return self.fetch(i)[1]
 
     def fetch(self, i: int) -> tuple[int, Tensor]:
-        """``(j, image)``: image ``i``, or when it cannot be decoded the next good ``j``."""
+        """Get image ``i``, or the next good one when it cannot be decoded.
+
+        Args:
+            i: the index of the image.
+
+        Returns:
+            ``(j, image)``: the index of the image returned and the image, uint8 ``(3, h, w)``.
+
+        Raises:
+            IndexError: if ``i`` is out of range.
+            RuntimeError: if no readable image is left.
+        """
         if self._images is not None:
             return i, self._images[i]
         assert self._load is not None

@@ -1,5 +1,9 @@
-"""Reproducible batching: step-indexed training batches that resume exactly, DataLoaders over
-a :class:`~colorlab.data.datasets.ColorDataset`, and moving batches to a device."""
+"""Reproducible batching: step-indexed training batches that resume exactly, and loaders.
+
+The batch of step ``s`` depends only on the seed and ``s``, so a run resumed at step ``k`` sees
+the batches it would have seen. Batches are moved to a device, and their colour conversion can
+run there.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +33,23 @@ def _mix(*xs: int) -> int:
 
 
 class StepBatchSampler(Sampler[list[tuple[int, int]]]):
-    """Infinite batches of ``(index, aug_seed)`` keys; the batch of step ``s`` is a pure function
-    of ``(seed, s)``, so starting at ``start_step=k`` resumes a run exactly at step ``k``.
+    """Infinite batches of ``(index, aug_seed)`` keys; step ``s``'s batch depends only on the seed and ``s``.
 
     Items are drawn without replacement through a fresh permutation per epoch (epoch ``e``
-    permutes with seed ``mix(seed, e)``); batches run on across epoch ends.
+    permutes with a seed mixed from ``seed`` and ``e``); batches run on across epoch ends. Starting
+    at ``start_step=k`` resumes a run exactly at step ``k``.
 
-    ``batch_size`` is the global batch. With ``shard=(rank, world)`` (several training processes,
-    :mod:`colorlab.distributed`) this process gets its ``rank``-th contiguous ``batch_size / world``
-    of each step's keys, so the processes together see exactly the batch one process would.
+    Args:
+        n_items: the number of items in the dataset.
+        batch_size: the global batch size.
+        seed: the seed of the permutations and of the augmentation seeds.
+        start_step: the first step to yield.
+        shard: ``(rank, world)``. With several training processes (:mod:`colorlab.distributed`)
+            this process gets its ``rank``-th contiguous ``batch_size / world`` of each step's
+            keys, so the processes together see exactly the batch one process would.
+
+    Raises:
+        ValueError: for sizes below 1, a negative start, or a batch that ``world`` does not divide.
 
     Example:
         >>> a = StepBatchSampler(10, 4, seed=0)
@@ -70,7 +82,14 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
         return self._perm[1]
 
     def batch(self, step: int) -> list[tuple[int, int]]:
-        """The keys of step ``step`` (0-based)."""
+        """The keys of a step.
+
+        Args:
+            step: the step, 0-based.
+
+        Returns:
+            The whole global batch's ``(index, aug_seed)`` keys, ``batch_size`` of them.
+        """
         out = []
         for pos in range(step * self.batch_size, (step + 1) * self.batch_size):
             epoch, k = divmod(pos, self.n_items)
@@ -89,13 +108,28 @@ class StepBatchSampler(Sampler[list[tuple[int, int]]]):
 def make_loader(dataset: ColorDataset, batch_size: int, *, train: bool, seed: int | None = None,
                 start_step: int = 0, num_workers: int | None = None,
                 device: str | torch.device | None = None, colour_on_device: bool | None = None) -> DataLoader:
-    """A DataLoader: infinite :class:`StepBatchSampler` batches for ``train`` (``seed``
-    defaults to ``dataset.seed``; under ``torchrun`` each process gets its share of every global
-    batch of ``batch_size``), else one sequential pass. ``num_workers`` defaults to 0 for
-    in-memory images, else :func:`default_workers`; memory is pinned only for a CUDA ``device``
-    (``None``: when CUDA is available). With ``colour_on_device`` (by default for CUDA training
-    batches without a ``context``) the items are RGB only and the training loop converts each
-    batch on the device (:func:`complete`), sparing the workers the colour conversion.
+    """Make a DataLoader over a :class:`~colorlab.data.datasets.ColorDataset`.
+
+    For training it yields infinite :class:`StepBatchSampler` batches; under ``torchrun`` each
+    process gets its share of every global batch of ``batch_size``. For testing it makes one
+    sequential pass. Memory is pinned only for a CUDA device. With ``colour_on_device`` the items
+    are RGB only and the training loop converts each batch on the device (:func:`complete`),
+    sparing the workers the colour conversion.
+
+    Args:
+        dataset: the dataset.
+        batch_size: the (global) batch size.
+        train: infinite training batches, or one pass over the test items.
+        seed: the sampler's seed (``None``: ``dataset.seed``).
+        start_step: the first training step, to resume a run.
+        num_workers: DataLoader workers (``None``: 0 for images in memory, else
+            :func:`default_workers`).
+        device: the device the batches go to (``None``: CUDA when available).
+        colour_on_device: leave the colour conversion to the device (``None``: for CUDA training
+            batches without a ``context``).
+
+    Returns:
+        The DataLoader; its batches are dicts of stacked items.
 
     Example:
         >>> from colorlab.data import load_dataset
@@ -121,9 +155,13 @@ def make_loader(dataset: ColorDataset, batch_size: int, *, train: bool, seed: in
 
 
 def default_workers() -> int:
-    """DataLoader workers for files decoded on the fly: this process's share of the CPUs it may
-    use (``sched_getaffinity``; under ``torchrun``, divided among the processes on the machine),
-    less one for the training loop, at least 1 and at most 8.
+    """The number of DataLoader workers for files decoded on the fly.
+
+    This process's share of the CPUs it may use (``sched_getaffinity``; under ``torchrun``,
+    divided among the processes on the machine), less one for the training loop.
+
+    Returns:
+        The number of workers, at least 1 and at most 8.
 
     Example:
         >>> 1 <= default_workers() <= 8
@@ -139,9 +177,17 @@ COLOUR_KEYS = {"lab": ("L", "ab"), "yuv": ("Y", "uv")}
 
 
 def complete(batch: dict[str, Any], space: str) -> dict[str, Any]:
-    """``batch`` with the luminance and chroma of ``space`` (``"lab"``: ``L``, ``ab``; ``"yuv"``:
-    ``Y``, ``uv``) computed from its ``rgb`` where it lies (on the GPU, say), when it lacks them;
-    as it is otherwise.
+    """Add the luminance and chroma of a colour space to a batch that lacks them.
+
+    They are computed from the batch's ``rgb`` where it lies (on the GPU, say).
+
+    Args:
+        batch: a batch with ``"rgb"`` ``(B, 3, H, W)`` in [0, 1].
+        space: ``"lab"`` (adds ``L`` and ``ab``) or ``"yuv"`` (adds ``Y`` and ``uv``).
+
+    Returns:
+        A new dict with both keys added, or ``batch`` itself when it has them, has no ``rgb``, or
+        ``space`` is neither.
 
     Example:
         >>> b = complete({"rgb": torch.ones(1, 3, 2, 2)}, "lab")
@@ -158,7 +204,19 @@ def complete(batch: dict[str, Any], space: str) -> dict[str, Any]:
 
 
 def to_device(batch: Any, device: str | torch.device) -> Any:
-    """Move every tensor in a (nested) batch to ``device`` with ``non_blocking=True``."""
+    """Move every tensor in a (nested) batch to a device, with ``non_blocking=True``.
+
+    Args:
+        batch: a tensor, or dicts, lists and tuples of them; other values are kept as they are.
+        device: the device.
+
+    Returns:
+        The batch, of the same structure, on ``device``.
+
+    Example:
+        >>> to_device({"rgb": torch.zeros(1), "image": [3]}, "cpu")
+        {'rgb': tensor([0.]), 'image': [3]}
+    """
     if isinstance(batch, Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, dict):

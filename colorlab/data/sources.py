@@ -1,13 +1,10 @@
 """Image sources and their leak-free train/test split rules.
 
-:func:`load_images` turns a spec string (see :data:`SPECS`) into an :class:`ImageSet` of uint8
-RGB ``(3, h, w)`` images cut to the split: the embedded ``samples`` photos in folds of whole
-photos (or, without a fold, by region: :data:`TRAIN_FRACTION` of the columns for train, as the
-``historical`` photos), the generated ``ambiguous`` positive
-control (:mod:`~colorlab.data.ambiguous`) in disjoint seed streams, ``folder:PATH`` files held out
-whole by a hash of their relative path (:mod:`~colorlab.data.folder`), and torchvision datasets
-by their own splits (a copy under :func:`data_root` or a download that fails fast when offline).
-:func:`check_spec` checks a spec in seconds, without decoding, before any work starts.
+:func:`load_images` turns a spec string (:data:`SPECS`) into an
+:class:`~colorlab.data.images.ImageSet` cut to a split, and :func:`check_spec` checks a spec in
+seconds, without decoding, before any work starts. Each source keeps its test pixels out of
+training by its own rule: folds of whole photos, a region, a hash of the path, a seed stream or the
+dataset's own split (``docs/data.md``).
 """
 
 from __future__ import annotations
@@ -30,9 +27,8 @@ from .decode import load_image, pil_to_tensor
 from .folder import TEST_FRACTION, check_folder, load_folder
 from .images import TRAIN_FRACTION, ImageSet, _Names, _prepare, fold_of
 
-__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec", "reachable",
-           "embedded_files",
-           "data_root"]
+__all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "ImageSet", "load_images", "check_spec",
+           "reachable", "embedded_files", "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
 SPECS = ("samples", "historical", "ambiguous", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
@@ -50,14 +46,29 @@ _HISTORICAL = {"camera": "camera.png", "coins": "coins.png", "moon": "moon.png",
 _TORCHVISION = {
     "stl10": ("STL10", "ai.stanford.edu", 80, {"train": {"split": "train"}, "test": {"split": "test"}}),
     "cifar10": ("CIFAR10", "www.cs.toronto.edu", 443, {"train": {"train": True}, "test": {"train": False}}),
-    "flowers102": ("Flowers102", "www.robots.ox.ac.uk", 443, {"train": {"split": "train"}, "test": {"split": "test"}}),
+    "flowers102": ("Flowers102", "www.robots.ox.ac.uk", 443,
+                   {"train": {"split": "train"}, "test": {"split": "test"}}),
     "places365": ("Places365", "data.csail.mit.edu", 80,
                   {"train": {"split": "train-standard", "small": True}, "test": {"split": "val", "small": True}}),
 }
 
 
 def embedded_files(spec: str) -> dict[str, Path]:
-    """Paths of the offline photos of ``samples`` / ``historical`` that exist on this install."""
+    """Find the offline photos of ``samples`` or ``historical`` that this install ships.
+
+    The packages are located without importing them. Photos that the installed wheels do not
+    ship are left out with a warning.
+
+    Args:
+        spec: ``"historical"``, or anything else for ``samples``.
+
+    Returns:
+        The path of each photo that exists, by name.
+
+    Example:
+        >>> list(embedded_files("samples"))[:3]
+        ['astronaut', 'coffee', 'chelsea']
+    """
     def package_dir(name: str) -> Path:  # located without importing the package
         spec_ = importlib.util.find_spec(name)
         if spec_ is None or not spec_.submodule_search_locations:
@@ -90,7 +101,19 @@ def _keep_path(p: str) -> str:
 
 
 def reachable(host: str, port: int, timeout: float = 3.0) -> bool:
-    """TCP connect to ``host:port``; DNS included, bounded by ``timeout`` (a daemon thread)."""
+    """Whether a TCP connection to ``host:port`` opens within ``timeout`` seconds.
+
+    The name lookup is included in the time: the probe runs in a daemon thread that is waited for
+    at most ``timeout`` seconds.
+
+    Args:
+        host: the host name.
+        port: the port.
+        timeout: the most seconds to wait.
+
+    Returns:
+        ``True`` when the connection opened.
+    """
     ok: list[bool] = []
 
     def probe() -> None:
@@ -143,27 +166,44 @@ def _load_torchvision(name: str, split: str, root: str, probe_only: bool = False
 
 
 def data_root() -> Path:
-    """Where torchvision datasets are kept: ``$COLORLAB_DATA``, else ``data/`` at the top of the
-    checkout that holds the current directory, else ``./data``."""
+    """Where torchvision datasets are kept.
+
+    Returns:
+        ``$COLORLAB_DATA`` when it is set, else ``data/`` at the top of the checkout that holds
+        the current directory, else ``./data``.
+    """
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV])
     return (checkout_root() or Path.cwd()) / "data"
 
 
 def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> str:
-    """``spec`` checked and made absolute, in seconds and without decoding images: the embedded
-    photos must be installed, a ``folder:`` must exist, hold image files and open (a relative path
-    is taken from ``cwd``, by default the current directory), a torchvision set must be under
-    ``root`` (:func:`data_root` by default) or its host reachable. Raises ``KeyError`` for an
-    unknown spec, ``FileNotFoundError``, ``ValueError`` or ``RuntimeError`` naming the problem.
+    """Check a data spec in seconds, without decoding images, and make it absolute.
+
+    The embedded photos must be installed; a ``folder:`` must exist, hold image files and open; a
+    torchvision set must be under ``root`` or its host reachable.
+
+    Args:
+        spec: the data spec (:data:`SPECS`).
+        root: where torchvision datasets are kept (``None``: :func:`data_root`).
+        cwd: the directory a relative ``folder:`` path is taken from (``None``: the current one).
+
+    Returns:
+        The spec, normalised: lower case, and a ``folder:`` with its absolute path.
+
+    Raises:
+        KeyError: for an unknown spec.
+        FileNotFoundError: for a missing folder, or embedded photos that are not installed.
+        ValueError: for a folder with no image file that opens.
+        RuntimeError: for a torchvision set that is neither under ``root`` nor reachable.
 
     Example:
         >>> check_spec("samples")
         'samples'
-        >>> check_spec("imagenet")
+        >>> check_spec("imagenet")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        KeyError: "unknown data spec 'imagenet'; known: samples, historical, ambiguous, folder:PATH, stl10, places365, cifar10, flowers102"
+        KeyError: "unknown data spec 'imagenet'; known: samples, historical, ambiguous, folder:PATH, stl10, ..."
     """
     key = spec.strip()
     if key.lower().startswith("folder:"):
@@ -184,24 +224,38 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
                 image_size: int | None = None, min_size: int = 1, max_images: int | None = None,
                 cache_limit: int = 2000, cache_bytes: int = 2**31,
                 fold: tuple[int, int] | None = None) -> ImageSet:
-    """Load the images of ``spec`` for ``split`` (``"train"``, ``"test"`` or ``None``: whole
-    images, all of them; torchvision sets default to train). See the module docstring.
+    """Load the images of a data spec for a split.
 
     ``fold=(i, k)`` splits a spec of :data:`FOLDED` into ``k`` folds of whole photos
     (:func:`~colorlab.data.images.fold_of`): test is fold ``i``, train the other photos, so every
-    photo is held out whole by exactly one of the ``k`` folds. Without it, ``samples`` is split by
-    region (the "seen scenes" view: train on the left three quarters of every photo, test on the
-    rest). Other specs ignore ``fold``: their test set is fixed.
+    photo is held out whole by exactly one of the ``k`` folds. Without a fold, ``samples`` is split
+    by region (the "seen scenes" view): train is the left :data:`TRAIN_FRACTION` of every photo's
+    columns, test the rest. Other specs ignore ``fold``: their test set is fixed. A ``folder:``
+    leaves its grayscale images out, and what was left out or upscaled is in ``.problems``
+    (:mod:`~colorlab.data.folder`).
 
-    ``image_size`` scales each image so its shorter side is ``image_size`` (antialiased) and
-    ``min_size`` upscales any image or region whose shorter side is smaller; ``max_images``
-    keeps the first images of the split. A ``folder:`` with at most ``cache_limit`` files (and
-    under ``cache_bytes`` of pixels when ``image_size`` is not set) is decoded once and kept in
-    memory, a larger one is decoded lazily; its grayscale images are left out and what was left
-    out or upscaled is in ``.problems`` (:mod:`~colorlab.data.folder`). Raises
-    ``FileNotFoundError``/``ValueError`` for a missing or empty folder, ``KeyError`` for an
-    unknown spec, ``RuntimeError`` when a torchvision set is neither under ``root``
-    (:func:`data_root` by default) nor downloadable.
+    Args:
+        spec: the data spec (:data:`SPECS`).
+        split: ``"train"``, ``"test"`` or ``None`` (whole images, all of them; torchvision sets
+            default to train).
+        root: where torchvision datasets are kept (``None``: :func:`data_root`).
+        image_size: scale each image so its shorter side is this (antialiased; ``None``: as it is).
+        min_size: upscale any image or region whose shorter side is smaller than this.
+        max_images: keep the first images of the split.
+        cache_limit: a ``folder:`` of at most this many files is decoded once and kept in memory;
+            a larger one is decoded lazily.
+        cache_bytes: the most bytes of pixels a ``folder:`` keeps in memory when ``image_size`` is
+            not set.
+        fold: ``(i, k)``: hold out fold ``i`` of ``k`` folds of whole photos.
+
+    Returns:
+        The images, uint8 RGB ``(3, h, w)``, cut to the split.
+
+    Raises:
+        ValueError: for a bad split or fold, or an empty folder.
+        FileNotFoundError: for a missing folder.
+        KeyError: for an unknown spec.
+        RuntimeError: when a torchvision set is neither under ``root`` nor downloadable.
 
     Example:
         >>> imgs = load_images("samples", "test")
@@ -214,6 +268,7 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         'folds'
 
     A ``folder:`` of six images (written to a temporary directory) holds whole files out:
+
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as d:
         ...     for k in range(6):

@@ -1,26 +1,9 @@
-"""A narrow subset of a data source: the images one model is trained and tested on when a study
-asks whether a homogeneous set is an easier problem (source 002 trained on the COCO images with
-stop signs: one object, outdoors, sunlit).
+"""A narrow subset of a data source, for asking whether a homogeneous set is an easier problem.
 
-A subset is named by a string (the ``subset`` parameter):
-
-``"auto"``
-    the source's own narrow subset, when it has one (:data:`DEFAULT_SUBSETS`): on ``samples``,
-    the three outdoor, sunlit photos (rocket, china, flower). The other sources have none:
-    ``ambiguous`` is one generator's images already, a ``folder:`` needs to be told.
-``"none"``
-    no subset: the comparison is not run (and the study says so).
-``"names:a,b,c"``
-    these images, by name (a ``samples`` photo's name, a ``folder:`` file's path relative to the folder).
-``"dir:SUB"``
-    the files of a ``folder:`` spec under its sub-folder ``SUB``.
-``"list:FILE"``
-    the names listed in the text file ``FILE``, one per line (blank lines and ``#`` comments skipped).
-
-:func:`check_subset` checks a value in a millisecond before any work starts (a ``list:`` file
-must exist and is made absolute, a ``dir:`` must be a sub-folder of the ``folder:`` spec);
-:func:`restrict` keeps the images of an :class:`~colorlab.data.images.ImageSet` that are in the
-subset, so a split held out by the source's rule stays held out.
+Source 002 trained on the COCO images with stop signs: one object, outdoors, sunlit. A subset is
+named by a string (``auto``, ``none``, ``names:A,B``, ``dir:SUB`` or ``list:FILE``, described in
+``docs/data.md``); :func:`restrict` keeps the images of an image set that are in it, so a split
+held out by the source's rule stays held out.
 
 Example:
     >>> from colorlab.data import load_images
@@ -29,10 +12,6 @@ Example:
     (['rocket', 'china', 'flower'], 'region')
     >>> resolve_subset("auto", "ambiguous") is None
     True
-    >>> check_subset("every:thing", "samples")
-    Traceback (most recent call last):
-    ...
-    ValueError: subset must be auto, none, names:A,B, dir:SUB or list:FILE; got 'every:thing'
 """
 
 from __future__ import annotations
@@ -55,15 +34,33 @@ _FORMS = "auto, none, names:A,B, dir:SUB or list:FILE"
 
 @dataclass(frozen=True)
 class Subset:
-    """A resolved subset: the image names it keeps (``names``) or the sub-folder whose files it
-    keeps (``prefix``), and what it is, in words."""
+    """A resolved subset: the image names it keeps, or the sub-folder whose files it keeps.
+
+    ``name in subset`` says whether an image (a name, or a path relative to the folder) is in it.
+
+    Args:
+        description: what the subset is, in words.
+        names: the names it keeps (POSIX paths for a folder's files), or ``None``.
+        prefix: the sub-folder whose files it keeps, or ``None``.
+
+    Example:
+        >>> "a/x.png" in Subset("under a/", prefix="a"), "b/x.png" in Subset("under a/", prefix="a")
+        (True, False)
+    """
 
     description: str
     names: frozenset[str] | None = None
     prefix: str | None = None
 
     def unknown(self, *name_lists: object) -> list[str]:
-        """The names this subset lists that none of ``name_lists`` (every split's names) has: typos."""
+        """Find the names this subset lists that no split has: typos.
+
+        Args:
+            name_lists: every split's names.
+
+        Returns:
+            The names in none of them, sorted (empty for a sub-folder subset).
+        """
         if self.names is None:
             return []
         seen = {PurePosixPath(str(n)).as_posix() for names in name_lists for n in names}  # type: ignore[attr-defined]
@@ -82,9 +79,29 @@ def _folder(spec: str) -> Path | None:
 
 
 def check_subset(subset: str, spec: str, cwd: str | os.PathLike | None = None) -> str:
-    """``subset`` checked against the data ``spec`` and normalised (a ``list:`` file made
-    absolute, a relative one taken from ``cwd``); ``ValueError`` or ``FileNotFoundError`` naming
-    the problem. Names are checked when the images are loaded (:func:`restrict`)."""
+    """Check a subset value against a data spec before any work starts, and normalise it.
+
+    A ``list:`` file must exist and is made absolute; a ``dir:`` must be a sub-folder of the
+    ``folder:`` spec. Names are checked when the images are loaded (:func:`restrict`).
+
+    Args:
+        subset: ``"auto"``, ``"none"``, ``"names:A,B"``, ``"dir:SUB"`` or ``"list:FILE"``.
+        spec: the data spec the subset is of.
+        cwd: the directory a relative ``list:`` file is taken from (``None``: the current one).
+
+    Returns:
+        The value, with a ``list:`` file's path absolute.
+
+    Raises:
+        ValueError: for a value of none of these forms, or a ``dir:`` on a spec that is no folder.
+        FileNotFoundError: for a missing ``dir:`` sub-folder or ``list:`` file.
+
+    Example:
+        >>> check_subset("every:thing", "samples")
+        Traceback (most recent call last):
+        ...
+        ValueError: subset must be auto, none, names:A,B, dir:SUB or list:FILE; got 'every:thing'
+    """
     if not isinstance(subset, str) or not subset.strip():
         raise ValueError(f"subset must be {_FORMS}; got {subset!r}")
     s = subset.strip()
@@ -110,8 +127,25 @@ def check_subset(subset: str, spec: str, cwd: str | os.PathLike | None = None) -
 
 
 def resolve_subset(subset: str, spec: str, cwd: str | os.PathLike | None = None) -> Subset | None:
-    """The :class:`Subset` that ``subset`` names on ``spec``, or ``None`` when there is none
-    (``"none"``, or ``"auto"`` on a source without a default)."""
+    """Resolve a subset value on a data spec.
+
+    Args:
+        subset: the value (see :func:`check_subset`).
+        spec: the data spec.
+        cwd: the directory a relative ``list:`` file is taken from.
+
+    Returns:
+        The :class:`Subset`, or ``None`` when there is none (``"none"``, or ``"auto"`` on a source
+        without a default in :data:`DEFAULT_SUBSETS`).
+
+    Raises:
+        ValueError: as :func:`check_subset`, or for a list file that names no image.
+        FileNotFoundError: as :func:`check_subset`.
+
+    Example:
+        >>> resolve_subset("names:rocket, china", "samples").names == {"rocket", "china"}
+        True
+    """
     s = check_subset(subset, spec, cwd)
     kind, _, rest = s.partition(":")
     key = spec.strip().lower()
@@ -138,8 +172,18 @@ def resolve_subset(subset: str, spec: str, cwd: str | os.PathLike | None = None)
 
 
 def restrict(images: ImageSet, subset: Subset) -> ImageSet:
-    """The images of ``images`` in ``subset``, as an :class:`ImageSet` of the same source, split and
-    rule (a copy; ``images`` is untouched); :meth:`Subset.unknown` finds names that are in no split."""
+    """Keep the images of an image set that are in a subset.
+
+    Names the subset lists that are in no split are found by :meth:`Subset.unknown`.
+
+    Args:
+        images: the image set; it is left untouched.
+        subset: the subset.
+
+    Returns:
+        A copy: an :class:`~colorlab.data.images.ImageSet` of the same source, split and rule,
+        with only the images in ``subset``.
+    """
     keep = [i for i, n in enumerate(images.names) if n in subset]
     out = copy.copy(images)
     out.names = [images.names[i] for i in keep]

@@ -1,18 +1,9 @@
-"""One training loop for every method: :func:`fit` runs a method's own
-:meth:`~colorlab.methods.base.Method.train_step` over a stream of batches for a number of steps or
-a wall-time budget, writes checkpoints it can resume from exactly, and returns the loss history.
-The random numbers of a run are seeded here only (:func:`seed_everything`, :func:`new_method`).
-docs/running.md says what it does on CUDA and under ``torchrun``.
+"""One training loop for every method.
 
-Example:
-    >>> from colorlab.methods import build
-    >>> m = build("yuv_regression", base=4)
-    >>> def batches(start_step):
-    ...     while True:
-    ...         yield {"Y": torch.rand(2, 1, 16, 16), "uv": torch.zeros(2, 2, 16, 16)}
-    >>> hist = fit(m, batches, TrainConfig(steps=3, progress=False))
-    >>> len(hist), hist.attrs["stopped_by"], m.training
-    (3, 'steps', False)
+:func:`fit` runs a method's own :meth:`~colorlab.methods.base.Method.train_step` over a stream of
+batches for a number of steps or a wall-time budget, writes checkpoints it can resume from exactly,
+and returns the loss history. The random numbers of a run are seeded here only. docs/performance.md
+says what it does on CUDA and under ``torchrun``.
 """
 
 from __future__ import annotations
@@ -46,6 +37,9 @@ Batch = Mapping[str, Any]
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices).
 
+    Args:
+        seed: the seed (NumPy gets it modulo 2³²).
+
     Example:
         >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(torch.rand(1) == a)
         True
@@ -56,7 +50,16 @@ def seed_everything(seed: int) -> None:
 
 
 def new_method(name: str, variant: str | None, args: Mapping[str, Any], seed: int) -> Method:
-    """Method ``name``/``variant`` built with ``args``, its initial weights drawn from ``seed``.
+    """Build a method, its initial weights drawn from ``seed``.
+
+    Args:
+        name: the method's registered name.
+        variant: its variant (``None``: its first).
+        args: its arguments.
+        seed: seeds every generator first (:func:`seed_everything`).
+
+    Returns:
+        The method.
 
     Example:
         >>> a, b = (new_method("yuv_regression", "l2", {"base": 4}, seed=3) for _ in range(2))
@@ -68,14 +71,18 @@ def new_method(name: str, variant: str | None, args: Mapping[str, Any], seed: in
 
 
 def channels_last_batch(batch: dict[str, Any]) -> dict[str, Any]:
-    """The batch's 4-d floating-point tensors in the channels_last memory format."""
+    """A batch with its 4-d floating-point tensors in the channels_last memory format, the rest as they were."""
     return {k: v.contiguous(memory_format=torch.channels_last)
             if isinstance(v, Tensor) and v.ndim == 4 and v.is_floating_point() else v
             for k, v in batch.items()}
 
 
 def compile_networks(method: Method) -> None:
-    """Each network (direct child module with parameters) of ``method`` compiled in place."""
+    """Compile each network of a method in place (:func:`torch.compile`).
+
+    Args:
+        method: the method; each direct child module with parameters is compiled.
+    """
     for _, child in method.named_children():
         if any(True for _ in child.parameters()):
             child.compile()
@@ -183,6 +190,21 @@ def fit(method: Method, batches: Callable[[int], Iterable[Batch]], config: Train
         The history ``DataFrame`` (``step, loss, seconds`` and the other values the steps log), its
         ``attrs`` holding ``device``, ``steps``, ``train_seconds``, ``resumed_from``, ``stopped_by``
         (``"steps"`` or ``"seconds"``) and ``processes``.
+
+    Raises:
+        FloatingPointError: a logged value is NaN or infinite.
+        CheckpointError: the checkpoint path holds a foreign or newer-format file.
+        FileExistsError: the checkpoint exists and ``config.resume`` is false.
+
+    Example:
+        >>> from colorlab.methods import build
+        >>> m = build("yuv_regression", base=4)
+        >>> def batches(start_step):
+        ...     while True:
+        ...         yield {"Y": torch.rand(2, 1, 16, 16), "uv": torch.zeros(2, 2, 16, 16)}
+        >>> hist = fit(m, batches, TrainConfig(steps=3, progress=False))
+        >>> len(hist), hist.attrs["stopped_by"], m.training
+        (3, 'steps', False)
     """
     device = pick_device(config.device)
     rank, world = distributed.setup(device)

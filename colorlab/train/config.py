@@ -1,10 +1,4 @@
-"""The settings of one training run (:class:`TrainConfig`) and how a method's steps run under
-them on a device (:func:`step_mode`).
-
-Example:
-    >>> step_mode(TrainConfig(), torch.device("cpu"))
-    StepMode(amp=False, fused_adam=True)
-"""
+"""The settings of one training run (:class:`TrainConfig`), and how a method's steps run under them on a device."""
 
 from __future__ import annotations
 
@@ -25,7 +19,7 @@ RANK_STREAMS = 1_000_003
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run.
+    """Settings of one training run; a bad value raises ``ValueError``.
 
     Args:
         steps: the number of steps, at most.
@@ -72,5 +66,17 @@ class TrainConfig:
 
 
 def step_mode(config: TrainConfig, device: torch.device) -> StepMode:
-    """How the method's steps run on ``device`` under ``config``: bf16 autocast on CUDA only."""
+    """How a method's steps run on a device under a run's settings.
+
+    Args:
+        config: the run's settings.
+        device: the device.
+
+    Returns:
+        bf16 autocast on CUDA only, when ``config.amp``; fused Adam as ``config.fused_adam`` says.
+
+    Example:
+        >>> step_mode(TrainConfig(), torch.device("cpu"))
+        StepMode(amp=False, fused_adam=True)
+    """
     return StepMode(amp=device.type == "cuda" and config.amp, fused_adam=config.fused_adam)

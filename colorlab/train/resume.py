@@ -1,6 +1,9 @@
-"""Checkpoints inside a training run: which one a run resumes from (one of other settings moved
-aside, a foreign one refused), putting its weights, optimisers and random state back, and writing
-new ones with every process's random state (:class:`Saver`)."""
+"""Checkpoints inside a training run.
+
+Which one a run resumes from (one of other settings moved aside, a foreign one refused), putting
+its weights, optimisers and random state back, and writing new ones with every process's random
+state (:class:`Saver`).
+"""
 
 from __future__ import annotations
 
@@ -71,7 +74,8 @@ def _resumable(path: Path | None, method: Method, config: TrainConfig, device: t
     return state
 
 
-def _restore(path: Path, state: dict[str, Any], method: Method, optimizers: Mapping[str, torch.optim.Optimizer]) -> bool:
+def _restore(path: Path, state: dict[str, Any], method: Method,
+             optimizers: Mapping[str, torch.optim.Optimizer]) -> bool:
     """Load a checkpoint's weights and optimiser states; ``False`` (file moved aside, the method's
     own initial weights put back: a failed ``load_state_dict`` has copied what fitted) when they
     no longer fit the method, as after a change of its code."""
@@ -88,8 +92,17 @@ def _restore(path: Path, state: dict[str, Any], method: Method, optimizers: Mapp
 
 
 def restore_rng(state: Mapping[str, Any], cuda: bool, rank: int, world: int) -> None:
-    """Put back the random-number state a checkpoint saved: this process's own when it saved one
-    per process for the same number of processes, else rank 0's (a warning says so)."""
+    """Put back the random-number state a checkpoint saved.
+
+    This process gets its own state when the checkpoint saved one per process for the same number
+    of processes, else rank 0's (a warning says so), the other processes reseeded.
+
+    Args:
+        state: the checkpoint's entries.
+        cuda: put back the CUDA generator's state too.
+        rank: this process's rank.
+        world: the number of processes.
+    """
     rng = state["rng"]
     ranks = rng.get("ranks")
     own = bool(ranks) and len(ranks) == world
@@ -97,7 +110,8 @@ def restore_rng(state: Mapping[str, Any], cuda: bool, rank: int, world: int) -> 
         rng = ranks[rank]
     elif (world > 1 or ranks) and rank == 0:
         warnings.warn(f"the checkpoint was written by {len(ranks) if ranks else 1} training process(es), this run has "
-                      f"{world}: resuming with rank 0's random state, the others reseeded, not bit for bit", stacklevel=4)
+                      f"{world}: resuming with rank 0's random state, the others reseeded, not bit for bit",
+                      stacklevel=4)
     torch.set_rng_state(rng["cpu"].cpu())
     if cuda and rng.get("cuda") is not None:
         torch.cuda.set_rng_state(rng["cuda"].cpu())
@@ -116,7 +130,20 @@ def _load_optimizers(optimizers: Mapping[str, torch.optim.Optimizer], saved: Map
 
 
 class Saver:
-    """Writes the run's checkpoints (rank 0; every process's random state with them) and knows the last."""
+    """Writes a run's checkpoints, and knows the last.
+
+    Rank 0 writes, with every process's random state; every process takes part.
+
+    Args:
+        path: the checkpoint file (``None``: none is written).
+        method: the method.
+        optimizers: its optimisers, by name.
+        config: the run's settings.
+        device: this process's device.
+        world: the number of processes.
+        writer: whether this process writes (rank 0).
+        step: the step of the checkpoint the run resumed from, if any.
+    """
 
     def __init__(self, path: Path | None, method: Method, optimizers: Mapping[str, torch.optim.Optimizer],
                  config: TrainConfig, device: torch.device, world: int, writer: bool, step: int | None) -> None:
@@ -124,6 +151,7 @@ class Saver:
         self.device, self.world, self.writer, self.step = device, world, writer, step
 
     def save(self, step: int, seconds: float, history: Mapping[str, list[float]]) -> None:
+        """Write the checkpoint of ``step`` (after ``seconds`` of training, with the loss ``history``)."""
         if self.path is None:
             return
         cuda = self.device.type == "cuda"
@@ -148,9 +176,27 @@ class Saver:
 
 def resume(path: Path | None, method: Method, mode: StepMode, config: TrainConfig, device: torch.device,
             rank: int) -> tuple[dict[str, torch.optim.Optimizer], dict[str, Any] | None]:
-    """The method's optimisers, and the checkpoint state the run resumes from (``None``: afresh).
+    """The method's optimisers, and the checkpoint state the run resumes from.
+
     Rank 0 decides (a file of other settings moved aside, a foreign one refused) and every process
-    follows it."""
+    follows it.
+
+    Args:
+        path: the checkpoint file (``None``: none).
+        method: the method; a checkpoint's weights are loaded into it.
+        mode: how its steps run (:func:`colorlab.train.step_mode`), for its optimisers.
+        config: the run's settings.
+        device: this process's device.
+        rank: this process's rank.
+
+    Returns:
+        ``(optimizers, state)``; ``state`` is ``None`` when the run starts afresh.
+
+    Raises:
+        CheckpointError: the file is foreign or of a newer format.
+        FileExistsError: the file exists and ``config.resume`` is false.
+        RuntimeError: rank 0 refused the checkpoint (on the other processes).
+    """
     optimizers = method.configure_optimizers(mode)
     distributed.barrier()  # no process reads the checkpoint while another may still be writing it
     state, refused = None, None
