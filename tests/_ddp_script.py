@@ -49,7 +49,9 @@ def main(out: str, steps: int, ckpt: str, method_name: str = "yuv_regression", b
     torch.manual_seed(0)
     method = build(method_name, variant, **args)
     if method_name == "yuv_regression":
-        method.configure_optimizers = lambda mode=None: {"net": torch.optim.SGD(method.parameters(), lr=0.2, momentum=0.9)}
+        method.configure_optimizers = lambda mode=None: {
+            "net": torch.optim.SGD(method.parameters(), lr=0.2, momentum=0.9)
+        }
     if broken == "uneven":
         method.extra = torch.nn.Parameter(torch.ones(3))
         loss = method.loss

@@ -98,7 +98,12 @@ def test_regression_desaturates_and_the_classifier_mode_does_not(tmp_path):
         mean, lo, hi = stats.bootstrap_ci(ratios)
         assert hi < 0.4, (name, mean, lo, hi)  # desaturated: the modes were averaged
         for seed, m in mode.items():
-            assert stats.decide(*stats.bootstrap_ci(m - ratios)[1:]) == "reproduced", (name, seed, m.mean(), ratios.mean())
+            assert stats.decide(*stats.bootstrap_ci(m - ratios)[1:]) == "reproduced", (
+                name,
+                seed,
+                m.mean(),
+                ratios.mean(),
+            )
     for seed, m in mode.items():
         mean, lo, hi = stats.bootstrap_ci(m)
         assert 0.8 < lo and hi < 1.4, (seed, mean, lo, hi)  # a true colour, about as vivid as the truth

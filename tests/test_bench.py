@@ -118,7 +118,9 @@ def test_no_host_sync_in_the_training_loop_on_cuda():
         cls = get(name)
         method = cls(next(iter(cls.variants)), **{**cls.smoke_args})
         multiple = method.input_multiple
-        batch = {k: v.cpu() for k, v in cost.synthetic_batch(method.space, 4, 2 * multiple, torch.device("cpu")).items()}
+        batch = {
+            k: v.cpu() for k, v in cost.synthetic_batch(method.space, 4, 2 * multiple, torch.device("cpu")).items()
+        }
         step = method.train_step
 
         def strict(*a, step=step):

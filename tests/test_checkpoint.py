@@ -83,7 +83,9 @@ def test_newer_format_is_refused(saved, tmp_path):
 
 def test_unknown_method_is_named(saved, tmp_path):
     path = _rewrite(saved[0], tmp_path / "other.pt", method="deoldify")
-    with pytest.raises(checkpoint.CheckpointError, match=r"other\.pt: unknown method 'deoldify'; known: fusion, larsson"):
+    with pytest.raises(
+        checkpoint.CheckpointError, match=r"other\.pt: unknown method 'deoldify'; known: fusion, larsson"
+    ):
         checkpoint.load(path)
 
 

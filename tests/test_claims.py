@@ -154,14 +154,23 @@ def test_annealed_mean_measures_vividness_and_smoothness(decodes, rough, expecte
 @pytest.mark.parametrize("l2_cf, noise, expected", [(10.0, 0.1, C.REPRODUCED), (50.0, 0.1, C.NOT_REPRODUCED),
                                                     (29.8, 3.0, C.INCONCLUSIVE)])
 def test_classification_vs_l2(l2_cf, noise, expected):
-    assert _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf, noise=noise), "classification_vs_l2") == expected
+    assert (
+        _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf, noise=noise), "classification_vs_l2")
+        == expected
+    )
 
 
 def _nb00(yuv_l2, zhang_l2, mode, noise=0.01, full_mode=0.0):
-    return _units("00_control", {("yuv_regression", "l2", "direct"): {"chroma_ratio": yuv_l2, "colorfulness_gap": -20.0},
-                                 ("zhang", "l2", "direct"): {"chroma_ratio": zhang_l2},
-                                 ("zhang", "class", "mode"): {"chroma_ratio": mode},
-                                 ("zhang", "full", "mode"): {"chroma_ratio": full_mode}}, noise)
+    return _units(
+        "00_control",
+        {
+            ("yuv_regression", "l2", "direct"): {"chroma_ratio": yuv_l2, "colorfulness_gap": -20.0},
+            ("zhang", "l2", "direct"): {"chroma_ratio": zhang_l2},
+            ("zhang", "class", "mode"): {"chroma_ratio": mode},
+            ("zhang", "full", "mode"): {"chroma_ratio": full_mode},
+        },
+        noise,
+    )
 
 
 @pytest.mark.parametrize(
@@ -215,8 +224,12 @@ def test_smoke_verdicts_are_not_evidence():
 def test_paper_table_sets_published_values_beside_ours():
     p = C.Published("Demo 2020, Table 2", "model", {"auc": 90.0, "psnr": 24.0}, "05", {"method": "m"}, "ImageNet",
                     scale={"auc": 100.0})
-    ours = pd.DataFrame([{"notebook": "05_x", "method": "m", "auc": 0.85, "psnr": 25.5, "data": "samples", "n_images": 8},
-                         {"notebook": "06_y", "method": "m", "auc": 0.5, "psnr": 1.0}])
+    ours = pd.DataFrame(
+        [
+            {"notebook": "05_x", "method": "m", "auc": 0.85, "psnr": 25.5, "data": "samples", "n_images": 8},
+            {"notebook": "06_y", "method": "m", "auc": 0.5, "psnr": 1.0},
+        ]
+    )
     row = C.paper_table(ours, [p]).iloc[0]
     assert (row["paper_auc"], row["ours_auc"], row["diff_auc"]) == (90.0, 85.0, -5.0)
     assert (row["ours_psnr"], row["diff_psnr"]) == (25.5, 1.5)  # no scale: the same unit

@@ -108,4 +108,6 @@ def test_mismatched_luminance_and_chroma_raise():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu():
     rgb = _rand(seed=7)
-    torch.testing.assert_close(torch.cat(C.rgb_to_lab(rgb.cuda()), 1).cpu(), torch.cat(C.rgb_to_lab(rgb), 1), atol=1e-3, rtol=0)
+    torch.testing.assert_close(
+        torch.cat(C.rgb_to_lab(rgb.cuda()), 1).cpu(), torch.cat(C.rgb_to_lab(rgb), 1), atol=1e-3, rtol=0
+    )

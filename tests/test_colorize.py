@@ -28,7 +28,9 @@ def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     """A smooth colour photo-like image (gradients and blobs), uint8 (H, W, 3)."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    out = np.stack([np.sin(x / max(w, 1) * 6 + k) * 0.5 + 0.5 * np.cos(y / max(h, 1) * 4 + 2 * k) for k in range(3)], -1)
+    out = np.stack(
+        [np.sin(x / max(w, 1) * 6 + k) * 0.5 + 0.5 * np.cos(y / max(h, 1) * 4 + 2 * k) for k in range(3)], -1
+    )
     out = (out - out.min()) / max(float(np.ptp(out)), 1e-6)
     return (out * 200 + rng.uniform(0, 55, size=(1, 1, 3))).clip(0, 255).astype(np.uint8)
 
@@ -138,7 +140,9 @@ class TestColorizeImages:
     def test_uint8_and_float_inputs(self):
         m = build("zhang", "l2", width=0.125).eval()
         u = torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8)
-        torch.testing.assert_close(colorize.colorize_images(m, [u])[0], colorize.colorize_images(m, [u.float() / 255])[0])
+        torch.testing.assert_close(
+            colorize.colorize_images(m, [u])[0], colorize.colorize_images(m, [u.float() / 255])[0]
+        )
 
     @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (300, 2)])
     def test_odd_sizes(self, shape):
@@ -211,7 +215,15 @@ class TestCommand:
 
     def test_nothing_overwritten_without_force(self, mixed, zhang_ckpt, tmp_path, capsys):
         out = tmp_path / "out"
-        args = ["colorize", str(mixed["colour.jpg"]), str(mixed["gray.png"]), "-o", str(out), "--checkpoint", str(zhang_ckpt)]
+        args = [
+            "colorize",
+            str(mixed["colour.jpg"]),
+            str(mixed["gray.png"]),
+            "-o",
+            str(out),
+            "--checkpoint",
+            str(zhang_ckpt),
+        ]
         assert main(args) == 0
         target = out / "colour.png"
         target.write_bytes(b"the user's own edit")
@@ -225,7 +237,10 @@ class TestCommand:
 
     def test_compare_image(self, mixed, zhang_ckpt, tmp_path):
         out = tmp_path / "out"
-        assert main(["colorize", str(mixed["colour.jpg"]), "-o", str(out), "--checkpoint", str(zhang_ckpt), "--compare"]) == 0
+        assert (
+            main(["colorize", str(mixed["colour.jpg"]), "-o", str(out), "--checkpoint", str(zhang_ckpt), "--compare"])
+            == 0
+        )
         (w, h), _ = _read(out / "colour_compare.png")
         assert h == colorize.COMPARE_HEIGHT and w == 3 * round(160 * colorize.COMPARE_HEIGHT / 120)
         panel = np.asarray(Image.open(out / "colour_compare.png"), dtype=np.int16)
@@ -308,8 +323,11 @@ class TestRefusedBeforeWork:
 
     def test_output_folder_is_a_file(self, mixed, tmp_path, zhang_ckpt, capsys):
         (tmp_path / "f").write_text("x")
-        self._refused(["colorize", str(mixed["colour.jpg"]), "-o", str(tmp_path / "f"), "--checkpoint", str(zhang_ckpt)],
-                      capsys, "is a file, not a folder")
+        self._refused(
+            ["colorize", str(mixed["colour.jpg"]), "-o", str(tmp_path / "f"), "--checkpoint", str(zhang_ckpt)],
+            capsys,
+            "is a file, not a folder",
+        )
         self._refused(["colorize", str(mixed["colour.jpg"]), "-o", str(tmp_path / "f" / "sub"), "--checkpoint",
                        str(zhang_ckpt)], capsys, "not writable", "is not a writable folder")
 
@@ -321,8 +339,11 @@ class TestRefusedBeforeWork:
             real = os.access
             monkeypatch.setattr(colorize.job.os, "access", lambda p, mode: False if Path(p) == ro else real(p, mode))
         try:
-            self._refused(["colorize", str(mixed["colour.jpg"]), "-o", str(ro / "sub"), "--checkpoint", str(zhang_ckpt)],
-                          capsys, "not writable")
+            self._refused(
+                ["colorize", str(mixed["colour.jpg"]), "-o", str(ro / "sub"), "--checkpoint", str(zhang_ckpt)],
+                capsys,
+                "not writable",
+            )
         finally:
             ro.chmod(0o755)
 

@@ -142,7 +142,10 @@ def test_folder_above_the_cache_limit_is_still_checked_before_training(files):
 def test_a_folder_of_grayscale_images_is_refused(tmp_path):
     for k in range(3):
         Image.fromarray(_rgb(20, 20, k)[..., 0]).convert("RGB").save(tmp_path / f"{k}.png")  # RGB, but R = G = B
-    with pytest.warns(UserWarning, match="3 grayscale images"), pytest.raises(ValueError, match="no.*readable colour image"):
+    with (
+        pytest.warns(UserWarning, match="3 grayscale images"),
+        pytest.raises(ValueError, match="no.*readable colour image"),
+    ):
         D.load_images(f"folder:{tmp_path}")
 
 

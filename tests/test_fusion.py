@@ -229,7 +229,11 @@ def test_the_study_restricts_a_run_and_says_when_it_cannot(tmp_path, capsys):
     run = s.datasets("yuv", context=32, folds=False)
     assert run.train_set.images.split_rule == "region" and len(run.train_set.images) == 8
     narrow = s.restrict(run, "auto")
-    assert narrow.subset.startswith("the outdoor") and list(narrow.test_set.images.names) == ["rocket", "china", "flower"]
+    assert narrow.subset.startswith("the outdoor") and list(narrow.test_set.images.names) == [
+        "rocket",
+        "china",
+        "flower",
+    ]
     assert narrow.train_set.context == 32 and narrow.test_set.max_tiles == 1 and narrow.seed == run.seed
     assert run.subset is None and len(run.test_set.images) == 8  # the run itself is left as it was
     with pytest.raises(ValueError, match="does not have: rockett"):
@@ -265,15 +269,29 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
             for key, a in auc.items():
                 variant, _, decode = key.partition("/")
                 noise = rng.normal(0, 0.004)
-                rows.append({"method": "fusion", "variant": variant, "decode": decode or "direct", "seed": seed,
-                             "unit": f"p{p}", "auc": a + noise, "psnr": 20 + 10 * (a + noise),
-                             "colorfulness": 100 * a + rng.normal(0, 0.3), "colorfulness_gap": 100 * a - 95,
-                             "chroma_ratio": ratio + rng.normal(0, 0.02), "backbone_weights": weights,
-                             "tone_a": tone[0] * ratio + rng.normal(0, spread), "tone_b": tone[1] * ratio + rng.normal(0, spread),
-                             "tone_a_gt": rng.normal(0, 8), "tone_b_gt": rng.normal(5, 8),
-                             "tone_concentration": conc[0] + rng.normal(0, 0.02),
-                             "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
-                             "tested_on": "the outdoor photos", "subset_split": "region"})
+                rows.append(
+                    {
+                        "method": "fusion",
+                        "variant": variant,
+                        "decode": decode or "direct",
+                        "seed": seed,
+                        "unit": f"p{p}",
+                        "auc": a + noise,
+                        "psnr": 20 + 10 * (a + noise),
+                        "colorfulness": 100 * a + rng.normal(0, 0.3),
+                        "colorfulness_gap": 100 * a - 95,
+                        "chroma_ratio": ratio + rng.normal(0, 0.02),
+                        "backbone_weights": weights,
+                        "tone_a": tone[0] * ratio + rng.normal(0, spread),
+                        "tone_b": tone[1] * ratio + rng.normal(0, spread),
+                        "tone_a_gt": rng.normal(0, 8),
+                        "tone_b_gt": rng.normal(5, 8),
+                        "tone_concentration": conc[0] + rng.normal(0, 0.02),
+                        "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
+                        "tested_on": "the outdoor photos",
+                        "subset_split": "region",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -284,7 +302,9 @@ def test_dull_brown_is_measured_not_eyeballed():
     blue = rgb_to_lab(torch.tensor([40, 80, 200]).div(255).view(1, 3, 1, 1))[1].flatten().tolist()
     assert paper.dull_brown(_units(tone=blue)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
     assert paper.dull_brown(_units(ratio=1.3)).outcome == claims.NOT_REPRODUCED  # not dull
-    assert paper.dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED  # its tone varies more than the truth's
+    assert (
+        paper.dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED
+    )  # its tone varies more than the truth's
     assert paper.tone_spread(_units(), variant="rgb", decode="rgb")[2] < 0.2
     assert paper.dull_brown(_units().query("variant != 'rgb'")).outcome == claims.INCONCLUSIVE
     t = paper.tone_of(_units(), variant="rgb", decode="rgb")

@@ -165,7 +165,9 @@ def test_mode_expectation_and_sample():
     c = ax.centres
     p = _hist(0.1, 0.6, 0.2, 0.1)
     assert H.decode_mode(p, ax).item() == pytest.approx(float(c[1]))
-    assert H.decode_expectation(p, ax).item() == pytest.approx(float((torch.tensor([0.1, 0.6, 0.2, 0.1]) * c).sum()), rel=1e-5)
+    assert H.decode_expectation(p, ax).item() == pytest.approx(
+        float((torch.tensor([0.1, 0.6, 0.2, 0.1]) * c).sum()), rel=1e-5
+    )
     many = p.expand(1, 4, 100, 100).contiguous()
     draws = H.decode_sample(many, ax, torch.Generator().manual_seed(0)).flatten()
     share = torch.stack([(draws == c[k]).float().mean() for k in range(4)])
@@ -493,7 +495,9 @@ def test_fading_controls_take_the_same_share_of_chroma_evenly():
     for fading in ("released", "median_fading"):
         even = chroma[f"{fading}_uniform" if fading == "median_fading" else "released_uniform"]
         assert torch.allclose(even.flatten(1).sum(1), chroma[fading].flatten(1).sum(1), rtol=1e-4)  # the same share
-    assert torch.allclose(chroma["median_fading_uniform"] / chroma["median"], torch.full((2, 1, 32, 32), 0.5), atol=1e-3)
+    assert torch.allclose(
+        chroma["median_fading_uniform"] / chroma["median"], torch.full((2, 1, 32, 32), 0.5), atol=1e-3
+    )
     # the released decoding reads the median bin's centre, the others interpolate inside it
     assert chroma["released"][0, 0, 0, 0].item() == pytest.approx(CHROMA_MAX * 12.5 / 32, abs=0.01)
     assert chroma["median"][0, 0, 0, 0].item() == pytest.approx(CHROMA_MAX * 13 / 32, abs=0.01)

@@ -122,4 +122,6 @@ def test_checkpoint_round_trip_rebuilds_an_identical_method(case, train_sets, tm
     for decode in m.decodings:
         assert torch.equal(m.eval().colorize(rgb, decode), loaded.colorize(rgb, decode)), decode
     state = checkpoint.read(path)
-    assert state["normalisation"] == m.norm.name and state["data"]["crop"] == CROP and len(state["history"]["loss"]) == 2
+    assert (
+        state["normalisation"] == m.norm.name and state["data"]["crop"] == CROP and len(state["history"]["loss"]) == 2
+    )

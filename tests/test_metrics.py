@@ -74,7 +74,9 @@ def test_psnr_ssim_agree_with_skimage():
     for i in range(2):
         a, b = gt[i].permute(1, 2, 0).double().numpy(), pred[i].permute(1, 2, 0).double().numpy()
         assert M.psnr(gt, pred)[i].item() == pytest.approx(sk_psnr(a, b, data_range=1.0), rel=1e-4)
-        ref = sk_ssim(a, b, data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        ref = sk_ssim(
+            a, b, data_range=1.0, channel_axis=2, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+        )
         assert M.ssim(gt, pred)[i].item() == pytest.approx(ref, abs=2e-3)
 
 

@@ -3,6 +3,8 @@ project stores them."""
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -144,6 +146,14 @@ def test_models_are_apart_from_papers():
         assert not {i for i in _imports(path) if i.startswith(("colorlab.claims", "colorlab.papers"))}, path
 
 
+def test_the_code_follows_the_configured_style():
+    """``ruff check`` (its rules and line length in pyproject.toml) finds nothing in the package,
+    the tests or the scripts."""
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "colorlab", "tests",
+                           "scripts"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_modules_stay_readable():
     long = {p.relative_to(ROOT).as_posix(): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES}
@@ -154,7 +164,9 @@ def test_modules_stay_readable():
 def test_notebooks_are_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert not [c.source[:40] for c in code if c.outputs or c.execution_count], "outputs: results/quick/ keeps the executed copy"
+    assert not [c.source[:40] for c in code if c.outputs or c.execution_count], (
+        "outputs: results/quick/ keeps the executed copy"
+    )
     assert sum("parameters" in c.metadata.get("tags", []) for c in code) == 1
 
 

@@ -111,7 +111,9 @@ def test_init_weights_is_the_official_normal():
 
 def test_gan_objectives_agree_with_their_definitions():
     pred = torch.randn(3, 1, 4, 4)
-    assert torch.allclose(gan_loss(pred, True), F.binary_cross_entropy(torch.sigmoid(pred), torch.ones_like(pred)), atol=1e-6)
+    assert torch.allclose(
+        gan_loss(pred, True), F.binary_cross_entropy(torch.sigmoid(pred), torch.ones_like(pred)), atol=1e-6
+    )
     assert torch.allclose(gan_loss(pred, False), -torch.log(1 - torch.sigmoid(pred)).mean(), atol=1e-5)
     assert torch.allclose(gan_loss(pred, True, "lsgan"), (pred - 1).square().mean())
     assert torch.allclose(gan_loss(pred, False, "lsgan"), pred.square().mean())
@@ -126,7 +128,8 @@ def test_gan_objectives_agree_with_their_definitions():
 
 
 def test_variants_and_bad_arguments():
-    assert Pix2Pix("l1", **SMALL).discriminator is None and sorted(Pix2Pix("l1", **SMALL).configure_optimizers()) == ["g"]
+    l1_only = Pix2Pix("l1", **SMALL)
+    assert l1_only.discriminator is None and sorted(l1_only.configure_optimizers()) == ["g"]
     m = Pix2Pix("gan", **SMALL)
     assert m.args["l1_weight"] == 0.0 and m.fitted_value == "d_loss" and m.input_multiple == 8
     assert m.count_parameters() == _n(m.generator) < _n(m)
@@ -186,7 +189,11 @@ def test_train_step_is_the_official_optimize_parameters(optimizer, lab_set):
         return (torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) if optimizer == "adam"
                 else torch.optim.SGD(net.parameters(), lr=0.05))
 
-    opts = ours.configure_optimizers() if optimizer == "adam" else {"g": make(ours.generator), "d": make(ours.discriminator)}
+    opts = (
+        ours.configure_optimizers()
+        if optimizer == "adam"
+        else {"g": make(ours.generator), "d": make(ours.discriminator)}
+    )
     opt_g, opt_d = make(ref.generator), make(ref.discriminator)
     for step in range(3):
         batch = _batch(lab_set, seed=step)
@@ -264,7 +271,9 @@ def test_resumed_training_is_bit_identical(variant, lab_set, tmp_path):
     sa, sb = checkpoint.read(tmp_path / "whole.pt"), checkpoint.read(tmp_path / "split.pt")
     assert set(sa["optimizers"]) == {"g", "d"} and sb["history"]["d_loss"] == sa["history"]["d_loss"]
     for name in ("g", "d"):
-        for s1, s2 in zip(sa["optimizers"][name]["state"].values(), sb["optimizers"][name]["state"].values(), strict=True):
+        for s1, s2 in zip(
+            sa["optimizers"][name]["state"].values(), sb["optimizers"][name]["state"].values(), strict=True
+        ):
             assert torch.equal(s1["exp_avg"], s2["exp_avg"])
 
 
@@ -301,7 +310,10 @@ def test_distribution_measures():
 def test_discriminator_health():
     steps = np.arange(1, 41)
     def hist(real, fake):
-        return pd.DataFrame({"step": steps, "loss": 1.0, "d_real_acc": real, "d_fake_acc": fake, "d_loss": 0.5, "g_gan": 1.0})
+        return pd.DataFrame(
+            {"step": steps, "loss": 1.0, "d_real_acc": real, "d_fake_acc": fake, "d_loss": 0.5, "g_gan": 1.0}
+        )
+
     health = paper.discriminator_health({
         "winning": hist(np.r_[np.full(30, 0.5), np.full(10, 0.99)], 0.98),
         "useless": hist(0.5, 0.55),
@@ -324,10 +336,21 @@ def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=Non
     for seed in (0, 1, 2):
         for unit in "abcdef":
             for variant, cf, auc, inter in (("l1", 30.0, 0.85, 0.4), ("l1_gan", gan_cf, gan_auc, gan_inter)):
-                rows.append({"method": "pix2pix", "variant": variant, "decode": paper.DECODE, "seed": seed, "unit": unit,
-                             "colorfulness": cf + rng.normal(0, 1), "chroma_ratio": cf / 40, "auc": auc + rng.normal(0, seed_noise),
-                             "psnr": 20 * auc + rng.normal(0, 0.1), "hist_intersection": inter + rng.normal(0, 0.01),
-                             "hist_kl": (1 - inter if gan_kl is None or variant == "l1" else gan_kl) + rng.normal(0, 0.01)})
+                rows.append(
+                    {
+                        "method": "pix2pix",
+                        "variant": variant,
+                        "decode": paper.DECODE,
+                        "seed": seed,
+                        "unit": unit,
+                        "colorfulness": cf + rng.normal(0, 1),
+                        "chroma_ratio": cf / 40,
+                        "auc": auc + rng.normal(0, seed_noise),
+                        "psnr": 20 * auc + rng.normal(0, 0.1),
+                        "hist_intersection": inter + rng.normal(0, 0.01),
+                        "hist_kl": (1 - inter if gan_kl is None or variant == "l1" else gan_kl) + rng.normal(0, 0.01),
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -24,14 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def _notebook(path: Path, source: str, params: str = 'profile = "smoke"  # results/<profile>/\nsteps = 3  # steps') -> None:
+def _notebook(
+    path: Path, source: str, params: str = 'profile = "smoke"  # results/<profile>/\nsteps = 3  # steps'
+) -> None:
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [new_code_cell(params, metadata={"tags": ["parameters"]}), new_code_cell(source)]
     nbformat.write(nb, path)
 
 
-SAVE = 'from colorlab import results\nresults.save("{stem}", {{"method": "m", "variant": "{stem}", "auc": 0.5}}, {{}}, profile=profile)'
+SAVE = ('from colorlab import results\n'
+        'results.save("{stem}", {{"method": "m", "variant": "{stem}", "auc": 0.5}}, {{}}, profile=profile)')
 
 
 @pytest.fixture()
@@ -58,27 +61,39 @@ def test_cli_parses_overrides():
         cli.parse_override("steps")
 
 
-@pytest.mark.parametrize("args, says", [
-    (["-p", "steps=abc"], "-p steps='abc': steps must be a positive integer (notebook default: 3)"),
-    (["-p", "steps=0"], "steps must be a positive integer"),
-    (["-p", "crop=36"], "crop must be a multiple of 8"),
-    (["-p", "boost_factors=[2.0]"], "boost_factors must be a list of numbers >= 0 that includes 1.0"),
-    (["-p", "profile=quick"], "-p profile: cannot be set with -p: set it with --profile"),
-    (["-p", "stpes=3"], "no notebook declares the parameter(s) stpes"),
-    (["--data", "folder:/nonexistent/photos"], "--data folder:/nonexistent/photos: folder:/nonexistent/photos: no such file"),
-    (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, historical, ambiguous"),
-    (["--data", "folder:"], "folder: needs a path"),
-    (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
-    (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
-    (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 07, 90, 99"),
-    (["-p", "encoder_weights=no/such.pth"], "-p encoder_weights='no/such.pth': backbone weights file"),
-    (["-p", "historical_spec=folder:/nonexistent/old"], "-p historical_spec='folder:/nonexistent/old': folder:/nonexistent/old"),
-    (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
-    (["-p", "checkpoint=zhang/fancy"], "-p checkpoint='zhang/fancy': zhang has no variant 'fancy'; known: full, class"),
-    (["-p", "checkpoint=no/such.pt"], "-p checkpoint='no/such.pt': no checkpoint"),
-    (["-p", "photos=/nonexistent/old"], "-p photos='/nonexistent/old': input '/nonexistent/old' does not exist"),
-    (["-p", "released_weights=no/such.pth"], "-p released_weights='no/such.pth': released weights file"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["-p", "steps=abc"], "-p steps='abc': steps must be a positive integer (notebook default: 3)"),
+        (["-p", "steps=0"], "steps must be a positive integer"),
+        (["-p", "crop=36"], "crop must be a multiple of 8"),
+        (["-p", "boost_factors=[2.0]"], "boost_factors must be a list of numbers >= 0 that includes 1.0"),
+        (["-p", "profile=quick"], "-p profile: cannot be set with -p: set it with --profile"),
+        (["-p", "stpes=3"], "no notebook declares the parameter(s) stpes"),
+        (
+            ["--data", "folder:/nonexistent/photos"],
+            "--data folder:/nonexistent/photos: folder:/nonexistent/photos: no such file",
+        ),
+        (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, historical, ambiguous"),
+        (["--data", "folder:"], "folder: needs a path"),
+        (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
+        (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),
+        (["--only", "42"], "no notebook numbered 42; known: 00, 01, 02, 03, 04, 05, 06, 07, 90, 99"),
+        (["-p", "encoder_weights=no/such.pth"], "-p encoder_weights='no/such.pth': backbone weights file"),
+        (
+            ["-p", "historical_spec=folder:/nonexistent/old"],
+            "-p historical_spec='folder:/nonexistent/old': folder:/nonexistent/old",
+        ),
+        (["--profile", "full"], "the full profile is meant for a dataset folder on a GPU"),
+        (
+            ["-p", "checkpoint=zhang/fancy"],
+            "-p checkpoint='zhang/fancy': zhang has no variant 'fancy'; known: full, class",
+        ),
+        (["-p", "checkpoint=no/such.pt"], "-p checkpoint='no/such.pt': no checkpoint"),
+        (["-p", "photos=/nonexistent/old"], "-p photos='/nonexistent/old': input '/nonexistent/old' does not exist"),
+        (["-p", "released_weights=no/such.pth"], "-p released_weights='no/such.pth': released weights file"),
+    ],
+)
 def test_bad_input_is_refused_before_any_kernel_in_one_line(args, says, tmp_path, monkeypatch, capsys):
     _no_kernel(monkeypatch)
     t0 = time.perf_counter()
@@ -118,7 +133,9 @@ def test_relative_data_folder_is_taken_from_the_callers_directory(tmp_path, monk
     (tmp_path / "mix").mkdir()
     Image.new("RGB", (40, 30), (200, 10, 10)).save(tmp_path / "mix" / "a.png")
     monkeypatch.chdir(tmp_path)
-    plan = checks.plan_run(checks.RunRequest("smoke", ["01"], {"data_spec": "folder:mix"}, notebooks=NOTEBOOKS, root="res"))
+    plan = checks.plan_run(
+        checks.RunRequest("smoke", ["01"], {"data_spec": "folder:mix"}, notebooks=NOTEBOOKS, root="res")
+    )
     assert plan.data_spec == f"folder:{tmp_path / 'mix'}" == plan.params["01_yuv_regression"]["data_spec"]
     assert plan.root == tmp_path / "res"
 
@@ -130,8 +147,15 @@ def test_relative_weights_file_and_gallery_folder_are_taken_from_the_callers_dir
     Image.new("L", (40, 30), 90).save(tmp_path / "old" / "a.png")
     (tmp_path / "enc.pth").write_bytes(b"weights")
     monkeypatch.chdir(tmp_path)
-    plan = checks.plan_run(checks.RunRequest("smoke", ["04"], {"encoder_weights": "enc.pth", "historical_spec": "folder:old"},
-                                             notebooks=NOTEBOOKS, root="res"))
+    plan = checks.plan_run(
+        checks.RunRequest(
+            "smoke",
+            ["04"],
+            {"encoder_weights": "enc.pth", "historical_spec": "folder:old"},
+            notebooks=NOTEBOOKS,
+            root="res",
+        )
+    )
     p = plan.params["04_unet_resnet50"]
     assert p["encoder_weights"] == str(tmp_path / "enc.pth") and p["historical_spec"] == f"folder:{tmp_path / 'old'}"
 
@@ -151,8 +175,15 @@ def test_relative_model_photos_and_released_weights_are_taken_from_the_callers_d
     p = plan.params["90_colorize_your_photos"]
     assert (p["checkpoint"], p["photos"], p["released_weights"]) == (
         str(tmp_path / "m.pt"), f"folder:{tmp_path / 'old'}", str(tmp_path / "r.pth"))
-    plan = checks.plan_run(checks.RunRequest("smoke", ["90"], {"checkpoint": "zhang2017-released", "photos": "old/*.png"},
-                                             notebooks=NOTEBOOKS, root="res"))
+    plan = checks.plan_run(
+        checks.RunRequest(
+            "smoke",
+            ["90"],
+            {"checkpoint": "zhang2017-released", "photos": "old/*.png"},
+            notebooks=NOTEBOOKS,
+            root="res",
+        )
+    )
     assert plan.params["90_colorize_your_photos"]["photos"] == str(tmp_path / "old" / "*.png")
 
 
@@ -240,8 +271,10 @@ def test_a_stopped_run_stops_the_notebook_and_its_kernel(tmp_path, how):
     no notebook or kernel outlives the run (which would write into a folder it no longer locks)."""
     d = tmp_path / "nbs"
     d.mkdir()
-    _notebook(d / "01_slow.ipynb", "from colorlab import progress\nimport os, time\nprogress.note(f'kernel {os.getpid()}')\n"
-              "time.sleep(120)")
+    _notebook(
+        d / "01_slow.ipynb",
+        "from colorlab import progress\nimport os, time\nprogress.note(f'kernel {os.getpid()}')\ntime.sleep(120)",
+    )
     proc = subprocess.Popen([sys.executable, "-m", "colorlab", "run", "--profile", "smoke", "--notebooks", str(d),
                              "--results", str(tmp_path / "res")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True,
@@ -340,7 +373,11 @@ def test_every_parameters_line_is_declared():
     for nb_path in checks.find_notebooks(NOTEBOOKS):
         nb = nbformat.read(nb_path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-        names = [line.split("=", 1)[0].strip() for line in cell.source.splitlines() if line.strip() and not line.startswith("#")]
+        names = [
+            line.split("=", 1)[0].strip()
+            for line in cell.source.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
         assert sorted(checks.declared_parameters(nb_path)) == sorted(names), nb_path.name
 
 

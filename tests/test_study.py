@@ -95,7 +95,9 @@ def test_reuse_loads_read_only_and_checks_the_data(tmp_path, capsys):
     b.evaluate(run, {"l1": reused})
     b.save()
     assert (_digest(trained.checkpoint), trained.checkpoint.stat().st_mtime_ns) == before
-    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"]["yuv_regression/l1/seed0"]
+    record = json.loads((tmp_path / "smoke" / "02_b" / "metrics.json").read_text())["info"]["models"][
+        "yuv_regression/l1/seed0"
+    ]
     assert record["from_notebook"] == "01_a" and record["checkpoint"].startswith("smoke/checkpoints/")
 
     with pytest.raises(KeyError, match="no 'l2' model.*for seed 0; it has: yuv_regression/l1/seed0"):

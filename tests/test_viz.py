@@ -92,7 +92,10 @@ def test_loss_curves_draw_every_history():
     h = {"a": pd.DataFrame({"step": [1, 2, 3], "loss": [3.0, 2.0, 1.0]}),
          "b": pd.DataFrame({"step": [1, 2], "loss": [5.0, 4.0]})}
     ax = viz.loss_curves(h).axes[0]
-    assert [(line.get_label(), list(line.get_ydata())) for line in ax.lines] == [("a", [3.0, 2.0, 1.0]), ("b", [5.0, 4.0])]
+    assert [(line.get_label(), list(line.get_ydata())) for line in ax.lines] == [
+        ("a", [3.0, 2.0, 1.0]),
+        ("b", [5.0, 4.0]),
+    ]
 
 
 def test_bar_panels_draw_the_values_and_their_intervals():

@@ -261,7 +261,9 @@ def test_decodings_are_the_abgrid_decoders(bins):
         logits = m.net(m.norm.encode_l(L))
         torch.testing.assert_close(m.predict_chroma(L, "mode"), abgrid.decode_mode(logits, bins))
         torch.testing.assert_close(m.predict_chroma(L, "mean"), abgrid.decode_expectation(logits, bins, 1.0))
-        torch.testing.assert_close(m.predict_chroma(L, "annealed"), abgrid.decode_expectation(logits, bins, Z.ANNEALED_T))
+        torch.testing.assert_close(
+            m.predict_chroma(L, "annealed"), abgrid.decode_expectation(logits, bins, Z.ANNEALED_T)
+        )
         torch.testing.assert_close(m.predict_chroma(L, "annealed", temperature=0.77),
                                    abgrid.decode_expectation(logits, bins, 0.77))
     assert m.row_labels("annealed") == {"temperature": Z.ANNEALED_T}
