@@ -140,14 +140,14 @@ def test_streamed_pooled_histograms_and_edge_cases():
     them, not the images kept for figures); keep=0 keeps nothing; the references refuse a loader
     they cannot index in order."""
     from colorlab import cost, data, evaluate
-    from colorlab.papers.pix2pix import TRUTH, test_histograms
+    from colorlab.papers.pix2pix import TRUTH, test_set_histograms
 
     test = data.load_dataset("samples", "test", crop=32, image_size=64, max_tiles=2)
     loader = data.make_loader(test, 5, train=False)
     out = evaluate.stream(lambda b: b["rgb"].flip(-1) * 0.8, loader, "cpu", keep=0)
     assert out.gt.shape[0] == 0 and len(out.per_image) == len(test)
     gt = torch.cat([b["rgb"] for b in loader])
-    whole = test_histograms(gt, {"x": gt.flip(-1) * 0.8})
+    whole = test_set_histograms(gt, {"x": gt.flip(-1) * 0.8})
     torch.testing.assert_close(out.gt_counts, whole[TRUTH])
     torch.testing.assert_close(out.pred_counts, whole["x"])
     batches = [cost.synthetic_batch("lab", 2, 8, torch.device("cpu"))]

@@ -19,7 +19,7 @@ from colorlab.cli import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").rglob("*.md"))
 DATA_README = ROOT / "data" / "README.md"
 PAGES = [README, *DOCS, DATA_README]
 #: A screen, as issue 30 puts it.

@@ -300,7 +300,7 @@ def test_distribution_measures():
     assert np.allclose(df["hist_intersection"], 1.0) and (df["hist_kl"] < 0.01).all()  # the smoothing's cost only
     dull = metrics.evaluate(gt, gray)
     assert (dull["hist_intersection"] < 1).all() and (dull["hist_kl"] > 0.1).all()
-    runs = [paper.test_histograms(gt, {"same": gt, "gray": gray})] * 2
+    runs = [paper.test_set_histograms(gt, {"same": gt, "gray": gray})] * 2
     table = paper.distribution_table(runs).set_index("row")
     assert table.loc["same", "intersection_a"] == pytest.approx(1.0) and table.loc["same", "kl_b"] < 0.01
     assert table.loc["gray", "intersection_b"] < 1 and table.loc["gray", "runs"] == 2
@@ -392,7 +392,7 @@ def test_training_plot_draws_each_run_in_one_colour():
 
 def test_distribution_plot_draws_log_probabilities_with_the_truth_in_black():
     gt = torch.rand(2, 3, 8, 8)
-    fig = paper.distribution_plot([paper.test_histograms(gt, {"same": gt})])
+    fig = paper.distribution_plot([paper.test_set_histograms(gt, {"same": gt})])
     ax_a, ax_b = fig.axes
     truth, same = ax_a.lines
     assert truth.get_label() == paper.TRUTH and to_hex(truth.get_color()) == "#000000"

@@ -1,25 +1,16 @@
-"""The models of the study, found by name: each module of this package that declares ``METHOD``
-(a :class:`~colorlab.methods.base.Method` subclass) is one method, registered under its ``name``.
+"""The registry of the study's models, found by name.
 
-A method holds what a checkpoint needs to rebuild it: its networks, constructor arguments,
-normalisation, training step with its own optimisers, decodings and variants
-(:mod:`.base` is the contract). What a source claims about it lives in :mod:`colorlab.papers`.
-
-**Released models**: the trained weights a source's authors published, declared by their method
-(:attr:`Method.released`) and listed in :data:`RELEASED`; :func:`load_released` maps them into the
-method (the file from ``weights``, else the torch hub cache, else a download; offline with
-neither, :class:`ReleasedUnavailable` within seconds), in eval mode, with :attr:`Method.origin`
-saying where they came from.
+Each module of this package that declares ``METHOD`` (a :class:`~colorlab.methods.base.Method`
+subclass) is one method, registered under its ``name``. A method holds what a checkpoint needs to
+rebuild it; :mod:`.base` is the contract. What a source claims about a method lives in
+:mod:`colorlab.papers`. The trained weights a source's authors published are listed in
+:data:`RELEASED` and loaded by :func:`load_released`.
 
 Example:
     >>> list(METHODS)
     ['fusion', 'larsson', 'pix2pix', 'saturation_boost', 'unet', 'yuv_regression', 'zhang']
     >>> build("zhang", "l2", width=0.125).args["head"]
     'regress'
-    >>> get("nope")
-    Traceback (most recent call last):
-    ...
-    KeyError: "unknown method 'nope'; known: fusion, larsson, pix2pix, saturation_boost, unet, yuv_regression, zhang"
     >>> sorted(RELEASED), RELEASED["zhang2016-released"][0].__name__
     (['zhang2016-released', 'zhang2017-released'], 'Zhang')
 """
@@ -37,8 +28,8 @@ from .. import progress
 from ..released import ReleasedUnavailable, cached_file, fetch
 from .base import Method, Released, StepMode, Trained, Variant
 
-__all__ = ["METHODS", "RELEASED", "Method", "Released", "ReleasedUnavailable", "StepMode", "Trained", "Variant", "get", "build",
-           "load_released", "released_rows"]
+__all__ = ["METHODS", "RELEASED", "Method", "Released", "ReleasedUnavailable", "StepMode", "Trained", "Variant",
+           "get", "build", "load_released", "released_rows"]
 
 
 def _discover() -> dict[str, type[Method]]:
@@ -48,7 +39,8 @@ def _discover() -> dict[str, type[Method]]:
         if cls is None:
             continue
         if not (isinstance(cls, type) and issubclass(cls, Method)) or cls.name != info.name:
-            raise TypeError(f"{__name__}.{info.name}.METHOD must be a Method subclass named {info.name!r}; got {cls!r}")
+            raise TypeError(
+                f"{__name__}.{info.name}.METHOD must be a Method subclass named {info.name!r}; got {cls!r}")
         found[cls.name] = cls
     return found
 
@@ -61,33 +53,81 @@ RELEASED: dict[str, tuple[type[Method], Released]] = {name: (cls, rel) for cls i
 
 
 def get(name: str) -> type[Method]:
-    """The method class registered as ``name``; an unknown name raises ``KeyError`` listing the known ones."""
+    """Return the method class registered as ``name``.
+
+    Args:
+        name: a registry name, a key of :data:`METHODS`.
+
+    Returns:
+        The :class:`Method` subclass.
+
+    Raises:
+        KeyError: for an unknown name, listing the known ones.
+
+    Example:
+        >>> get("zhang").__name__
+        'Zhang'
+        >>> get("nope")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown method 'nope'; known: fusion, larsson, ..."
+    """
     if name not in METHODS:
         raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
     return METHODS[name]
 
 
 def build(name: str, variant: str | None = None, **args: Any) -> Method:
-    """A new method by name and variant (``None``: its first), with arguments over its defaults."""
+    """Build a new method by name and variant.
+
+    Args:
+        name: a registry name (:data:`METHODS`).
+        variant: one of the method's variants; ``None`` takes its first.
+        **args: constructor arguments over the method's defaults and the variant's presets.
+
+    Returns:
+        The method, in train mode, with freshly initialised weights.
+
+    Raises:
+        KeyError: for an unknown method or variant.
+        TypeError: for an unknown argument.
+        ValueError: for an argument that contradicts the variant or is out of its choices.
+
+    Example:
+        >>> m = build("yuv_regression", "l2", base=4)
+        >>> m.variant, m.args["loss"], m.args["base"]
+        ('l2', 'l2', 4)
+    """
     return get(name)(variant, **args)
 
 
 def load_released(name: str, weights: str | os.PathLike | None = None) -> Method:
-    """The released model ``name`` (:data:`RELEASED`) in eval mode, its weights from the file
-    ``weights``, else the torch hub cache, else a download (:func:`colorlab.released.fetch`);
-    :attr:`~Method.origin` (and so :meth:`~Method.provenance`) records ``released``, ``weights``
-    (``file:NAME@SHA1``, ``torch hub cache:NAME@SHA1`` or ``download:NAME@SHA1``) and ``url``.
+    """Load a released model with its authors' trained weights.
 
-    An unknown name raises ``KeyError`` listing the known ones; offline with no file and no cached
-    copy, :class:`ReleasedUnavailable` (a ``ValueError``) within seconds, naming the URL and where to
-    put the file; a missing file ``FileNotFoundError``; an unreadable file, or one whose keys or
-    shapes do not fit, ``ValueError`` naming it.
+    The weights come from the file ``weights``, else the torch hub cache, else a download
+    (:func:`colorlab.released.fetch`). :attr:`~Method.origin`, and so :meth:`~Method.provenance`,
+    records ``released`` (the name), ``weights`` (``file:NAME@SHA1``, ``torch hub cache:NAME@SHA1``
+    or ``download:NAME@SHA1``) and ``url``.
+
+    Args:
+        name: a released model's name, a key of :data:`RELEASED`.
+        weights: a local file with the released ``state_dict``; ``None`` for the cache or a download.
+
+    Returns:
+        The method in eval mode.
+
+    Raises:
+        KeyError: for an unknown name, listing the known ones.
+        ReleasedUnavailable: offline with no file and no cached copy, within seconds, naming the URL
+            and where to put the file (a ``ValueError``).
+        FileNotFoundError: when ``weights`` does not exist.
+        ValueError: for an unreadable file, or one whose keys or shapes do not fit, naming it.
 
     Example:
-        >>> load_released("zhang2018-released")
+        >>> load_released("zhang2018-released")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        KeyError: "unknown released model 'zhang2018-released'; known: zhang2016-released, zhang2017-released"
+        KeyError: "unknown released model 'zhang2018-released'; known: zhang2016-released, ..."
     """
     if name not in RELEASED:
         raise KeyError(f"unknown released model {name!r}; known: {', '.join(RELEASED) or 'none'}")
@@ -104,10 +144,19 @@ def load_released(name: str, weights: str | os.PathLike | None = None) -> Method
 
 def released_rows(name: str, weights: str | os.PathLike | None = None, *,
                   wanted: bool = True) -> tuple[dict[str, Trained], Any]:
-    """A notebook's extra rows: ``({name: Trained}, origin)`` of :func:`load_released` (no training
-    steps), or ``({}, "not run: <why>")`` when the weights cannot be had here
-    (:class:`ReleasedUnavailable`) or are not ``wanted``; either way one line says which. A file
-    given but unusable raises.
+    """Give a notebook the rows of a released model, or say why there are none.
+
+    One line on the terminal says which. A file given but unusable raises as in
+    :func:`load_released`.
+
+    Args:
+        name: a released model's name (:data:`RELEASED`).
+        weights: a local file with its weights; ``None`` for the cache or a download.
+        wanted: whether the notebook asked for it; ``False`` loads nothing.
+
+    Returns:
+        ``({name: Trained}, origin)`` with no training steps, or ``({}, "not run: <why>")`` when the
+        weights cannot be had here (:class:`ReleasedUnavailable`) or are not wanted.
 
     Example:
         >>> released_rows("zhang2016-released", wanted=False)
@@ -124,5 +173,6 @@ def released_rows(name: str, weights: str | os.PathLike | None = None, *,
         return {}, f"not run: {e}"
     history = pd.DataFrame({"loss": []})
     history.attrs.update(steps=0, train_seconds=float("nan"))
-    progress.say(f"{name}: released weights loaded ({method.origin['weights']}), evaluated with no training steps")
+    progress.say(
+        f"{name}: released weights loaded ({method.origin['weights']}), evaluated with no training steps")
     return {name: Trained(method, history)}, dict(method.origin)

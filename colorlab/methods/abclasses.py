@@ -1,12 +1,8 @@
-"""What the methods that classify colours over the shared ab grid have in common (Zhang et al.,
-notebook 03; the U-Net's class head, notebook 04): the bins as a buffer, the head and
-rebalancing arguments checked, and the class prior and rebalancing weights of the training split.
+"""What the methods that classify colours over the shared ab grid have in common.
 
-A subclass has the arguments ``head`` (``'class'`` or ``'regress'``), ``grid``, ``k``, ``sigma``,
-``rebalance`` and ``lam`` (and optionally ``bins``: ``'gamut'``, the default, or ``'released'``,
-the bins of a released model, which loading its weights fills in), calls
-:meth:`AbClasses.build_classes` in its ``__init__`` after ``super().__init__`` and gets
-:attr:`~AbClasses.num_classes`, :meth:`~AbClasses.prepare` and :meth:`~AbClasses.check_trainable`.
+Zhang et al. (notebook 03) and the U-Net's class head (notebook 04) both predict a distribution
+over in-gamut ab bins. :class:`AbClasses` holds the bins as a buffer, checks the head and
+rebalancing arguments, and computes the class prior and rebalancing weights of the training split.
 
 Example:
     >>> from colorlab.methods import build
@@ -41,14 +37,36 @@ BIN_SETS = ("gamut", "released")
 
 
 class AbClasses(Method):
-    """A method whose class head predicts a distribution over the in-gamut ab bins of spacing ``grid``."""
+    """Base class of a method whose class head predicts a distribution over in-gamut ab bins.
+
+    The bins are the in-gamut cells of the ab grid of spacing ``grid``. A subclass has the
+    arguments ``head`` (``'class'`` or ``'regress'``), ``grid``, ``k``, ``sigma``, ``rebalance`` and
+    ``lam``, and optionally ``bins``: ``'gamut'`` (the default) or ``'released'``, the bins of a
+    released model, which loading its weights fills in. It calls :meth:`build_classes` in its
+    ``__init__`` after ``super().__init__``, and gets :attr:`num_classes`, :meth:`prepare` and
+    :meth:`check_trainable`.
+    """
 
     def build_classes(self, k_means: str = "target classes per pixel", released: int | Tensor | None = None) -> int:
-        """Check the head and rebalancing arguments, register ``bins`` (and, with rebalancing, the
-        ``prior`` and ``class_weights`` buffers that :meth:`prepare` fills and checkpoints keep);
-        return ``Q``. ``k_means`` says what ``k`` is in an error message. With ``bins='released'``,
-        ``released`` gives the bins: a tensor ``(Q, 2)``, or ``Q`` for zeros that loading the
-        released weights fills in (the buffer is in the ``state_dict``, so a checkpoint keeps them)."""
+        """Check the head and rebalancing arguments and register the bins.
+
+        Registers the buffer ``bins`` ``(Q, 2)`` in ab units and, with rebalancing, the buffers
+        ``prior`` and ``class_weights`` ``(Q,)`` that :meth:`prepare` fills and checkpoints keep.
+
+        Args:
+            k_means: what ``k`` is, for the error message.
+            released: with ``bins='released'``, the bins: a tensor ``(Q, 2)``, or ``Q`` for zeros
+                that loading the released weights fills in (the buffer is in the ``state_dict``,
+                so a checkpoint keeps them). ``None`` allows only ``bins='gamut'``.
+
+        Returns:
+            ``Q``, the number of bins.
+
+        Raises:
+            ValueError: for a ``bins`` value not allowed, a head other than ``'class'`` or
+                ``'regress'``, rebalancing without the class head, ``lam`` outside ``[0, 1]``,
+                ``sigma <= 0``, or ``k`` outside ``[1, Q]``.
+        """
         a = self.args
         kind, known = a.get("bins", "gamut"), BIN_SETS if released is not None else BIN_SETS[:1]
         check_choice("bins", kind, known, owner=self.name)
@@ -57,7 +75,8 @@ class AbClasses(Method):
         if a["rebalance"] and a["head"] != "class":
             raise ValueError(f"{self.name}: rebalancing needs the class head")
         if not 0.0 <= a["lam"] <= 1.0 or not a["sigma"] > 0:
-            raise ValueError(f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
+            raise ValueError(
+                f"{self.name}: need 0 <= lam <= 1 and sigma > 0; got lam={a['lam']}, sigma={a['sigma']}")
         if kind == "gamut":
             bins = ab_gamut_bins(a["grid"])
         else:
@@ -77,8 +96,22 @@ class AbClasses(Method):
         return self.bins.shape[0]
 
     def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """With rebalancing: the training split's smoothed prior over the bins (cached in
-        ``cache_dir``) and the weights ``rebalance_weights(prior, lam)``."""
+        """Fill the rebalancing buffers from the training split; nothing without rebalancing.
+
+        The prior is the training split's smoothed distribution over the bins
+        (:func:`colorlab.abgrid.dataset_prior`, cached in ``cache_dir``); the weights are
+        :func:`colorlab.abgrid.rebalance_weights` of it with ``lam``.
+
+        Args:
+            train_set: the training split.
+            cache_dir: where the prior is cached.
+
+        Returns:
+            ``{"prior_key", "nonzero_bins"}`` with rebalancing, else ``{}``.
+
+        Raises:
+            ValueError: when ``bins='released'`` and no released weights are loaded.
+        """
         if not self.args["rebalance"]:
             return {}
         self._check_bins()
@@ -94,6 +127,8 @@ class AbClasses(Method):
                              f"none are loaded: load them with colorlab.methods.load_released")
 
     def check_trainable(self) -> None:
+        """Raise ``ValueError`` when the released bins are empty or the prior is still to compute."""
         self._check_bins()
         if self.args["rebalance"] and not bool(self.prior.sum() > 0):
-            raise ValueError(f"{self.name} ({self.variant}) rebalances by the training prior: call prepare(train_set) first")
+            raise ValueError(
+                f"{self.name} ({self.variant}) rebalances by the training prior: call prepare(train_set) first")

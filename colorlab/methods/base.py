@@ -1,29 +1,10 @@
-"""The contract of a method: one reproduction's networks, normalisation, training step,
-decodings, variants, claims and published values, behind one interface.
+"""The contract every method of the study follows.
 
-A :class:`Method` is an :class:`~torch.nn.Module` (its state is its networks and buffers, so
-``state_dict``, ``.to(device)`` and ``train()``/``eval()`` work as usual) built from plain
-constructor arguments, ``Method(variant, **args)``; ``method.args`` holds every argument,
-resolved against the class's :attr:`~Method.defaults` and the variant's presets, and is what a
-checkpoint stores to rebuild it (:mod:`colorlab.checkpoint`). What the training loop
-(:func:`colorlab.train.fit`) and the evaluation (:mod:`colorlab.evaluate`) call:
-
-* :meth:`~Method.prepare` ``(train_set)``: state computed from the training data before training
-  (a class prior, say); a no-op by default;
-* :meth:`~Method.configure_optimizers` ``() -> {name: optimizer}``: the method's own optimisers;
-* :meth:`~Method.train_step` ``(batch, optimizers, step) -> {"loss": ..., ...}``: one update; the
-  default runs :meth:`~Method.loss` under :meth:`~Method.autocast` and steps the single
-  optimiser, a GAN overrides it to alternate its two;
-* :meth:`~Method.colorize` ``(batch, decode=...) -> rgb``: RGB ``(B, 3, H, W)`` in ``[0, 1]`` for
-  any image size (inputs are padded to the network's multiple and cropped back), by one of the
-  method's :attr:`~Method.decodings`; subclasses implement :meth:`~Method.predict_chroma`.
-
-A subclass sets the class attributes (``name``, ``title``, ``source``, ``space``, ``norm``,
-``defaults``, ``variants``, ``smoke_args``, ``claims``, ``published``), builds its networks in
-``__init__`` after ``super().__init__(variant, **args)``, and implements ``loss`` (or
-``train_step``), ``configure_optimizers`` and ``predict_chroma``. A method whose authors released
-trained weights declares them in :attr:`~Method.released` (:class:`Released`, loaded by
-:func:`colorlab.methods.load_released`).
+A :class:`Method` is a :class:`torch.nn.Module` built from plain constructor arguments,
+``Method(variant, **args)``. It bundles one reproduction's networks, normalisation, training step,
+decodings and variants behind one interface, which the training loop (:func:`colorlab.train.fit`)
+and the evaluation (:mod:`colorlab.evaluate`) call. :class:`Variant`, :class:`Released`,
+:class:`StepMode` and :class:`Trained` are the small records around it.
 
 Example:
     >>> from colorlab.methods import build
@@ -84,8 +65,7 @@ class Variant:
 
 @dataclass(frozen=True)
 class StepMode:
-    """How a training step runs, beyond the method's own arguments: what
-    :class:`colorlab.train.TrainConfig` asks for on this device (:func:`colorlab.train.step_mode`).
+    """How a training step runs beyond the method's arguments (:func:`colorlab.train.step_mode`).
 
     Args:
         amp: bf16 autocast of the forward passes (CUDA only).
@@ -99,9 +79,11 @@ class StepMode:
 
 @dataclass(frozen=True)
 class Released:
-    """Trained weights a source's authors released: what they are, where ``torch.hub`` fetches
-    them, and ``build(cls, state_dict)``, which maps them into a new method of the class that
-    declares them, in eval mode (raising ``ValueError`` naming the keys and shapes that do not fit)."""
+    """Trained weights a source's authors released, and how a method is built from them.
+
+    ``url`` is where ``torch.hub`` fetches them. ``build(cls, state_dict)`` maps them into a new method
+    in eval mode, raising ``ValueError`` naming the keys and shapes that do not fit.
+    """
 
     description: str
     url: str
@@ -109,7 +91,23 @@ class Released:
 
 
 class Method(nn.Module):
-    """Base class of the study's methods; see the module docstring."""
+    """Base class of the study's methods.
+
+    Its state is its networks and buffers, so ``state_dict``, ``.to(device)`` and ``train()``/``eval()``
+    work as usual. ``method.args`` holds every constructor argument, resolved against :attr:`defaults`
+    and the variant's presets: what a checkpoint stores to rebuild it (:mod:`colorlab.checkpoint`).
+    The training loop calls :meth:`prepare`, :meth:`configure_optimizers` and :meth:`train_step`; the
+    evaluation calls :meth:`colorize`. A subclass sets the class attributes, builds its networks in
+    ``__init__`` after ``super().__init__(variant, **args)``, and implements :meth:`loss` (or
+    :meth:`train_step`), :meth:`configure_optimizers` and :meth:`predict_chroma`.
+
+    Args:
+        variant: one of :attr:`variants`; ``None`` takes the first.
+        **args: constructor arguments over :attr:`defaults` and the variant's presets.
+
+    Raises:
+        KeyError, TypeError, ValueError: for a bad variant or argument, as :meth:`resolve` says.
+    """
 
     #: registry name (the ``method`` column of the results)
     name: ClassVar[str] = ""
@@ -145,9 +143,15 @@ class Method(nn.Module):
 
     @classmethod
     def resolve(cls, variant: str | None, args: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """``(variant, args)`` with every argument filled in: the defaults, then the variant's
-        presets, then ``args``. An unknown variant raises ``KeyError`` listing the known ones, an
-        unknown argument ``TypeError``, an argument contradicting the variant ``ValueError``.
+        """Fill in every argument: the defaults, then the variant's presets, then ``args``.
+
+        Returns:
+            ``(variant, args)``, ``None`` replaced by the first variant and the arguments as plain values.
+
+        Raises:
+            KeyError: for an unknown variant, listing the known ones.
+            TypeError: for an unknown argument.
+            ValueError: for an argument that contradicts the variant, or one outside :attr:`choices`.
 
         Example:
             >>> from colorlab.methods import get
@@ -172,7 +176,7 @@ class Method(nn.Module):
         return variant, resolved
 
     def key_args(self) -> dict[str, Any]:
-        """:attr:`args` as a checkpoint's key has them: without the :attr:`unkeyed_defaults` at their value.
+        """Return :attr:`args` as a checkpoint's key has them: without :attr:`unkeyed_defaults` at their value.
 
         Example:
             >>> from colorlab.methods import build
@@ -189,31 +193,33 @@ class Method(nn.Module):
     # ------------------------------------------------------------------------- training
 
     def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """Compute state from the training split before training (a prior, say); return what to
-        record about it. The default has none."""
+        """Compute state from the training split before training (a prior, say); return what to record."""
         return {}
 
     def provenance(self) -> dict[str, Any]:
-        """How the initial state came about beyond :attr:`args` (a pretrained backbone's weights
-        actually loaded: ImageNet, a file with its hash, or a random fallback). Part of a
-        checkpoint's key in :class:`colorlab.study.Study`, so a model initialised one way is never
-        reused for a run initialised another; recorded with the model. By default :attr:`origin`:
-        empty, unless released weights were loaded (:func:`colorlab.methods.load_released`)."""
+        """Say how the initial state came about beyond :attr:`args`: part of a checkpoint's key.
+
+        A pretrained backbone's weights as loaded, say (ImageNet, a file with its hash, a random fallback),
+        so a model initialised one way is never reused for a run initialised another. By default a copy of
+        :attr:`origin`: empty, unless released weights were loaded.
+        """
         return dict(self.origin)
 
     def check_trainable(self) -> None:
         """Raise ``ValueError`` saying what is missing when the method cannot train yet."""
 
     def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
-        """The method's optimisers by name (saved and resumed with the checkpoint)."""
+        """Build the method's optimisers, ``{name: optimizer}`` (saved and resumed with the checkpoint)."""
         raise NotImplementedError
 
     def adam(self, module: nn.Module | Iterable[nn.Parameter], mode: StepMode = StepMode(), *,
              fused_on_cpu: bool = False) -> torch.optim.Adam:
-        """Adam over ``module``'s parameters (or the parameters given) with the method's ``lr``,
-        ``betas`` and ``weight_decay``; PyTorch's fused kernel (one kernel for every parameter's
-        update, instead of several per parameter) on CUDA, also on the CPU with ``fused_on_cpu``,
-        nowhere when ``mode.fused_adam`` is false."""
+        """Build Adam with the method's ``lr``, ``betas`` and ``weight_decay`` over ``module``'s parameters.
+
+        PyTorch's fused kernel (one kernel for every parameter's update) is used on CUDA, and on the CPU
+        too with ``fused_on_cpu``; nowhere when ``mode.fused_adam`` is false. ``module`` may also be the
+        parameters themselves.
+        """
         a = self.args
         params = list(module.parameters()) if isinstance(module, nn.Module) else list(module)
         dev = params[0].device
@@ -222,7 +228,7 @@ class Method(nn.Module):
                                 **({"fused": True} if use else {}))
 
     def loss(self, batch: Batch) -> Tensor | dict[str, Tensor]:
-        """The training loss of a batch (on the device), or a dict with ``"loss"`` and values to log."""
+        """Compute a batch's training loss: a tensor, or a dict with ``"loss"`` and other values to log."""
         raise NotImplementedError
 
     def autocast(self, mode: StepMode) -> AbstractContextManager:
@@ -232,9 +238,11 @@ class Method(nn.Module):
 
     @staticmethod
     def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-        """One optimiser step on ``loss``: zero the gradients, backpropagate, average the gradients
-        over the training processes when there are several (:func:`colorlab.distributed.average_gradients`,
-        what DDP computes), step."""
+        """Take one optimiser step on ``loss``: zero the gradients, backpropagate, average, step.
+
+        The gradients are averaged over the training processes when there are several
+        (:func:`colorlab.distributed.average_gradients`, what DDP computes).
+        """
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(p for group in optimizer.param_groups for p in group["params"])
@@ -242,23 +250,32 @@ class Method(nn.Module):
 
     def train_step(self, batch: Batch, optimizers: Mapping[str, torch.optim.Optimizer], step: int,
                    mode: StepMode = StepMode()) -> dict[str, Tensor]:
-        """One training step: the default computes :meth:`loss` under :meth:`autocast` and updates
-        the single optimiser. Returns the values to log (``"loss"`` first, detached)."""
+        """Run one training step and return the values to log, ``"loss"`` first, detached.
+
+        The default computes :meth:`loss` under :meth:`autocast` and updates the single optimiser.
+
+        Raises:
+            KeyError: when :meth:`loss` returns a dict without ``"loss"``.
+            ValueError: when the default step is given more than one optimiser.
+        """
         with self.autocast(mode):
             out = self.loss(batch)
         out = {"loss": out} if isinstance(out, Tensor) else dict(out)
         if "loss" not in out:
             raise KeyError(f"{self.name}.loss must return a tensor or a dict with the key 'loss'")
         if len(optimizers) != 1:
-            raise ValueError(f"{self.name}: the default train_step takes one optimiser; got {', '.join(optimizers)}")
+            raise ValueError(
+                f"{self.name}: the default train_step takes one optimiser; got {', '.join(optimizers)}")
         self.update(next(iter(optimizers.values())), out["loss"])
         return {k: v.detach() for k, v in out.items()}
 
     @property
     def fitted_value(self) -> str:
-        """The logged value that falls while the method fits one fixed batch (the contract test's
-        check that it learns): ``"loss"``; a GAN without a reconstruction term names its
-        discriminator's loss, since its generator's rises as the discriminator learns."""
+        """The logged value that falls while the method fits one fixed batch: ``"loss"`` by default.
+
+        The contract test checks that the method learns by it. A GAN without a reconstruction term
+        names its discriminator's loss, since its generator's rises as the discriminator learns.
+        """
         return "loss"
 
     # ---------------------------------------------------------------------- colourising
@@ -273,14 +290,22 @@ class Method(nn.Module):
         return {}
 
     def predict_chroma(self, lum: Tensor, decode: str, **options: Any) -> Tensor:
-        """Chroma in natural units (Lab ``ab`` or YUV ``uv``), ``(B, 2, h, w)`` at the network's
-        output resolution, from luminance ``(B, 1, H, W)`` in natural units (``L`` in
-        ``[0, 100]`` or ``Y`` in ``[0, 1]``) whose sides are multiples of :attr:`input_multiple`."""
+        """Predict chroma ``(B, 2, h, w)`` in natural units, at the network's output size.
+
+        Args:
+            lum: luminance ``(B, 1, H, W)`` (``L`` in ``[0, 100]``, ``Y`` in ``[0, 1]``), sides multiples
+                of :attr:`input_multiple`.
+            decode: one of :attr:`decodings`.
+            **options: the decoding options the method takes (a temperature, a seed).
+        """
         raise NotImplementedError
 
     def luminance(self, batch: Batch | Tensor) -> Tensor:
-        """The luminance ``(B, 1, H, W)`` of a batch in the method's space: the batch's own
-        ``"L"``/``"Y"`` when it has it, else computed from its ``"rgb"`` (a tensor is RGB)."""
+        """Return a batch's luminance ``(B, 1, H, W)`` in the method's space, float32.
+
+        Its own ``"L"``/``"Y"`` when it has it, else computed from its ``"rgb"`` (a tensor is RGB); neither
+        raises ``KeyError``.
+        """
         key = LUMINANCE[self.space]
         if isinstance(batch, Tensor):
             batch = {"rgb": batch}
@@ -293,28 +318,35 @@ class Method(nn.Module):
         return (rgb_to_lab if self.space == "lab" else rgb_to_yuv)(rgb.float())[0]
 
     def to_rgb(self, lum: Tensor, chroma: Tensor) -> Tensor:
-        """RGB in the sRGB gamut from luminance and chroma in natural units of the method's space."""
+        """Join luminance and chroma, in natural units of the method's space, into RGB in the sRGB gamut."""
         return lab_to_rgb(lum, chroma) if self.space == "lab" else yuv_to_rgb(lum, chroma, clip=True)
 
     def check_decode(self, decode: str | None) -> str:
-        """``decode`` or the default; an unknown one raises ``ValueError`` listing the known ones."""
+        """Return ``decode``, or the default for ``None``; an unknown one raises ``ValueError``."""
         if decode is None:
             return self.decodings[0]
         if decode not in self.decodings:
-            raise ValueError(f"{self.name} ({self.variant}): unknown decoding {decode!r}; known: {', '.join(self.decodings)}")
+            raise ValueError(
+                f"{self.name} ({self.variant}): unknown decoding {decode!r}; known: {', '.join(self.decodings)}")
         return decode
 
     @torch.no_grad()
     def colorize(self, batch: Batch | Tensor, decode: str | None = None, **options: Any) -> Tensor:
-        """RGB ``(B, 3, H, W)`` in ``[0, 1]`` from a batch (a dict with the method's luminance key or
-        ``"rgb"``, or an RGB tensor; colour inputs are reduced to their luminance first).
+        """Colourise a batch of any image size.
 
-        The luminance is padded (edge pixels repeated) up to a multiple of :attr:`input_multiple`
-        and at least twice it on each side, the predicted chroma is resized bilinearly to the padded size when the network's output
-        is smaller, cropped back and joined with the input's own full-resolution luminance.
-        Call ``eval()`` first (a loaded checkpoint and a finished training run are in eval mode).
-        Colourising runs in float32 whatever the training step's mode, so a model scores the same whether it
+        The luminance is padded (:meth:`pad_input`); the predicted chroma is resized bilinearly to the
+        padded size when smaller, cropped back, and joined with the input's own luminance. Call ``eval()``
+        first. It runs in float32 whatever the training step's mode, so a model scores the same whether it
         was just trained or loaded from its checkpoint.
+
+        Args:
+            batch: a dict with the method's luminance key (``"L"``, ``"Y"``) or ``"rgb"``, or an RGB tensor
+                ``(B, 3, H, W)`` in ``[0, 1]``; colour inputs are reduced to their luminance first.
+            decode: one of :attr:`decodings`; ``None`` takes the first.
+            **options: decoding options for :meth:`predict_chroma`.
+
+        Returns:
+            RGB ``(B, 3, H, W)`` in ``[0, 1]``, the input's size.
         """
         decode = self.check_decode(decode)
         lum = self.luminance(batch)
@@ -326,32 +358,40 @@ class Method(nn.Module):
         return self.to_rgb(lum, chroma[..., :h, :w])
 
     def pad_input(self, lum: Tensor) -> Tensor:
-        """``lum`` padded at the bottom and right (edge pixels repeated) to a multiple of
-        :attr:`input_multiple` and at least :attr:`min_multiples` times it on each side: by default
-        twice, so the coarsest feature map has more than one pixel (instance norm needs that; a
-        1-pixel image would reach it as 1x1). A method without instance norm sets 1, so a test tile
-        of the crop size the network trained on stays that size."""
+        """Pad luminance at the bottom and right (edge pixels repeated) to a size the network takes.
+
+        Each side becomes a multiple of :attr:`input_multiple` and at least :attr:`min_multiples` times it:
+        by default twice, so the coarsest feature map has more than one pixel (instance norm needs that). A
+        method without instance norm sets 1, so a test tile of the training crop's size stays that size.
+
+        Example:
+            >>> from colorlab.methods import build
+            >>> build("yuv_regression", base=4).pad_input(torch.zeros(1, 1, 5, 17)).shape
+            torch.Size([1, 1, 16, 24])
+        """
         h, w = lum.shape[-2:]
         m, least = self.input_multiple, self.min_multiples * self.input_multiple
         pad_h, pad_w = max(-h % m, least - h), max(-w % m, least - w)
         return F.pad(lum, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else lum
 
     def count_parameters(self) -> int:
-        """Parameters of the networks that colourise, frozen ones included (all of the method's,
-        unless it says otherwise: a GAN's discriminator does not colourise)."""
+        """Count the parameters that colourise, frozen ones included (not a GAN's discriminator's)."""
         return sum(p.numel() for p in self.parameters())
 
 
 @dataclass
 class Trained:
-    """A method after training (or loaded read-only from a checkpoint), its loss history and
-    where its checkpoint is."""
+    """A method after training, or loaded read-only from a checkpoint.
+
+    It holds the ``method``, its loss ``history`` and where its ``checkpoint`` is, if it has one.
+    """
 
     method: Method
     history: pd.DataFrame
     checkpoint: Path | None = None
 
     def labels(self) -> dict[str, Any]:
-        """The bookkeeping columns of its result rows: ``params``, ``steps``, ``train_seconds``."""
-        return {"params": self.method.count_parameters(), "steps": int(self.history.attrs.get("steps", len(self.history))),
+        """Return the bookkeeping columns of its result rows: ``params``, ``steps``, ``train_seconds``."""
+        return {"params": self.method.count_parameters(),
+                "steps": int(self.history.attrs.get("steps", len(self.history))),
                 "train_seconds": float(self.history.attrs.get("train_seconds", float("nan")))}

@@ -1,13 +1,9 @@
 """Boosting saturation after the fact (source 000; notebook 02).
 
-Source 000 ("Image colorization"): *it is possible to artificially increase the saturation of
-the obtained images to compensate for this but, since there is no additional information gain
-involved in this, this is also not the best way of tackling this problem*. The method is the
-L1 YUV regression (:class:`~colorlab.methods.yuv_regression.YuvRegression`) whose output is
-boosted: U and V scaled by ``factor`` at fixed Y (:func:`boost_yuv`), or HSV saturation scaled
-at fixed hue and value (:func:`boost_hsv`, :func:`kornia.enhance.adjust_saturation`), clipped to
-the sRGB gamut. Neither adds information about which colour is right; notebook 02 measures
-whether accuracy moves. Decodings: ``'boosted'`` and ``'direct'`` (the regression's own output).
+The method is the L1 YUV regression (:class:`~colorlab.methods.yuv_regression.YuvRegression`)
+whose colours are boosted afterwards: U and V scaled at fixed Y, or HSV saturation scaled at fixed
+hue and value, clipped to the sRGB gamut. Neither adds information about which colour is right;
+notebook 02 measures whether accuracy moves. More: ``docs/methods/saturation_boost.md``.
 
 Example:
     >>> rgb = torch.rand(1, 3, 8, 8)
@@ -44,30 +40,80 @@ def _check_factor(factor: float) -> None:
 
 
 def boost_yuv(rgb: Tensor, factor: float) -> Tensor:
-    """Scale U and V by ``factor`` at fixed Y; ``(B, 3, H, W)`` in ``[0, 1]`` in and out."""
+    """Scale U and V by ``factor`` at fixed Y.
+
+    Args:
+        rgb: RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+        factor: the scale, ``>= 0``; 1 leaves the colours as they are, 0 makes them gray.
+
+    Returns:
+        RGB ``(B, 3, H, W)``, clipped to the sRGB gamut ``[0, 1]``.
+
+    Raises:
+        ValueError: for a negative factor.
+
+    Example:
+        >>> gray = boost_yuv(torch.rand(1, 3, 4, 4), 0.0)
+        >>> bool((gray.amax(1) - gray.amin(1)).max() < 1e-5)
+        True
+    """
     _check_factor(factor)
     Y, uv = rgb_to_yuv(rgb)
     return yuv_to_rgb(Y, uv * factor, clip=True)
 
 
 def boost_hsv(rgb: Tensor, factor: float) -> Tensor:
-    """Scale HSV saturation by ``factor`` (clipped to 1) at fixed hue and value
-    (:func:`kornia.enhance.adjust_saturation`); ``(B, 3, H, W)`` in ``[0, 1]`` in and out."""
+    """Scale HSV saturation by ``factor`` at fixed hue and value.
+
+    It is :func:`kornia.enhance.adjust_saturation`, clamped.
+
+    Args:
+        rgb: RGB ``(B, 3, H, W)``, clamped to ``[0, 1]`` first.
+        factor: the scale, ``>= 0``; the saturation is clipped to 1.
+
+    Returns:
+        RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: for a negative factor or an input that is not ``(B, 3, H, W)``.
+    """
     _check_factor(factor)
     check_image(rgb, 3, "rgb")
     return kornia.enhance.adjust_saturation(rgb.clamp(0, 1), float(factor)).clamp(0, 1)
 
 
 def boost(rgb: Tensor, factor: float, space: Literal["yuv", "hsv"] = "yuv") -> Tensor:
-    """:func:`boost_yuv` or :func:`boost_hsv` by name."""
+    """Boost saturation in the space named: :func:`boost_yuv` or :func:`boost_hsv`.
+
+    Args:
+        rgb: RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+        factor: the scale, ``>= 0``.
+        space: ``'yuv'`` or ``'hsv'`` (:data:`SPACES`).
+
+    Returns:
+        RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: for an unknown space or a negative factor.
+    """
     boosts = {"yuv": boost_yuv, "hsv": boost_hsv}
     return boosts[check_choice("space", space, SPACES)](rgb, factor)
 
 
 class SaturationBoost(YuvRegression):
-    """The YUV regression with its colours boosted: the arguments of
-    :class:`~colorlab.methods.yuv_regression.YuvRegression` plus ``boost_space`` (``'yuv'`` or
-    ``'hsv'``, the variant) and ``factor``."""
+    """The YUV regression with its colours boosted.
+
+    Its decodings are ``'boosted'`` (the default) and ``'direct'``, the regression's own output.
+
+    Args:
+        variant: ``'yuv'`` (the default) or ``'hsv'``, which sets ``boost_space``.
+        boost_space: where saturation is scaled (:data:`SPACES`).
+        factor: the boost, ``>= 0``.
+        **args: the other arguments of :class:`~colorlab.methods.yuv_regression.YuvRegression`.
+
+    Raises:
+        ValueError: for a negative factor.
+    """
 
     name = "saturation_boost"
     defaults = {**YuvRegression.defaults, "boost_space": "yuv", "factor": 1.5}
@@ -83,7 +129,15 @@ class SaturationBoost(YuvRegression):
 
     @classmethod
     def from_regression(cls, regression: YuvRegression, boost_space: str, factor: float) -> SaturationBoost:
-        """A boost of a trained regression, sharing its network (nothing is copied or retrained).
+        """Wrap a trained regression in a boost, sharing its network; nothing is copied or retrained.
+
+        Args:
+            regression: the trained regression.
+            boost_space: ``'yuv'`` or ``'hsv'``.
+            factor: the boost, ``>= 0``.
+
+        Returns:
+            The boost, in the regression's train or eval mode.
 
         Example:
             >>> reg = YuvRegression(base=4).eval()
@@ -107,16 +161,36 @@ class SaturationBoost(YuvRegression):
 
     @torch.no_grad()
     def colorize(self, batch: Mapping[str, Any] | Tensor, decode: str | None = None, **options: Any) -> Tensor:
-        """The regression's colourisation, boosted with ``decode='boosted'`` (the default)."""
+        """Colourise as the regression does, boosted with ``decode='boosted'`` (the default).
+
+        Args:
+            batch: as :meth:`colorlab.methods.base.Method.colorize` takes it.
+            decode: ``'boosted'`` or ``'direct'``; ``None`` takes ``'boosted'``.
+            **options: ignored.
+
+        Returns:
+            RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+        """
         decode = self.check_decode(decode)
         rgb = super().colorize(batch, "direct")
         return boost(rgb, self.args["factor"], self.args["boost_space"]) if decode == "boosted" else rgb
 
 
 def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SPACES) -> dict[str, Trained]:
-    """Boosts of a trained regression for every space and factor, labelled ``'{space}_x{factor}'``,
-    each sharing the regression's network and history (notebook 02's rows). The factors must be
-    ``>= 0`` and include 1.0 (the unboosted output).
+    """Make boosts of a trained regression for every space and factor (notebook 02's rows).
+
+    Args:
+        trained: a trained ``yuv_regression``.
+        factors: the boosts, each ``>= 0``; they must include 1.0, the unboosted output the others
+            are compared with.
+        spaces: the spaces to boost in (:data:`SPACES`).
+
+    Returns:
+        ``{'{space}_x{factor}': Trained}``, each sharing the regression's network and history.
+
+    Raises:
+        TypeError: when ``trained`` is not a ``yuv_regression``.
+        ValueError: for a negative factor, or factors without 1.0.
 
     Example:
         >>> import pandas as pd
@@ -130,7 +204,8 @@ def sweep(trained: Trained, factors: Iterable[float], spaces: Iterable[str] = SP
     for f in factors:
         _check_factor(f)
     if 1.0 not in factors:
-        raise ValueError(f"boost factors must include 1.0, the unboosted output the others are compared with; got {factors}")
+        raise ValueError(
+            f"boost factors must include 1.0, the unboosted output the others are compared with; got {factors}")
     return {f"{space}_x{f:g}": Trained(SaturationBoost.from_regression(trained.method, space, f),
                                        trained.history, trained.checkpoint)
             for space in spaces for f in factors}

@@ -1,16 +1,9 @@
-"""Regression of the YUV chrominance (sources 000 and 002; notebook 01).
+"""Regression of the YUV chrominance from Y (sources 000 and 002; notebook 01).
 
-Source 000 ("Image colorization") says that *direct regression of the U and V channel, e.g. via
-the L1-norm, yields de-saturated results*; source 002 ("colorize") trains a CNN in YUV and uses
-*batch normalisation instead of the instance normalisation used for style transfer*, because
-*we care about the relative brightness of images*.
-
-The network, :class:`YUVNet`, is a convolutional encoder–decoder: input ``Y`` ``(B, 1, H, W)``
-in ``[0, 1]``, output ``U/U_MAX, V/V_MAX`` ``(B, 2, H, W)`` in ``[-1, 1]`` (the convention
-:data:`colorlab.color.YUV`), three stride-2 encoder stages, two residual blocks at 1/8
-resolution, three transposed-convolution decoder stages with skip connections, a tanh head;
-batch or instance normalisation. The method, :class:`YuvRegression`, trains it with an L1 or L2
-loss and Adam. Variants: ``l1`` and ``l2`` (batch norm), ``l1_instancenorm`` (the ablation).
+:class:`YUVNet` is a convolutional encoder–decoder that maps ``Y`` to normalised ``U, V``;
+:class:`YuvRegression` trains it with an L1 or L2 loss. The variants ``l1``, ``l2`` and
+``l1_instancenorm`` test whether regression desaturates and whether batch normalisation beats
+instance normalisation. The network, the variants and the claims: ``docs/methods/yuv_regression.md``.
 
 Example:
     >>> m = YuvRegression("l1", base=4)
@@ -50,7 +43,8 @@ def _norm(kind: Norm, ch: int) -> nn.Module:
 
 
 def _block(cin: int, cout: int, norm: Norm, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), _norm(norm, cout), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), _norm(norm, cout),
+                         nn.ReLU(inplace=True))
 
 
 class _Residual(nn.Module):
@@ -63,8 +57,23 @@ class _Residual(nn.Module):
 
 
 class YUVNet(nn.Module):
-    """Encoder–decoder regressing normalised U, V from Y; ``base`` sets the width (channels
-    ``base, 2·base, 4·base, 8·base``).
+    """Encoder–decoder regressing normalised U, V from Y.
+
+    Three stride-2 encoder stages, residual blocks at 1/8 resolution, three transposed-convolution
+    decoder stages with skip connections and a tanh head.
+
+    Args:
+        base: the width: the stages have ``base, 2·base, 4·base, 8·base`` channels.
+        norm: ``'batch'`` or ``'instance'`` (affine) normalisation after every convolution.
+        residual_blocks: residual blocks at 1/8 resolution.
+
+    Raises:
+        ValueError: for an unknown ``norm``; in ``forward``, for an input that is not
+            ``(B, 1, H, W)`` with ``H`` and ``W`` multiples of 8.
+
+    Shape:
+        - Input: ``Y`` ``(B, 1, H, W)`` in ``[0, 1]``.
+        - Output: ``U/U_MAX, V/V_MAX`` ``(B, 2, H, W)`` in ``[-1, 1]`` (:data:`colorlab.color.YUV`).
 
     Example:
         >>> YUVNet(base=4)(torch.rand(1, 1, 16, 24)).shape
@@ -79,7 +88,8 @@ class YUVNet(nn.Module):
         self.down = nn.ModuleList(_block(chans[i], chans[i + 1], norm, stride=2) for i in range(STAGES))
         self.middle = nn.Sequential(*(_Residual(chans[-1], norm) for _ in range(residual_blocks)))
         self.up = nn.ModuleList(
-            nn.Sequential(nn.ConvTranspose2d(chans[i + 1], chans[i], 4, 2, 1, bias=False), _norm(norm, chans[i]), nn.ReLU(inplace=True))
+            nn.Sequential(nn.ConvTranspose2d(chans[i + 1], chans[i], 4, 2, 1, bias=False), _norm(norm, chans[i]),
+                          nn.ReLU(inplace=True))
             for i in reversed(range(STAGES))
         )
         self.fuse = nn.ModuleList(_block(2 * chans[i], chans[i], norm) for i in reversed(range(STAGES)))
@@ -102,11 +112,22 @@ class YUVNet(nn.Module):
 
 
 class YuvRegression(Method):
-    """:class:`YUVNet` regressing normalised U, V from Y with an L1 or L2 loss.
+    """:class:`YUVNet` regressing normalised U, V from Y with an L1 or L2 loss and Adam.
 
-    Args (all in :attr:`defaults`): ``base`` (width), ``norm`` (``'batch'`` or ``'instance'``),
-    ``residual_blocks``, ``loss`` (``'l1'`` or ``'l2'``), and Adam's ``lr``, ``betas`` and
-    ``weight_decay``.
+    Args:
+        variant: ``'l1'`` (the default), ``'l2'`` or ``'l1_instancenorm'``.
+        base: the network's width (:class:`YUVNet`).
+        norm: ``'batch'`` or ``'instance'``.
+        residual_blocks: residual blocks at 1/8 resolution.
+        loss: ``'l1'`` or ``'l2'`` (:data:`REGRESSION_LOSSES`).
+        lr: Adam's learning rate.
+        betas: Adam's betas.
+        weight_decay: Adam's weight decay.
+
+    Example:
+        >>> m = YuvRegression("l2", base=4).eval()
+        >>> m.colorize(torch.rand(1, 3, 12, 20)).shape
+        torch.Size([1, 3, 12, 20])
     """
 
     name = "yuv_regression"
@@ -133,7 +154,11 @@ class YuvRegression(Method):
         return {"net": self.adam(self.net, mode)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
-        """L1 or L2 between the predicted and the true normalised U, V."""
+        """Return the L1 or L2 loss between the predicted and the true normalised U, V.
+
+        Raises:
+            KeyError: when the batch lacks ``"Y"`` or ``"uv"`` (a dataset built in Lab).
+        """
         missing_keys = [k for k in ("Y", "uv") if k not in batch]
         if missing_keys:
             raise KeyError(f"batch lacks {missing_keys}; build the dataset with space='yuv'")

@@ -1,20 +1,15 @@
-"""The sources of the study, found by name: one module per reproduction notebook, holding what its
-source claims (:class:`~colorlab.claims.Claim`, each with its rule), the values it publishes, and
-the figures, tables and cost comparisons its notebook draws. Each module declares a
-:class:`Paper` as ``PAPER``; the registry finds every module of this package that does.
+"""The registry of the study's sources, found by name: one module per reproduction notebook.
 
-The models themselves live in :mod:`colorlab.methods`; a paper names the methods its notebook
-trains and, for ``colorlab bench``, the network its source trains (:class:`SourceNetwork`).
+Each module of this package declares a :class:`Paper` as ``PAPER``: what its source claims
+(:class:`~colorlab.claims.Claim`, each with its rule), the values it publishes, and the methods its
+notebook trains. The module also holds the figures, tables and cost comparisons its notebook
+draws. The models themselves live in :mod:`colorlab.methods`.
 
 Example:
     >>> [p.notebook for p in PAPERS.values()]
     ['00', '01', '02', '03', '04', '05', '06', '07']
     >>> for_notebook("03_zhang_classification").name
     'zhang'
-    >>> get("nope")
-    Traceback (most recent call last):
-    ...
-    KeyError: "unknown paper 'nope'; known: positive_control, yuv_regression, saturation_boost, zhang, unet, fusion, pix2pix, larsson"
 """
 
 from __future__ import annotations
@@ -46,22 +41,55 @@ PAPERS: dict[str, Paper] = _discover()
 
 
 def get(name: str) -> Paper:
-    """The paper registered as ``name``; an unknown name raises ``KeyError`` listing the known ones."""
+    """Return the paper registered as ``name``.
+
+    Args:
+        name: a registry name, a key of :data:`PAPERS`.
+
+    Returns:
+        The :class:`Paper`.
+
+    Raises:
+        KeyError: for an unknown name, listing the known ones.
+
+    Example:
+        >>> get("zhang").notebook
+        '03'
+        >>> get("nope")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown paper 'nope'; known: positive_control, yuv_regression, ..."
+    """
     if name not in PAPERS:
         raise KeyError(f"unknown paper {name!r}; known: {', '.join(PAPERS)}")
     return PAPERS[name]
 
 
 def for_notebook(notebook: str) -> Paper | None:
-    """The paper a notebook (``"03"`` or ``"03_zhang_classification"``) reproduces; ``None`` for a
-    notebook that reproduces none (a tool such as ``90``)."""
+    """Return the paper a notebook reproduces.
+
+    Args:
+        notebook: the notebook's number (``"03"``) or name (``"03_zhang_classification"``).
+
+    Returns:
+        The :class:`Paper`, or ``None`` for a notebook that reproduces none (a tool such as ``90``).
+
+    Example:
+        >>> for_notebook("90_colorize_your_photos") is None
+        True
+    """
     number = notebook.split("_")[0]
     return next((p for p in PAPERS.values() if p.notebook == number), None)
 
 
 def source_network(method: str) -> SourceNetwork:
-    """The network a source trains with ``method``; the method's defaults at a 256 crop when no
-    paper declares one.
+    """Return the network a source trains with ``method``, as ``colorlab bench`` builds it.
+
+    Args:
+        method: a method's registry name.
+
+    Returns:
+        The :class:`SourceNetwork` a paper declares for it, else the method's defaults at a 256 crop.
 
     Example:
         >>> source_network("zhang").args, source_network("zhang").crop
@@ -72,10 +100,10 @@ def source_network(method: str) -> SourceNetwork:
 
 
 def all_claims() -> list[Claim]:
-    """Every paper's claims, in notebook order."""
+    """Return every paper's claims, in notebook order."""
     return [c for p in PAPERS.values() for c in p.claims]
 
 
 def all_published() -> list[Published]:
-    """Every paper's published values, in notebook order."""
+    """Return every paper's published values, in notebook order."""
     return [v for p in PAPERS.values() for v in p.published]

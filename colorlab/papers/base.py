@@ -1,5 +1,8 @@
-"""What a paper module declares: a :class:`Paper` (its claims, published values and the methods
-its notebook trains) and, where its source trains a network of its own, a :class:`SourceNetwork`.
+"""What a paper module declares: a :class:`Paper`, and a :class:`SourceNetwork`.
+
+A :class:`Paper` ties one source to its notebook: its claims, its published values and the
+methods the notebook trains. Where the source trains a network of its own, a
+:class:`SourceNetwork` says how ``colorlab bench`` builds it.
 
 Example:
     >>> Paper("demo", "09", "a demo", "000_x.txt", ("zhang",)).methods
@@ -19,8 +22,18 @@ __all__ = ["Paper", "SourceNetwork"]
 
 @dataclass(frozen=True)
 class SourceNetwork:
-    """The network a source trains, as ``colorlab bench`` builds it: the method's ``variant`` (its
-    first when ``None``), its arguments over the method's defaults, and the crop side."""
+    """The network a source trains, as ``colorlab bench`` builds it.
+
+    Args:
+        method: the method's registry name.
+        variant: the method's variant; ``None`` for its first.
+        args: its arguments over the method's defaults.
+        crop: the crop side in pixels.
+
+    Example:
+        >>> SourceNetwork("zhang", args={"width": 1.0}, crop=176).crop
+        176
+    """
 
     method: str
     variant: str | None = None
@@ -41,6 +54,9 @@ class Paper:
         claims: its claims, each with the rule that decides it on the notebook's per-photo rows.
         published: the values it publishes, set beside ours by :func:`colorlab.claims.paper_table`.
         network: the network its source trains (``colorlab bench``), if it trains one of its own.
+
+    Raises:
+        ValueError: when a claim or published value belongs to another notebook.
     """
 
     name: str

@@ -1,21 +1,15 @@
-"""What source 002 claims, the rules that test it, and the figure of the tone it describes.
+"""Source 002's claims, the rules that test them, and the figure of the tone (notebook 05).
 
-* :data:`CLAIMS`: without global features the CNN colours "mostly in a dull brown tone" (desaturated,
-  one tone for every photo, brown); U, V output
-  beats R, G, B output; a homogeneous subset is an easier problem; the fusion layer improves
-  accuracy and colourfulness, with a jointly trained global network (measurable offline) and with
-  ResNet-50's features (the source's; inconclusive without ImageNet weights).
-* :data:`BROWN_HUES`: the Lab hue angles called brown, and :func:`tone_of`, a row's overall tone
-  (the hue and chroma of its mean predicted ab) with intervals, and :func:`tone_spread`, how much it
-  varies from photo to photo against the truth's.
-* :func:`tone_plot`: each row's mean predicted colour per photo on the ab plane, the truth's
-  beside it, the brown sector shaded.
-
-The source publishes no numbers (its findings are pictures and words), so there are no published rows.
+:data:`CLAIMS` holds five claims: the "dull brown tone" without global features, U, V output
+against R, G, B, a homogeneous subset, and the fusion layer with each global branch.
+:func:`tone_of` and :func:`tone_spread` measure a row's overall tone and how it varies from photo
+to photo; :func:`tone_plot` draws it on the ab plane. The source publishes no numbers, so there are
+no published rows. The rules in words and what "brown" means: ``docs/methods/fusion.md``.
 
 Example:
-    >>> [c.key for c in CLAIMS]
-    ['fusion_dull_brown', 'fusion_uv_beats_rgb', 'fusion_homogeneous_easier', 'fusion_improves', 'fusion_resnet_improves']
+    >>> [c.key for c in CLAIMS]  # doctest: +NORMALIZE_WHITESPACE
+    ['fusion_dull_brown', 'fusion_uv_beats_rgb', 'fusion_homogeneous_easier', 'fusion_improves',
+     'fusion_resnet_improves']
     >>> BROWN_HUES
     (45.0, 85.0)
 """
@@ -49,7 +43,8 @@ from ..evidence import fmt, matrix, select
 from ..stats import Interval, bootstrap, bootstrap_ci
 from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "PAPER", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread", "tone_plot"]
+__all__ = ["CLAIMS", "PAPER", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread",
+           "tone_plot"]
 
 _SOURCE = "002"
 _NOTEBOOK = "05"
@@ -82,17 +77,37 @@ def _wrap(deg: np.ndarray | float) -> np.ndarray:
 
 
 def hue_interval(df: pd.DataFrame, centre: float, *, truth: bool = False, **match: object) -> Interval:
-    """The hue angle (degrees) of a row's mean ab over seeds and photos (``truth``: of its ground
-    truth), as an offset from ``centre`` wrapped to ``(-180, 180]``, with its bootstrap interval."""
+    """Measure the hue angle of a row's mean ab over seeds and photos, as an offset from ``centre``.
+
+    Args:
+        df: per-photo result rows with ``tone_a`` and ``tone_b`` (and ``_gt`` for the truth).
+        centre: the angle, in degrees, the offset is measured from.
+        truth: measure the row's ground truth instead.
+        **match: the columns that find the row.
+
+    Returns:
+        ``(mean, low, high)`` in degrees, wrapped to ``[-180, 180)``, with its bootstrap interval.
+    """
     rows = select(df, **match)
     sfx = "_gt" if truth else ""
     a, b = matrix(rows, "tone_a" + sfx), matrix(rows, "tone_b" + sfx)
-    return bootstrap(lambda x, y: _wrap(np.degrees(np.arctan2(np.nanmean(y, -1), np.nanmean(x, -1))) - centre), a, b)
+    return bootstrap(lambda x, y: _wrap(np.degrees(np.arctan2(np.nanmean(y, -1), np.nanmean(x, -1))) - centre),
+                     a, b)
 
 
 def tone_of(df: pd.DataFrame, *, truth: bool = False, **match: object) -> dict[str, Interval]:
-    """A row's overall tone: ``hue`` (degrees, of its mean ab), ``chroma`` (of its mean ab, Lab units)
-    and ``concentration`` (mean per photo of ``|mean ab| / mean |ab|``), each ``(mean, low, high)``."""
+    """Measure a row's overall tone, with bootstrap intervals over seeds and photos.
+
+    Args:
+        df: per-photo result rows with the ``tone_*`` columns (and ``_gt`` for the truth).
+        truth: measure the row's ground truth instead.
+        **match: the columns that find the row.
+
+    Returns:
+        ``{"hue", "chroma", "concentration"}``, each ``(mean, low, high)``: the hue of the mean ab
+        in degrees, the chroma of the mean ab in Lab units, and the mean per photo of
+        ``|mean ab| / mean |ab|``.
+    """
     rows = select(df, **match)
     sfx = "_gt" if truth else ""
     centre = sum(BROWN_HUES) / 2
@@ -112,10 +127,18 @@ def _shown(t: dict[str, Interval]) -> str:
 
 
 def tone_spread(df: pd.DataFrame, **match: object) -> Interval:
-    """How much a row's overall colour varies from photo to photo, against the truth's: the spread
-    (root of the summed variances of the per-photo mean a and b, over seeds and photos) of its
-    colours over the spread of the truth's, with its bootstrap interval. Below 1: the row gives the
-    photos more nearly one and the same tone than they have."""
+    """Measure how much a row's overall colour varies from photo to photo, against the truth's.
+
+    The spread is the root of the summed variances of the per-photo mean a and b. Below 1, the row
+    gives the photos more nearly one and the same tone than they have.
+
+    Args:
+        df: per-photo result rows with ``tone_a``, ``tone_b``, ``tone_a_gt`` and ``tone_b_gt``.
+        **match: the columns that find the row.
+
+    Returns:
+        ``(mean, low, high)``: the row's spread over the truth's, with its bootstrap interval.
+    """
     rows = select(df, **match)
     cols = [matrix(rows, c) for c in ("tone_a", "tone_b", "tone_a_gt", "tone_b_gt")]
 
@@ -127,12 +150,26 @@ def tone_spread(df: pd.DataFrame, **match: object) -> Interval:
 
 
 def dull_brown(df: pd.DataFrame) -> Verdict:
-    """The first network (R, G, B out, no global features; its colours as they are, as the source
-    showed them): *dull*, its chroma ratio's interval below 1; *mostly one tone*, its overall colour
-    varying less from photo to photo than the truth's (:func:`tone_spread` below 1); *brown*, the hue
-    of its mean colour within :data:`BROWN_HUES` (interval inside: brown; outside: not). Reproduced
-    when all three hold. The truth's own tone is shown: where it is brownish too, the network has
-    learnt the data's average colour."""
+    """Judge whether the first network colours "mostly in a dull brown tone".
+
+    The first network is R, G, B out with no global features, its colours read as they are, as the
+    source showed them. *Dull*: its chroma ratio's interval is below 1. *Mostly one tone*: its
+    overall colour varies less from photo to photo than the truth's (:func:`tone_spread` below 1).
+    *Brown*: the hue of its mean colour lies within :data:`BROWN_HUES` (interval inside: brown;
+    outside: not). Reproduced when all three hold. The truth's own tone is shown: where it is
+    brownish too, the network has learnt the data's average colour.
+
+    Args:
+        df: notebook 05's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> dull_brown(rows).evidence
+        'rows missing: fusion/rgb/rgb'
+    """
     row = _row("rgb", "rgb")
     if absent := _has(df, row):
         return missing(*(f"fusion/{a}" for a in absent))
@@ -151,9 +188,18 @@ def dull_brown(df: pd.DataFrame) -> Verdict:
 
 
 def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
-    """The U, V network minus the R, G, B network (same budget, seeds and photos), AuC and PSNR,
+    """Judge whether predicting U, V is easier than predicting R, G, B.
+
+    The U, V network minus the R, G, B network (same budget, seeds and photos), on AuC and PSNR,
     against the RGB network's colours read both ways: its U, V with the input's Y (``chroma``) and
-    its RGB as it is (``rgb``). Reproduced when U, V is better on all four."""
+    its RGB as it is (``rgb``). Reproduced when U, V is better on all four.
+
+    Args:
+        df: notebook 05's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     uv, c, r = _row("uv"), _row("rgb", "chroma"), _row("rgb", "rgb")
     if absent := _has(df, uv, c, r):
         return missing(*(f"fusion/{a}" for a in absent))
@@ -169,9 +215,18 @@ def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
 
 
 def homogeneous_easier(df: pd.DataFrame) -> Verdict:
-    """On the subset's held-out images, the U, V network trained on the subset alone minus the same
+    """Judge whether a homogeneous subset is an easier problem.
+
+    On the subset's held-out images, the U, V network trained on the subset alone minus the same
     network trained on the whole set (same budget and seeds): AuC and PSNR higher. Reproduced when
-    both are, not reproduced when either is lower."""
+    both are, not reproduced when either is lower.
+
+    Args:
+        df: notebook 05's per-photo result rows, with the subset rows (:data:`SUBSET_ROWS`).
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     sub, whole = _row(SUBSET_ROWS[1]), _row(SUBSET_ROWS[0])
     if absent := _has(df, sub, whole):
         return missing(*(f"fusion/{a} (the homogeneous subset was not run)" for a in absent))
@@ -199,15 +254,32 @@ def _fusion_vs_none(df: pd.DataFrame, variant: str) -> Verdict:
 
 
 def fusion_improves(df: pd.DataFrame) -> Verdict:
-    """The U, V network with a jointly trained global branch fused in, minus without (paired): AuC
-    and colourfulness higher. Reproduced when both are."""
+    """Judge whether a fusion layer with a jointly trained global network improves the U, V network.
+
+    With the fusion layer minus without, paired: AuC and colourfulness higher. Reproduced when both
+    are. The gap to the truth's colourfulness is shown.
+
+    Args:
+        df: notebook 05's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     return _fusion_vs_none(df, "uv_fusion")
 
 
 def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
-    """As :func:`fusion_improves` with ResNet-50's features (the source's). The source's green grass
-    and blue sky come from ImageNet semantics: when the ResNet-50 was not ImageNet-pretrained the
-    rule's outcome is shown and the verdict is inconclusive."""
+    """Judge as :func:`fusion_improves` does, with ResNet-50's features (the source's).
+
+    The source's green grass and blue sky come from ImageNet semantics: when the ResNet-50 was not
+    ImageNet-pretrained, the rule's outcome is shown and the verdict is inconclusive.
+
+    Args:
+        df: notebook 05's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     out = _fusion_vs_none(df, "uv_fusion_resnet")
     if _has(df, _row("uv_fusion_resnet"), _row("uv")):  # rows missing: nothing to qualify
         return out
@@ -242,9 +314,19 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 def tone_plot(df: pd.DataFrame, rows: Sequence[tuple[str, str]], title: str | None = None) -> Figure:
-    """Each row's (``(variant, decode)``) mean predicted ab per seed and photo on the ab plane, the
-    truth's of the same photos in black, each row's overall tone as a large marker, and the brown
-    hues (:data:`BROWN_HUES`) shaded."""
+    """Plot each row's mean predicted ab per seed and photo on the ab plane.
+
+    The truth's of the same photos are drawn in black, each row's overall tone as a large marker,
+    and the brown hues (:data:`BROWN_HUES`) shaded.
+
+    Args:
+        df: per-photo result rows with the ``tone_*`` columns.
+        rows: the rows to draw, as ``(variant, decode)``.
+        title: the figure's title.
+
+    Returns:
+        The figure.
+    """
     fig, ax = plt.subplots(figsize=(5.2, 5.0))
     lim = 10.0
     for i, (variant, decode) in enumerate(rows):
@@ -258,7 +340,8 @@ def tone_plot(df: pd.DataFrame, rows: Sequence[tuple[str, str]], title: str | No
         h, c = math.radians(t["hue"][0]), t["chroma"][0]
         ax.scatter([c * math.cos(h)], [c * math.sin(h)], s=120, color=f"C{i}", edgecolor="black",
                    label=f"{variant}{'' if decode == 'direct' else '/' + decode}: {t['hue'][0]:.0f}°, {c:.1f}")
-        lim = max(lim, float(np.nanmax(np.abs(r[["tone_a", "tone_b", "tone_a_gt", "tone_b_gt"]].to_numpy()))) * 1.15)
+        lim = max(lim,
+                  float(np.nanmax(np.abs(r[["tone_a", "tone_b", "tone_a_gt", "tone_b_gt"]].to_numpy()))) * 1.15)
     ax.add_patch(Wedge((0, 0), lim, BROWN_HUES[0], BROWN_HUES[1], color="saddlebrown", alpha=0.15,
                        label=f"brown hues {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°"))
     ax.axhline(0, color="gray", lw=0.5)

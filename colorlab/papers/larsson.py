@@ -1,26 +1,9 @@
-"""What Larsson et al. (source 004) claim, the rules that test it, the cost of sparse against dense
-hypercolumns, and the figures of the histograms and their decodings.
+"""Larsson et al.'s claims (source 004), their rules, their cost and figures (notebook 07).
 
-* :data:`CLAIMS`: predicting histograms beats L2 regression (made with an ImageNet-pretrained VGG-16:
-  without one the rule's outcome is shown and the verdict is inconclusive); the expectation is the
-  best decoding of the Lab histograms; the chroma's median with the hue's complex expectation is the
-  best decoding of hue/chroma; chromatic fading takes colour away where the hue is uncertain, and
-  that colour was uncertain (accuracy does not suffer); reading the hypercolumn at a sparse set of
-  pixels makes training cheaper than reading it at every pixel.
-* :func:`measure_sampling` and :func:`sampling_labels`: training and inference images per second and
-  peak memory of the same head with ``sampling="sparse"`` and ``"dense"``
-  (:func:`colorlab.cost.compare`), and the columns they add to the rows the rules read.
-* :func:`histogram_plot`: a few pixels' predicted histograms with where each decoding lands and the
-  truth; :func:`certainty_plot`: the hue's certainty ``|z|`` per pixel and the colour chromatic
-  fading takes away.
-
-"Best decoding" is judged, as the paper does (Table 2 of arXiv:1603.06668), by per-pixel accuracy:
-RMSE of ab (Lab units here; the paper's is in its own αβ space, so the values do not compare) and
-PSNR, both paired on seeds and photos.
-
-Published values: Zhang et al. 2016 (Table 1) list Larsson et al.'s released model at AuC 91.7 on
-ImageNet; it is set beside the hue/chroma head with the released code's decoding (:data:`PUBLISHED`). The
-paper's own RMSE and PSNR are on its αβ scale and are not recorded in ``shared/reference``.
+:data:`CLAIMS` holds five claims; each rule takes notebook 07's per-photo rows and returns a
+:class:`~colorlab.claims.Verdict`. :func:`measure_sampling` and :func:`sampling_labels` measure
+sparse against dense reading; :func:`histogram_plot` and :func:`certainty_plot` draw the histograms
+and what chromatic fading takes away. The rules in words: ``docs/methods/larsson.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]  # doctest: +NORMALIZE_WHITESPACE
@@ -56,6 +39,7 @@ from ..claims import (
 )
 from ..color import rgb_to_lab
 from ..evidence import fmt, select
+from ..methods import get
 from ..methods.larsson.histograms import (
     FADING_ETA,
     chromatic_fading,
@@ -99,11 +83,12 @@ def _better(df: pd.DataFrame, a: Mapping[str, str], b: Mapping[str, str], label:
     """``a`` more accurate than ``b``: (verdict, shown) for RMSE lower and PSNR higher, paired."""
     rmse = difference_of(df, "rmse", a, b)
     psnr = difference_of(df, "psnr", a, b)
-    return [(verdict_of(rmse, "<"), f"RMSE {label} {fmt(rmse, 2)}"), (verdict_of(psnr, ">"), f"PSNR {label} {fmt(psnr, 2)} dB")]
+    return [(verdict_of(rmse, "<"), f"RMSE {label} {fmt(rmse, 2)}"),
+            (verdict_of(psnr, ">"), f"PSNR {label} {fmt(psnr, 2)} dB")]
 
 
 def _verdict(tests: Sequence[tuple[str, str]]) -> tuple[str, str]:
-    """The combined verdict of several parts and the interval of the first part whose own verdict it is."""
+    """The combined verdict of several parts, and the interval of the first part whose own verdict it is."""
     verdict = combine(*(v for v, _ in tests))
     return verdict, next((shown for v, shown in tests if v == verdict), tests[0][1])
 
@@ -112,11 +97,11 @@ def _verdict(tests: Sequence[tuple[str, str]]) -> tuple[str, str]:
 
 
 def histograms_beat_l2(df: pd.DataFrame) -> Verdict:
-    """The Lab marginal histograms read by their expectation minus the L2 head, paired on seeds and
-    photos: RMSE lower and PSNR higher (the same output space, so the cleanest comparison; the joint
-    and hue/chroma heads with their preferred decodings are shown beside it). The paper's finding was
-    made with an ImageNet-pretrained VGG-16: with a random trunk the outcome is shown and the verdict
-    is inconclusive."""
+    """Judge "histograms beat L2": the Lab expectation minus the L2 head, RMSE lower and PSNR higher.
+
+    Paired on seeds and photos; the joint and hue/chroma heads are shown beside it. The paper's
+    finding was made with an ImageNet-pretrained VGG-16: with a random trunk, no verdict.
+    """
     absent = _absent(df, ("l2", "direct"), ("lab", "expectation"))
     if absent:
         return missing(*absent)
@@ -131,8 +116,9 @@ def histograms_beat_l2(df: pd.DataFrame) -> Verdict:
         f"; {'; '.join(others)}" if others else "")
     semantic, weights = _trunk(df)
     if not semantic:
-        return Verdict(f"{evidence}. The rule alone would say {verdict.upper()}, but the VGG-16 was not ImageNet-pretrained "
-                f"({weights}): the paper's finding is about a pretrained network, so no verdict", INCONCLUSIVE, decisive)
+        return Verdict(f"{evidence}. The rule alone would say {verdict.upper()}, but the VGG-16 was not "
+                       f"ImageNet-pretrained ({weights}): the paper's finding is about a pretrained network, so no "
+                       f"verdict", INCONCLUSIVE, decisive)
     return Verdict(evidence + f" (trunk: {weights})", verdict, decisive)
 
 
@@ -146,26 +132,28 @@ def _best_decoding(df: pd.DataFrame, variant: str, best: str, others: Sequence[s
 
 
 def lab_expectation_best(df: pd.DataFrame) -> Verdict:
-    """The Lab marginal head's expectation minus its median, mode and a sample: RMSE lower and PSNR
-    higher than each (six intervals, all on the claimed side to reproduce)."""
+    """Judge the Lab head's expectation against its median, mode and a sample: RMSE lower, PSNR higher.
+
+    All six paired intervals must be on the claimed side to reproduce.
+    """
     return _best_decoding(df, "lab", "expectation", ("median", "mode", "sample"), "Lab expectation")
 
 
 def hue_chroma_median_best(df: pd.DataFrame) -> Verdict:
-    """The hue/chroma head read by the chroma's median and the hue's complex expectation, minus the
-    chroma's expectation (with the same hue), the mode and a sample: RMSE lower and PSNR higher than
-    each. Without fading, which :func:`fading_removes_uncertain_colour` judges."""
-    return _best_decoding(df, "hue_chroma", "median", ("expectation", "mode", "sample"), "chroma median + hue expectation")
+    """Judge the chroma's median with the hue's expectation against the other hue/chroma decodings.
+
+    RMSE lower and PSNR higher than the chroma's expectation (same hue), the mode and a sample; no fading.
+    """
+    return _best_decoding(df, "hue_chroma", "median", ("expectation", "mode", "sample"),
+                          "chroma median + hue expectation")
 
 
 def fading_removes_uncertain_colour(df: pd.DataFrame) -> Verdict:
-    """Chromatic fading as the paper states it against its control, the same share of each image's
-    chroma taken away evenly from every pixel (``median_fading_uniform``), paired: RMSE lower. Any
-    shrinking towards gray can lower the RMSE of an inaccurate model; fading beats its control only
-    if the colour it removes is where the hue is uncertain and the colour is wrong. Where no pixel's
-    hue certainty falls below η nothing fades, fading and control are the same and the verdict is
-    inconclusive. The colour fading takes away (colourfulness faded minus not) is shown, and the
-    released code's fading (a K times higher threshold) against its own control beside it, not judged."""
+    """Judge the paper's chromatic fading against its even control: RMSE lower, paired.
+
+    The control (``median_fading_uniform``) takes the same share of each image's chroma away evenly
+    from every pixel. Where no pixel's hue certainty falls below η, nothing fades: no verdict.
+    """
     absent = _absent(df, ("hue_chroma", "median_fading"), ("hue_chroma", "median_fading_uniform"),
                      ("hue_chroma", "median"))
     if absent:
@@ -180,7 +168,8 @@ def fading_removes_uncertain_colour(df: pd.DataFrame) -> Verdict:
     verdict = verdict_of(rmse, "<")
     evidence = f"the paper's fading: {shown}"
     if not _absent(df, ("hue_chroma", "released"), ("hue_chroma", "released_uniform")):
-        evidence += "; the released code's (|z| / K), not judged: " + versus("released", "released_uniform", "median")[1]
+        evidence += ("; the released code's (|z| / K), not judged: "
+                     + versus("released", "released_uniform", "median")[1])
     return Verdict(evidence, verdict, f"RMSE minus the even control {fmt(rmse, 3)}")
 
 
@@ -190,10 +179,11 @@ def _ips(row: pd.Series, which: str, phase: str) -> tuple[float, float, float]:
 
 
 def sparse_is_cheaper(df: pd.DataFrame) -> Verdict:
-    """Training images per second of the same head with the hypercolumn read at ``samples`` pixels
-    per image against every pixel (:func:`measure_sampling`, same step count): reproduced when the
-    sparse interval lies wholly above the dense one, not reproduced when wholly below, inconclusive
-    when they overlap or with fewer than :data:`MIN_REPEATS` repeats. Peak training memory is shown."""
+    """Judge sparse against dense hypercolumn reading, by training images per second.
+
+    Reproduced when the sparse interval lies wholly above the dense one; no verdict with overlap or
+    fewer than :data:`MIN_REPEATS` repeats.
+    """
     col = f"{SAMPLING_PREFIX}sparse_train_images_per_second"
     rows = select(df, method=_M)
     if col not in rows or rows[col].isna().all():
@@ -244,11 +234,15 @@ PUBLISHED: tuple[Published, ...] = (
 
 def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_size: int, size: int, repeats: int = 5,
                      devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
-    """The cost of ``variant`` with ``args`` reading the hypercolumn sparsely and densely, the same
-    network and step (:func:`colorlab.cost.compare`): rows ``sparse`` and ``dense``, with the pixels
-    read per crop (``samples``)."""
-    from ..methods import get  # here: the registry imports this module
+    """Measure the cost of ``variant`` reading the hypercolumn sparsely and densely, the same network.
 
+    Args:
+        args: the method's arguments; ``variant``: the head; ``size``: the crop side, a multiple of 32
+            (else ``ValueError``); the others as :func:`colorlab.cost.compare` takes them.
+
+    Returns:
+        Rows ``sparse`` and ``dense`` per device, with ``head`` and the pixels read per crop (``samples``).
+    """
     if size % INPUT_MULTIPLE:
         raise ValueError(f"{_M}: the crop must be a multiple of {INPUT_MULTIPLE}; got {size}")
     samples = get(_M).resolve(variant, args)[1]["samples"]
@@ -258,12 +252,12 @@ def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_siz
 
 
 def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
-    """The columns, prefixed :data:`SAMPLING_PREFIX`, that :meth:`colorlab.study.Study.evaluate`'s
-    ``labels`` add to every row of the notebook: the sparse and the dense cost on ``device``.
+    """Turn the sparse and dense cost on ``device`` into ``sampling_`` columns (``{}`` if none).
 
     Example:
-        >>> t = pd.DataFrame([{"variant": v, "device": "cpu", "head": "lab", "samples": 8, "batch_size": 2, "size": 32,
-        ...                    "repeats": 3, "train_images_per_second": x} for v, x in (("sparse", 9.0), ("dense", 3.0))])
+        >>> common = {"device": "cpu", "head": "lab", "samples": 8, "batch_size": 2, "size": 32, "repeats": 3}
+        >>> t = pd.DataFrame([{"variant": v, **common, "train_images_per_second": x}
+        ...                   for v, x in (("sparse", 9.0), ("dense", 3.0))])
         >>> sorted(sampling_labels(t, "cpu"))[:3]
         ['sampling_batch_size', 'sampling_dense_train_images_per_second', 'sampling_device']
     """
@@ -281,8 +275,7 @@ def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
 
 
 def sampling_plot(table: pd.DataFrame) -> Figure:
-    """Bars of training images per second (with their intervals) and peak training memory, sparse
-    against dense, per device (inference reads every pixel either way)."""
+    """Plot training images per second (with intervals) and peak training memory, sparse against dense."""
     labels = [f"{r.variant}\n{r.device}" for r in table.itertuples()]
     return viz.bar_panels(table, labels, {"training images/s": "train_images_per_second",
                                           "peak memory, training (MiB)": "peak_train_mb"})
@@ -309,10 +302,14 @@ def _histograms_of(method: Any, rgb: Tensor) -> tuple[Tensor, Tensor, dict[str, 
 
 
 def histogram_plot(method: Any, rgb: Tensor, n_pixels: int = 3) -> Figure:
-    """For the first image of ``rgb`` ``(B, 3, H, W)``: the predicted histograms of ``n_pixels`` pixels
-    (the least uncertain, the most and one between) of a histogram head, one row per pixel and a
-    column per axis, with vertical lines where each decoding of that axis lands and where the truth
-    is. ``method`` is a trained :class:`~colorlab.methods.larsson.Larsson` (not ``l2``)."""
+    """Plot a few pixels' predicted histograms, with where each decoding lands and where the truth is.
+
+    Args:
+        method: a trained :class:`~colorlab.methods.larsson.Larsson` with a ``lab`` or ``hue_chroma``
+            head (another raises ``ValueError``).
+        rgb: RGB ``(B, 3, H, W)`` in ``[0, 1]``; its first image is read.
+        n_pixels: how many pixels, from the least uncertain to the most by entropy.
+    """
     if method.args["head"] not in ("lab", "hue_chroma"):
         raise ValueError(f"histogram_plot draws the marginal heads (lab, hue_chroma); got {method.args['head']!r}")
     _, ab, hist = _histograms_of(method, rgb[:1])
@@ -358,10 +355,13 @@ def _bin_position(value: float, axis: Any) -> float:
 
 
 def certainty_plot(method: Any, rgb: Tensor, max_images: int = 4, eta: float = FADING_ETA) -> Figure:
-    """Per image of ``rgb`` (up to ``max_images``): the original, the hue's certainty ``|z|`` per
-    pixel (0: the hue histogram spread evenly round the circle, 1: one bin), and the chroma that
-    chromatic fading takes away from the median decoding (Lab units), the paper's and the released
-    code's, on one colour scale, for a ``hue_chroma`` model."""
+    """Plot, per image, the hue's certainty ``|z|`` and the chroma chromatic fading takes away.
+
+    Args:
+        method: a trained ``hue_chroma`` :class:`~colorlab.methods.larsson.Larsson` (else ``ValueError``).
+        rgb: RGB ``(B, 3, H, W)`` in ``[0, 1]``, up to ``max_images`` of it drawn.
+        eta: chromatic fading's η; the paper's and the released code's fading share one colour scale.
+    """
     if method.args["head"] != "hue_chroma":
         raise ValueError(f"certainty_plot needs the hue_chroma head; got {method.args['head']!r}")
     imgs = rgb[:max_images]

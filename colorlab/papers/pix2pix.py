@@ -1,21 +1,10 @@
-"""What source 003 and the pix2pix paper claim about colourisation, the rules that test it, and the
-measures and figures of a GAN's training and its colour distribution.
+"""Source 003's pix2pix claims, their rules, and how a GAN's training is read (notebook 06).
 
-* :data:`CLAIMS`: the adversarial term makes the colour distribution of the results closer to the
-  truth's than L1 alone (Isola et al. 2017, §4.2 and Fig. 7: histogram intersection of the ``a`` and
-  ``b`` marginals); it makes them more colourful; L1 alone is the more accurate per pixel.
-* :func:`test_histograms`, :func:`distribution_table`, :func:`distribution_plot`: the marginal
-  histograms of ``a`` and ``b`` pooled over a run's test set (the paper's form of the measure), their
-  intersection with the truth's and KL divergence, and the paper's log-probability plot. The
-  verdicts rest on the per-photo form (``hist_intersection``, ``hist_kl`` of
-  :func:`colorlab.metrics.evaluate`), which has an interval over photos and seeds.
-* :func:`discriminator_health` and :func:`training_plot`: whether the discriminator is neither
-  winning outright nor useless over the last quarter of training, and the curves of both losses,
-  the L1 term and the discriminator's accuracies.
-
-The paper's colourisation numbers are a perceptual study (Amazon Mechanical Turk "real vs fake"),
-and its histogram intersections are measured on Cityscapes labels → photos, not colourisation:
-there is nothing to set beside ours, so there are no published rows.
+:data:`CLAIMS` holds three claims: the adversarial term brings the colour distribution closer to
+the truth's, it makes the results more colourful, and L1 alone is the more accurate per pixel.
+:func:`test_set_histograms`, :func:`distribution_table` and :func:`distribution_plot` measure the colour
+distribution pooled over a test set; :func:`discriminator_health` and :func:`training_plot` read the
+training. There are no published rows. The claims, the measures and why: ``docs/methods/pix2pix.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]
@@ -39,9 +28,8 @@ from ..distributions import HIST_EDGES, ab_histograms, histogram_intersection, h
 from ..evidence import fmt, select
 from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "PAPER", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_histograms", "pooled_histograms",
-           "distribution_table",
-           "distribution_plot", "discriminator_health", "training_plot"]
+__all__ = ["CLAIMS", "PAPER", "ROWS", "DECODE", "D_WINS", "D_CHANCE", "TRUTH", "test_set_histograms",
+           "pooled_histograms", "distribution_table", "distribution_plot", "discriminator_health", "training_plot"]
 
 _SOURCE = "003"
 _NOTEBOOK = "06"
@@ -79,30 +67,65 @@ def _decisive(verdict: str, parts: Sequence[tuple[str, str]]) -> str:
 
 
 def gan_distribution(df: pd.DataFrame) -> Verdict:
-    """L1 + GAN minus L1 alone, paired on seeds and photos: histogram intersection with the truth's
-    (claimed > 0) and KL divergence from it (claimed < 0), of the ``a`` and ``b`` marginals per photo.
-    Reproduced when both intervals are on the claimed side."""
+    """Judge whether the adversarial term brings the colour distribution closer to the truth's.
+
+    L1 + GAN minus L1 alone, paired on seeds and photos, on the ``a`` and ``b`` marginals per photo:
+    the histogram intersection with the truth's (claimed above zero) and the KL divergence from it
+    (claimed below zero). Reproduced when both intervals are on the claimed side.
+
+    Args:
+        df: notebook 06's per-photo result rows (decoding :data:`DECODE`).
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> gan_distribution(rows).evidence
+        'rows missing: pix2pix/l1_gan/paper, pix2pix/l1/paper'
+    """
     if absent := _absent(df, "l1_gan", "l1"):
         return missing(*absent)
     inter = difference_of(df, "hist_intersection", _row("l1_gan"), _row("l1"))
     kl = difference_of(df, "hist_kl", _row("l1_gan"), _row("l1"))
     parts = ((verdict_of(inter, ">"), fmt(inter)), (verdict_of(kl, "<"), fmt(kl)))
     verdict = combine(*(v for v, _ in parts))
-    return Verdict(f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict, _decisive(verdict, parts))
+    return Verdict(f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict,
+                   _decisive(verdict, parts))
 
 
 def gan_colourful(df: pd.DataFrame) -> Verdict:
-    """L1 + GAN minus L1 alone on colourfulness (claimed > 0); the chroma ratio's difference shown."""
+    """Judge whether the results are more colourful with the adversarial term than with L1 alone.
+
+    L1 + GAN minus L1 alone on colourfulness, paired, claimed above zero; the chroma ratio's
+    difference is shown.
+
+    Args:
+        df: notebook 06's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     if absent := _absent(df, "l1_gan", "l1"):
         return missing(*absent)
     cf = difference_of(df, "colorfulness", _row("l1_gan"), _row("l1"))
     cr = difference_of(df, "chroma_ratio", _row("l1_gan"), _row("l1"))
-    return Verdict(f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"), fmt(cf, 1))
+    return Verdict(f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"),
+                   fmt(cf, 1))
 
 
 def l1_accurate(df: pd.DataFrame) -> Verdict:
-    """L1 alone minus L1 + GAN on AuC and on PSNR (each claimed > 0): reproduced when both are,
-    not reproduced when either lies below zero."""
+    """Judge whether L1 alone is the more accurate per pixel.
+
+    L1 alone minus L1 + GAN on AuC and on PSNR, each claimed above zero: reproduced when both are,
+    not reproduced when either lies below zero.
+
+    Args:
+        df: notebook 06's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     if absent := _absent(df, "l1", "l1_gan"):
         return missing(*absent)
     auc = difference_of(df, "auc", _row("l1"), _row("l1_gan"))
@@ -126,9 +149,25 @@ CLAIMS = (
 # ------------------------------------------------------------------- colour distributions
 
 
-def test_histograms(gt: Tensor, predictions: Mapping[str, Tensor], edges: tuple[float, ...] = HIST_EDGES) -> dict[str, Tensor]:
-    """The marginal histograms of ``a`` and ``b`` ``(2, K)`` pooled over a test set (pixel counts), of
-    the ground truth (:data:`TRUTH`) and of each prediction (label -> RGB ``(N, 3, H, W)`` in ``[0, 1]``)."""
+def test_set_histograms(gt: Tensor, predictions: Mapping[str, Tensor],
+                    edges: tuple[float, ...] = HIST_EDGES) -> dict[str, Tensor]:
+    """Count the marginal histograms of ``a`` and ``b`` pooled over a test set.
+
+    Args:
+        gt: the ground truth, RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        predictions: label -> RGB ``(N, 3, H, W)`` in ``[0, 1]``.
+        edges: the ``K + 1`` bin edges in Lab units.
+
+    Returns:
+        Label -> pixel counts ``(2, K)`` (``a``, ``b``), the truth's under :data:`TRUTH`.
+
+    Example:
+        >>> import torch
+        >>> rgb = torch.rand(2, 3, 4, 4)
+        >>> h = test_set_histograms(rgb, {"copy": rgb})
+        >>> sorted(h), tuple(h[TRUTH].shape), round(float(h[TRUTH][0].sum()))
+        (['copy', 'ground truth'], (2, 23), 32)
+    """
     out = {}
     for label, rgb in {TRUTH: gt, **predictions}.items():
         ab = rgb_to_lab(rgb.float().clamp(0, 1))[1]
@@ -137,9 +176,17 @@ def test_histograms(gt: Tensor, predictions: Mapping[str, Tensor], edges: tuple[
 
 
 def pooled_histograms(evaluation: Any, rows: Mapping[str, tuple[str, str]]) -> dict[str, Tensor]:
-    """:func:`test_histograms` of a whole test set from an evaluation's pooled counts
-    (:class:`colorlab.evaluate.Evaluation`: every test tile, not only those kept for figures):
-    the truth's (:data:`TRUTH`) and each row's (label -> ``(model label, decoding)``).
+    """Take :func:`test_set_histograms` of a whole test set from an evaluation's pooled counts.
+
+    The counts cover every test tile of :class:`colorlab.evaluate.Evaluation`, not only those kept
+    for figures.
+
+    Args:
+        evaluation: the evaluation, with its ``counts``.
+        rows: label -> ``(model label, decoding)``.
+
+    Returns:
+        Label -> pixel counts ``(2, K)``, the truth's under :data:`TRUTH`.
 
     Example:
         >>> import torch
@@ -156,9 +203,25 @@ def _norm(h: Tensor) -> Tensor:
 
 
 def distribution_table(runs: Sequence[Mapping[str, Tensor]]) -> pd.DataFrame:
-    """One row per prediction: the intersection with the truth's and the KL divergence from it of
-    the pooled ``a`` and ``b`` histograms (:func:`test_histograms` of each run), the mean over runs
-    (seeds) and, with several, the smallest and largest."""
+    """Tabulate each prediction's pooled colour distribution against the truth's.
+
+    Args:
+        runs: one :func:`test_set_histograms` per run (seed).
+
+    Returns:
+        One row per prediction: the intersection with the truth's and the KL divergence from it, of
+        the pooled ``a`` and ``b`` histograms; the mean over runs and, with several, the smallest and
+        largest (``_min``, ``_max``).
+
+    Raises:
+        ValueError: when no runs are given.
+
+    Example:
+        >>> import torch
+        >>> h = {TRUTH: torch.ones(2, 4), "flat": torch.ones(2, 4)}
+        >>> distribution_table([h])[["row", "intersection_a"]].values.tolist()
+        [['flat', 1.0]]
+    """
     if not runs:
         raise ValueError("distribution_table: no runs")
     rows = []
@@ -179,8 +242,15 @@ def distribution_table(runs: Sequence[Mapping[str, Tensor]]) -> pd.DataFrame:
 
 
 def distribution_plot(runs: Sequence[Mapping[str, Tensor]], edges: tuple[float, ...] = HIST_EDGES) -> Figure:
-    """The paper's Fig. 7 for colourisation: log probability of ``a`` and of ``b`` over the test sets
-    of all runs pooled, the truth's (black) and each prediction's."""
+    """Plot the paper's Fig. 7 for colourisation: the log probability of ``a`` and of ``b``.
+
+    Args:
+        runs: one :func:`test_set_histograms` per run; their test sets are pooled.
+        edges: the bin edges the histograms were counted with.
+
+    Returns:
+        The figure: two panels, the truth's line in black and one line per prediction.
+    """
     total = {k: sum(run[k] for run in runs) for k in runs[0]}
     centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
@@ -201,13 +271,25 @@ def distribution_plot(runs: Sequence[Mapping[str, Tensor]], edges: tuple[float, 
 
 
 def discriminator_health(histories: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per adversarial run (label -> loss history): the discriminator's mean accuracy on real and on
-    fake pairs over the last :data:`LAST_SHARE` of its steps, the share of all its steps at which it
-    was right on more than :data:`D_WINS` of both (``won_steps``), and a ``state`` of the last quarter:
-    ``wins outright`` (both above :data:`D_WINS`: the generator gets no useful gradient), ``useless``
-    (their mean at or below :data:`D_CHANCE`), ``one-sided`` (right on one kind, at or below chance on
-    the other: it calls nearly everything real, or fake) or ``balanced``. Runs without a discriminator
-    are left out."""
+    """Say whether each adversarial run's discriminator is neither winning outright nor useless.
+
+    Args:
+        histories: label -> loss history; runs without a discriminator are left out.
+
+    Returns:
+        One row per run: the discriminator's mean accuracy on real and on fake pairs over the last
+        :data:`LAST_SHARE` of its steps; ``won_steps``, the share of all steps at which it was right
+        on more than :data:`D_WINS` of both; and the last quarter's ``state``. The state is
+        ``wins outright`` (both above :data:`D_WINS`: the generator gets no useful gradient),
+        ``useless`` (their mean at or below :data:`D_CHANCE`), ``one-sided`` (right on one kind, at
+        or below chance on the other: it calls nearly everything real, or fake) or ``balanced``.
+
+    Example:
+        >>> h = pd.DataFrame({"step": [1, 2, 3, 4], "d_real_acc": [1.0] * 4, "d_fake_acc": [1.0] * 4,
+        ...                   "d_loss": [0.1] * 4, "g_gan": [3.0] * 4})
+        >>> discriminator_health({"L1 + GAN": h})[["run", "won_steps", "state"]].values.tolist()
+        [['L1 + GAN', 1.0, 'wins outright']]
+    """
     rows = []
     for label, h in histories.items():
         if "d_real_acc" not in h or h["d_real_acc"].isna().all():
@@ -230,9 +312,15 @@ def _smooth(v: pd.Series) -> pd.Series:
 
 
 def training_plot(histories: Mapping[str, pd.DataFrame]) -> Figure:
-    """Four panels over the steps (smoothed over a twentieth of the run): the generator's GAN term,
-    the L1 term (unweighted), the discriminator's loss, its accuracy on real (solid) and fake
-    (dashed) pairs, one line per run."""
+    """Plot a GAN's training curves, smoothed over a twentieth of the run, one line per run.
+
+    Args:
+        histories: label -> loss history.
+
+    Returns:
+        The figure: four panels over the steps: the generator's GAN term, the L1 term (unweighted),
+        the discriminator's loss, and its accuracy on real (solid) and fake (dashed) pairs.
+    """
     panels = (("g_gan", "generator: GAN term"), ("g_l1", "generator: L1 term (unweighted)"),
               ("d_loss", "discriminator: loss"), ("d_real_acc", "discriminator: accuracy, real — / fake --"))
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))

@@ -1,11 +1,9 @@
-"""Source 000's mechanism on data where the answer is known (notebook 00, the generated
-``ambiguous`` set): L2 regression averages two isoluminant colours and desaturates, while a
-classifier's mode keeps one of them.
+"""The positive control (notebook 00): source 000's mechanism on data where the answer is known.
 
-Where several colours are plausible for the same gray input, an L2 regression predicts their
-average, which is less saturated than any of them; a classifier's most probable bin is one of
-them. :mod:`colorlab.data.ambiguous` draws each textured square bluish or yellowish with
-probability 1/2, the two colours of equal L* and luma, so no gray-level cue tells them apart.
+On the generated ``ambiguous`` set (:mod:`colorlab.data.ambiguous`), each textured square is one of
+two isoluminant colours at random, so no gray-level cue tells them apart. An L2 regression should
+predict their average, which is desaturated, while a classifier's mode keeps one of them. The two
+claims and why the plain class head is judged: ``docs/methods/positive_control.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]
@@ -35,22 +33,45 @@ __all__ = ["CLAIMS", "PAPER", "regression_desaturates_on_control", "mode_keeps_a
 
 
 def regression_desaturates_on_control(df: pd.DataFrame) -> Verdict:
-    """On the positive control, where each shape is one of two isoluminant colours at random, the
-    L2 optimum is their average: the chroma ratio interval must lie below 1."""
+    """Judge whether L2 regression desaturates on the positive control.
+
+    Each shape is one of two isoluminant colours at random, so the L2 optimum is their average.
+    The ``yuv_regression`` ``l2`` row's chroma ratio interval must lie below 1
+    (:func:`~colorlab.papers.yuv_regression.desaturation`).
+
+    Args:
+        df: notebook 00's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> regression_desaturates_on_control(rows).evidence
+        'rows missing: yuv_regression/l2'
+    """
     return desaturation(df, ("l2",))
 
 
 def mode_keeps_a_true_colour_on_control(df: pd.DataFrame) -> Verdict:
-    """The positive control: the plain class head's mode is not desaturated (chroma ratio interval
-    above :data:`~colorlab.claims.NOT_DESATURATED_FROM`), the L2 head of the same network is (interval
-    below 1), and the paired difference of their chroma ratios is above zero.
+    """Judge whether the classifier's mode keeps a true colour while its L2 head desaturates.
 
-    The plain head (``class``), not the rebalanced one (``full``): at the control's size the
-    rebalanced model often never learns to use its input and predicts the rebalanced marginal of the
-    training pixels everywhere, whose most probable bin is a near tie between the gray of the lines
-    between the squares and a blue bin (17.2 % against 17.6 %), so its mode is gray or blue by the
-    chance of the trajectory, and differs between CPUs (docs/results.md, *Reproducibility*). The rebalanced
-    mode is shown beside it, not judged."""
+    Three parts, all needed: the plain class head's mode is not desaturated (chroma ratio interval
+    above :data:`~colorlab.claims.NOT_DESATURATED_FROM`); the L2 head of the same network is
+    (interval below 1); and the paired difference of their chroma ratios is above zero. The
+    rebalanced head's mode is shown, not judged (``docs/methods/positive_control.md`` says why).
+
+    Args:
+        df: notebook 00's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> mode_keeps_a_true_colour_on_control(rows).evidence
+        'rows missing: zhang/class/mode, zhang/l2'
+    """
     mode = {"method": "zhang", "variant": "class", "decode": "mode"}
     l2 = {"method": "zhang", "variant": "l2"}
     if select(df, **mode).empty or select(df, **l2).empty:

@@ -1,10 +1,8 @@
-"""Source 000 on boosting saturation afterwards (notebook 02): it closes the colourfulness gap of
-a desaturated result without adding information.
+"""Source 000 on boosting saturation afterwards (notebook 02).
 
-Source 000 ("Image colorization"): *it is possible to artificially increase the saturation of
-the obtained images to compensate for this but, since there is no additional information gain
-involved in this, this is also not the best way of tackling this problem*. The method is
-:mod:`colorlab.methods.saturation_boost`, applied to notebook 01's L1 models.
+One claim: boosting closes the colourfulness gap of a desaturated result without adding
+information. The method is :mod:`colorlab.methods.saturation_boost`, applied to notebook 01's L1
+models. The rule in words: ``docs/methods/saturation_boost.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]
@@ -36,12 +34,26 @@ __all__ = ["CLAIMS", "PAPER", "boosting_adds_no_information"]
 
 
 def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
-    """For the smallest boost above 1 in each space, paired with the unboosted output on the same
+    """Judge whether boosting raises colourfulness without adding accuracy.
+
+    For the smallest boost above 1 in each space, paired with the unboosted output on the same
     seeds and photos: colourfulness rises (interval above zero) while neither AuC nor PSNR rises
     beyond its margin (:data:`~colorlab.claims.AUC_MARGIN`, :data:`~colorlab.claims.PSNR_MARGIN`:
-    the whole interval below it). Not reproduced when colourfulness does not rise or accuracy does
-    (interval above zero); the precondition is a desaturated unboosted output (chroma ratio
-    interval below 1), else there is nothing to compensate and the claim is inconclusive."""
+    the whole interval below it). Not reproduced when colourfulness falls or accuracy rises
+    (interval above zero). The precondition is a desaturated unboosted output (chroma ratio
+    interval below 1); otherwise there is nothing to compensate, and the claim is inconclusive
+    unless a space's part is not reproduced.
+
+    Args:
+        df: notebook 02's per-photo result rows, with ``boost`` and ``space`` columns.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> boosting_adds_no_information(pd.DataFrame(columns=["method", "variant"])).evidence
+        'rows missing: saturation_boost rows with a boost column'
+    """
     d = select(df, method="saturation_boost")
     if d.empty or "boost" not in d:
         return missing("saturation_boost rows with a boost column")
@@ -67,7 +79,8 @@ def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
         else:
             v = INCONCLUSIVE
         verdicts.append(v)
-        parts.append(f"{variant} minus unboosted: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
+        parts.append(
+            f"{variant} minus unboosted: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
         decisive.append(f"{variant}: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}")
     if verdict_of(shift(ratio, 1.0), "<") != REPRODUCED and NOT_REPRODUCED not in verdicts:
         verdict = INCONCLUSIVE  # not desaturated to begin with: nothing to compensate

@@ -1,17 +1,10 @@
-"""What source 001 claims about its U-Net, the rules that test it, the cost of each head and the
-gallery of historical photographs.
+"""Source 001's claims about its U-Net, their rules, each head's cost and a gallery (notebook 04).
 
-* :data:`CLAIMS`: regression gives better results than classification (accuracy and colourfulness
-  gap; the source's setting has a pretrained encoder, so without one the rule's outcome is shown
-  but the verdict is inconclusive); regression is cheaper to train and to run; the class head's
-  decodings order by vividness as the mode, the annealed mean, the expectation.
-* :func:`measure_cost`: training and inference images per second and peak memory of each head,
-  measured (:func:`colorlab.cost.measure`), and :func:`cost_labels`, the columns they add to the
-  result rows the rules read.
-* :func:`gallery`: the historical photographs colourised by the regression model (the source's
-  choice) and the class head beside it; no ground truth, so no metric.
-
-The source publishes no numbers (its findings are in words), so there are no published rows.
+:data:`CLAIMS` holds three claims: regression gives better results than classification,
+regression is cheaper, and the class head's decodings order by vividness. :func:`measure_cost`
+measures each head's speed and memory, and :func:`cost_labels` adds them to the result rows.
+:func:`gallery` shows historical photographs colourised. The source publishes no numbers, so
+there are no published rows. The rules in words: ``docs/methods/unet.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]
@@ -73,14 +66,27 @@ def _encoder(df: pd.DataFrame) -> tuple[bool, str]:
 
 
 def regression_is_better(df: pd.DataFrame) -> Verdict:
-    """Regression minus each decoding of the class head, paired on seeds and photos: AuC and PSNR
-    higher, and the colourfulness gap to the truth smaller in size (``|gap|`` of the class head
+    """Judge whether regression gives better results than classification, however it is decoded.
+
+    Regression minus each decoding of the class head, paired on seeds and photos: AuC and PSNR
+    higher, and the colourfulness gap to the truth's smaller in size (``|gap|`` of the class head
     minus the regression's above zero). Reproduced when regression beats every decoding on all
-    three, not reproduced when some decoding beats it on one (twelve 95 % intervals with four
-    decodings, unadjusted: a strict test of "better than classification however decoded"); the
-    interval shown is the first comparison whose own verdict is the claim's. The source's finding was made with
-    an ImageNet-pretrained encoder: with a randomly initialised one the outcome is shown and the
-    verdict is inconclusive."""
+    three; not reproduced when some decoding beats it on one. The interval shown is the first
+    comparison whose own verdict is the claim's. The source's finding was made with an
+    ImageNet-pretrained encoder: with a randomly initialised one, the outcome is shown and the
+    verdict is inconclusive.
+
+    Args:
+        df: notebook 04's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> regression_is_better(rows).evidence
+        'rows missing: unet/regress, unet/class'
+    """
     decodes = _class_decodings(df)
     if select(df, **_REGRESS).empty or not decodes:
         return missing("unet/regress", "unet/class")
@@ -90,7 +96,8 @@ def regression_is_better(df: pd.DataFrame) -> Verdict:
         auc = difference_of(df, "auc", _REGRESS, _cls(d))
         psnr = difference_of(df, "psnr", _REGRESS, _cls(d))
         gap = difference_of(df, "colorfulness_abs_gap", _cls(d), _REGRESS)
-        tests += [(verdict_of(auc, ">"), f"AuC vs {d} {fmt(auc)}"), (verdict_of(psnr, ">"), f"PSNR vs {d} {fmt(psnr, 2)}"),
+        tests += [(verdict_of(auc, ">"), f"AuC vs {d} {fmt(auc)}"),
+                  (verdict_of(psnr, ">"), f"PSNR vs {d} {fmt(psnr, 2)}"),
                   (verdict_of(gap, ">"), f"|gap| vs {d} {fmt(gap, 1)}")]
         parts.append(f"vs {d}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB; |colourfulness gap| class minus "
                      f"regression {fmt(gap, 1)}")
@@ -111,11 +118,20 @@ def _ips(row: pd.Series, phase: str) -> stats.Interval:
 
 
 def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
-    """Training and inference images per second of the regression head against the class head's,
-    measured by :func:`measure_cost` with repeated timed steps: reproduced when, for both,
-    regression's 95 % interval lies wholly above the classification's, not reproduced when it lies
-    wholly below for either, inconclusive when they overlap or with fewer than
-    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged."""
+    """Judge whether regression is cheaper than classification, in images per second.
+
+    Training and inference images per second of the regression head against the class head's,
+    measured by :func:`measure_cost` with repeated timed steps. Reproduced when, for both,
+    regression's 95 % interval lies wholly above the classification's; not reproduced when it lies
+    wholly below for either; inconclusive when they overlap, or with fewer than
+    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged.
+
+    Args:
+        df: notebook 04's result rows, with the cost columns of :func:`cost_labels`.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     reg, cls = select(df, **_REGRESS), select(df, method="unet", variant="class")
     col = f"{COST_PREFIX}train_images_per_second"
     if reg.empty or cls.empty or col not in df or reg[col].isna().all() or cls[col].isna().all():
@@ -130,20 +146,35 @@ def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
                      f"(x{a[0] / b[0]:.2f})")
     mem = (f"peak memory training {r[COST_PREFIX + 'peak_train_mb']:.0f} vs {c[COST_PREFIX + 'peak_train_mb']:.0f} "
            f"MiB, inference {r[COST_PREFIX + 'peak_infer_mb']:.0f} vs {c[COST_PREFIX + 'peak_infer_mb']:.0f} MiB")
-    where = f"{r[COST_PREFIX + 'device']}, batch {int(r[COST_PREFIX + 'batch_size'])} of {int(r[COST_PREFIX + 'size'])}²"
+    where = (f"{r[COST_PREFIX + 'device']}, batch {int(r[COST_PREFIX + 'batch_size'])} of "
+             f"{int(r[COST_PREFIX + 'size'])}²")
     evidence = f"regression vs classification on {where}: " + "; ".join(parts) + f"; {mem}"
     if not r.get(COST_PREFIX + "isolated", False):
         evidence += " (memory measured in the notebook's own process: not each head's alone)"
     verdict, repeats = combine(*verdicts), int(min(r[COST_PREFIX + "repeats"], c[COST_PREFIX + "repeats"]))
     if repeats < MIN_REPEATS:
-        verdict, evidence = INCONCLUSIVE, evidence + f" ({repeats} timed repeat(s), fewer than {MIN_REPEATS}: no verdict)"
+        verdict, evidence = (INCONCLUSIVE,
+                             evidence + f" ({repeats} timed repeat(s), fewer than {MIN_REPEATS}: no verdict)")
     return Verdict(evidence, verdict, "; ".join(p.split(" (")[0] for p in parts))
 
 
 def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
-    """The class head's decodings, paired on seeds and photos: the mode more colourful than the
-    annealed mean, the annealed mean more colourful than the expectation. The sample's and the
-    truth's colourfulness are shown beside them."""
+    """Judge whether the class head's decodings order by vividness: mode, annealed mean, expectation.
+
+    Paired on seeds and photos: the mode is more colourful than the annealed mean, and the annealed
+    mean more colourful than the expectation. The sample's and the truth's colourfulness are shown.
+
+    Args:
+        df: notebook 04's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> decodings_order_by_vividness(rows).evidence
+        'rows missing: unet/class/mode, unet/class/annealed, unet/class/expectation'
+    """
     need = ("mode", "annealed", "expectation")
     absent = [f"unet/class/{d}" for d in need if select(df, **_cls(d)).empty]
     if absent:
@@ -178,31 +209,57 @@ CLAIMS: tuple[Claim, ...] = (
 
 def measure_cost(args: Mapping[str, Any], variants: Sequence[str] = ("regress", "class"), *, batch_size: int,
                  size: int, repeats: int = 5, devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
-    """Each variant's cost on each device (duplicates dropped), measured in a fresh process when
-    ``isolate`` (:func:`colorlab.cost.compare`): one row with the images per second of training and
-    inference and their 95 % bootstrap intervals over the ``repeats`` timed steps (none with one
-    repeat), and peak memory."""
+    """Measure each head's cost on each device (:func:`colorlab.cost.compare`).
+
+    Args:
+        args: the U-Net's arguments.
+        variants: the heads to measure.
+        batch_size: images per timed step.
+        size: the crop side in pixels.
+        repeats: timed steps.
+        devices: the devices; duplicates are dropped.
+        isolate: measure each in a fresh process.
+
+    Returns:
+        One row per head and device: the images per second of training and inference with their
+        95 % bootstrap intervals over the timed steps (none with one repeat), and peak memory.
+    """
     return cost.compare("unet", {v: (v, args) for v in variants}, batch_size=batch_size, size=size, repeats=repeats,
                         devices=devices, isolate=isolate)
 
 
 def cost_labels(table: pd.DataFrame, device: str) -> dict[str, dict[str, Any]]:
-    """``{variant: columns}`` for :meth:`colorlab.study.Study.evaluate`'s ``per_model``: the cost
-    measured on ``device`` (``cuda`` matches ``cuda:0``), each column prefixed with :data:`COST_PREFIX`.
+    """Turn the cost measured on one device into columns for each head's result rows.
+
+    Args:
+        table: the rows of :func:`measure_cost`.
+        device: the device whose rows to take (``cuda`` matches ``cuda:0``).
+
+    Returns:
+        ``{variant: columns}`` for :meth:`colorlab.study.Study.evaluate`'s ``per_model``, each
+        column prefixed with :data:`COST_PREFIX`.
 
     Example:
-        >>> t = pd.DataFrame([{"method": "unet", "variant": "regress", "device": "cpu", "train_images_per_second": 3.0}])
+        >>> row = {"method": "unet", "variant": "regress", "device": "cpu", "train_images_per_second": 3.0}
+        >>> t = pd.DataFrame([row])
         >>> cost_labels(t, "cpu")
         {'regress': {'cost_device': 'cpu', 'cost_train_images_per_second': 3.0}}
     """
     mine = cost.on_device(table, device)
     skip = ("method", "variant", "memory", "threads", "train_seconds", "infer_seconds")
-    return {r["variant"]: {COST_PREFIX + k: v for k, v in r.items() if k not in skip} for r in mine.to_dict("records")}
+    return {r["variant"]: {COST_PREFIX + k: v for k, v in r.items() if k not in skip}
+            for r in mine.to_dict("records")}
 
 
 def cost_plot(table: pd.DataFrame) -> Figure:
-    """Bars of training and inference images per second (with their intervals) and peak memory,
-    per head and device."""
+    """Plot bars of training and inference images per second, with their intervals, and peak memory.
+
+    Args:
+        table: the rows of :func:`measure_cost`.
+
+    Returns:
+        The figure, one bar per head and device in each panel.
+    """
     labels = [f"{r.variant}\n{r.device}" for r in table.itertuples()]
     panels = {"training images/s": "train_images_per_second", "inference images/s": "infer_images_per_second",
               "peak memory, training (MiB)": "peak_train_mb", "peak memory, inference (MiB)": "peak_infer_mb"}
@@ -212,11 +269,25 @@ def cost_plot(table: pd.DataFrame) -> Figure:
 # ------------------------------------------------------------------------------ the gallery
 
 
-def gallery(models: Mapping[str, tuple[Any, str]], images: ImageSet | Sequence[Any], *, max_side: int | None = 512,
-            device: str = "cpu", title: str | None = None) -> Figure:
-    """Each image of ``images`` (grayscale photographs: no ground truth) as the networks see it, then
-    colourised by each of ``models`` (``{"label": (method, decoding)}``), each at its own size up
-    to ``max_side``, titled by the set's names when it has them."""
+def gallery(models: Mapping[str, tuple[Any, str]], images: ImageSet | Sequence[Any], *,
+            max_side: int | None = 512, device: str = "cpu", title: str | None = None) -> Figure:
+    """Show photographs without ground truth as the networks see them, then colourised by each model.
+
+    Args:
+        models: ``{"label": (method, decoding)}``.
+        images: the photographs: an :class:`~colorlab.data.ImageSet` or RGB ``(3, H, W)`` images
+            (uint8 or in ``[0, 1]``).
+        max_side: each image is scaled down to this longer side; ``None`` keeps its size.
+        device: where to colourise.
+        title: the figure's title.
+
+    Returns:
+        The figure: a row for the input and one per model, titled by the set's names when it has
+        them.
+
+    Raises:
+        ValueError: when no models are given.
+    """
     if not models:
         raise ValueError("gallery: no models")
     rows: dict[str, list[Any]] = {}

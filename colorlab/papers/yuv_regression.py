@@ -1,10 +1,8 @@
-"""Sources 000 and 002 on regressing U and V (notebook 01): regression desaturates, and batch
-normalisation colours better than instance normalisation.
+"""Sources 000 and 002 on regressing U and V (notebook 01).
 
-Source 000 ("Image colorization") says that *direct regression of the U and V channel, e.g. via
-the L1-norm, yields de-saturated results*; source 002 ("colorize") trains its CNN in YUV with
-*batch normalisation instead of the instance normalisation used for style transfer*, because *we
-care about the relative brightness of images*. The method is :mod:`colorlab.methods.yuv_regression`.
+Two claims: regression of U and V desaturates, and batch normalisation colours better than
+instance normalisation. The method is :mod:`colorlab.methods.yuv_regression`. What the sources
+say and how each rule decides: ``docs/methods/yuv_regression.md``.
 
 Example:
     >>> [c.key for c in CLAIMS]
@@ -38,9 +36,23 @@ REGRESSION_ROWS = ("l1", "l2", "l1_instancenorm")
 
 
 def desaturation(df: pd.DataFrame, variants: tuple[str, ...]) -> Verdict:
-    """Each ``yuv_regression`` variant's chroma ratio against 1 (the truth): desaturated when the
-    whole interval is below 1, over-saturated when it is above; reproduced when every variant is
-    desaturated."""
+    """Judge whether regression rows desaturate: each variant's chroma ratio against 1, the truth's.
+
+    A variant is desaturated when its whole interval is below 1, over-saturated when above. The
+    claim is reproduced when every variant is desaturated. The colourfulness gap is shown beside it.
+
+    Args:
+        df: per-photo result rows.
+        variants: the ``yuv_regression`` variants to judge; those without rows are left out.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`; inconclusive when none of the variants has rows.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> desaturation(rows, ("l2",)).evidence
+        'rows missing: yuv_regression/l2'
+    """
     present = [v for v in variants if not select(df, method="yuv_regression", variant=v).empty]
     if not present:
         return missing(*(f"yuv_regression/{v}" for v in variants))
@@ -56,14 +68,37 @@ def desaturation(df: pd.DataFrame, variants: tuple[str, ...]) -> Verdict:
 
 
 def regression_desaturates(df: pd.DataFrame) -> Verdict:
-    """Every regression row's chroma ratio interval lies below 1 (notebook 01: L1, L2, and the
-    instance-norm ablation, all regressions of U and V)."""
+    """Judge source 000's claim: every regression row's chroma ratio interval lies below 1.
+
+    The rows are notebook 01's L1, L2 and the instance-norm ablation, all regressions of U and V
+    (:data:`REGRESSION_ROWS`).
+
+    Args:
+        df: notebook 01's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     return desaturation(df, REGRESSION_ROWS)
 
 
 def batchnorm_over_instancenorm(df: pd.DataFrame) -> Verdict:
-    """The paired AuC difference batch norm minus instance norm (same seeds, same photos) is
-    positive; PSNR's difference is shown beside it."""
+    """Judge source 002's claim: batch norm colours better than instance norm.
+
+    The paired AuC difference, batch norm minus instance norm on the same seeds and photos, must
+    be above zero. When AuC rises but PSNR falls measurably, the outcome is mixed: inconclusive.
+
+    Args:
+        df: notebook 01's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> batchnorm_over_instancenorm(rows).evidence
+        'rows missing: yuv_regression/l1, yuv_regression/l1_instancenorm'
+    """
     bn = {"method": "yuv_regression", "variant": "l1"}
     inn = {"method": "yuv_regression", "variant": "l1_instancenorm"}
     if select(df, **bn).empty or select(df, **inn).empty:

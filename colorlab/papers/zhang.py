@@ -1,15 +1,10 @@
-"""What Zhang et al. (2016) claim and publish, and the rows, table and figure that test it.
+"""Zhang et al.'s claims and Table 1, and the rows and figure that test them (notebook 03).
 
-* :data:`CLAIMS`: rebalancing gives more vivid colours and a higher rebalanced AuC; the annealed
-  mean lies between the mode's vividness and the mean's smoothness; classification gives more
-  colourful results than L2 regression. Each has a rule over notebook 03's rows.
-* :data:`PUBLISHED`: the paper's Table 1 (AuC of the ab-error CDF over thresholds 0..150, raw and
-  class-rebalanced, percent, ImageNet validation images, models trained on 1.3M ImageNet
-  images), as recorded in ``shared/reference/published.md`` (recalled, not re-read from the PDF),
-  its "full" row twice: beside our trained ``full`` and beside the authors' released weights
-  evaluated here (``zhang2016-released``, "not run" when they cannot be had).
-* :func:`table1`: our rows in its shape; :func:`temperature_sweep` and :func:`temperature_plot`:
-  the annealed mean at the paper's temperatures.
+:data:`CLAIMS` holds three claims, each with a rule over notebook 03's rows: rebalancing, the
+annealed mean, and classification against L2 regression. :data:`PUBLISHED` is the paper's Table 1.
+:func:`table1` puts our rows in its shape; :func:`temperature_sweep` and :func:`temperature_plot`
+show the annealed mean at the paper's temperatures. The claims, the table and where its values come
+from: ``docs/methods/zhang.md``.
 
 Example:
     >>> [p.label for p in PUBLISHED][:3]
@@ -54,14 +49,16 @@ def _table1_row(label: str, auc: float, rebal: float, match: Mapping[str, str]) 
     return Published(_SOURCE, label, {"auc": auc, "auc_rebal": rebal}, "03", dict(match), _MEASURED_ON, _PERCENT)
 
 
-#: Table 1 of the paper (:data:`PUBLISHED`): (label, AuC %, rebalanced AuC %) and the columns of our matching row.
+#: Table 1 of the paper: (label, AuC %, rebalanced AuC %) and the columns of our matching row. Its
+#: "full" row is there twice: beside our trained ``full`` and beside the authors' released weights.
 PUBLISHED: tuple[Published, ...] = (
     _table1_row("ground truth", 100.0, 100.0, {"method": "reference", "variant": "ground_truth"}),
     _table1_row("gray", 89.1, 58.0, {"method": "reference", "variant": "gray"}),
     _table1_row("random", 84.2, 57.3, {"method": "reference", "variant": "random"}),
     _table1_row("Zhang L2", 91.2, 64.4, {"method": "zhang", "variant": "l2"}),
     _table1_row("Zhang class", 91.6, 65.1, {"method": "zhang", "variant": "class", "decode": "annealed"}),
-    _table1_row("Zhang full (class + rebalancing)", 89.5, 67.3, {"method": "zhang", "variant": "full", "decode": "annealed"}),
+    _table1_row("Zhang full (class + rebalancing)", 89.5, 67.3,
+                {"method": "zhang", "variant": "full", "decode": "annealed"}),
     _table1_row("Zhang full, the released weights", 89.5, 67.3,
                 {"method": "zhang", "variant": "zhang2016-released", "decode": "annealed"}),
 )
@@ -77,10 +74,19 @@ def _eff_pixels(df: pd.DataFrame, match: dict[str, str]) -> float:
 
 
 def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str]:
-    """``(verdict, evidence, interval)`` of "row ``a`` has a higher rebalanced AuC than ``b``": the
-    paired interval of the pooled difference, but inconclusive below
-    :data:`~colorlab.claims.MIN_EFF_PIXELS` effective pixels per run or when the difference
-    changes sign with the prior's uniform mix (:data:`colorlab.metrics.AUC_PRIOR_MIXES`)."""
+    """Judge "row ``a`` has a higher rebalanced AuC than row ``b``" on the paired pooled difference.
+
+    Inconclusive below :data:`~colorlab.claims.MIN_EFF_PIXELS` effective pixels per run, or when
+    the difference changes sign with the prior's uniform mix (:data:`colorlab.metrics.AUC_PRIOR_MIXES`).
+
+    Args:
+        df: per-photo result rows.
+        a: the columns that find row ``a``.
+        b: the columns that find row ``b``.
+
+    Returns:
+        ``(verdict, evidence, interval)``, in words.
+    """
     diff = difference_of(df, "auc_rebal", a, b)
     by_mix = {sfx or "_1e-03": difference_of(df, f"auc_rebal{sfx}", a, b)[0]
               for sfx in MIX_SUFFIXES if f"auc_rebal{sfx}" in df}
@@ -98,9 +104,23 @@ def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str
 
 
 def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
-    """Full (rebalanced) minus plain classification, both decoded by the annealed mean, paired on
-    seeds and photos: colourfulness rises and the rebalanced AuC rises (see
-    :func:`rebalanced_auc_verdict`); the raw AuC is shown (the paper reports it falls)."""
+    """Judge whether class rebalancing gives more vivid colours and a higher rebalanced AuC.
+
+    Full (rebalanced) minus plain classification, both decoded by the annealed mean, paired on
+    seeds and photos: colourfulness rises, and the rebalanced AuC rises
+    (:func:`rebalanced_auc_verdict`). The raw AuC is shown; the paper reports that it falls.
+
+    Args:
+        df: notebook 03's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> rebalancing_is_more_vivid(rows).evidence
+        'rows missing: zhang/full/annealed, zhang/class/annealed'
+    """
     full = {"method": "zhang", "variant": "full", "decode": "annealed"}
     cls = {"method": "zhang", "variant": "class", "decode": "annealed"}
     if select(df, **full).empty or select(df, **cls).empty:
@@ -110,14 +130,28 @@ def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
     rebal, rebal_text, rebal_interval = rebalanced_auc_verdict(df, full, cls)
     evidence = (f"rebalanced minus plain classification: colourfulness {fmt(vivid, 1)}; {rebal_text}; "
                 f"raw AuC {fmt(raw)}")
-    return Verdict(evidence, combine(verdict_of(vivid, ">"), rebal), f"colourfulness {fmt(vivid, 1)} | {rebal_interval}")
+    return Verdict(evidence, combine(verdict_of(vivid, ">"), rebal),
+                   f"colourfulness {fmt(vivid, 1)} | {rebal_interval}")
 
 
 def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
-    """The annealed mean keeps the mode's vividness and the mean's smoothness: paired on seeds and
-    photos, it is more colourful than the mean (colourfulness annealed − mean above zero) and
-    smoother than the mode (ab roughness mode − annealed above zero). The evidence says where it
-    lies on each scale (0 = the mean, 1 = the mode)."""
+    """Judge whether the annealed mean keeps the mode's vividness and the mean's smoothness.
+
+    On the ``full`` model, paired on seeds and photos: the annealed mean is more colourful than the
+    mean (colourfulness annealed − mean above zero) and smoother than the mode (ab roughness mode −
+    annealed above zero). The evidence says where it lies on each scale (0: the mean, 1: the mode).
+
+    Args:
+        df: notebook 03's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+
+    Example:
+        >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
+        >>> annealed_mean_in_between(rows).evidence
+        'rows missing: zhang/full/mode, zhang/full/annealed, zhang/full/mean'
+    """
     rows = {d: {"method": "zhang", "variant": "full", "decode": d} for d in ("mode", "annealed", "mean")}
     absent = [f"zhang/full/{d}" for d, m in rows.items() if select(df, **m).empty]
     if absent:
@@ -141,8 +175,17 @@ def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
 
 
 def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
-    """Full classification (annealed mean) minus the L2 head on the same network, paired on seeds
-    and photos: colourfulness rises."""
+    """Judge whether classification is more colourful than L2 regression with the same network.
+
+    Full classification (annealed mean) minus the L2 head, paired on seeds and photos: colourfulness
+    rises. The chroma ratio's difference is shown.
+
+    Args:
+        df: notebook 03's per-photo result rows.
+
+    Returns:
+        The :class:`~colorlab.claims.Verdict`.
+    """
     l2 = {"method": "zhang", "variant": "l2"}
     full = {"method": "zhang", "variant": "full", "decode": "annealed"}
     if select(df, **l2).empty or select(df, **full).empty:
@@ -179,10 +222,18 @@ TABLE1_COLUMNS: dict[str, tuple[str, float]] = {
 
 
 def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Our rows in the shape of the paper's Table 1: rows ground truth, gray, random, L2, class,
-    full (both classification rows decoded by the annealed mean), columns AuC and rebalanced AuC
-    (pooled over the test set) in percent, colourfulness, its gap to
-    the truth and PSNR. Missing rows are left out, missing columns are NaN.
+    """Put our rows in the shape of the paper's Table 1.
+
+    Args:
+        table: the notebook's results table (one row per model and decoding).
+        digits: decimals to round to.
+
+    Returns:
+        One row per :data:`PUBLISHED` row we have (ground truth, gray, random, L2, class, full and
+        the released weights; the classification rows decoded by the annealed mean), indexed by
+        its label. Columns (:data:`TABLE1_COLUMNS`): AuC and rebalanced AuC, pooled over the test
+        set, in percent; colourfulness, its gap to the truth's, and PSNR. Missing rows are left
+        out; missing columns are NaN.
 
     Example:
         >>> table1(pd.DataFrame([{"method": "reference", "variant": "gray", "auc": 0.9}]))["AuC %"].to_dict()
@@ -198,19 +249,32 @@ def table1(table: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(out).set_index("method").round(digits)
 
 
-def temperature_sweep(study: Any, run: Any, trained: Any, temperatures: Iterable[float], *,
-                      prior: Tensor | None = None, bins: Tensor | None = None, variant: str = "full") -> pd.DataFrame:
-    """A trained class-head model decoded by the annealed mean at each temperature and scored on
-    ``run`` of ``study`` (:meth:`colorlab.study.Study.evaluate`, so the rows are kept per photo with
-    the run's others), labelled ``method='zhang_temperature_sweep'``, ``decode='T=...'``; returns
-    the run's rows.
+def temperature_sweep(study: Any, run: Any, trained: Any, temperatures: Iterable[float], *, prior: Tensor | None = None,
+                      bins: Tensor | None = None, variant: str = "full") -> pd.DataFrame:
+    """Score a trained class-head model decoded by the annealed mean at each temperature.
+
+    Each temperature is scored on ``run`` by :meth:`colorlab.study.Study.evaluate`, so the rows
+    are kept per photo with the run's others.
+
+    Args:
+        study: the notebook's :class:`colorlab.study.Study`.
+        run: the run to score on.
+        trained: the trained model (a ``zhang`` class head).
+        temperatures: the temperatures (the paper's: :data:`~colorlab.methods.zhang.PAPER_TEMPERATURES`).
+        prior: the training prior, for the rebalanced AuC.
+        bins: the prior's bins.
+        variant: the model's label in the rows.
+
+    Returns:
+        The run's rows, labelled ``method='zhang_temperature_sweep'`` and ``decode='T=...'``, with
+        a ``temperature`` column.
 
     Example:
         >>> import tempfile
         >>> from colorlab import study as st
         >>> from colorlab.methods import Trained, build
-        >>> s = st.start("03_x", dict(profile="smoke", data_spec="samples", device="cpu", crop=16, image_size=48,
-        ...                           max_tiles=1), root=tempfile.mkdtemp())
+        >>> params = dict(profile="smoke", data_spec="samples", device="cpu", crop=16, image_size=48, max_tiles=1)
+        >>> s = st.start("03_x", params, root=tempfile.mkdtemp())
         >>> run = s.datasets("lab")  # doctest: +ELLIPSIS
         samples ...
         >>> trained = Trained(build("zhang", "class", width=0.125), pd.DataFrame())
@@ -232,10 +296,18 @@ def temperature_plot(
     mode: Mapping[str, float] | None = None,
     reference: Mapping[str, float] | None = None,
 ) -> Figure:
-    """The annealed-mean sweep: each metric in ``ys`` against the temperature (rows of ``sweep``
-    with a ``temperature`` column), the mode (``T → 0``) drawn at 0 when given, the paper's
-    ``T = 0.38`` as a dotted line and the mean at ``T = 1`` labelled; ``reference`` draws the
-    ground truth's values.
+    """Plot the annealed-mean sweep: each metric against the temperature.
+
+    The paper's ``T = 0.38`` is a dotted line, and the mean at ``T = 1`` is labelled.
+
+    Args:
+        sweep: rows with a ``temperature`` column (:func:`temperature_sweep`, or their summary).
+        ys: the metrics, one panel each.
+        mode: the mode's value (``T → 0``) of each metric, drawn at 0.
+        reference: the ground truth's value of each metric.
+
+    Returns:
+        The figure.
 
     Example:
         >>> sweep = pd.DataFrame({"temperature": [1.0, 0.38], "colorfulness": [5.0, 9.0]})

@@ -1,33 +1,10 @@
-"""Global features fused into a colourisation CNN, RGB versus YUV output (source 002, "colorize",
-P. Saikko, after Iizuka et al. 2016 and Baldassarre et al. 2017; notebook 05).
+"""Global features fused into a colourisation CNN; RGB versus YUV output (notebook 05).
 
-* :mod:`.network`: the source's CNN (:class:`~.network.Colorizer`), the fusion layer and the two
-  global branches (ResNet-50 features, or a small network trained jointly from scratch).
-
-**Variants**, all with the source's mean squared error and Adam, Y in:
-
-============== ======= ============================================================
-variant        output  global features fused in the middle
-============== ======= ============================================================
-``rgb``        R, G, B none (the source's first network)
-``uv``         U, V    none
-``uv_fusion``  U, V    a global network trained jointly from scratch (Iizuka et al.)
-``uv_fusion_resnet`` U, V ResNet-50's pooled features, frozen (the source's)
-============== ======= ============================================================
-
-Normalisations have names: Y as is in ``[0, 1]`` and ``U/U_MAX, V/V_MAX`` out
-(:data:`colorlab.color.YUV`); the RGB output ``2·rgb − 1`` (:data:`RGB_TANH`, the tanh range). The
-RGB network is decoded two ways: ``chroma`` (its U, V joined with the input's own Y, like every
-other method) and ``rgb`` (its RGB as it is, what the source showed).
-
-**The global branches see the whole photo** (a dataset item's ``context``, its luminance scaled to
-``global_size²``; without one, the input itself scaled). With the ResNet-50 frozen its features of a
-training photo never change, so they are **computed once per training image** at the first
-training step after :meth:`Fusion.prepare` (the source's to-do: "precompute feature vectors") and
-looked up by the batch's image index; the tests check they equal computing them every step.
-``backbone_weights`` is ``imagenet`` (torchvision's; offline without a cached copy, random
-initialisation said on the terminal), ``random`` or a local file (:func:`colorlab.backbones.backbone`);
-every row records what ran (``backbone_weights``).
+Source 002 is "colorize" by P. Saikko, after Iizuka et al. 2016 and Baldassarre et al. 2017.
+:class:`Fusion` trains the source's CNN (:mod:`.network`) with a mean squared error and Adam, on Y,
+with R, G, B or U, V out, and optionally a fusion layer of global features from a network trained
+jointly or from ResNet-50. The global branch sees the whole photo. The variants table and how the
+frozen features are computed once: ``docs/methods/fusion.md``.
 
 Example:
     >>> m = Fusion("uv_fusion", base=4, residual_blocks=1, global_size=32).eval()
@@ -77,6 +54,9 @@ PRECOMPUTE_BATCH = 16
 class RgbTanh:
     """The RGB output convention: ``y = 2·rgb − 1`` in the tanh range ``[-1, 1]``.
 
+    Args:
+        name: the convention's name.
+
     Example:
         >>> RGB_TANH.decode(RGB_TANH.encode(torch.tensor([0.0, 0.25, 1.0]))).tolist()
         [0.0, 0.25, 1.0]
@@ -85,9 +65,11 @@ class RgbTanh:
     name: str = "rgb_tanh"
 
     def encode(self, rgb: Tensor) -> Tensor:
+        """Map RGB in ``[0, 1]`` to ``[-1, 1]``."""
         return rgb * 2.0 - 1.0
 
     def decode(self, y: Tensor) -> Tensor:
+        """Map ``[-1, 1]`` back to RGB in ``[0, 1]``."""
         return (y + 1.0) / 2.0
 
 
@@ -97,11 +79,27 @@ RGB_TANH = RgbTanh()
 class Fusion(Method):
     """Source 002's CNN with RGB or UV output and an optional fusion layer.
 
-    Args (all in :attr:`defaults`): ``base`` (width: ``base, 2·base, 4·base`` channels),
-    ``residual_blocks``, ``output`` (``'uv'`` or ``'rgb'``), ``fusion`` (``'none'``, ``'joint'``,
-    ``'resnet'``), ``backbone_weights`` and ``freeze_backbone`` (the ResNet-50 branch),
-    ``global_size`` (the side the global branch sees the photo at; Iizuka et al.: 224),
-    ``joint_dim`` (features of the joint branch), Adam's ``lr``, ``betas``, ``weight_decay``.
+    The RGB network has two decodings: ``'chroma'``, its U, V joined with the input's own Y like
+    every other method, and ``'rgb'``, its RGB as it is (what the source showed). A UV network has
+    ``'direct'``.
+
+    Args:
+        variant: ``'rgb'`` (the default), ``'uv'``, ``'uv_fusion'`` or ``'uv_fusion_resnet'``.
+        base: the width: ``base, 2·base, 4·base`` channels.
+        residual_blocks: residual blocks at 1/4 resolution.
+        output: ``'uv'`` or ``'rgb'`` (:data:`OUTPUTS`).
+        fusion: the global branch: ``'none'``, ``'joint'`` or ``'resnet'`` (:data:`GLOBAL_BRANCHES`).
+        backbone_weights: the ResNet-50 branch's weights: ``'imagenet'``, ``'random'`` or a file
+            (:func:`colorlab.backbones.backbone`).
+        freeze_backbone: keep the ResNet-50 branch frozen (the source's feature extractor).
+        global_size: the side the global branch sees the photo at (Iizuka et al.: 224).
+        joint_dim: features of the joint branch.
+        lr: Adam's learning rate.
+        betas: Adam's betas.
+        weight_decay: Adam's weight decay.
+
+    Raises:
+        ValueError: when ``base``, ``global_size`` or ``joint_dim`` is not a positive integer.
     """
 
     name = "fusion"
@@ -111,7 +109,8 @@ class Fusion(Method):
                 "backbone_weights": "imagenet", "freeze_backbone": True, "global_size": 224, "joint_dim": 256,
                 "lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0}
     variants = {
-        "rgb": Variant("R, G, B out, no global features (the source's first network)", {"output": "rgb", "fusion": "none"}),
+        "rgb": Variant("R, G, B out, no global features (the source's first network)",
+                       {"output": "rgb", "fusion": "none"}),
         "uv": Variant("U, V out, no global features", {"output": "uv", "fusion": "none"}),
         "uv_fusion": Variant("U, V out, fused with a global network trained jointly from scratch (Iizuka et al.)",
                              {"output": "uv", "fusion": "joint"}),
@@ -142,8 +141,10 @@ class Fusion(Method):
 
     @property
     def backbone_weights(self) -> str | None:
-        """How the ResNet-50 branch was initialised (``imagenet``, ``file:...``, ``random (asked)``,
-        ``random (offline fallback)``; kept in the checkpoint), ``None`` without one."""
+        """How the ResNet-50 branch was initialised, as the checkpoint keeps it; ``None`` without one.
+
+        One of ``imagenet``, ``file:...``, ``random (asked)`` or ``random (offline fallback)``.
+        """
         return self.glob.backbone.weights if isinstance(self.glob, ResNetGlobal) else None
 
     @property
@@ -152,6 +153,7 @@ class Fusion(Method):
         return isinstance(self.glob, ResNetGlobal) and self.glob.backbone.semantic
 
     def provenance(self) -> dict[str, Any]:
+        """Return the ResNet-50 branch's weights as loaded (part of the checkpoint key); ``{}`` without one."""
         return {"backbone_weights": self.backbone_weights} if self.backbone_weights is not None else {}
 
     @property
@@ -162,8 +164,18 @@ class Fusion(Method):
     # -------------------------------------------------------------------------- training
 
     def prepare(self, train_set: ColorDataset, cache_dir: str | Path | None = None) -> dict[str, Any]:
-        """With a frozen ResNet-50 and a training set whose items carry the whole photo
-        (``context``): remember it, so the first training step computes each photo's features once."""
+        """Remember the training photos, so that their frozen features are computed once.
+
+        The first training step computes them. Only with a frozen ResNet-50 and a training set whose
+        items carry the whole photo (``context``); otherwise the features are computed every step.
+
+        Args:
+            train_set: the training split.
+            cache_dir: unused.
+
+        Returns:
+            ``{"global_features": how they are computed}``, or ``{}`` without a frozen ResNet-50.
+        """
         self._pending, self._table = None, None
         if not self.precomputes:
             return {}
@@ -184,8 +196,17 @@ class Fusion(Method):
         return torch.cat(feats)
 
     def global_features(self, context: Tensor) -> Tensor:
-        """The global branch's features ``(B, D)`` of luminance ``(B, 1, h, w)`` (the whole photo),
-        scaled to ``global_size²`` first."""
+        """Compute the global branch's features of the whole photo.
+
+        Args:
+            context: luminance ``(B, 1, h, w)`` in ``[0, 1]``, scaled to ``global_size²`` first.
+
+        Returns:
+            ``(B, D)``.
+
+        Raises:
+            ValueError: when the method has no global branch.
+        """
         if self.glob is None:
             raise ValueError(f"{self.name} ({self.variant}) has no global branch")
         return self.glob(scale_context(context.float(), self.args["global_size"]))
@@ -203,12 +224,19 @@ class Fusion(Method):
         return {"net": self.adam((p for p in self.parameters() if p.requires_grad), mode)}
 
     def loss(self, batch: Mapping[str, Any]) -> Tensor:
-        """Mean squared error of the normalised output: U, V (``U/U_MAX``, ``V/V_MAX``) or ``2·rgb − 1``."""
+        """Return the mean squared error of the normalised output.
+
+        The output is U, V (``U/U_MAX``, ``V/V_MAX``) or ``2·rgb − 1``.
+
+        Raises:
+            KeyError: when the batch lacks ``"Y"``, ``"uv"`` or ``"rgb"`` (a dataset built in Lab).
+        """
         absent = [k for k in ("Y", "uv", "rgb") if k not in batch]
         if absent:
             raise KeyError(f"batch lacks {absent}; build the dataset with space='yuv'")
         out = self.net(batch["Y"].float(), self._batch_features(batch)).float()
-        target = RGB_TANH.encode(batch["rgb"].float()) if self.args["output"] == "rgb" else self.norm.encode_chroma(batch["uv"].float())
+        target = (RGB_TANH.encode(batch["rgb"].float()) if self.args["output"] == "rgb"
+                  else self.norm.encode_chroma(batch["uv"].float()))
         return F.mse_loss(out, target)
 
     # ------------------------------------------------------------------------ colourising
@@ -218,15 +246,27 @@ class Fusion(Method):
         return ("chroma", "rgb") if self.args["output"] == "rgb" else ("direct",)
 
     def row_labels(self, decode: str, **options: Any) -> dict[str, Any]:
-        return {"output": self.args["output"], "fusion": self.args["fusion"], "backbone_weights": self.backbone_weights}
+        return {"output": self.args["output"], "fusion": self.args["fusion"],
+                "backbone_weights": self.backbone_weights}
 
     def _output(self, lum: Tensor, context: Tensor | None) -> Tensor:
         g = None if self.glob is None else self.global_features(lum if context is None else context)
         return self.net(lum, g).float()
 
     def predict_chroma(self, lum: Tensor, decode: str, context: Tensor | None = None, **options: Any) -> Tensor:
-        """U, V ``(B, 2, H, W)``: the UV head's, or the U, V of the RGB head's colours; the global
-        branch sees ``context`` (the whole photo), else ``lum``."""
+        """Predict U, V: the UV head's, or the U, V of the RGB head's colours.
+
+        Args:
+            lum: ``Y`` ``(B, 1, H, W)`` in ``[0, 1]``, sides multiples of 4.
+            decode: the decoding (the same U, V for each).
+            context: the whole photo's luminance for the global branch; ``None`` gives it ``lum``.
+
+        Returns:
+            U, V ``(B, 2, H, W)`` in natural units.
+
+        Raises:
+            TypeError: for any other decoding option.
+        """
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
         out = self._output(lum, context)
@@ -236,9 +276,22 @@ class Fusion(Method):
 
     @torch.no_grad()
     def colorize(self, batch: Mapping[str, Any] | Tensor, decode: str | None = None, **options: Any) -> Tensor:
-        """As :meth:`Method.colorize`; the global branch sees the batch's ``context`` (its photos,
-        whole) when it has one, else the input. ``decode='rgb'`` returns the RGB head's colours as
-        they are, luminance included."""
+        """Colourise as :meth:`Method.colorize` does, the global branch seeing the whole photos.
+
+        Args:
+            batch: as :meth:`Method.colorize` takes it; its ``"context"``, when it has one, is what
+                the global branch sees, else the input.
+            decode: one of :attr:`decodings`; ``'rgb'`` returns the RGB head's colours as they are,
+                luminance included.
+            **options: none are taken.
+
+        Returns:
+            RGB ``(B, 3, H, W)`` in ``[0, 1]``.
+
+        Raises:
+            ValueError: for an unknown decoding.
+            TypeError: for any decoding option.
+        """
         decode = self.check_decode(decode)
         lum = self.luminance(batch)
         context = batch["context"].float() if isinstance(batch, Mapping) and "context" in batch else lum

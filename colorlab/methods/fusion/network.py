@@ -1,33 +1,11 @@
 """Source 002's colourisation CNN, the fusion layer and the two global branches.
 
-**The colouriser** (:class:`Colorizer`) is the source's network (psaikko/colorize, after Johnson et
-al.'s style-transfer network, with batch norm): a 9×9 convolution, two stride-2 3×3 convolutions
-(to 1/4 resolution, ``4·base`` channels), residual blocks (:data:`RESIDUAL_BLOCKS` in the source),
-two stride-2 transposed 3×3 convolutions back to full resolution and a 9×9 convolution with batch
-norm and tanh to the output: ``U, V`` (2 channels) or ``R, G, B`` (3). Each convolution but the
-last is followed by batch norm and ReLU. The source pads the input by 40 pixels (reflection) and
-lets each residual block's unpadded convolutions crop it; here the residual convolutions pad by
-reflection instead, which keeps the output the input's size without the margin.
-
-**The fusion layer** (:class:`FusionLayer`, Iizuka et al. 2016; Baldassarre et al. 2017 the same
-with Inception-ResNet-v2 embeddings) sits in the middle, after the encoder at 1/4 resolution: a
-global feature vector ``g`` ``(B, D)`` is copied onto every pixel, concatenated with the local
-features and mixed by a 1×1 convolution with batch norm and ReLU. It is computed as
-``W_x x + W_g g`` broadcast over the pixels, the same function as the 1×1 convolution over the
-concatenation without building the tiled tensor (:meth:`FusionLayer.as_conv` gives that
-convolution; the tests check they agree).
-
-**The global branches** see the whole photo's luminance scaled to ``global_size²`` (the ``context``
-of a dataset item, :class:`colorlab.data.ColorDataset`), not the crop:
-
-* :class:`ResNetGlobal`: torchvision's ResNet-50, classifier dropped, its 2048 pooled features,
-  on the gray image replicated to three channels and normalised by ImageNet's mean and std
-  (:func:`colorlab.color.imagenet_gray`, what the pretrained weights expect); frozen by default
-  (the source's "feature extractor"), and then kept in eval mode.
-* :class:`JointGlobal`: a small CNN trained jointly from scratch (Iizuka et al. train their global
-  network with the rest): four stride-2 3×3 convolutions with batch norm and ReLU, average pooled,
-  a linear layer and ReLU to ``dim`` features. It needs no pretrained weights, so the fusion
-  claim can be measured offline too.
+:class:`Colorizer` is the source's network (psaikko/colorize, after Johnson et al.'s
+style-transfer network, with batch norm). :class:`FusionLayer` tiles a global feature vector onto
+every pixel of its middle layer (Iizuka et al. 2016). The global vector comes from
+:class:`ResNetGlobal` (ResNet-50's pooled features) or :class:`JointGlobal` (a small network trained
+jointly). Both see the whole photo, scaled by :func:`scale_context`. The layers in detail:
+``docs/methods/fusion.md``.
 
 Example:
     >>> net = Colorizer(base=4, out_channels=2, residual_blocks=1, global_dim=8)
@@ -46,7 +24,8 @@ from torch import Tensor, nn
 from ...backbones import backbone
 from ...color import imagenet_gray
 
-__all__ = ["INPUT_MULTIPLE", "RESIDUAL_BLOCKS", "RESNET_DIM", "FusionLayer", "Colorizer", "JointGlobal", "ResNetGlobal"]
+__all__ = ["INPUT_MULTIPLE", "RESIDUAL_BLOCKS", "RESNET_DIM", "FusionLayer", "Colorizer", "JointGlobal",
+           "ResNetGlobal"]
 
 #: The encoder's two stride-2 convolutions: H and W must be multiples of 4.
 INPUT_MULTIPLE = 4
@@ -79,8 +58,22 @@ class _Residual(nn.Module):
 
 
 class FusionLayer(nn.Module):
-    """``relu(bn(conv1x1(cat(x, tile(g)))))`` for local features ``x`` ``(B, C, h, w)`` and a global
-    vector ``g`` ``(B, D)``, computed without tiling.
+    """The fusion layer: ``relu(bn(conv1x1(cat(x, tile(g)))))``, computed without tiling.
+
+    It is computed as ``W_x x + W_g g`` broadcast over the pixels: the same function as the 1×1
+    convolution over the concatenation, without building the tiled tensor (:meth:`as_conv` gives
+    that convolution).
+
+    Args:
+        channels: ``C``, the local features' channels, in and out.
+        global_dim: ``D``, the global vector's length.
+
+    Raises:
+        ValueError: in ``forward``, when ``g`` is not ``(B, D)``.
+
+    Shape:
+        - Input: local features ``x`` ``(B, C, h, w)`` and a global vector ``g`` ``(B, D)``.
+        - Output: ``(B, C, h, w)``.
 
     Example:
         >>> f = FusionLayer(4, 3).eval()
@@ -98,11 +91,12 @@ class FusionLayer(nn.Module):
 
     def forward(self, x: Tensor, g: Tensor) -> Tensor:
         if g.ndim != 2 or g.shape[0] != x.shape[0] or g.shape[1] != self.glob.in_features:
-            raise ValueError(f"fusion: global features must be ({x.shape[0]}, {self.glob.in_features}); got {tuple(g.shape)}")
+            raise ValueError(
+                f"fusion: global features must be ({x.shape[0]}, {self.glob.in_features}); got {tuple(g.shape)}")
         return torch.relu(self.norm(self.local(x) + self.glob(g.to(x.dtype))[:, :, None, None]))
 
     def as_conv(self) -> nn.Conv2d:
-        """The 1×1 convolution over ``cat(x, tile(g))`` that this layer computes (a copy)."""
+        """Return the 1×1 convolution over ``cat(x, tile(g))`` that this layer computes (a copy)."""
         c, d = self.local.out_channels, self.glob.in_features
         conv = nn.Conv2d(c + d, c, 1).to(self.local.weight)
         with torch.no_grad():
@@ -112,9 +106,29 @@ class FusionLayer(nn.Module):
 
 
 class Colorizer(nn.Module):
-    """The source's CNN: ``Y`` ``(B, 1, H, W)`` in ``[0, 1]`` (and global features ``(B, D)`` when
-    built with ``global_dim``) to ``out_channels`` in ``[-1, 1]`` ``(B, out_channels, H, W)``; ``H``
-    and ``W`` multiples of :data:`INPUT_MULTIPLE`."""
+    """The source's CNN, with a fusion layer in the middle when built with ``global_dim``.
+
+    A 9×9 convolution, two stride-2 3×3 convolutions to 1/4 resolution, the fusion layer, residual
+    blocks, two stride-2 transposed 3×3 convolutions back to full resolution, and a 9×9 convolution
+    with batch norm and tanh. The other convolutions are followed by batch norm and ReLU (the second
+    of each residual block by batch norm alone). The residual convolutions pad by reflection.
+
+    Args:
+        base: the width: ``base, 2·base, 4·base`` channels.
+        out_channels: 2 (U, V) or 3 (R, G, B).
+        residual_blocks: residual blocks at 1/4 resolution (:data:`RESIDUAL_BLOCKS` in the source).
+        global_dim: ``D``, the global features' length; ``None`` for no fusion layer.
+
+    Raises:
+        ValueError: for ``base < 1``, ``residual_blocks < 0`` or ``out_channels`` not 2 or 3; in
+            ``forward``, for a bad input shape, or global features given without a fusion layer
+            or missing with one.
+
+    Shape:
+        - Input: ``Y`` ``(B, 1, H, W)`` in ``[0, 1]``, ``H`` and ``W`` multiples of
+          :data:`INPUT_MULTIPLE`; global features ``(B, D)`` with a fusion layer.
+        - Output: ``(B, out_channels, H, W)`` in ``[-1, 1]``.
+    """
 
     def __init__(self, base: int = 32, out_channels: int = 2, residual_blocks: int = RESIDUAL_BLOCKS,
                  global_dim: int | None = None) -> None:
@@ -123,7 +137,8 @@ class Colorizer(nn.Module):
             raise ValueError(f"Colorizer: base >= 1, residual_blocks >= 0 and 2 or 3 outputs; got base={base}, "
                              f"residual_blocks={residual_blocks}, out_channels={out_channels}")
         b = base
-        self.encoder = nn.Sequential(_conv(1, b, WIDE_KERNEL), _conv(b, 2 * b, stride=2), _conv(2 * b, 4 * b, stride=2))
+        self.encoder = nn.Sequential(_conv(1, b, WIDE_KERNEL), _conv(b, 2 * b, stride=2),
+                                     _conv(2 * b, 4 * b, stride=2))
         self.fusion = FusionLayer(4 * b, global_dim) if global_dim else None
         self.middle = nn.Sequential(*(_Residual(4 * b) for _ in range(residual_blocks)))
         self.decoder = nn.Sequential(_up(4 * b, 2 * b), _up(2 * b, b))
@@ -144,8 +159,22 @@ class Colorizer(nn.Module):
 
 
 def scale_context(context: Tensor, size: int) -> Tensor:
-    """The global branch's view: a luminance image ``(B, 1, h, w)`` scaled to ``(B, 1, size, size)``
-    (as is when it already has that size)."""
+    """Scale a luminance image to the global branch's view, bilinearly with antialiasing.
+
+    Args:
+        context: luminance ``(B, 1, h, w)``.
+        size: the side of the view.
+
+    Returns:
+        ``(B, 1, size, size)``; ``context`` itself when it already has that size.
+
+    Raises:
+        ValueError: for an input that is not ``(B, 1, h, w)``.
+
+    Example:
+        >>> scale_context(torch.rand(2, 1, 40, 60), 32).shape
+        torch.Size([2, 1, 32, 32])
+    """
     if context.ndim != 4 or context.shape[1] != 1:
         raise ValueError(f"a global branch takes the luminance as (B, 1, H, W); got {tuple(context.shape)}")
     if tuple(context.shape[-2:]) == (size, size):
@@ -154,8 +183,19 @@ def scale_context(context: Tensor, size: int) -> Tensor:
 
 
 class JointGlobal(nn.Module):
-    """Global features learnt with the colouriser: ``(B, 1, S, S)`` luminance in ``[0, 1]`` to
-    ``(B, dim)``."""
+    """Global features learnt with the colouriser, from scratch (Iizuka et al.).
+
+    Four stride-2 3×3 convolutions with batch norm and ReLU, average pooled, then a linear layer
+    and ReLU. It needs no pretrained weights.
+
+    Args:
+        base: the width: ``base, 2·base, 4·base, 8·base`` channels.
+        dim: the features' length.
+
+    Shape:
+        - Input: luminance ``(B, 1, S, S)`` in ``[0, 1]``.
+        - Output: ``(B, dim)``.
+    """
 
     def __init__(self, base: int = 32, dim: int = 256) -> None:
         super().__init__()
@@ -169,9 +209,20 @@ class JointGlobal(nn.Module):
 
 
 class ResNetGlobal(nn.Module):
-    """ResNet-50's pooled features of the gray image: ``(B, 1, S, S)`` luminance in ``[0, 1]`` (a YUV
-    ``Y``, the gray's sRGB value) to ``(B, 2048)``; ``weights`` as :func:`colorlab.backbones.backbone`
-    takes them. Frozen: no gradients and batch norm in eval mode whatever the module's mode."""
+    """ResNet-50's pooled features of the gray image, its classifier dropped.
+
+    The gray image is replicated to three channels and normalised by ImageNet's mean and std
+    (:func:`colorlab.color.imagenet_gray`), as the pretrained weights expect.
+
+    Args:
+        weights: ``'imagenet'``, ``'random'`` or a file, as :func:`colorlab.backbones.backbone`
+            takes them.
+        frozen: no gradients, and batch norm in eval mode whatever the module's mode.
+
+    Shape:
+        - Input: luminance ``(B, 1, S, S)`` in ``[0, 1]`` (a YUV ``Y``, the gray's sRGB value).
+        - Output: ``(B, 2048)``.
+    """
 
     dim = RESNET_DIM
 

@@ -1,47 +1,10 @@
-"""Larsson, Maire and Shakhnarovich 2016, "Learning Representations for Automatic Colorization"
-(ECCV; arXiv:1603.06668; source 004; notebook 07): VGG-16 hypercolumns predicting a colour histogram
-for every pixel.
+"""Larsson, Maire and Shakhnarovich (2016), "Learning Representations for Automatic Colorization".
 
-* :mod:`.network`: the fully convolutional VGG-16 (fc8 discarded, fc6 and fc7 as convolutions), the
-  hypercolumn read at chosen pixels, the per-pixel head;
-* :mod:`.histograms`: the binned axes (Lab at Gaussian quantiles, hue, chroma), one-hot targets and
-  the decodings (sample, mode, median, expectation, the complex hue expectation, chromatic fading);
-
-**Training** (§3.2, §3.4): the gray image through the trunk; at ``samples`` pixels per image drawn
-at random (the official training net reads 128 per image) the hypercolumn is read and the head
-predicts there; the loss is the KL divergence from the one-hot ground-truth histogram (``R = 1``),
-i.e. ``-log p`` of the true bin. ``sampling="dense"`` reads every pixel instead, the same function
-at a higher cost, for the measured comparison. Adam (the official solver is SGD with momentum
-0.9, lr 1e-3, weight decay 5e-4, over two million iterations; this study's budgets are hundreds).
-
-**Heads** (the variants, the same trunk, budget and seeds):
-
-=============== ==================================================================== ==============================
-variant         output, loss                                                         decodings (default first)
-=============== ==================================================================== ==============================
-``l2``          ab / 110, mean squared error (the paper's regression baseline)         direct
-``lab``         a and b marginals, K = 32 each at Gaussian quantiles; KL_a + KL_b    expectation, median, mode,
-                                                                                     sample
-``lab_joint``   the ab joint, 16 × 16 cells at Gaussian quantiles; KL                  expectation, mode, sample
-``hue_chroma``  hue and chroma marginals, K = 32 each; KL_C + λ_H · C · KL_H, λ_H = 5  median_fading, median,
-                (the hue term weighted by the pixel's chroma in [0, 1])              expectation, mode, sample,
-                                                                                     two fading controls, released
-=============== ==================================================================== ==============================
-
-For ``hue_chroma`` (:data:`HUE_CHROMA`), ``median`` is the chroma's median with the hue's complex
-expectation, ``expectation`` the chroma's expectation with it, ``median_fading`` the first with
-chromatic fading as the paper states it (η = 0.03, :func:`~.histograms.chromatic_fading`),
-``released`` the released code's default decoding (gustavla/autocolorize's ``median-expectation-cf``:
-the centre of the chroma's median bin, and fading with ``|z|`` averaged over the K bins, a K times
-higher threshold; on Lab's hue and chroma, not its HSV-like ones); ``mode`` and ``sample`` take both
-axes' mode or a draw. ``median_fading_uniform`` and ``released_uniform`` are the controls the fading
-is judged against: the same share of each image's chroma taken away, evenly from every pixel.
-
-**The trunk's weights** (``backbone_weights``): at ``width = 1``, torchvision's ImageNet VGG-16-BN
-(from the cache or downloaded; offline, random initialisation said on the terminal), a local file,
-or ``random``; a narrower trunk (``width < 1``, the quick profile) has no pretrained weights and
-takes ``random``. Every row records which ran; :attr:`Larsson.pretrained` says whether it has
-ImageNet semantics.
+ECCV 2016, arXiv:1603.06668; source 004; notebook 07. VGG-16 hypercolumns predict a colour
+histogram for every pixel. :class:`Larsson` is the method; :mod:`.network` holds the trunk, the
+hypercolumn and the head, and :mod:`.histograms` the binned axes and every decoding. The heads
+(``l2``, ``lab``, ``lab_joint``, ``hue_chroma``) share the trunk, budget and seeds. The training,
+the heads table and the decodings: ``docs/methods/larsson.md``.
 
 Example:
     >>> m = Larsson("hue_chroma", width=1 / 16, backbone_weights="random").eval()
@@ -109,11 +72,20 @@ HEADS = {"l2": 2, "lab": 2 * K_MARGINAL, "lab_joint": K_JOINT * K_JOINT, "hue_ch
 
 
 class Reading(NamedTuple):
-    """How a hue/chroma decoding reads the two histograms: ``chroma`` (``median``, ``median_bin``,
-    ``expectation``, ``mode`` or ``sample``), ``hue`` (``expectation``, ``mode`` or ``sample``),
-    chromatic ``fading`` (``None``, ``"paper"`` or ``"released"``) and whether, instead of fading
-    where the hue is uncertain, the same share of each image's chroma is taken away evenly from
-    every pixel (``uniform``: the control the fading is judged against)."""
+    """How a hue/chroma decoding reads the two histograms.
+
+    Args:
+        chroma: how the chroma is read: ``median``, ``median_bin``, ``expectation``, ``mode`` or
+            ``sample``.
+        hue: how the hue is read: ``expectation`` (the complex one), ``mode`` or ``sample``.
+        fading: chromatic fading: ``None``, ``"paper"`` or ``"released"`` (``|z| / K``).
+        uniform: instead of fading where the hue is uncertain, take the same share of each image's
+            chroma away evenly from every pixel: the control the fading is judged against.
+
+    Example:
+        >>> HUE_CHROMA["median_fading"]
+        Reading(chroma='median', hue='expectation', fading='paper', uniform=False)
+    """
 
     chroma: str
     hue: str
@@ -147,14 +119,28 @@ def _read(how: str, p: Tensor, axis: Axis, generator: torch.Generator | None) ->
 class Larsson(Method):
     """Larsson et al.'s hypercolumn network and its heads.
 
-    Args (all in :attr:`defaults`): ``width`` (the trunk's and head's channel multiplier; 1 is
-    VGG-16), ``head`` (see :data:`HEADS`), ``layers`` (the hypercolumn's, :data:`LAYERS`),
-    ``samples`` (pixels read per training image), ``sampling`` (``"sparse"`` or ``"dense"``),
-    ``backbone_weights`` (``"imagenet"``, ``"random"`` or a file; not ``"imagenet"`` below width 1),
-    ``dropout`` (fc6, fc7 and the head's hidden layer, official 0.5), ``lambda_hue`` (λ_H), ``sigma``
-    (of the Lab bins' Gaussian), Adam's ``lr``, ``betas``, ``weight_decay``. Decoding options (they
-    change no weights, so they are not arguments and do not key a checkpoint): ``eta`` (chromatic
-    fading's η), ``chunk`` (pixels read at a time), ``seed`` (the sample's draw).
+    The decoding options ``eta`` (chromatic fading's η), ``chunk`` (pixels read at a time) and
+    ``seed`` (the sample's draw) change no weights, so they are not arguments and do not key a
+    checkpoint. Each head's decodings are in :data:`DECODINGS`, the paper's choice first.
+
+    Args:
+        variant: ``'l2'`` (the default), ``'lab'``, ``'lab_joint'`` or ``'hue_chroma'``.
+        width: the trunk's and head's channel multiplier; 1 is VGG-16.
+        head: one of :data:`HEADS`.
+        layers: the layers the hypercolumn reads (:data:`~.network.LAYERS`).
+        samples: pixels read per training image (sparse sampling).
+        sampling: ``"sparse"`` or ``"dense"`` (every pixel).
+        backbone_weights: ``"imagenet"``, ``"random"`` or a file; only ``"random"`` below width 1.
+        dropout: dropout of fc6, fc7 and the head's hidden layer (official 0.5), in ``[0, 1)``.
+        lambda_hue: λ_H, the weight of the hue term, ``>= 0``.
+        sigma: the Gaussian of the Lab bins, ``> 0``.
+        lr: Adam's learning rate.
+        betas: Adam's betas.
+        weight_decay: Adam's weight decay.
+
+    Raises:
+        ValueError: for an unknown ``sampling``, ``samples`` not a positive integer, an argument out
+            of its range, or weights other than ``"random"`` below width 1.
     """
 
     name = "larsson"
@@ -198,8 +184,11 @@ class Larsson(Method):
 
     @property
     def backbone_weights(self) -> str:
-        """How the trunk was initialised (``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"``
-        or ``"random (offline fallback)"``; kept in the checkpoint)."""
+        """How the trunk was initialised, as the checkpoint keeps it.
+
+        One of ``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"`` or
+        ``"random (offline fallback)"``.
+        """
         return self.net.trunk.weights
 
     @property
@@ -208,7 +197,7 @@ class Larsson(Method):
         return self.net.trunk.semantic
 
     def provenance(self) -> dict[str, Any]:
-        """The trunk's initial weights as loaded: part of the checkpoint key."""
+        """Return the trunk's initial weights as loaded, part of the checkpoint key."""
         return {"backbone_weights": self.backbone_weights}
 
     # ------------------------------------------------------------------------- training
@@ -217,7 +206,13 @@ class Larsson(Method):
         return {"net": self.adam(self.net, mode, fused_on_cpu=True)}
 
     def loss(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
-        """The head's loss at ``samples`` random pixels per image (``sparse``) or at every pixel."""
+        """Compute the head's loss at ``samples`` random pixels per image (``sparse``) or at every pixel.
+
+        Raises:
+            KeyError: when the batch lacks ``"L"`` or ``"ab"``.
+            ValueError: in training with fc6 or fc7 read, when the batch has fewer than two values
+                per channel at 1/32 resolution (batch norm needs two).
+        """
         absent = [k for k in ("L", "ab") if k not in batch]
         if absent:
             raise KeyError(f"batch lacks {absent}; build the dataset with space='lab'")
@@ -236,8 +231,21 @@ class Larsson(Method):
         return self.head_loss(out.float(), target)
 
     def head_loss(self, out: Tensor, ab: Tensor) -> dict[str, Tensor]:
-        """The loss of outputs ``(B, C, h, w)`` against the ground-truth ``ab`` ``(B, 2, h, w)`` at the
-        same points (a mean over them), with its parts."""
+        """Compute the head's loss at given points, with its parts.
+
+        ``l2``: the mean squared error on ``ab / 110``. ``lab``: ``KL_a + KL_b``. ``lab_joint``: the
+        joint's KL. ``hue_chroma``: ``KL_C + λ_H · C · KL_H``, the hue term weighted by the pixel's
+        chroma over :data:`~.histograms.CHROMA_MAX`, clamped to ``[0, 1]``. Each KL is from the
+        one-hot ground truth (:func:`~.histograms.one_hot_kl`).
+
+        Args:
+            out: the head's outputs ``(B, C, h, w)`` at the points.
+            ab: the ground truth ``(B, 2, h, w)`` in ab units at the same points.
+
+        Returns:
+            ``{"loss", ...}``: the mean over the points, and its parts (``kl_a`` and ``kl_b``, or
+            ``kl_hue`` and ``kl_chroma``), detached.
+        """
         head, k = self.args["head"], K_MARGINAL
         if head == "l2":
             return {"loss": F.mse_loss(out, self.norm.encode_chroma(ab))}
@@ -272,9 +280,20 @@ class Larsson(Method):
 
     @torch.no_grad()
     def histograms(self, lum: Tensor, chunk: int = CHUNK) -> dict[str, Tensor]:
-        """Each pixel's predicted histograms ``(B, K, H, W)`` by axis (``a``, ``b``; ``ab``; ``hue``,
-        ``chroma``), or ``{"ab": ...}`` in Lab units for the L2 head, from ``L`` ``(B, 1, H, W)``
-        whose sides are multiples of :data:`~.network.INPUT_MULTIPLE`, read ``chunk`` pixels at a time."""
+        """Predict each pixel's histograms, by axis.
+
+        Args:
+            lum: ``L`` ``(B, 1, H, W)`` in ``[0, 100]``, sides multiples of :data:`~.network.INPUT_MULTIPLE`.
+            chunk: pixels read at a time.
+
+        Returns:
+            ``{"a", "b"}`` (``lab``), ``{"ab"}`` (``lab_joint``, ``K²`` cells) or ``{"hue", "chroma"}``
+            (``hue_chroma``), each ``(B, K, H, W)`` summing to 1 over ``K``; for the L2 head,
+            ``{"ab": ...}`` ``(B, 2, H, W)`` in ab units.
+
+        Raises:
+            ValueError: when ``chunk`` is not a positive integer.
+        """
         return self._histograms(self._outputs(lum, chunk))
 
     def _histograms(self, out: Tensor) -> dict[str, Tensor]:
@@ -288,8 +307,22 @@ class Larsson(Method):
 
     def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, eta: float = FADING_ETA, chunk: int = CHUNK,
                        **options: Any) -> Tensor:
-        """ab ``(B, 2, H, W)`` at full resolution, the head's histograms decoded by ``decode``
-        (``seed`` draws the sample, ``eta`` is chromatic fading's η)."""
+        """Predict ab at full resolution: the head's histograms decoded by ``decode``.
+
+        Args:
+            lum: ``L`` ``(B, 1, H, W)`` in ``[0, 100]``, sides multiples of 32.
+            decode: one of the head's :data:`DECODINGS`.
+            seed: the seed of the sample's draw.
+            eta: chromatic fading's η, ``> 0``.
+            chunk: pixels read at a time.
+
+        Returns:
+            ab ``(B, 2, H, W)`` in ab units.
+
+        Raises:
+            TypeError: for any other decoding option.
+            ValueError: for ``eta <= 0`` or a bad ``chunk``.
+        """
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
         if not eta > 0:

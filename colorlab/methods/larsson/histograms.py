@@ -1,32 +1,10 @@
 """Larsson et al.'s per-pixel colour histograms: the binned axes, the targets and every decoding.
 
-Larsson, Maire and Shakhnarovich, "Learning Representations for Automatic Colorization", ECCV 2016
-(arXiv:1603.06668), §3.2–3.3; source 004. A network predicts, for every pixel, a histogram (a softmax)
-over the bins of one or two axes; these functions turn ground truth into bin indices and histograms
-back into colours. Pure functions over batched tensors: a histogram ``p`` is ``(B, K, H, W)`` (each
-pixel's ``K`` probabilities summing to 1), values are ``(B, 1, H, W)``.
-
-**The axes** (:class:`Axis`), each binned evenly in a *unit coordinate* ``u ∈ [0, 1]``:
-
-* ``gaussian``: a Lab axis (``a`` or ``b``), ``u = Φ(x / σ)`` with σ = 25 (:data:`LAB_SIGMA`): bins at
-  evenly spaced quantiles of N(0, 25²), the paper's choice; ``K = 32`` for the marginals
-  (:data:`K_MARGINAL`), 16 per axis for the joint (:data:`K_JOINT`). The end bins are unbounded;
-* ``linear``: chroma, ``u = C / C_max`` over ``[0, C_max]`` (:data:`CHROMA_MAX`, the largest Lab
-  chroma of an sRGB colour, 133.8, rounded up);
-* ``circular``: hue, ``u = h / 2π``.
-
-A bin's value (:attr:`Axis.centres`) is the axis value at the middle of its unit interval,
-``(k + ½) / K``, as in the released code's ``spaced`` (gustavla/autocolorize).
-
-**Hue and chroma** here are those of Lab (``h = atan2(b, a)``, ``C = |ab|``): the paper's hue/chroma
-come from an HSV-like cylinder over its own lightness ``(R + G + B) / 3``; this study keeps CIE L as
-the input of every method, so the same losses and decodings act on Lab's polar coordinates.
-
-**Decodings** of one axis: :func:`decode_sample` (a bin drawn per pixel), :func:`decode_mode`,
-:func:`decode_median` (the CDF's crossing of ½, linearly interpolated inside its bin, in the unit
-coordinate), :func:`decode_expectation` (Σ p_k · centre_k) and, for hue, :func:`hue_expectation`
-(the complex expectation ``z = Σ_k p_k e^{iθ_k}``, θ_k the bin centres, hue ``arg z``; the median is
-undefined on a circle). :func:`chromatic_fading` scales chroma down where ``|z|`` is small.
+A network predicts, for every pixel, a histogram (a softmax) over the bins of one or two axes
+(§3.2–3.3 of arXiv:1603.06668). These pure functions turn ground truth into bin indices, and
+histograms back into colours. A histogram ``p`` is ``(B, K, H, W)``, each pixel's ``K``
+probabilities summing to 1; values are ``(B, 1, H, W)``. Hue and chroma are those of Lab. The
+axes and the decodings in detail: ``docs/methods/larsson.md``.
 
 Example:
     >>> ax = Axis.gaussian(32)
@@ -68,8 +46,22 @@ _KINDS = ("gaussian", "linear", "circular")
 
 @dataclass(frozen=True)
 class Axis:
-    """One binned axis: ``K`` bins evenly spaced in the unit coordinate of its ``kind``
-    (``gaussian`` with ``sigma``, ``linear`` over ``[0, scale]``, ``circular`` over ``[0, 2π)``)."""
+    """One binned axis: ``K`` bins evenly spaced in a unit coordinate ``u ∈ [0, 1]``.
+
+    A bin's value (:attr:`centres`) is the axis value at the middle of its unit interval,
+    ``(k + ½) / K``, as in the released code's ``spaced``.
+
+    Args:
+        kind: ``gaussian``, ``u = Φ(x / σ)``, a Lab axis at evenly spaced quantiles of N(0, σ²)
+            with unbounded end bins; ``linear``, ``u = x / scale`` over ``[0, scale]`` (chroma);
+            or ``circular``, ``u = h / 2π`` (hue).
+        K: the number of bins, at least 2.
+        sigma: σ of a ``gaussian`` axis.
+        scale: the top of a ``linear`` axis.
+
+    Raises:
+        ValueError: for an unknown kind, ``K < 2``, or ``sigma`` or ``scale`` not above 0.
+    """
 
     kind: str
     K: int
@@ -85,18 +77,21 @@ class Axis:
 
     @classmethod
     def gaussian(cls, K: int, sigma: float = LAB_SIGMA) -> Axis:
+        """A Lab axis (``a`` or ``b``) binned at evenly spaced quantiles of N(0, σ²)."""
         return cls("gaussian", K, sigma=sigma)
 
     @classmethod
     def chroma(cls, K: int = K_MARGINAL) -> Axis:
+        """The chroma axis, linear over ``[0, CHROMA_MAX]``."""
         return cls("linear", K)
 
     @classmethod
     def hue(cls, K: int = K_MARGINAL) -> Axis:
+        """The hue axis, circular over ``[0, 2π)``."""
         return cls("circular", K)
 
     def to_unit(self, x: Tensor) -> Tensor:
-        """The unit coordinate ``u`` of values ``x`` (clamped into ``[0, 1]``; hue wrapped)."""
+        """Return the unit coordinate ``u`` of values ``x``, in ``[0, 1]`` (hue wrapped)."""
         if self.kind == "gaussian":
             return torch.special.ndtr(x / self.sigma)
         if self.kind == "linear":
@@ -104,14 +99,21 @@ class Axis:
         return torch.remainder(x, 2 * math.pi) / (2 * math.pi)
 
     def from_unit(self, u: Tensor) -> Tensor:
-        """Axis values of unit coordinates ``u`` in ``[0, 1]`` (the inverse of :meth:`to_unit`)."""
+        """Return the axis values of unit coordinates ``u`` in ``[0, 1]``; the inverse of :meth:`to_unit`."""
         if self.kind == "gaussian":
             eps = torch.finfo(u.dtype).eps
             return self.sigma * torch.special.ndtri(u.clamp(eps, 1.0 - eps))
         return u * (self.scale if self.kind == "linear" else 2 * math.pi)
 
     def index(self, x: Tensor) -> Tensor:
-        """The bin ``(B, 1, H, W)`` int64 of each value: ``floor(u · K)``, the top edge in the last bin."""
+        """Return the bin of each value, ``floor(u · K)``, with the top edge in the last bin.
+
+        Args:
+            x: values ``(B, 1, H, W)`` in axis units.
+
+        Returns:
+            Bin indices ``(B, 1, H, W)``, int64 in ``[0, K)``.
+        """
         return (self.to_unit(x.float()) * self.K).floor().long().clamp(0, self.K - 1)
 
     @property
@@ -128,9 +130,19 @@ class Axis:
 
 
 def gaussian_quantile_edges(K: int, sigma: float = LAB_SIGMA) -> Tensor:
-    """``(K + 1,)`` float64: the edges of ``K`` bins at evenly spaced quantiles of N(0, σ²),
-    ``σ Φ⁻¹(k / K)`` for ``k = 0 … K`` (``-inf`` and ``inf`` at the ends): each bin holds ``1/K`` of
-    the Gaussian's mass.
+    """Return the edges of ``K`` bins at evenly spaced quantiles of N(0, σ²).
+
+    Each bin holds ``1/K`` of the Gaussian's mass.
+
+    Args:
+        K: the number of bins, at least 2.
+        sigma: σ, in axis units.
+
+    Returns:
+        ``(K + 1,)`` float64: ``σ Φ⁻¹(k / K)`` for ``k = 0 … K``, ``-inf`` and ``inf`` at the ends.
+
+    Raises:
+        ValueError: for ``K < 2``.
 
     Example:
         >>> [round(e, 3) for e in gaussian_quantile_edges(4, 25.0).tolist()]
@@ -142,7 +154,16 @@ def gaussian_quantile_edges(K: int, sigma: float = LAB_SIGMA) -> Tensor:
 
 
 def hue_chroma(ab: Tensor) -> tuple[Tensor, Tensor]:
-    """Lab's polar coordinates: hue ``atan2(b, a)`` in ``[0, 2π)`` and chroma ``|ab|``, each ``(B, 1, H, W)``.
+    """Return Lab's polar coordinates: hue and chroma.
+
+    Args:
+        ab: ``(B, 2, H, W)`` in ab units.
+
+    Returns:
+        ``(hue, chroma)``, each ``(B, 1, H, W)``: hue ``atan2(b, a)`` in ``[0, 2π)``, chroma ``|ab|``.
+
+    Raises:
+        ValueError: for an input that is not ``(B, 2, H, W)``.
 
     Example:
         >>> h, c = hue_chroma(torch.tensor([0.0, -3.0]).view(1, 2, 1, 1))
@@ -155,14 +176,33 @@ def hue_chroma(ab: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def ab_from_hue_chroma(hue: Tensor, chroma: Tensor) -> Tensor:
-    """``ab`` ``(B, 2, H, W)`` from hue (radians) and chroma, each ``(B, 1, H, W)``: ``C (cos h, sin h)``."""
+    """Return ``ab = C (cos h, sin h)`` from hue and chroma.
+
+    Args:
+        hue: hue ``(B, 1, H, W)`` in radians.
+        chroma: chroma ``(B, 1, H, W)``.
+
+    Returns:
+        ``ab`` ``(B, 2, H, W)``.
+
+    Example:
+        >>> ab_from_hue_chroma(torch.zeros(1, 1, 1, 1), torch.full((1, 1, 1, 1), 3.0)).flatten().tolist()
+        [3.0, 0.0]
+    """
     return torch.cat([chroma * torch.cos(hue), chroma * torch.sin(hue)], 1)
 
 
 def one_hot_kl(logits: Tensor, index: Tensor) -> Tensor:
-    """Per-pixel ``KL(y ‖ softmax(logits))`` ``(B, ...)`` for one-hot ground truth ``y`` at ``index``
-    (the paper's ``R = 1``): with ``y`` one-hot, ``Σ y log y = 0`` and the KL is ``-log p[index]``.
-    ``logits`` is ``(B, K, ...)``, ``index`` ``(B, 1, ...)`` int64.
+    """Compute the per-pixel ``KL(y ‖ softmax(logits))`` for one-hot ground truth ``y``.
+
+    With ``y`` one-hot (the paper's ``R = 1``), ``Σ y log y = 0`` and the KL is ``-log p[index]``.
+
+    Args:
+        logits: ``(B, K, ...)``.
+        index: the true bin ``(B, 1, ...)``, int64.
+
+    Returns:
+        ``(B, ...)``, float32.
 
     Example:
         >>> logits = torch.tensor([[0.0, 50.0]]).view(1, 2, 1)
@@ -178,8 +218,19 @@ def _check_hist(p: Tensor, axis_k: int) -> None:
 
 
 def decode_sample(p: Tensor, axis: Axis, generator: torch.Generator | None = None) -> Tensor:
-    """``(B, 1, H, W)``: the centre of a bin drawn from each pixel's histogram, independently per pixel
-    (vivid and speckled). ``generator`` (on ``p``'s device) makes it repeatable."""
+    """Decode a histogram by drawing a bin per pixel, independently: vivid and speckled.
+
+    Args:
+        p: a histogram ``(B, K, H, W)``.
+        axis: its axis.
+        generator: a generator on ``p``'s device, to make the draw repeatable.
+
+    Returns:
+        The drawn bins' centres ``(B, 1, H, W)``.
+
+    Raises:
+        ValueError: when ``p`` is not ``(B, K, H, W)`` with the axis's ``K``.
+    """
     _check_hist(p, axis.K)
     b, k, h, w = p.shape
     flat = p.float().permute(0, 2, 3, 1).reshape(-1, k).clamp_min(0)
@@ -188,20 +239,37 @@ def decode_sample(p: Tensor, axis: Axis, generator: torch.Generator | None = Non
 
 
 def decode_mode(p: Tensor, axis: Axis) -> Tensor:
-    """``(B, 1, H, W)``: the centre of the most probable bin."""
+    """Decode a histogram by its mode: the centre of the most probable bin, ``(B, 1, H, W)``.
+
+    Raises:
+        ValueError: when ``p`` is not ``(B, K, H, W)`` with the axis's ``K``.
+    """
     _check_hist(p, axis.K)
     return axis.centres.to(p.device)[p.argmax(1, keepdim=True)]
 
 
 def decode_median(p: Tensor, axis: Axis, interpolate: bool = True) -> Tensor:
-    """``(B, 1, H, W)``: the median, where the cumulative histogram reaches ½, linearly interpolated
-    inside the bin that crosses it (in the unit coordinate, so an unbounded Gaussian end bin has a
-    finite median), mapped back to axis units; without ``interpolate``, the centre of that bin (the
-    released code's ``median``). Undefined on a circle: hue takes :func:`hue_expectation`.
+    """Decode a histogram by its median, where the cumulative histogram reaches ½.
+
+    The median is linearly interpolated inside the bin that crosses ½, in the unit coordinate, so
+    an unbounded Gaussian end bin has a finite median. It is undefined on a circle: hue takes
+    :func:`hue_expectation`.
+
+    Args:
+        p: a histogram ``(B, K, H, W)``.
+        axis: its axis, not circular.
+        interpolate: ``False`` gives the centre of the crossing bin (the released code's ``median``).
+
+    Returns:
+        ``(B, 1, H, W)`` in axis units.
+
+    Raises:
+        ValueError: for a circular axis, or when ``p`` does not fit it.
 
     Example:
         >>> ax = Axis("linear", 2, scale=1.0)
-        >>> [round(decode_median(torch.tensor(q).view(1, 2, 1, 1), ax).item(), 4) for q in ([0.5, 0.5], [0.25, 0.75])]
+        >>> hists = ([0.5, 0.5], [0.25, 0.75])
+        >>> [round(decode_median(torch.tensor(q).view(1, 2, 1, 1), ax).item(), 4) for q in hists]
         [0.5, 0.6667]
         >>> decode_median(torch.tensor([0.25, 0.75]).view(1, 2, 1, 1), ax, interpolate=False).item()
         0.75
@@ -220,7 +288,11 @@ def decode_median(p: Tensor, axis: Axis, interpolate: bool = True) -> Tensor:
 
 
 def decode_expectation(p: Tensor, axis: Axis) -> Tensor:
-    """``(B, 1, H, W)``: ``Σ_k p_k · centre_k`` (for hue, use :func:`hue_expectation`)."""
+    """Decode a histogram by its expectation, ``Σ_k p_k · centre_k``, ``(B, 1, H, W)``.
+
+    Raises:
+        ValueError: for a circular axis (hue takes :func:`hue_expectation`), or when ``p`` does not fit it.
+    """
     _check_hist(p, axis.K)
     if axis.kind == "circular":
         raise ValueError("the expectation of hue is the complex one: use hue_expectation")
@@ -228,9 +300,20 @@ def decode_expectation(p: Tensor, axis: Axis) -> Tensor:
 
 
 def hue_expectation(p: Tensor, axis: Axis | None = None) -> tuple[Tensor, Tensor]:
-    """Hue ``arg z`` in ``[0, 2π)`` and its certainty ``|z|`` in ``[0, 1]`` (each ``(B, 1, H, W)``) from
-    the complex expectation ``z = Σ_k p_k e^{iθ_k}`` over the hue bins (θ_k their centres): the
-    average of unit vectors, so mass on either side of the 0/2π wrap averages to the wrap, not to π.
+    """Decode a hue histogram by its complex expectation ``z = Σ_k p_k e^{iθ_k}``.
+
+    θ_k are the bins' centres. ``z`` averages unit vectors, so mass on either side of the 0/2π wrap
+    averages to the wrap, not to π.
+
+    Args:
+        p: a hue histogram ``(B, K, H, W)``.
+        axis: its circular axis; ``None`` takes :meth:`Axis.hue` with ``p``'s ``K``.
+
+    Returns:
+        ``(hue, certainty)``, each ``(B, 1, H, W)``: ``arg z`` in ``[0, 2π)`` and ``|z|`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: for an axis that is not circular, or when ``p`` does not fit it.
 
     Example:
         >>> p = torch.zeros(1, 4, 1, 1); p[0, 0] = p[0, 3] = 0.5          # bins centred at 45° and 315°
@@ -249,14 +332,22 @@ def hue_expectation(p: Tensor, axis: Axis | None = None) -> tuple[Tensor, Tensor
 
 
 def chromatic_fading(chroma: Tensor, certainty: Tensor, eta: float = FADING_ETA) -> Tensor:
-    """Chroma scaled by ``min(|z| / η, 1)``: faded where the hue's complex expectation is short
-    (its histogram spread around the circle), untouched where ``|z| >= η``.
+    """Fade chroma where the hue is uncertain: scale it by ``min(|z| / η, 1)``.
 
-    Larsson et al. §3.3: "downweight the chroma if the absolute value of z is too small"; the
-    paper prints the factor as ``max(η⁻¹|z|, 1)``, which is never below 1 and so could not
-    downweight: we read ``min``. The released code (gustavla/autocolorize, ``expectation-cf``)
-    computes ``min(|z̄| / η, 1)`` with ``z̄`` the *mean* over the K bins, ``|z| / K``, which fades far
-    more (any ``|z| < K η``); this is the paper's form.
+    The chroma is faded where the hue's complex expectation is short (its histogram spread around
+    the circle) and untouched where ``|z| >= η``. This is the paper's form; the released code's
+    divides ``|z|`` by ``K`` first (``docs/methods/larsson.md``).
+
+    Args:
+        chroma: chroma, any shape.
+        certainty: ``|z|`` of :func:`hue_expectation`, the same shape.
+        eta: η, ``> 0``.
+
+    Returns:
+        The faded chroma.
+
+    Raises:
+        ValueError: for ``eta <= 0``.
 
     Example:
         >>> chromatic_fading(torch.tensor([40.0, 40.0]), torch.tensor([0.015, 0.5])).tolist()
@@ -268,12 +359,24 @@ def chromatic_fading(chroma: Tensor, certainty: Tensor, eta: float = FADING_ETA)
 
 
 def joint_index(ab: Tensor, axis: Axis) -> Tensor:
-    """The joint cell ``(B, 1, H, W)`` int64 of each pixel, ``K · index(a) + index(b)`` (``K²`` cells)."""
+    """Return the joint cell of each pixel, ``K · index(a) + index(b)``, of ``K²`` cells.
+
+    Args:
+        ab: ``(B, 2, H, W)`` in ab units.
+        axis: the axis of both ``a`` and ``b``.
+
+    Returns:
+        ``(B, 1, H, W)``, int64.
+
+    Example:
+        >>> joint_index(torch.tensor([-1000.0, 1000.0]).view(1, 2, 1, 1), Axis.gaussian(16)).item()
+        15
+    """
     check_image(ab, 2, "ab")
     return axis.index(ab[:, :1]) * axis.K + axis.index(ab[:, 1:])
 
 
 def joint_centres(axis: Axis) -> Tensor:
-    """``(K², 2)``: the ab centre of every joint cell, in the order of :func:`joint_index`."""
+    """Return the ab centre of every joint cell ``(K², 2)``, in the order of :func:`joint_index`."""
     c = axis.centres
     return torch.stack(torch.meshgrid(c, c, indexing="ij"), -1).reshape(-1, 2)

@@ -1,24 +1,10 @@
-"""Larsson et al.'s network: a fully convolutional VGG-16 whose hypercolumns feed a small per-pixel head.
+"""Larsson et al.'s network: VGG-16 hypercolumns feeding a small per-pixel head.
 
-* :class:`VGGTrunk`: VGG-16 with batch norm (torchvision's ``vgg16_bn`` layout; the official
-  training net, gustavla/autocolorize ``train/train_vgg16.prototxt``, puts a BatchNorm after every
-  convolution too), its classifier's fc6 and fc7 made convolutional (a 7×7 and a 1×1 convolution,
-  ImageNet's weights reshaped into them) and fc8 discarded. It returns the feature maps of the
-  named :data:`LAYERS` (after their ReLU), from the input itself (``data``) at full resolution to
-  ``fc7`` at 1/32. At ``width = 1`` it can start from ImageNet; a narrower trunk (the quick
-  profile's) has no pretrained weights and is randomly initialised.
-* :class:`Hypercolumn`: the hypercolumn of a pixel is the concatenation of every layer's feature
-  map, bilinearly upsampled, at that pixel (12,417 channels for the paper's layers at ``width = 1``);
-  the head's first layer is linear, so ``W·[f_1(p); …; f_L(p)] = Σ_l W_l f_l(p)``. Each layer is read
-  at the points asked for (:func:`torch.nn.functional.grid_sample`, bilinear, the same pixel-centre
-  convention as ``F.interpolate(..., align_corners=False)``), and whichever order is cheaper is
-  taken per layer: *gather then project* when the layer has more pixels than there are points (the
-  sparse training case: a few hundred points per image), *project then gather* otherwise (coarse
-  layers). Every pixel at once (dense training, inference) projects each layer, sums the layers of
-  one resolution and upsamples the sum; an image with more than ``chunk`` pixels is read in bands
-  of rows, so neither the hypercolumn nor the full-resolution hidden layer is ever held whole for a
-  large image (the coarser layers' projections are, about a third of the hidden layer's size).
-* :class:`HypercolumnNet`: trunk, hypercolumn, ReLU, dropout, and a 1×1 output layer per pixel.
+:class:`VGGTrunk` is VGG-16 with batch norm, fc6 and fc7 made convolutional and fc8 discarded; it
+returns the maps of the named :data:`LAYERS`. :class:`Hypercolumn` reads every layer at the
+points asked for and applies the head's first, linear layer, in whichever order is cheaper per
+layer. :class:`HypercolumnNet` joins them with the rest of the head. How the hypercolumn is read,
+sparsely and densely: ``docs/methods/larsson.md``.
 
 Example:
     >>> net = HypercolumnNet(VGGTrunk.build(width=1 / 16), out_channels=64, width=1 / 16).eval()
@@ -67,20 +53,41 @@ def _conv_names() -> list[str]:
 
 
 def scaled(channels: int, width: float) -> int:
-    """``channels × width``, rounded, at least 1."""
+    """Return ``channels × width``, rounded, at least 1."""
     return max(1, round(channels * width))
 
 
 class VGGTrunk(nn.Module):
-    """VGG-16-BN's convolutions (``features``, torchvision's layout and indices) and fc6, fc7 as
-    convolutions with batch norm, ReLU and dropout; ``forward`` returns the maps of ``layers``."""
+    """VGG-16-BN's convolutions and its fc6 and fc7 as convolutions; returns the maps of ``layers``.
+
+    The official training net (gustavla/autocolorize ``train/train_vgg16.prototxt``) also puts a
+    batch norm after every convolution. Use :meth:`build` for a random trunk of any width and
+    :meth:`from_torchvision` for one with torchvision's weights.
+
+    Args:
+        features: torchvision's ``vgg16_bn`` ``features`` (its layout and indices).
+        fc6: a 7×7 convolution (the classifier's fc6).
+        fc7: a 1×1 convolution (the classifier's fc7); each is followed by batch norm, ReLU and
+            dropout.
+        layers: the layers to return, a non-empty subset of :data:`LAYERS`.
+        dropout: dropout after fc6 and fc7.
+
+    Raises:
+        ValueError: for an empty ``layers`` or an unknown layer.
+
+    Shape:
+        - Input: ImageNet-normalised ``(B, 3, H, W)``, ``H`` and ``W`` multiples of :data:`INPUT_MULTIPLE`.
+        - Output: a list of maps, one per layer in network order, each after its ReLU, from ``data``
+          (the input's first channel) at full resolution to ``fc7`` at 1/32.
+    """
 
     def __init__(self, features: nn.Sequential, fc6: nn.Conv2d, fc7: nn.Conv2d, layers: Sequence[str] = LAYERS,
                  dropout: float = 0.5) -> None:
         super().__init__()
         unknown = [n for n in layers if n not in LAYERS]
         if unknown or not layers:
-            raise ValueError(f"hypercolumn layers must be a non-empty subset of {', '.join(LAYERS)}; got {list(layers)}")
+            raise ValueError(
+                f"hypercolumn layers must be a non-empty subset of {', '.join(LAYERS)}; got {list(layers)}")
         self.layers = tuple(n for n in LAYERS if n in layers)  # in network order
         self.features = features
         self.fc = nn.Sequential(fc6, nn.BatchNorm2d(fc6.out_channels), nn.ReLU(inplace=True), nn.Dropout(dropout),
@@ -99,7 +106,18 @@ class VGGTrunk(nn.Module):
 
     @classmethod
     def build(cls, width: float = 1.0, layers: Sequence[str] = LAYERS, dropout: float = 0.5) -> VGGTrunk:
-        """A randomly initialised trunk ``width`` times as wide as VGG-16 (torchvision's initialisation)."""
+        """Build a randomly initialised trunk ``width`` times as wide as VGG-16.
+
+        The weights are initialised as torchvision's VGG does.
+
+        Args:
+            width: the channel multiplier; no pretrained weights fit below 1.
+            layers: the layers to return.
+            dropout: dropout after fc6 and fc7.
+
+        Returns:
+            The trunk.
+        """
         cfg = [v if v == "M" else scaled(v, width) for v in _CFG]
         features = make_layers(cfg, batch_norm=True)
         last, fc = cfg[-2], scaled(FC_CHANNELS, width)
@@ -112,8 +130,18 @@ class VGGTrunk(nn.Module):
 
     @classmethod
     def from_torchvision(cls, vgg: nn.Module, layers: Sequence[str] = LAYERS, dropout: float = 0.5) -> VGGTrunk:
-        """The trunk of a torchvision ``vgg16_bn`` (its weights kept): fc6 and fc7's linear weights
-        reshaped into a 7×7 and a 1×1 convolution; fc8 dropped."""
+        """Build the trunk of a torchvision ``vgg16_bn``, its weights kept.
+
+        fc6's and fc7's linear weights are reshaped into a 7×7 and a 1×1 convolution; fc8 is dropped.
+
+        Args:
+            vgg: torchvision's ``vgg16_bn``.
+            layers: the layers to return.
+            dropout: dropout after fc6 and fc7.
+
+        Returns:
+            The trunk.
+        """
         fc6_lin, fc7_lin = vgg.classifier[0], vgg.classifier[3]
         last = [m for m in vgg.features if isinstance(m, nn.Conv2d)][-1].out_channels
         fc6 = nn.Conv2d(last, fc6_lin.out_features, 7, padding=3)
@@ -126,8 +154,11 @@ class VGGTrunk(nn.Module):
         return cls(vgg.features, fc6, fc7, layers, dropout)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        """The maps of :attr:`layers` for ImageNet-normalised input ``(B, 3, H, W)`` (``H``, ``W``
-        multiples of :data:`INPUT_MULTIPLE`); ``data`` is the input's first channel."""
+        """Return the maps of :attr:`layers` for ImageNet-normalised input ``(B, 3, H, W)``.
+
+        ``H`` and ``W`` are multiples of :data:`INPUT_MULTIPLE`; ``data`` is the input's first
+        channel. The network runs no deeper than the deepest layer asked for.
+        """
         wanted = set(self.layers)
         out = {"data": x[:, :1]}
         reading = {i: n for n, i in self._after.items() if n in wanted}
@@ -150,8 +181,21 @@ def _centre(i: Tensor, n: int) -> Tensor:
 
 
 def pixel_grid(batch: int, h: int, w: int, device: torch.device | str | None = None) -> Tensor:
-    """``(B, h, w, 2)``: every pixel centre of an ``h × w`` image as ``grid_sample`` coordinates
-    ``(x, y)`` in ``[-1, 1]`` (``align_corners=False``)."""
+    """Return every pixel centre of an ``h × w`` image as ``grid_sample`` coordinates.
+
+    Args:
+        batch: ``B``, the batch size.
+        h: the image's height.
+        w: the image's width.
+        device: where the grid is.
+
+    Returns:
+        ``(B, h, w, 2)``: ``(x, y)`` in ``[-1, 1]`` (``align_corners=False``).
+
+    Example:
+        >>> pixel_grid(1, 1, 2)[0, 0].tolist()
+        [[-0.5, 0.0], [0.5, 0.0]]
+    """
     ys, xs = _centre(torch.arange(h, device=device), h), _centre(torch.arange(w, device=device), w)
     g = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (h, w, 2) as (x, y)
     return g.unsqueeze(0).expand(batch, h, w, 2)
@@ -159,8 +203,25 @@ def pixel_grid(batch: int, h: int, w: int, device: torch.device | str | None = N
 
 def sample_points(batch: int, h: int, w: int, n: int, device: torch.device | str | None = None,
                   generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """``n`` pixels per image drawn uniformly (with replacement): their ``grid_sample`` coordinates
-    ``(B, 1, n, 2)`` and flat indices ``(B, n)`` into the ``h × w`` image (``y · w + x``)."""
+    """Draw ``n`` pixels per image uniformly, with replacement.
+
+    Args:
+        batch: ``B``, the batch size.
+        h: the image's height.
+        w: the image's width.
+        n: pixels per image.
+        device: where the draws are.
+        generator: the generator to draw with; ``None`` for the global one.
+
+    Returns:
+        ``(grid, flat)``: the pixels' ``grid_sample`` coordinates ``(B, 1, n, 2)`` and their flat
+        indices ``(B, n)`` into the ``h × w`` image (``y · w + x``).
+
+    Example:
+        >>> grid, flat = sample_points(2, 8, 8, 5)
+        >>> grid.shape, flat.shape
+        (torch.Size([2, 1, 5, 2]), torch.Size([2, 5]))
+    """
     flat = torch.randint(0, h * w, (batch, n), device=device, generator=generator)
     ys, xs = flat // w, flat % w
     grid = torch.stack([_centre(xs, w), _centre(ys, h)], -1)
@@ -168,7 +229,19 @@ def sample_points(batch: int, h: int, w: int, n: int, device: torch.device | str
 
 
 def read_at(x: Tensor, flat: Tensor) -> Tensor:
-    """``x`` ``(B, C, H, W)`` at the flat pixel indices ``(B, n)``: ``(B, C, 1, n)``."""
+    """Read ``x`` at flat pixel indices.
+
+    Args:
+        x: ``(B, C, H, W)``.
+        flat: flat pixel indices ``(B, n)`` (``y · W + x``).
+
+    Returns:
+        ``(B, C, 1, n)``.
+
+    Example:
+        >>> read_at(torch.arange(4.0).view(1, 1, 2, 2), torch.tensor([[3, 0]])).tolist()
+        [[[[3.0, 0.0]]]]
+    """
     b, c = x.shape[:2]
     return x.flatten(2).gather(2, flat.unsqueeze(1).expand(b, c, -1)).unsqueeze(2)
 
@@ -178,8 +251,15 @@ def _bilinear(x: Tensor, grid: Tensor) -> Tensor:
 
 
 class Hypercolumn(nn.Module):
-    """``h(p) = b + Σ_l W_l f_l(p)``: the first (linear) layer of the head over the hypercolumn at
-    points ``p``, ``f_l(p)`` layer ``l`` bilinearly interpolated there."""
+    """The head's first, linear layer over the hypercolumn: ``h(p) = b + Σ_l W_l f_l(p)``.
+
+    ``f_l(p)`` is layer ``l`` bilinearly interpolated at the point ``p``. The layer is initialised
+    as one ``nn.Linear`` over the whole hypercolumn would be.
+
+    Args:
+        channels: each layer's channels.
+        hidden: the hidden layer's channels.
+    """
 
     def __init__(self, channels: Sequence[int], hidden: int) -> None:
         super().__init__()
@@ -190,34 +270,58 @@ class Hypercolumn(nn.Module):
             nn.init.uniform_(p.weight, -bound, bound)
 
     def prepare(self, feats: Sequence[Tensor], points: int, order: str = "auto") -> list[Tensor | None]:
-        """Each layer's ``W_l f_l`` where projecting first is the cheaper order (the layer has fewer
-        pixels than the ``points`` to be read), else ``None`` (gathered first, then projected);
-        ``order`` ``"gather"`` or ``"project"`` forces one order for every layer."""
+        """Project the layers that are cheaper to project before reading.
+
+        Args:
+            feats: the trunk's maps.
+            points: how many points will be read.
+            order: ``"auto"`` projects a layer first when it has fewer pixels than ``points``;
+                ``"gather"`` or ``"project"`` forces one order for every layer.
+
+        Returns:
+            Each layer's ``W_l f_l``, or ``None`` where it is read first and projected afterwards.
+
+        Raises:
+            ValueError: for an unknown order.
+        """
         if order not in ("auto", "gather", "project"):
             raise ValueError(f"order must be auto, gather or project; got {order!r}")
         return [proj(f) if order == "project" or (order == "auto" and f.shape[-2] * f.shape[-1] < points) else None
                 for proj, f in zip(self.project, feats, strict=True)]
 
     def read(self, feats: Sequence[Tensor], prepared: Sequence[Tensor | None], grid: Tensor) -> Tensor:
-        """``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``."""
+        """Return the hidden layer ``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``."""
         out = self.bias.view(1, -1, 1, 1)
         for proj, f, m in zip(self.project, feats, prepared, strict=True):
             out = out + (_bilinear(m, grid) if m is not None else proj(_bilinear(f, grid)))
         return out
 
     def forward(self, feats: Sequence[Tensor], grid: Tensor, order: str = "auto") -> Tensor:
-        """``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)`` (the same values in either order)."""
+        """Return the hidden layer ``(B, hidden, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``.
+
+        Either order of reading and projecting gives the same values.
+        """
         return self.read(feats, self.prepare(feats, grid.shape[1] * grid.shape[2], order), grid)
 
     def bands(self, feats: Sequence[Tensor], size: tuple[int, int], rows: int | None = None) -> Iterator[Tensor]:
-        """``(B, hidden, rows, W)`` bands, top to bottom, of the hidden layer at every pixel of an
-        ``H × W`` image: the projections of the layers that share a resolution are summed at that
-        resolution, and the coarser sums upsampled to the band (the values :meth:`forward` gives at
-        :func:`pixel_grid`). One band (``rows`` None or at least ``H``) upsamples with
-        ``F.interpolate`` (bilinear, ``align_corners=False``; channels-last, whose CPU kernel is about
-        nine times faster at these widths); several read the coarser sums with ``grid_sample`` and
-        project the full-resolution layers band by band, so only the coarser projections (about a
-        third of the hidden layer's size) are ever held whole."""
+        """Yield the hidden layer at every pixel of an ``H × W`` image, in bands of rows.
+
+        Each band is ``(B, hidden, rows, W)``, top to bottom; they hold the values :meth:`forward`
+        gives at :func:`pixel_grid`. The projections of the layers that share a resolution are
+        summed at that resolution, and the coarser sums upsampled to the band. One band (``rows``
+        ``None`` or at least ``H``) upsamples with ``F.interpolate`` (bilinear,
+        ``align_corners=False``, channels-last). Several bands read the coarser sums with
+        ``grid_sample`` and project the full-resolution layers band by band, so only the coarser
+        projections (about a third of the hidden layer's size) are ever held whole.
+
+        Args:
+            feats: the trunk's maps.
+            size: ``(H, W)``, the image's size.
+            rows: rows per band; ``None`` for one band.
+
+        Yields:
+            ``(B, hidden, rows, W)`` bands (the last may be shorter).
+        """
         h, w = size
         full, coarse = [], {}
         for proj, f in zip(self.project, feats, strict=True):
@@ -246,8 +350,17 @@ class Hypercolumn(nn.Module):
 
 
 class HypercolumnNet(nn.Module):
-    """The trunk, the hypercolumn's linear layer (``HIDDEN × width`` channels), ReLU, dropout and a
-    1×1 output layer of ``out_channels`` per pixel."""
+    """Larsson et al.'s network: the trunk, the hypercolumn and a per-pixel head.
+
+    The head is the hypercolumn's linear layer (``HIDDEN × width`` channels), ReLU, dropout and a
+    1×1 output layer.
+
+    Args:
+        trunk: a :class:`VGGTrunk`, or a :class:`~colorlab.backbones.Backbone` holding one.
+        out_channels: outputs per pixel.
+        width: scales the hidden layer's channels.
+        dropout: dropout before the output layer.
+    """
 
     def __init__(self, trunk: nn.Module, out_channels: int, width: float = 1.0, dropout: float = 0.5) -> None:
         super().__init__()
@@ -258,8 +371,16 @@ class HypercolumnNet(nn.Module):
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Conv2d(hidden, out_channels, 1))
 
     def forward(self, x: Tensor, grid: Tensor | None = None, chunk: int = CHUNK) -> Tensor:
-        """Outputs ``(B, out, gh, gw)`` at the points ``grid`` ``(B, gh, gw, 2)``, or at every pixel
-        (``(B, out, H, W)``) when ``grid`` is ``None``, read ``chunk`` pixels at a time."""
+        """Compute the outputs at the points ``grid``, or at every pixel.
+
+        Args:
+            x: ImageNet-normalised input ``(B, 3, H, W)``, sides multiples of :data:`INPUT_MULTIPLE`.
+            grid: points ``(B, gh, gw, 2)`` as ``grid_sample`` coordinates; ``None`` for every pixel.
+            chunk: pixels read at a time when every pixel is read.
+
+        Returns:
+            ``(B, out, gh, gw)``, or ``(B, out, H, W)`` without ``grid``.
+        """
         feats = self.trunk(x)
         if grid is not None:
             return self.head(self.columns(feats, grid))

@@ -1,37 +1,10 @@
-"""pix2pix, a conditional GAN, for colourisation in Lab (source 003; Isola et al., "Image-to-Image
-Translation with Conditional Adversarial Networks", CVPR 2017, as in junyanz/pytorch-CycleGAN-and-pix2pix
-``--model colorization``; notebook 06).
+"""pix2pix, a conditional GAN, for colourisation in Lab (source 003; notebook 06).
 
-* :mod:`.network`: the U-Net generator, the 70×70 PatchGAN discriminator, the official
-  initialisation, the ``vanilla`` and ``lsgan`` objectives.
-
-**The recipe.** L in, ab out, normalised ``A = L/50 − 1``, ``B = ab/110`` (:data:`colorlab.color.PIX2PIX`);
-the generator ``G(A)`` is a U-Net with dropout (its only noise); the discriminator ``D`` sees the pair
-``(A, B)`` concatenated and says real or fake per 70×70 patch. Each training step (the official
-``optimize_parameters``): ``D`` is updated on ``(A, B)`` as real and ``(A, G(A))`` as fake, its loss halved;
-then ``G`` on ``gan_weight · GAN(D(A, G(A)), real) + l1_weight · |G(A) − B|₁`` with ``D`` fixed. Two Adam
-optimisers, lr 2e-4, β₁ 0.5; the official code keeps the rate for 100 epochs then decays it linearly to
-zero, which this short budget leaves out (a constant rate).
-
-**Variants** (the same generator, budget and seeds):
-
-=========== ========== =========== ================================================
-variant     L1 weight  GAN weight  what
-=========== ========== =========== ================================================
-``l1``      100        0           the generator alone on L1 (no discriminator)
-``l1_gan``  100        1           pix2pix (the paper's L1 + cGAN)
-``gan``     0          1           the conditional GAN alone (the paper's cGAN row)
-=========== ========== =========== ================================================
-
-**Decodings.** ``direct``: the generator in eval mode (no dropout, batch norm's running statistics),
-what ``colorlab colorize`` gives by default. ``paper``: the paper's inference (§3.2, and the official
-``test.py`` without ``--eval``, batch 1): the generator run as in training, dropout on and batch norm on
-each image's own statistics, image by image, the dropout seeded (``seed``), the running statistics
-left untouched. The claims are judged on ``paper``.
-
-Every step logs ``g_l1`` (the L1 term before weighting) and, with a discriminator, ``g_gan``,
-``d_loss`` and the discriminator's accuracy on the real and the fake pairs (``d_real_acc``,
-``d_fake_acc``), the evidence that it is neither winning outright nor useless.
+After Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks" (CVPR 2017),
+as in junyanz/pytorch-CycleGAN-and-pix2pix ``--model colorization``. :class:`Pix2Pix` trains a
+U-Net generator from L to ab against a 70×70 PatchGAN discriminator (:mod:`.network`), with two
+Adam optimisers. The variants ``l1``, ``l1_gan`` and ``gan`` share the generator, budget and seeds.
+The training step, the variants and the two decodings: ``docs/methods/pix2pix.md``.
 
 Example:
     >>> m = Pix2Pix("l1_gan", ngf=4, ndf=4, num_downs=3).eval()
@@ -69,13 +42,29 @@ L1_WEIGHT = 100.0
 
 
 class Pix2Pix(Method):
-    """pix2pix for colourisation.
+    """pix2pix for colourisation: L in, ab out, ``A = L/50 − 1``, ``B = ab/110``.
 
-    Args (all in :attr:`defaults`): ``ngf`` and ``ndf`` (the generator's and discriminator's first
-    widths; official 64), ``num_downs`` (the generator's levels; official 8, ``unet_256``: inputs
-    multiples of 256), ``n_layers_d`` (the PatchGAN's stride-2 layers; 3 is 70×70), ``dropout``,
-    ``gan_mode`` (``vanilla`` or ``lsgan``), ``gan_weight``, ``l1_weight``, Adam's ``lr``, ``betas``,
-    ``weight_decay`` (both optimisers).
+    Decodings: ``'direct'`` runs the generator in eval mode. ``'paper'`` runs it as in training,
+    image by image, with dropout on (seeded) and each image's own batch-norm statistics: the
+    paper's inference, which the claims are judged on.
+
+    Args:
+        variant: ``'l1'`` (the default: no discriminator), ``'l1_gan'`` or ``'gan'``.
+        ngf: the generator's first width (official 64).
+        ndf: the discriminator's first width (official 64).
+        num_downs: the generator's levels (official 8, ``unet_256``: inputs multiples of 256).
+        n_layers_d: the PatchGAN's stride-2 layers; 3 gives 70×70 patches.
+        dropout: dropout in the generator's inner decoder levels, in ``[0, 1)``.
+        gan_mode: ``'vanilla'`` or ``'lsgan'``.
+        gan_weight: the weight of the GAN term; 0 builds no discriminator.
+        l1_weight: the weight of the L1 term.
+        lr: Adam's learning rate (both optimisers).
+        betas: Adam's betas (both optimisers).
+        weight_decay: Adam's weight decay (both optimisers).
+
+    Raises:
+        ValueError: when a width or level count is not a positive integer, ``num_downs < 2``, or
+            ``dropout`` is outside ``[0, 1)``.
     """
 
     name = "pix2pix"
@@ -84,13 +73,15 @@ class Pix2Pix(Method):
     defaults = {"ngf": 64, "ndf": 64, "num_downs": 8, "n_layers_d": 3, "dropout": DROPOUT, "gan_mode": "vanilla",
                 "gan_weight": 1.0, "l1_weight": L1_WEIGHT, "lr": 2e-4, "betas": (0.5, 0.999), "weight_decay": 0.0}
     variants = {
-        "l1": Variant("the generator alone on L1 (λ = 100), no discriminator", {"gan_weight": 0.0, "l1_weight": L1_WEIGHT}),
+        "l1": Variant("the generator alone on L1 (λ = 100), no discriminator",
+                      {"gan_weight": 0.0, "l1_weight": L1_WEIGHT}),
         "l1_gan": Variant("pix2pix: L1 (λ = 100) + the conditional GAN", {"gan_weight": 1.0, "l1_weight": L1_WEIGHT}),
         "gan": Variant("the conditional GAN alone, no L1 term", {"gan_weight": 1.0, "l1_weight": 0.0}),
     }
     choices = {"gan_mode": GAN_MODES}
     smoke_args = {"ngf": 4, "ndf": 4, "num_downs": 3, "n_layers_d": 2}
-    #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator trained on
+    #: no instance norm: a crop-sized test tile is padded to the multiple only, the size the generator
+    #: trained on
     min_multiples = 1
 
     def __init__(self, variant: str | None = None, **args: Any) -> None:
@@ -109,6 +100,7 @@ class Pix2Pix(Method):
 
     @property
     def input_multiple(self) -> int:  # type: ignore[override]
+        """The generator's input multiple, ``2**num_downs``."""
         return self.generator.multiple
 
     @property
@@ -118,18 +110,28 @@ class Pix2Pix(Method):
 
     @property
     def fitted_value(self) -> str:
-        """The GAN alone has no reconstruction term: its generator's loss rises as the
-        discriminator learns a fixed batch, the discriminator's falls."""
+        """The logged value that falls on a fixed batch: ``"d_loss"`` for the GAN alone, else ``"loss"``.
+
+        The GAN alone has no reconstruction term: its generator's loss rises as the discriminator
+        learns a fixed batch, and the discriminator's falls.
+        """
         return "loss" if self.args["l1_weight"] > 0 else "d_loss"
 
     def count_parameters(self) -> int:
-        """The generator's parameters (the discriminator does not colourise)."""
+        """Count the generator's parameters (the discriminator does not colourise)."""
         return sum(p.numel() for p in self.generator.parameters())
 
     # -------------------------------------------------------------------------- training
 
     def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
-        """``g`` for the generator and, with a discriminator, ``d``: Adam each, as the official code."""
+        """Build one Adam for the generator and one for the discriminator, as the official code does.
+
+        Args:
+            mode: how the training step runs (fused Adam or not).
+
+        Returns:
+            ``{"g": ..., "d": ...}``, or ``{"g": ...}`` without a discriminator.
+        """
         opts = {"g": self.adam(self.generator, mode)}
         if self.discriminator is not None:
             opts["d"] = self.adam(self.discriminator, mode)
@@ -143,12 +145,31 @@ class Pix2Pix(Method):
 
     def train_step(self, batch: Mapping[str, Any], optimizers: Mapping[str, torch.optim.Optimizer],
                    step: int, mode: StepMode = StepMode()) -> dict[str, Tensor]:
-        """One pix2pix step: the discriminator on a real and a fake pair, then the generator against
-        the updated discriminator (held fixed). Returns ``loss`` (the generator's objective), ``g_l1``
-        and, with a discriminator, ``g_gan``, ``d_loss``, ``d_real_acc``, ``d_fake_acc`` (detached)."""
+        """Run one pix2pix step, as the official ``optimize_parameters``.
+
+        The discriminator is updated on ``(A, B)`` as real and ``(A, G(A))`` as fake, its loss
+        halved. Then the generator is updated on ``gan_weight · GAN + l1_weight · L1`` against the
+        updated discriminator, held fixed.
+
+        Args:
+            batch: a Lab training batch with ``"L"`` and ``"ab"``.
+            optimizers: ``{"g", "d"}``, or ``{"g"}`` without a discriminator.
+            step: the step's number.
+            mode: how the step runs (autocast, fused Adam).
+
+        Returns:
+            Detached values to log: ``loss`` (the generator's objective), ``g_l1`` and, with a
+            discriminator, ``g_gan``, ``d_loss``, ``d_real_acc`` and ``d_fake_acc``.
+
+        Raises:
+            KeyError: when the batch lacks ``"L"`` or ``"ab"``.
+            ValueError: for the wrong optimisers, or crops too small for the PatchGAN
+                (``3 · 2**n_layers_d`` pixels a side).
+        """
         expected = {"g", "d"} if self.adversarial else {"g"}
         if set(optimizers) != expected:
-            raise ValueError(f"{self.name} ({self.variant}) takes the optimisers {sorted(expected)}; got {sorted(optimizers)}")
+            raise ValueError(
+                f"{self.name} ({self.variant}) takes the optimisers {sorted(expected)}; got {sorted(optimizers)}")
         a = self.args
         real_a, real_b = self._pairs(batch)
         if self.discriminator is not None and min(real_a.shape[-2:]) < (least := 3 * 2 ** a["n_layers_d"]):
@@ -214,8 +235,20 @@ class Pix2Pix(Method):
             g.train(was_training)
 
     def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
-        """ab ``(B, 2, H, W)``, ``ab = 110 · G(L/50 − 1)``: in eval mode (``direct``) or as in training
-        (``paper``: dropout drawn with ``seed``, each image's own batch-norm statistics)."""
+        """Predict ``ab = 110 · G(L/50 − 1)``.
+
+        Args:
+            lum: ``L`` ``(B, 1, H, W)`` in ``[0, 100]``, sides multiples of ``2**num_downs``.
+            decode: ``'direct'`` (eval mode) or ``'paper'`` (as in training: dropout drawn with
+                ``seed``, each image's own batch-norm statistics, running statistics untouched).
+            seed: the seed of the dropout for ``'paper'``.
+
+        Returns:
+            ab ``(B, 2, H, W)`` in ab units.
+
+        Raises:
+            TypeError: for any other decoding option.
+        """
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
         x = self.norm.encode_l(lum)

@@ -1,18 +1,10 @@
-"""pix2pix's networks (Isola et al. 2017, as in junyanz/pytorch-CycleGAN-and-pix2pix ``models/networks.py``):
-the U-Net generator, the PatchGAN discriminator, their initialisation and the GAN objectives.
+"""pix2pix's networks: the U-Net generator, the PatchGAN discriminator and their losses.
 
-* :class:`UNetGenerator`: ``num_downs`` stride-2 4×4 convolutions down to ``H / 2**num_downs``
-  (the official ``unet_256`` has 8: 256² down to 1²), the mirror of transposed convolutions up, each
-  level's encoder features concatenated to its decoder's (skip connections); widths
-  ``ngf, 2 ngf, 4 ngf, 8 ngf, 8 ngf, ...``; LeakyReLU(0.2) down, ReLU up, batch norm everywhere but
-  the outermost convolutions and the innermost encoder; dropout 0.5 in the inner ``8 ngf`` decoder
-  levels (the official code's only noise: pix2pix has no input z); tanh out.
-* :class:`PatchDiscriminator`: the 70×70 PatchGAN (``n_layers = 3``): a map of real/fake logits,
-  one per overlapping patch of :func:`receptive_field` pixels.
-* :func:`init_weights`: the official ``normal`` initialisation (weights N(0, 0.02), batch-norm
-  scales N(1, 0.02), biases 0).
-* :func:`gan_loss` and :func:`patch_accuracy`: the ``vanilla`` (cross entropy on logits) and
-  ``lsgan`` (least squares) objectives, and how often the discriminator is right.
+As in junyanz/pytorch-CycleGAN-and-pix2pix ``models/networks.py`` (Isola et al. 2017).
+:class:`UNetGenerator` is the U-Net with skip connections and dropout, :class:`PatchDiscriminator`
+the 70×70 PatchGAN, :func:`init_weights` the official ``normal`` initialisation, and
+:func:`gan_loss` and :func:`patch_accuracy` the ``vanilla`` and ``lsgan`` objectives and how often
+the discriminator is right. Layer by layer: ``docs/methods/pix2pix.md``.
 
 Example:
     >>> g = UNetGenerator(1, 2, num_downs=3, ngf=4)
@@ -52,7 +44,8 @@ def _width(base: int, depth: int) -> int:
 
 
 class _SkipBlock(nn.Module):
-    """One U-Net level: down, the inner levels, up; its input concatenated to its output (but the outermost's)."""
+    """One U-Net level: down, the inner levels, up; its input concatenated to its output (but the
+    outermost's)."""
 
     def __init__(self, outer: int, inner: int, sub: nn.Module | None, *, in_channels: int | None = None,
                  outermost: bool = False, dropout: float = 0.0) -> None:
@@ -78,9 +71,29 @@ class _SkipBlock(nn.Module):
 
 
 class UNetGenerator(nn.Module):
-    """pix2pix's U-Net: ``(B, in_channels, H, W) -> (B, out_channels, H, W)`` in ``[-1, 1]``, ``H`` and
-    ``W`` multiples of ``2**num_downs``. ``num_downs = 8`` and ``ngf = 64`` is the official ``unet_256``;
-    levels 5 to ``num_downs - 1`` (counted from the outside) carry dropout, as there."""
+    """pix2pix's U-Net generator; ``num_downs = 8`` and ``ngf = 64`` is the official ``unet_256``.
+
+    ``num_downs`` stride-2 4×4 convolutions go down to ``H / 2**num_downs``, and their mirror of
+    transposed convolutions comes back up, each level's encoder features concatenated to its
+    decoder's. The widths are ``ngf, 2 ngf, 4 ngf, 8 ngf, 8 ngf, ...``. LeakyReLU(0.2) down, ReLU
+    up, batch norm everywhere but the outermost convolutions and the innermost encoder, tanh out.
+    Levels 5 to ``num_downs - 1``, counted from the outside, carry dropout, as in the official code
+    (its only noise: pix2pix has no input z).
+
+    Args:
+        in_channels: input channels (1: normalised L).
+        out_channels: output channels (2: normalised ab).
+        num_downs: levels, at least 2.
+        ngf: the first level's width.
+        dropout: dropout of the inner ``8 ngf`` decoder levels.
+
+    Raises:
+        ValueError: for ``num_downs < 2``; in ``forward``, for sides not multiples of ``2**num_downs``.
+
+    Shape:
+        - Input: ``(B, in_channels, H, W)``, ``H`` and ``W`` multiples of ``2**num_downs``.
+        - Output: ``(B, out_channels, H, W)`` in ``[-1, 1]``.
+    """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 2, num_downs: int = 8, ngf: int = 64,
                  dropout: float = DROPOUT) -> None:
@@ -97,7 +110,7 @@ class UNetGenerator(nn.Module):
 
     @property
     def multiple(self) -> int:
-        """Input sides must be multiples of this (``2**num_downs``)."""
+        """The multiple the input sides must be, ``2**num_downs``."""
         return 2 ** self.num_downs
 
     def forward(self, x: Tensor) -> Tensor:
@@ -109,9 +122,24 @@ class UNetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """The PatchGAN: ``(B, in_channels, H, W) -> (B, 1, h, w)`` real/fake logits, one per patch of
-    :func:`receptive_field` ``(n_layers)`` pixels (70 for the official ``n_layers = 3``); ``H, W`` at
-    least ``2**n_layers · 4`` or so, for a map of at least one patch."""
+    """The PatchGAN discriminator: a map of real/fake logits, one per overlapping patch.
+
+    Each logit sees a patch of :func:`receptive_field` ``(n_layers)`` pixels: 70 for the official
+    ``n_layers = 3``.
+
+    Args:
+        in_channels: input channels (3: L and ab, concatenated).
+        ndf: the first layer's width; widths double up to ``8 ndf``.
+        n_layers: the stride-2 4×4 convolutions, followed by two stride-1 ones; at least 1.
+
+    Raises:
+        ValueError: for ``n_layers < 1``.
+
+    Shape:
+        - Input: ``(B, in_channels, H, W)``, ``H`` and ``W`` at least ``3 · 2**n_layers`` for a map
+          of at least one patch.
+        - Output: ``(B, 1, h, w)`` logits.
+    """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, n_layers: int = 3) -> None:
         super().__init__()
@@ -131,8 +159,16 @@ class PatchDiscriminator(nn.Module):
 
 
 def receptive_field(n_layers: int) -> int:
-    """The side in pixels of the input patch each logit of :class:`PatchDiscriminator` sees: ``n_layers``
-    stride-2 4×4 convolutions, then two stride-1 ones, walked back from one output pixel.
+    """Compute the side in pixels of the input patch each logit of :class:`PatchDiscriminator` sees.
+
+    The discriminator has ``n_layers`` stride-2 4×4 convolutions, then two stride-1 ones; the
+    field is walked back from one output pixel.
+
+    Args:
+        n_layers: the discriminator's ``n_layers``.
+
+    Returns:
+        The patch's side in pixels.
 
     Example:
         >>> [receptive_field(n) for n in (1, 2, 3, 4)]
@@ -146,8 +182,23 @@ def receptive_field(n_layers: int) -> int:
 
 
 def init_weights(net: nn.Module, gain: float = INIT_GAIN) -> nn.Module:
-    """The official ``init_type='normal'``: convolution weights N(0, ``gain``), batch-norm scales
-    N(1, ``gain``), every bias 0. Draws from the global RNG; returns ``net``."""
+    """Initialise a network as the official ``init_type='normal'`` does, drawing from the global RNG.
+
+    Convolution and linear weights are drawn from N(0, ``gain``), batch-norm scales from
+    N(1, ``gain``), and every bias is 0.
+
+    Args:
+        net: the network, initialised in place.
+        gain: the standard deviation.
+
+    Returns:
+        ``net``.
+
+    Example:
+        >>> net = init_weights(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)))
+        >>> net[0].bias.tolist(), net[1].bias.tolist()
+        ([0.0, 0.0], [0.0, 0.0])
+    """
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, gain)
@@ -160,9 +211,21 @@ def init_weights(net: nn.Module, gain: float = INIT_GAIN) -> nn.Module:
 
 
 def gan_loss(pred: Tensor, real: bool, mode: str = "vanilla") -> Tensor:
-    """The GAN objective of a discriminator output ``pred`` (a map of patch logits) against the label
-    ``real``: ``vanilla`` is the binary cross entropy of the logits, ``lsgan`` the squared distance
-    to 1 (real) or 0 (fake), both averaged over the patches.
+    """Compute the GAN objective of a discriminator's output against a label.
+
+    ``vanilla`` is the binary cross entropy of the logits; ``lsgan`` the squared distance to 1
+    (real) or 0 (fake). Both are averaged over the patches.
+
+    Args:
+        pred: the discriminator's map of patch logits ``(B, 1, h, w)``.
+        real: the label: real (``True``) or fake.
+        mode: ``'vanilla'`` or ``'lsgan'`` (:data:`GAN_MODES`).
+
+    Returns:
+        A scalar.
+
+    Raises:
+        ValueError: for an unknown mode.
 
     Example:
         >>> x = torch.zeros(1, 1, 2, 2)
@@ -177,8 +240,18 @@ def gan_loss(pred: Tensor, real: bool, mode: str = "vanilla") -> Tensor:
 
 
 def patch_accuracy(pred: Tensor, real: bool, mode: str = "vanilla") -> Tensor:
-    """The share of patches the discriminator calls right: real when the logit is above 0
-    (``vanilla``) or the output above 0.5 (``lsgan``).
+    """Compute the share of patches the discriminator calls right.
+
+    A patch is called real when its logit is above 0 (``vanilla``) or its output above 0.5
+    (``lsgan``).
+
+    Args:
+        pred: the discriminator's output ``(B, 1, h, w)``.
+        real: whether the pairs shown were real.
+        mode: ``'vanilla'`` or ``'lsgan'``.
+
+    Returns:
+        A scalar in ``[0, 1]``, detached.
 
     Example:
         >>> patch_accuracy(torch.tensor([[-1.0, 2.0, 3.0, 0.5]]), True).item()

@@ -1,31 +1,10 @@
-"""A U-Net with a ResNet-50 encoder, regression on ab versus classification over about 200 ab
-classes (source 001, "Image Colorization Project 2.0", Ardenghi, Giampetruzzi and Minardi;
-notebook 04).
+"""A U-Net with a ResNet-50 encoder: regression on ab versus classification over ab classes.
 
-* :mod:`.network`: the U-Net (:class:`UNetResNet`): torchvision's ResNet-50 as the encoder, skips
-  from each stage, transposed convolutions with batch norm as the decoder;
-* :class:`UNet`: the method. Two variants on the same trunk, "the only difference between the two
-  approaches was the output shape": ``regress`` (two channels ``ab / 110``, a mean squared error)
-  and ``class`` (logits over the ab classes, a weighted cross entropy).
-
-**The classes.** The source quantises ab "so that each pixel belonged to one of roughly 200
-classes" without saying how. We take the in-gamut cells of the shared ab grid
-(:func:`colorlab.abgrid.ab_gamut_bins`) with a spacing of :data:`CLASS_GRID` = 11.5, which gives
-**Q = 201** classes for any data (a fixed class set, so a checkpoint rebuilds without its data).
-Each pixel's target is its nearest class (``k = 1``, hard targets, as the source says; ``k > 1``
-soft-encodes as Zhang et al.). **"Weighted"** is Zhang et al.'s class rebalancing,
-``w ∝ ((1 - λ) p + λ/Q)^-1`` with λ = 0.5 over the smoothed prior ``p`` of the training split
-(:func:`colorlab.abgrid.rebalance_weights`): the source names Zhang et al. as its inspiration
-and gives no weights of its own. Grayscale training images are left out of both losses.
-
-**Decodings of the class head** (the source tried "picking the mode, the expected value ..."):
-the annealed mean ``softmax(z / 0.38)`` (Zhang et al.'s choice), the mode, the expectation (the
-mean, ``T = 1``) and a per-pixel sample (``seed`` makes it repeatable). All at full resolution.
-
-**The encoder's weights** (``encoder_weights``): ``"imagenet"`` (torchvision's, from the cache or
-downloaded; offline without a cached copy, random initialisation said on the terminal),
-``"random"``, or a local file (:func:`colorlab.backbones.backbone`). Every result row records
-which ran (``encoder_weights``); :attr:`UNet.pretrained` says whether it has ImageNet semantics.
+Source 001, "Image Colorization Project 2.0" (Ardenghi, Giampetruzzi and Minardi); notebook 04.
+:class:`UNet` is the method, with two heads on the same trunk (:mod:`.network`): ``regress``, two
+channels ``ab / 110`` with a mean squared error, and ``class``, logits over Q = 201 ab classes with
+a cross entropy weighted by Zhang et al.'s rebalancing. How the classes, the weights and the
+decodings were chosen: ``docs/methods/unet.md``.
 
 Example:
     >>> m = UNet("class", width=0.125, encoder_weights="random").eval()
@@ -79,11 +58,24 @@ ENCODER = "resnet50"
 class UNet(AbClasses):
     """The source's U-Net and its two heads.
 
-    Args (all in :attr:`defaults`): ``width`` (the decoder's channel multiplier; the encoder is
-    ResNet-50 at any width), ``head`` (``'regress'`` or ``'class'``), ``encoder_weights``
-    (``'imagenet'``, ``'random'`` or a file path), ``grid`` (the class grid's spacing), ``k`` and
-    ``sigma`` (targets over the ``k`` nearest classes; 1 is hard), ``rebalance`` and ``lam`` (the
-    class weights), Adam's ``lr``, ``betas`` and ``weight_decay``.
+    Grayscale training images are left out of both losses. The class head is decoded at full
+    resolution by the annealed mean (``T = 0.38``), the mode, the expectation (``T = 1``) or a
+    per-pixel sample.
+
+    Args:
+        variant: ``'regress'`` (the default) or ``'class'`` (with rebalancing).
+        width: the decoder's channel multiplier; the encoder is ResNet-50 at any width.
+        head: ``'regress'`` or ``'class'``.
+        encoder_weights: ``'imagenet'`` (offline without a cached copy, a random initialisation,
+            said on the terminal), ``'random'`` or a file path (:func:`colorlab.backbones.backbone`).
+        grid: the spacing of the ab grid whose in-gamut cells are the classes (:data:`CLASS_GRID`).
+        k: targets over the ``k`` nearest classes; 1, the default, gives hard targets.
+        sigma: the soft encoding's Gaussian width, for ``k > 1``, and the prior's smoothing.
+        rebalance: weight the cross entropy by Zhang et al.'s rebalancing weights.
+        lam: λ of the rebalancing weights.
+        lr: Adam's learning rate.
+        betas: Adam's betas.
+        weight_decay: Adam's weight decay.
     """
 
     name = "unet"
@@ -109,8 +101,11 @@ class UNet(AbClasses):
 
     @property
     def encoder_weights(self) -> str:
-        """How the encoder was initialised: ``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"``
-        or ``"random (offline fallback)"`` (kept in the checkpoint)."""
+        """How the encoder was initialised, as the checkpoint keeps it.
+
+        One of ``"imagenet"``, ``"file:<name>@<sha1>"``, ``"random (asked)"`` or
+        ``"random (offline fallback)"``.
+        """
         return self.net.encoder.weights
 
     @property
@@ -119,7 +114,7 @@ class UNet(AbClasses):
         return self.net.encoder.semantic
 
     def provenance(self) -> dict[str, Any]:
-        """The encoder's initial weights as loaded (:attr:`encoder_weights`): part of the checkpoint key."""
+        """Return the encoder's weights as loaded (:attr:`encoder_weights`), part of the checkpoint key."""
         return {"encoder_weights": self.encoder_weights}
 
     def configure_optimizers(self, mode: StepMode = StepMode()) -> dict[str, torch.optim.Optimizer]:
@@ -153,8 +148,19 @@ class UNet(AbClasses):
         return {"encoder_weights": self.encoder_weights, "temperature": TEMPERATURE.get(decode)}
 
     def predict_chroma(self, lum: Tensor, decode: str, seed: int = 0, **options: Any) -> Tensor:
-        """ab ``(B, 2, H, W)`` at full resolution: the regression head's output, or the class
-        head's logits decoded by ``decode`` (``seed`` draws the sample)."""
+        """Predict ab at full resolution: the regression head's output, or the class logits decoded.
+
+        Args:
+            lum: ``L`` ``(B, 1, H, W)`` in ``[0, 100]``, sides multiples of 32.
+            decode: ``'direct'``, or ``'annealed'``, ``'mode'``, ``'expectation'`` or ``'sample'``.
+            seed: the seed of the sample's draw.
+
+        Returns:
+            ab ``(B, 2, H, W)`` in ab units.
+
+        Raises:
+            TypeError: for any other decoding option.
+        """
         if options:
             raise TypeError(f"{self.name}: unknown decoding option(s) {', '.join(options)}")
         out = self.net(self.norm.encode_l(lum)).float()

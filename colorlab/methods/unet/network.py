@@ -1,28 +1,8 @@
-"""The simplified U-Net of source 001: a ResNet-50 encoder and a decoder of transposed
-convolutions with batch norm, joined by skip connections.
+"""The simplified U-Net of source 001: a ResNet-50 encoder, a decoder and skip connections.
 
-====================== ========== ================ =========================================
-encoder stage          resolution channels (skip)   decoder block (at ``width=1``)
-====================== ========== ================ =========================================
-input (gray, 3 ch)     1          3                ``up0``: 32 → head
-``conv1``/``bn1``/relu 1/2        64               ``up1``: 64
-``layer1``             1/4        256              ``up2``: 128
-``layer2``             1/8        512              ``up3``: 256
-``layer3``             1/16       1024             ``up4``: 512
-``layer4``             1/32       2048             (the bottleneck)
-====================== ========== ================ =========================================
-
-Each decoder block doubles the resolution with a 4×4 transposed convolution of stride 2, batch
-norm and ReLU, concatenates the encoder's feature map of that resolution (the skip) and mixes
-them with a 3×3 convolution, batch norm and ReLU. The last block's skip is the network's own
-input. A 1×1 convolution then gives, at full resolution, two channels ``ab / 110``
-(``head='regress'``) or ``num_classes`` logits (``head='class'``): the source's "only
-difference between the two approaches was the output shape". ``width`` scales the decoder's
-channels (never below :data:`MIN_CHANNELS`); the encoder is torchvision's ResNet-50 unchanged but
-for its classifier, which is dropped, so ImageNet weights fit it (:func:`colorlab.backbones.backbone`).
-
-Input: the gray image as an ImageNet classifier expects it, ``(B, 3, H, W)``
-(:data:`colorlab.color.IMAGENET_GRAY`), ``H`` and ``W`` multiples of :data:`INPUT_MULTIPLE`.
+:class:`UNetResNet` takes torchvision's ResNet-50 as its encoder, unchanged but for its dropped
+classifier, so ImageNet weights fit it. Its decoder of transposed convolutions with batch norm
+rises back to full resolution, and a 1×1 head gives the output. The stage table: ``docs/methods/unet.md``.
 
 Example:
     >>> from colorlab.backbones import backbone
@@ -69,8 +49,28 @@ class _Up(nn.Module):
 
 
 class UNetResNet(nn.Module):
-    """The U-Net: ``encoder`` (a :class:`~colorlab.backbones.Backbone` holding torchvision's
-    ResNet-50), the decoder scaled by ``width``, and a 1×1 head of ``out_channels``."""
+    """The U-Net: a ResNet-50 encoder, a decoder scaled by ``width``, and a 1×1 head.
+
+    Each decoder block doubles the resolution with a 4×4 transposed convolution of stride 2, batch
+    norm and ReLU, concatenates the encoder's map of that resolution, and mixes them with a 3×3
+    convolution, batch norm and ReLU. The last block's skip is the input itself.
+
+    Args:
+        encoder: a :class:`~colorlab.backbones.Backbone` holding torchvision's ResNet-50; its
+            classifier is replaced by an identity.
+        out_channels: the head's outputs: 2 for ``ab / 110``, ``Q`` for class logits.
+        width: scales the decoder's channels (:data:`DECODER_CHANNELS`, never below
+            :data:`MIN_CHANNELS`).
+
+    Raises:
+        ValueError: for ``width <= 0`` or ``out_channels < 1``; in ``forward``, for an input that is
+            not ``(B, 3, H, W)`` with sides multiples of :data:`INPUT_MULTIPLE`.
+
+    Shape:
+        - Input: the gray image as an ImageNet classifier expects it, ``(B, 3, H, W)``
+          (:data:`colorlab.color.IMAGENET_GRAY`).
+        - Output: ``(B, out_channels, H, W)``.
+    """
 
     def __init__(self, encoder: Backbone, out_channels: int, width: float = 1.0) -> None:
         super().__init__()
@@ -86,7 +86,7 @@ class UNetResNet(nn.Module):
         self.head = nn.Conv2d(chans[-1], out_channels, 1)
 
     def features(self, x: Tensor) -> list[Tensor]:
-        """The encoder's maps from full resolution (the input) to 1/32 (the bottleneck)."""
+        """Return the encoder's maps from full resolution (the input) to 1/32 (the bottleneck)."""
         r = self.encoder.net
         f1 = r.relu(r.bn1(r.conv1(x)))
         f2 = r.layer1(r.maxpool(f1))

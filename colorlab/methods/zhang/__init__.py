@@ -1,22 +1,10 @@
-"""Zhang, Isola and Efros (2016), "Colorful Image Colorization" (ECCV): colourisation as
-classification over quantised ab bins with class rebalancing (source 000; notebook 03).
+"""Zhang, Isola and Efros (2016), "Colorful Image Colorization" (source 000; notebooks 00 and 03).
 
-* :mod:`.network`: the VGG-style network with dilated conv5–6 (:class:`ZhangNet`, width-scaled);
-* :mod:`.siggraph`: the SIGGRAPH 2017 generator of the same authors (:class:`SiggraphNet`), without hints;
-* :mod:`.released`: their released PyTorch weights mapped into :class:`Zhang` (:attr:`Zhang.released`);
-* :mod:`.recipe`: the paper's constants, rebalancing weights, stride-4 targets and losses;
-* :class:`Zhang`: the method. Variants are the trained rows of Table 1: ``full`` (classification
-  with rebalancing, λ = 0.5), ``class`` (no rebalancing) and ``l2`` (a regression head, the
-  paper's L2 baseline). The bins are the in-gamut cells of a grid of 10
-  (:func:`colorlab.abgrid.ab_gamut_bins`, Q = 262 where the paper has 313); the rebalancing
-  weights come from the smoothed prior of the training split (:meth:`Zhang.prepare`).
-  Decodings of the class head: the annealed mean (``T = 0.38``; ``temperature=`` to change it),
-  the mode and the mean, each at 1/4 resolution; the ab image is then upsampled bilinearly and
-  joined with the full-resolution L, as the official demo does (the logits are never upsampled).
-  The variant ``siggraph17`` is the SIGGRAPH 2017 network's regression branch (full resolution).
-* Released weights (:func:`colorlab.methods.load_released`): ``zhang2016-released`` (ECCV 2016,
-  with ``bins='released'``: the 313 bins carried by the port's decoding layer) and
-  ``zhang2017-released`` (SIGGRAPH 2017); see :mod:`.released`.
+Colourisation as classification over quantised ab bins, with class rebalancing. :class:`Zhang` is
+the method; :mod:`.network` holds the ECCV 2016 network, :mod:`.siggraph` the SIGGRAPH 2017
+generator of the same authors, :mod:`.recipe` the paper's constants and losses, and
+:mod:`.released` the mapping of the authors' released weights. Variants, decodings and the
+released models: ``docs/methods/zhang.md``.
 
 Example:
     >>> m = Zhang("class", width=0.125).eval()
@@ -67,8 +55,8 @@ if TYPE_CHECKING:
     from ...data import ColorDataset
 
 __all__ = [
-    "Zhang", "ZhangNet", "SiggraphNet", "ARCHS", "PAPER_Q", "SIGGRAPH_Q", "ANNEALED_T", "K_PAPER", "K_OFFICIAL", "LAMBDA", "ADAM_BETAS", "WEIGHT_DECAY",
-    "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights",
+    "Zhang", "ZhangNet", "SiggraphNet", "ARCHS", "PAPER_Q", "SIGGRAPH_Q", "ANNEALED_T", "K_PAPER", "K_OFFICIAL",
+    "LAMBDA", "ADAM_BETAS", "WEIGHT_DECAY", "PAPER_TEMPERATURES", "DECODERS", "rebalance_weights",
 ]
 
 #: The temperature of each decoding of the class head (the mode is the ``T -> 0`` limit).
@@ -78,16 +66,34 @@ ARCHS = ("eccv16", "siggraph17")
 
 
 class Zhang(AbClasses):
-    """Zhang et al.'s network and recipe.
+    """Zhang et al.'s network and training recipe.
 
-    Args (all in :attr:`defaults`): ``width`` (channel multiplier; 1 is the paper's 32M-parameter
-    network), ``head`` (``'class'`` or ``'regress'``), ``rebalance`` and ``lam`` (λ of the
-    weights ``((1 - λ) p + λ/Q)^-1``), ``k`` and ``sigma`` of the soft encoding (``sigma`` also
-    smooths the prior), ``grid`` (the ab bin spacing), ``norm_layer`` (``'batch'`` or ``'none'``),
-    Adam's ``lr``, ``betas`` and ``weight_decay`` (the official solver's by default), ``arch``
-    (``'eccv16'``, :class:`ZhangNet`, or ``'siggraph17'``, :class:`SiggraphNet`, regression head
-    only) and ``bins`` (``'gamut'``: the in-gamut cells of ``grid``; ``'released'``: the released
-    model's, 313 for ``eccv16`` filled in by loading its weights, 529 for ``siggraph17``).
+    The class head is decoded by the annealed mean (``'annealed'``, ``T = 0.38``), the mode or the
+    mean, each at 1/4 resolution; :meth:`~colorlab.methods.base.Method.colorize` then upsamples the
+    ab image bilinearly, never the logits. A regression head has the one decoding ``'direct'``.
+
+    Args:
+        variant: ``'full'`` (the default: classification with rebalancing), ``'class'`` (no
+            rebalancing), ``'l2'`` (a regression head) or ``'siggraph17'``.
+        width: channel multiplier; 1 is the paper's 32M-parameter network.
+        head: ``'class'`` or ``'regress'``.
+        rebalance: weight each pixel by its bin's rebalancing weight.
+        lam: λ of the weights ``((1 - λ) p + λ/Q)^-1``.
+        k: nearest bins of the soft encoding.
+        sigma: the soft encoding's Gaussian width in ab units; it also smooths the prior.
+        grid: the ab bin spacing.
+        norm_layer: ``'batch'`` or ``'none'``.
+        lr: Adam's learning rate.
+        betas: Adam's betas (the official solver's by default).
+        weight_decay: Adam's weight decay (the official solver's by default).
+        arch: ``'eccv16'`` (:class:`ZhangNet`) or ``'siggraph17'`` (:class:`SiggraphNet`,
+            regression head only).
+        bins: ``'gamut'``, the in-gamut cells of ``grid``; or ``'released'``, the released
+            model's: 313 for ``eccv16``, filled in by loading its weights, 529 for ``siggraph17``.
+
+    Raises:
+        ValueError: for ``arch='siggraph17'`` with a class head, and the argument checks of
+            :meth:`~colorlab.methods.abclasses.AbClasses.build_classes`.
     """
 
     name = "zhang"
@@ -107,7 +113,8 @@ class Zhang(AbClasses):
                               "Colorization') without user hints: its regression branch, Huber loss on ab/110 at full "
                               "resolution", {"arch": "siggraph17", "head": "regress", "rebalance": False}),
     }
-    #: added after the first checkpoints: left out of their keys at these values, so those keep their names
+    #: added after the first checkpoints: left out of their keys at these values, so those keep
+    #: their names
     unkeyed_defaults = {"arch": "eccv16", "bins": "gamut"}
     released = {
         "zhang2016-released": Released("Zhang et al. 2016 (ECCV), the released colorization_release_v2 weights (class "
@@ -137,9 +144,19 @@ class Zhang(AbClasses):
     @classmethod
     def training_prior(cls, train_set: ColorDataset, cache_dir: str | Path | None = None,
                        **args: Any) -> tuple[Tensor, Tensor]:
-        """``(bins, prior)`` of a training split for these arguments (``grid`` sets the bins,
-        ``sigma`` the smoothing): what :meth:`prepare` rebalances by, and what a notebook scores the
-        rebalanced AuC with, computed once and cached in ``cache_dir``."""
+        """Compute the bins and the smoothed prior of a training split for these arguments.
+
+        It is what :meth:`prepare` rebalances by, and what a notebook scores the rebalanced AuC
+        with, computed once and cached in ``cache_dir``.
+
+        Args:
+            train_set: the training split.
+            cache_dir: where the prior is cached.
+            **args: the method's arguments; ``grid`` sets the bins, ``sigma`` the smoothing.
+
+        Returns:
+            ``(bins, prior)``: the bins ``(Q, 2)`` in ab units and the prior ``(Q,)``.
+        """
         a = {**cls.defaults, **args}
         bins = ab_gamut_bins(a["grid"])
         return bins, dataset_prior(train_set, bins, sigma=a["sigma"], cache_dir=cache_dir)
@@ -157,7 +174,8 @@ class Zhang(AbClasses):
         if self.args["head"] == "regress":
             return l2_loss(out, batch["ab"])
         weights = self.class_weights if self.args["rebalance"] else None
-        return class_loss(out, batch["ab"], self.bins, k=self.args["k"], sigma=self.args["sigma"], class_weights=weights)
+        return class_loss(out, batch["ab"], self.bins, k=self.args["k"], sigma=self.args["sigma"],
+                          class_weights=weights)
 
     @property
     def decodings(self) -> tuple[str, ...]:
@@ -174,9 +192,19 @@ class Zhang(AbClasses):
         return {"temperature": TEMPERATURE.get(decode)}
 
     def predict_chroma(self, lum: Tensor, decode: str, temperature: float | None = None, **options: Any) -> Tensor:
-        """ab ``(B, 2, H/4, W/4)``: the regression head's output, or the class head's logits decoded
-        by ``decode`` (``temperature`` overrides the annealed mean's 0.38); ``(B, 2, H, W)`` from
-        the SIGGRAPH network."""
+        """Predict ab: the regression head's output, or the class head's logits decoded by ``decode``.
+
+        Args:
+            lum: ``L`` ``(B, 1, H, W)`` in ``[0, 100]``, ``H`` and ``W`` multiples of 8.
+            decode: ``'annealed'``, ``'mode'``, ``'mean'`` or ``'direct'``.
+            temperature: overrides the annealed mean's 0.38.
+
+        Returns:
+            ab ``(B, 2, H/4, W/4)`` in ab units; ``(B, 2, H, W)`` from the SIGGRAPH network.
+
+        Raises:
+            ValueError: for a ``temperature`` with a decoding other than ``'annealed'``.
+        """
         if temperature is not None and decode != "annealed":
             raise ValueError(f"temperature applies to the annealed mean only; decode={decode!r} has its own")
         out = self.net(self.norm.encode_l(lum)).float()

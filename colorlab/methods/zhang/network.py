@@ -1,34 +1,9 @@
-"""The network of Zhang, Isola, Efros (2016), "Colorful Image Colorization" (ECCV).
+"""The network of Zhang, Isola and Efros (2016), "Colorful Image Colorization" (ECCV).
 
-The VGG-style fully convolutional network of the official Caffe model
-(``colorization_deploy_v2.prototxt``) and its PyTorch port (``eccv16``):
-
-====== ===================== ======== ========== ==========================
-block  3×3 convs             channels dilation   resolution after the block
-====== ===================== ======== ========== ==========================
-conv1  2 (2nd has stride 2)  64       1          1/2
-conv2  2 (2nd has stride 2)  128      1          1/4
-conv3  3 (3rd has stride 2)  256      1          1/8
-conv4  3                     512      1          1/8
-conv5  3                     512      2          1/8
-conv6  3                     512      2          1/8
-conv7  3                     512      1          1/8
-conv8  4×4 transposed ×2 + 2 256      1          1/4
-====== ===================== ======== ========== ==========================
-
-Every convolution is followed by a ReLU; conv1–conv7 end with a batch norm, conv8 has none
-(as in the official model, whose batch norms are also only after the last ReLU of a block).
-A 1×1 convolution maps conv8 to ``num_classes`` logits at 1/4 resolution (``head='class'``),
-or to two normalised ab channels (``head='regress'``, the paper's L2 baseline). At
-``width=1, num_classes=313`` the class network has 32,235,385 parameters: the Caffe model's
-32,230,393 plus the 4,992 affine parameters of PyTorch's batch norms (Caffe's have none).
-Modules are named and indexed as in the port (``model1`` … ``model8``, the 1×1 head being
-``model8[6]``), so at ``width=1, num_classes=313`` its ``state_dict`` keys and shapes match the
-released PyTorch weights (load with ``strict=False``: the port's extra ``model_out`` is the
-fixed bin-centre expectation, :func:`colorlab.abgrid.decode_expectation` at ``T = 1``).
-
-Input: normalised luminance ``(L - 50) / 100`` (:data:`colorlab.color.ZHANG`), ``(B, 1, H, W)``
-with ``H`` and ``W`` multiples of :data:`INPUT_MULTIPLE`.
+:class:`ZhangNet` is the VGG-style fully convolutional network of the official Caffe model
+(``colorization_deploy_v2.prototxt``) and its PyTorch port (``eccv16``), scaled by ``width``. Its
+modules are named as in the port, so at ``width=1, num_classes=313`` the released weights load into
+it. The layer table and the parameter count: ``docs/methods/zhang.md``.
 
 Example:
     >>> net = ZhangNet(num_classes=262, width=0.125)
@@ -92,7 +67,10 @@ def _block(cin: int, cout: int, convs: int, dilation: int, strided: bool, norm: 
 
 
 class ZhangNet(nn.Module):
-    """Zhang et al.'s colourisation network: normalised L ``(B, 1, H, W)`` to 1/4-resolution outputs.
+    """Zhang et al.'s colourisation network: normalised L to outputs at 1/4 resolution.
+
+    Eight blocks ``model1`` … ``model8`` as in the port: three stride-2 blocks to 1/8, dilated
+    conv5 and conv6, a ×2 transposed convolution in conv8, and a 1×1 head (``model8[6]``).
 
     Args:
         num_classes: ``Q``, the number of ab bins (:data:`PAPER_Q` = 313 by default;
@@ -105,13 +83,23 @@ class ZhangNet(nn.Module):
             and the saturated blues near ``b/110 ≈ -1`` keep a useful gradient.
         norm: ``'batch'`` (the paper) or ``'none'``.
 
+    Raises:
+        ValueError: for an unknown head or norm, ``num_classes < 1`` or ``width <= 0``; in
+            ``forward``, for an input that is not ``(B, 1, H, W)`` with sides multiples of
+            :data:`INPUT_MULTIPLE`.
+
+    Shape:
+        - Input: ``(L - 50) / 100`` ``(B, 1, H, W)`` (:data:`colorlab.color.ZHANG`).
+        - Output: logits ``(B, Q, H/4, W/4)``, or normalised ab ``(B, 2, H/4, W/4)``.
+
     Example:
         >>> net = ZhangNet(width=0.25)
         >>> net(torch.zeros(1, 1, 64, 64)).shape
         torch.Size([1, 313, 16, 16])
     """
 
-    def __init__(self, num_classes: int = PAPER_Q, width: float = 1.0, head: Head = "class", norm: Norm = "batch") -> None:
+    def __init__(self, num_classes: int = PAPER_Q, width: float = 1.0, head: Head = "class",
+                 norm: Norm = "batch") -> None:
         super().__init__()
         if head not in ("class", "regress"):
             raise ValueError(f"head must be 'class' or 'regress'; got {head!r}")
@@ -142,7 +130,7 @@ class ZhangNet(nn.Module):
         return self.head.out_channels
 
     def forward(self, x: Tensor) -> Tensor:
-        """Normalised L ``(B, 1, H, W)`` to logits ``(B, Q, H/4, W/4)`` or normalised ab ``(B, 2, H/4, W/4)``."""
+        """Map ``(L - 50) / 100`` ``(B, 1, H, W)`` to logits ``(B, Q, H/4, W/4)`` or ``ab / 110``."""
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"ZhangNet takes normalised L as (B, 1, H, W); got {tuple(x.shape)}")
         if x.shape[-2] % INPUT_MULTIPLE or x.shape[-1] % INPUT_MULTIPLE:

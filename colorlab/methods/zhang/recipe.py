@@ -1,10 +1,9 @@
-"""The training recipe of Zhang, Isola and Efros (2016) as pure functions: the paper's
-constants, the rebalancing weights, the stride-4 targets and the two losses (soft-encoded
-cross entropy, optionally rebalanced, and the L2 baseline).
+"""The training recipe of Zhang, Isola and Efros (2016) as pure functions.
 
-Network input is ``(L - 50) / 100`` (:data:`colorlab.color.ZHANG`); its outputs are at 1/4
-resolution, and the ground truth is point-sampled at stride 4 to match (as the official
-training prototxt). Grayscale images (no ``|a|, |b| > 5``) are masked out of both losses.
+The paper's constants, the stride-4 targets and the two losses: the soft-encoded cross entropy,
+optionally rebalanced, and the L2 baseline. The network's outputs are at 1/4 resolution, so the
+ground truth is point-sampled at stride 4 to match, as in the official training prototxt.
+Grayscale images (no ``|a|`` or ``|b|`` above 5) are masked out of both losses.
 
 Example:
     >>> from colorlab.abgrid import ab_gamut_bins
@@ -53,7 +52,7 @@ LAMBDA = REBALANCE_LAMBDA
 TARGET_STRIDE = 4
 #: Adam's betas in the official solver (``momentum: 0.9``, ``momentum2: 0.99``).
 ADAM_BETAS = (0.9, 0.99)
-#: Weight decay of the official solver (Caffe's, i.e. an L2 penalty added to the gradient, as torch's Adam).
+#: Weight decay of the official solver (Caffe's: an L2 penalty added to the gradient, as torch's Adam).
 WEIGHT_DECAY = 1e-3
 #: The temperatures of the paper's annealed-mean figure (1 is the mean; T -> 0, the mode, is added apart).
 PAPER_TEMPERATURES = (1.0, 0.77, 0.58, 0.38, 0.29, 0.14)
@@ -64,12 +63,23 @@ _HALF = 0.5
 
 
 def downsample_targets(ab: Tensor, factor: int = TARGET_STRIDE, offset: int = 0) -> Tensor:
-    """Point-sample ``ab`` ``(B, 2, H, W)`` at stride ``factor``: ``ab[..., offset::factor, offset::factor]``.
+    """Point-sample ab at a stride: ``ab[..., offset::factor, offset::factor]``.
 
     The official training prototxt builds the 1/4-resolution target with a 1×1 convolution of
-    stride 4 and unit weights (``data_ab_ss``), i.e. the top-left pixel of every 4×4 block:
-    ``offset = 0``, the default. No averaging, so targets stay real colours rather than blends.
-    The result is ``(B, 2, ceil((H - offset) / factor), ...)``, ``H/4`` for ``H`` divisible by 4.
+    stride 4 and unit weights (``data_ab_ss``): the top-left pixel of every 4×4 block, the default
+    ``offset = 0``. Nothing is averaged, so the targets stay real colours rather than blends.
+
+    Args:
+        ab: ground truth ``(B, 2, H, W)`` in ab units.
+        factor: the stride, ``>= 1``.
+        offset: the first row and column read, in ``[0, factor)``.
+
+    Returns:
+        ``(B, 2, ceil((H - offset) / factor), ceil((W - offset) / factor))``: ``H/4`` for ``H``
+        divisible by 4.
+
+    Raises:
+        ValueError: for an input that is not ``(B, 2, H, W)``, or a bad ``factor`` or ``offset``.
 
     Example:
         >>> downsample_targets(torch.arange(64.0).view(1, 1, 8, 8).repeat(1, 2, 1, 1))[0, 0].tolist()
@@ -99,15 +109,27 @@ def class_loss(
     sigma: float = SIGMA,
     class_weights: Tensor | None = None,
 ) -> dict[str, Tensor]:
-    """The paper's classification loss: ``{"loss", "ce", "colour_images"}``.
+    """Compute the paper's classification loss.
 
-    ``logits`` ``(B, Q, H/4, W/4)`` against the ground truth ``ab`` ``(B, 2, H, W)``,
-    point-sampled at stride 4 (:func:`downsample_targets`), soft-encoded over its ``k`` nearest
-    bins with Gaussian weights of width ``sigma`` (:func:`colorlab.abgrid.soft_encode`) and
-    compared by the soft cross entropy. With ``class_weights`` ``(Q,)`` (:func:`rebalance_weights`)
-    each pixel's term is multiplied by the weight of its nearest bin. Grayscale images are masked
-    out. ``"ce"`` is the unweighted cross entropy (equal to ``"loss"`` without weights),
-    ``"colour_images"`` the share of images not masked.
+    The ground truth is point-sampled at stride 4 (:func:`downsample_targets`), soft-encoded over
+    its ``k`` nearest bins with Gaussian weights (:func:`colorlab.abgrid.soft_encode`) and compared
+    with the logits by the soft cross entropy. With ``class_weights`` each pixel's term is
+    multiplied by the weight of its nearest bin. Grayscale images are masked out.
+
+    Args:
+        logits: ``(B, Q, H/4, W/4)``.
+        ab: the ground truth ``(B, 2, H, W)`` in ab units.
+        bins: the bin centres ``(Q, 2)`` in ab units.
+        k: nearest bins of the soft encoding.
+        sigma: the Gaussian's width in ab units.
+        class_weights: rebalancing weights ``(Q,)`` (:func:`rebalance_weights`), or ``None``.
+
+    Returns:
+        ``{"loss", "ce", "colour_images"}``, scalars: ``"ce"`` is the unweighted cross entropy
+        (``"loss"`` itself without weights), ``"colour_images"`` the share of images not masked.
+
+    Raises:
+        ValueError: when the stride-4 targets do not match the logits' size.
     """
     ab = ab.float()
     ab_ss = _targets(ab, logits)
@@ -120,11 +142,20 @@ def class_loss(
 
 
 def l2_loss(pred: Tensor, ab: Tensor) -> dict[str, Tensor]:
-    """The paper's L2 baseline: ``{"loss", "colour_images"}``.
+    """Compute the paper's L2 baseline loss, ``½‖ŷ - y‖²`` per pixel.
 
-    ``pred`` is ``ab / 110`` ``(B, 2, H/4, W/4)``; the loss is ``½‖ŷ - y‖²`` per pixel against the
-    stride-4 point-sampled ``ab / 110``, averaged over the pixels of the colour images (grayscale
-    ones masked as in :func:`class_loss`).
+    The target is the stride-4 point-sampled ``ab / 110``. The loss is averaged over the pixels of
+    the colour images; grayscale ones are masked as in :func:`class_loss`.
+
+    Args:
+        pred: ``ab / 110`` ``(B, 2, H/4, W/4)``.
+        ab: the ground truth ``(B, 2, H, W)`` in ab units.
+
+    Returns:
+        ``{"loss", "colour_images"}``, scalars.
+
+    Raises:
+        ValueError: for a prediction that is not ``(B, 2, h, w)`` or does not match the targets' size.
 
     Example:
         >>> ab = torch.zeros(1, 2, 8, 8); ab[:, 0] = 11.0

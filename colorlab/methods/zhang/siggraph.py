@@ -1,43 +1,16 @@
-"""The network of Zhang, Zhu, Isola, Geng, Lin, Yu and Efros (2017), "Real-Time User-Guided Image
-Colorization with Learned Deep Priors" (SIGGRAPH), without user hints, and its regression loss.
+"""The SIGGRAPH 2017 generator of Zhang, Zhu et al., without user hints, and its regression loss.
 
-The U-Net-like generator of the released PyTorch port (``siggraph17``): the ECCV 2016 trunk
-(:mod:`.network`) with its strides replaced by subsampling, and three ×2 transposed
-convolutions back to full resolution, each joined by a shortcut from the encoder:
-
-========== ==================================== ======== ========== ==========
-block      layers                               channels dilation   resolution
-========== ==================================== ======== ========== ==========
-model1     2 × (3×3 conv + ReLU), BN            64       1          1
-model2     2 × (3×3 conv + ReLU), BN            128      1          1/2
-model3     3 × (3×3 conv + ReLU), BN            256      1          1/4
-model4     3 × (3×3 conv + ReLU), BN            512      1          1/8
-model5–6   3 × (3×3 conv + ReLU), BN            512      2          1/8
-model7     3 × (3×3 conv + ReLU), BN            512      1          1/8
-model8     up ×2 + model3 shortcut; 2 convs, BN 256      1          1/4
-model9     up ×2 + model2 shortcut; 1 conv, BN  128      1          1/2
-model10    up ×2 + model1 shortcut; 1 conv      128      1          1
-model_out  1×1 conv, tanh                       2        –          1
-========== ==================================== ======== ========== ==========
-
-The input of block ``k + 1`` (k = 1, 2, 3) is block ``k``'s output point-sampled at stride 2
-(``x[..., ::2, ::2]``), as in the port, not a strided convolution. Each ``model{8,9,10}up`` is a
-4×4 transposed convolution of stride 2; its sum with the shortcut (a 3×3 convolution of
-``model3``, ``model2``, ``model1``: ``model3short8``, ``model2short9``, ``model1short10``) enters a
-block that starts with a ReLU; ``model10`` ends with a leaky ReLU (slope 0.2). ``model_class``
-(1×1, 256 → ``num_classes`` logits at 1/4 resolution, 529 = 23 × 23 ab cells in the release) is
-the port's classification branch: it exists so the released weights load, and takes no part in
-the output. The input has four channels: normalised L ``(L - 50) / 100``, the user's ab hints
-``ab / 110`` and their mask; here hints and mask are zero unless given. Modules are named as in
-the port, so at ``width=1, num_classes=529`` the ``state_dict`` keys and shapes are the released
-file's.
+Zhang, Zhu, Isola, Geng, Lin, Yu and Efros (2017), "Real-Time User-Guided Image Colorization with
+Learned Deep Priors". :class:`SiggraphNet` is the U-Net-like generator of the released PyTorch
+port (``siggraph17``): the ECCV 2016 trunk with subsampling in place of its strides, and three ×2
+transposed convolutions back to full resolution with shortcuts from the encoder. Its modules are
+named as in the port, so the released weights load into it. :func:`huber_loss` is its training
+loss. The layer table: ``docs/methods/zhang.md``.
 
 Example:
     >>> net = SiggraphNet(width=0.125, num_classes=16).eval()
     >>> net(torch.zeros(2, 1, 16, 24)).shape
     torch.Size([2, 2, 16, 24])
-    >>> sorted(k for k in net.state_dict() if k.endswith("weight"))[:3]
-    ['model1.0.weight', 'model1.2.weight', 'model1.4.weight']
 """
 
 from __future__ import annotations
@@ -52,7 +25,8 @@ from .network import INPUT_MULTIPLE, MIN_CHANNELS, Norm, _block, _norm
 
 __all__ = ["SiggraphNet", "SIGGRAPH_Q", "HUBER_DELTA", "INPUT_CHANNELS", "huber_loss"]
 
-#: Classes of the released model's classification branch: the 23 × 23 cells of spacing 10 over ab in [-110, 110].
+#: Classes of the released model's classification branch: the 23 × 23 cells of spacing 10 over ab in
+#: [-110, 110].
 SIGGRAPH_Q = 529
 #: Input channels: normalised L, two ab hint channels and the hint mask.
 INPUT_CHANNELS = 4
@@ -79,7 +53,8 @@ _AB = 2
 
 
 def _decoder_block(ch: int, convs: int, norm: Norm, last: bool) -> nn.Sequential:
-    """ReLU, then ``convs`` × 3×3 conv each followed by a ReLU (a leaky one ending ``model10``), then a norm (not in ``model10``)."""
+    """ReLU, then ``convs`` × 3×3 conv each followed by a ReLU (a leaky one ending ``model10``), then a
+    norm (not in ``model10``)."""
     layers: list[nn.Module] = [nn.ReLU(inplace=True)]
     for i in range(convs):
         layers.append(nn.Conv2d(ch, ch, 3, 1, 1))
@@ -90,13 +65,32 @@ def _decoder_block(ch: int, convs: int, norm: Norm, last: bool) -> nn.Sequential
 
 
 class SiggraphNet(nn.Module):
-    """The SIGGRAPH 2017 generator: normalised L ``(B, 1, H, W)`` to normalised ab ``(B, 2, H, W)``.
+    """The SIGGRAPH 2017 generator: normalised L to normalised ab at full resolution.
+
+    The input of blocks 2 to 4 is the previous block's output point-sampled at stride 2, as in the
+    port. The classification branch ``model_class`` exists so the released weights load; it takes
+    no part in the output. The network's input has four channels: normalised L, the user's ab
+    hints and their mask, zero unless given.
 
     Args:
         width: multiplies every channel count (at least :data:`~.network.MIN_CHANNELS`).
         num_classes: outputs of the unused classification branch ``model_class``
             (:data:`SIGGRAPH_Q` in the release); not scaled.
         norm: ``'batch'`` (the release) or ``'none'``.
+
+    Raises:
+        ValueError: for ``num_classes < 1``, ``width <= 0`` or an unknown norm; in ``forward``, for
+            an input that is not ``(B, 1, H, W)`` with sides multiples of 8.
+
+    Shape:
+        - Input: ``(L - 50) / 100`` ``(B, 1, H, W)``; optionally hints ``ab / 110`` ``(B, 2, H, W)``
+          and their mask ``(B, 1, H, W)``.
+        - Output: ``ab / 110`` ``(B, 2, H, W)`` in ``[-1, 1]`` (tanh).
+
+    Example:
+        >>> net = SiggraphNet(width=0.125, num_classes=16)
+        >>> sorted(k for k in net.state_dict() if k.endswith("weight"))[:3]
+        ['model1.0.weight', 'model1.2.weight', 'model1.4.weight']
     """
 
     def __init__(self, width: float = 1.0, num_classes: int = SIGGRAPH_Q, norm: Norm = "batch") -> None:
@@ -121,8 +115,11 @@ class SiggraphNet(nn.Module):
         self.model_out = nn.Sequential(nn.Conv2d(dec[-1], _AB, 1), nn.Tanh())
 
     def forward(self, x: Tensor, hints: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
-        """Normalised L ``(B, 1, H, W)`` (and optionally normalised ab hints ``(B, 2, H, W)`` with
-        their mask ``(B, 1, H, W)``; zeros by default) to normalised ab ``(B, 2, H, W)`` in [-1, 1]."""
+        """Map normalised L ``(B, 1, H, W)`` to normalised ab ``(B, 2, H, W)`` in [-1, 1].
+
+        Optional normalised ab hints ``(B, 2, H, W)`` and their mask ``(B, 1, H, W)`` are zeros by
+        default.
+        """
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"SiggraphNet takes normalised L as (B, 1, H, W); got {tuple(x.shape)}")
         if x.shape[-2] % INPUT_MULTIPLE or x.shape[-1] % INPUT_MULTIPLE:
@@ -135,17 +132,29 @@ class SiggraphNet(nn.Module):
             h = getattr(self, f"model{i}")(h[..., ::2, ::2] if 1 < i <= _SUBSAMPLED + 1 else h)
             feats[i] = h
         for k, src in zip(range(8, 11), _SHORTCUT, strict=True):
-            h = getattr(self, f"model{k}")(getattr(self, f"model{k}up")(h) + getattr(self, f"model{src}short{k}")(feats[src]))
+            h = getattr(self, f"model{k}")(getattr(self, f"model{k}up")(h)
+                                           + getattr(self, f"model{src}short{k}")(feats[src]))
         return self.model_out(h)
 
 
 def huber_loss(pred: Tensor, ab: Tensor, delta: float = HUBER_DELTA) -> dict[str, Tensor]:
-    """The regression loss of the SIGGRAPH 2017 training code: ``{"loss", "colour_images"}``.
+    """Compute the regression loss of the SIGGRAPH 2017 training code.
 
-    ``pred`` is ``ab / 110`` ``(B, 2, H, W)`` at full resolution; per pixel the Huber loss divided
-    by ``delta`` (``½ e² / δ`` below ``δ``, ``|e| - δ/2`` above, summed over a and b: PyTorch's
-    smooth L1 with ``beta = δ``) against the true ``ab / 110``, averaged over the pixels of the
-    colour images (grayscale ones masked as in :func:`.recipe.l2_loss`).
+    Per pixel, the Huber loss divided by ``delta`` (``½ e² / δ`` below ``δ``, ``|e| - δ/2`` above,
+    summed over a and b: PyTorch's smooth L1 with ``beta = δ``) against the true ``ab / 110``. It is
+    averaged over the pixels of the colour images; grayscale ones are masked as in
+    :func:`.recipe.l2_loss`.
+
+    Args:
+        pred: ``ab / 110`` ``(B, 2, H, W)`` at full resolution.
+        ab: the ground truth ``(B, 2, H, W)`` in ab units.
+        delta: the Huber threshold on ``ab / 110`` (:data:`HUBER_DELTA`, 1 ab unit).
+
+    Returns:
+        ``{"loss", "colour_images"}``, scalars.
+
+    Raises:
+        ValueError: for a prediction that is not ``(B, 2, H, W)`` or differs from ``ab`` in shape.
 
     Example:
         >>> ab = torch.zeros(1, 2, 8, 8); ab[:, 0] = 11.0
