@@ -226,7 +226,7 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
              _wrap(f"Produced by `colorlab run --profile {profile}` (or `colorlab report --profile {profile}` over "
                    f"existing results) at commit {', '.join(sorted(_short(c) for c in commits)) or 'unknown'}. Every "
                    "number comes from the `metrics.json` files beside this summary; verdicts are computed by the "
-                   "rules in the method modules (`colorlab/methods/`).", ""), ""]
+                   "rules of the papers (`colorlab/papers/`).", ""), ""]
     if profile == "smoke":
         parts += [_wrap("**smoke: not evidence.** The smoke profile trains for a few steps to show that every "
                         "notebook runs; its numbers mean nothing and no claim is judged on them.", ""), ""]

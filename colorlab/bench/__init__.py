@@ -8,7 +8,6 @@ Each method is built at a *setting*, ``paper`` (the network its source trains) o
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -219,18 +218,18 @@ def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: 
             for b in batch_sizes:
                 for compiled in (False, True) if compile else (False,):
                     progress.phase(f"bench train {name} {size}² batch {b}" + (" compiled" if compiled else ""))
-                    print(f"bench: train {name} at {size}², batch {b}" + (", compiled" if compiled else ""),
-                          file=sys.stderr, flush=True)
+                    progress.say(f"bench: train {name} at {size}², batch {b}" + (", compiled" if compiled else ""),
+                                 warning=True)
                     keep(train_row(name, setting=setting, size=size, batch_size=b, repeats=repeats, device=device,
                                    compile=compiled, isolate=isolate))
         for b in [b for m, b in plain if m == name]:
-            print(f"bench: train {name} at {own}², batch {b}, the plain recipe", file=sys.stderr, flush=True)
+            progress.say(f"bench: train {name} at {own}², batch {b}, the plain recipe", warning=True)
             keep(train_row(name, setting=setting, size=own, batch_size=b, repeats=repeats, device=device, plain=True,
                            isolate=isolate))
         for size in infer_sizes:
-            print(f"bench: infer {name} at {size}²", file=sys.stderr, flush=True)
+            progress.say(f"bench: infer {name} at {size}²", warning=True)
             keep(infer_row(name, setting=setting, size=size, repeats=repeats, device=device, isolate=isolate))
-    print("bench: data pipeline", file=sys.stderr, flush=True)
+    progress.say("bench: data pipeline", warning=True)
     crop = max(sizes or (SIZE,)) if setting == "paper" else min(r["size"] for r in rows if r["kind"] == "train")
     row = data_row(data, crop=crop, batch_size=max(batch_sizes), batches=data_batches, device=device)
     fastest = max((r["images_per_second"] for r in rows if r["kind"] == "train" and r["size"] == crop), default=None)
@@ -238,8 +237,8 @@ def run(methods: Sequence[str] | None = None, *, setting: str = "paper", sizes: 
           "input_bound": bool(fastest is not None and row["images_per_second"] < fastest)})
     for i, n in enumerate(sorted(eval_images)):
         for streamed in (True, False) if i == 0 else (True,):
-            print(f"bench: evaluation of {n} images, " + ("streamed" if streamed else "every image kept"),
-                  file=sys.stderr, flush=True)
+            progress.say(f"bench: evaluation of {n} images, " + ("streamed" if streamed else "every image kept"),
+                         warning=True)
             keep(eval_row(n, streamed=streamed, device=device))
     return pd.DataFrame(rows)
 

@@ -42,9 +42,6 @@ PEAK_FLOPS: tuple[tuple[str, float], ...] = (
 SIZE = 256
 #: Inference photo sides.
 INFER_SIZES = (256, 1024)
-#: Synthetic JPEGs made for the data pipeline when no folder is given: how many and how large.
-SYNTHETIC_PHOTOS = 48
-SYNTHETIC_SIDE = 512
 
 
 def peak_flops(device: torch.device) -> float | None:

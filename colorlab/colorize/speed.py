@@ -7,7 +7,6 @@ writing files; :func:`table` does it for several models and sizes. docs/colorize
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -163,7 +162,7 @@ def table(specs: Sequence[str], *, sizes: Sequence[int] = SIZES, working: Sequen
         for size in sizes:
             for w in working:
                 progress.phase(f"speed {spec} at {size}x{size}, working size: {w}")
-                print(f"colorize --speed: {spec} at {size}x{size}, working size {w} ...", file=sys.stderr, flush=True)
+                progress.say(f"colorize --speed: {spec} at {size}x{size}, working size {w} ...", warning=True)
                 r = measure(spec, size=size, working=w, **options)
                 mean, lo, hi = stats.bootstrap_ci(r.pop("seconds"))
                 rows.append({**r, "seconds": mean, "seconds_lo": lo, "seconds_hi": hi})
