@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV", "PRINT_EVERY", "phase", "step", "note", "say", "Reader"]
+__all__ = ["ENV", "PRINT_EVERY", "phase", "step", "note", "say", "bar", "TextBar", "Reader"]
 
 #: The file the events go to; set by the runner for each notebook.
 ENV = "COLORLAB_PROGRESS"
@@ -24,7 +24,8 @@ ENV = "COLORLAB_PROGRESS"
 PRINT_EVERY = 30.0
 #: Seconds between two training events in the file at least.
 _WRITE_EVERY = 1.0
-_state = {"last_step_write": 0.0}
+#: When a training event was last written, by progress file (a new file starts afresh).
+_last_step_write: dict[str, float] = {}
 
 
 def _write(event: dict[str, Any]) -> None:
@@ -55,9 +56,10 @@ def step(step: int, total: int, **values: float) -> None:
         values: shown beside the step (the loss).
     """
     now = time.time()
-    if step < total and now - _state["last_step_write"] < _WRITE_EVERY:
+    where = os.environ.get(ENV, "")
+    if step < total and now - _last_step_write.get(where, 0.0) < _WRITE_EVERY:
         return
-    _state["last_step_write"] = now
+    _last_step_write[where] = now
     _write({"kind": "step", "step": int(step), "total": int(total), "values": {k: float(v) for k, v in values.items()}})
 
 
@@ -90,6 +92,49 @@ def say(text: str, *, warning: bool = False) -> None:
     except BrokenPipeError:  # for the rest of the process
         setattr(sys, "stderr" if warning else "stdout", open(os.devnull, "w"))
     note(text)
+
+
+class TextBar:
+    """A progress bar as plain text, for output read after the run (an executed notebook, whose
+    widget bars show ``0%`` in any static view): one line when it closes, with the count reached.
+
+    Example:
+        >>> b = TextBar(400, desc="train"); b.update(400); b.set_postfix(loss="0.1234"); b.close()
+        train: 400/400 (100%), loss 0.1234
+    """
+
+    def __init__(self, total: int, *, desc: str = "", initial: int = 0) -> None:
+        self.total, self.n, self.desc, self.postfix = total, initial, desc, ""
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, **values: Any) -> None:
+        self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
+
+    def close(self) -> None:
+        share = f" ({100 * self.n // self.total}%)" if self.total else ""
+        print(f"{self.desc}: {self.n}/{self.total}{share}" + (f", {self.postfix}" if self.postfix else ""))
+
+
+def bar(total: int, *, desc: str, initial: int = 0, disable: bool = False) -> Any:
+    """A progress bar: tqdm's (a widget in a live notebook, text on a terminal), or a
+    :class:`TextBar` inside a notebook ``colorlab run`` executes, whose output is read afterwards.
+
+    Args:
+        total: the count at the end.
+        desc: what is counted, shown before the count.
+        initial: the count already reached (a resumed run).
+        disable: no bar at all.
+
+    Returns:
+        An object with ``update(n)``, ``set_postfix(**values)`` and ``close()``.
+    """
+    if not disable and os.environ.get(ENV):
+        return TextBar(total, desc=desc, initial=initial)
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, disable=disable)
 
 
 def _duration(seconds: float) -> str:

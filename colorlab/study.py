@@ -267,7 +267,9 @@ class Study:
         self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed,
                             "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                             "steps": hist.attrs["steps"], **prepared, **m.provenance()}
-        how = (f"resumed at step {hist.attrs['resumed_from']}, " if hist.attrs["resumed_from"] else "")
+        resumed = hist.attrs["resumed_from"]
+        how = ("its finished checkpoint reused, " if resumed is not None and resumed == hist.attrs["steps"] else
+               f"resumed at step {resumed}, " if resumed else "")
         progress.say(f"{variant}: {how}{hist.attrs['steps']} steps in {hist.attrs['train_seconds']:.1f} s, "
                      f"final loss {hist['loss'].iloc[-1]:.4f}" if len(hist) else f"{variant}: no steps")
         return Trained(m, hist, path)

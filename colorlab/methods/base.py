@@ -17,9 +17,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -40,6 +40,7 @@ from ..color import (
 from ..distributed import average_gradients
 from ..errors import check_choice
 from ..files import plain
+from .records import Released, StepMode, Variant
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,41 +54,6 @@ Batch = Mapping[str, Any]
 LUMINANCE = {"lab": "L", "yuv": "Y"}
 #: The chroma key of a batch in each colour space.
 CHROMA = {"lab": "ab", "yuv": "uv"}
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One named configuration of a method: a description and the arguments it presets."""
-
-    description: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StepMode:
-    """How a training step runs beyond the method's arguments (:func:`colorlab.train.step_mode`).
-
-    Args:
-        amp: bf16 autocast of the forward passes (CUDA only).
-        fused_adam: PyTorch's fused Adam where the method uses it; ``False``, nowhere (the
-            official recipes' plain Adam, a baseline of ``colorlab bench``).
-    """
-
-    amp: bool = False
-    fused_adam: bool = True
-
-
-@dataclass(frozen=True)
-class Released:
-    """Trained weights a source's authors released, and how a method is built from them.
-
-    ``url`` is where ``torch.hub`` fetches them. ``build(cls, state_dict)`` maps them into a new method
-    in eval mode, raising ``ValueError`` naming the keys and shapes that do not fit.
-    """
-
-    description: str
-    url: str
-    build: Callable[[type[Method], Mapping[str, Tensor]], Method]
 
 
 class Method(nn.Module):
@@ -174,6 +140,18 @@ class Method(nn.Module):
         for name, allowed in cls.choices.items():
             check_choice(name, resolved[name], allowed, owner=cls.name)
         return variant, resolved
+
+    @classmethod
+    def crop_multiple(cls, variant: str | None, args: Mapping[str, Any]) -> int:
+        """The multiple a training crop's side must be for these arguments, without building a network.
+
+        Example:
+            >>> from colorlab.methods import get
+            >>> get("pix2pix").crop_multiple(None, {"num_downs": 5}), get("unet").crop_multiple("class", {})
+            (32, 32)
+        """
+        cls.resolve(variant, args)  # an unknown variant or argument is refused as the constructor would
+        return cls.input_multiple
 
     def key_args(self) -> dict[str, Any]:
         """Return :attr:`args` as a checkpoint's key has them: without :attr:`unkeyed_defaults` at their value.

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .. import distributed, methods, progress
 from ..data import complete, to_device
@@ -103,8 +102,8 @@ class _Log:
         self.dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
         self.pending: list[tuple[int, float, Tensor]] = []  # (step, seconds, logged values on the device)
         self.names: list[str] = []
-        self.bar = tqdm(total=config.steps, initial=self.start_step, desc="train", leave=False,
-                        disable=not config.progress or not writer)
+        self.bar = progress.bar(config.steps, desc="train", initial=self.start_step,
+                                disable=not config.progress or not writer)
 
     def add(self, step: int, seconds: float, logs: Mapping[str, Any]) -> None:
         if set(logs) != set(self.names):  # the first step, or a step that logs other values

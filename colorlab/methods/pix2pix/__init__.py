@@ -103,6 +103,11 @@ class Pix2Pix(Method):
         """The generator's input multiple, ``2**num_downs``."""
         return self.generator.multiple
 
+    @classmethod
+    def crop_multiple(cls, variant: str | None, args: Mapping[str, Any]) -> int:
+        """``2**num_downs``: the U-Net halves its input ``num_downs`` times down to one pixel."""
+        return 2 ** cls.resolve(variant, args)[1]["num_downs"]
+
     @property
     def adversarial(self) -> bool:
         """Whether a discriminator trains alongside (``gan_weight > 0``)."""

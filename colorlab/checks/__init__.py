@@ -17,12 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import results
-from .backbones import WEIGHTS_PARAMETERS, check_weights
-from .data import check_spec, check_subset
-from .device import pick_device
-from .errors import UsageError
-from .profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
+from .. import methods, papers, results
+from ..backbones import WEIGHTS_PARAMETERS, check_weights
+from ..data import check_spec, check_subset
+from ..device import pick_device
+from ..errors import UsageError
+from ..profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
+from .notebook import check_colorize_params, check_params
 
 __all__ = ["RunRequest", "Plan", "notebooks_dir", "find_notebooks", "declared_parameters", "plan_run",
            "check_results_folder", "check_profile", "parameter_table", "check_params", "REPORT_PREFIX", "TOOLS_FROM"]
@@ -36,10 +37,6 @@ TOOLS_FROM = "90"
 EMBEDDED = ("samples", "historical")
 #: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
 OTHER_SPECS = ("historical_spec",)
-#: Parameters naming a model to colourise with (:func:`colorlab.colorize.model.check_spec`: a file made absolute).
-MODEL_PARAMETERS = ("checkpoint",)
-#: Parameters naming photos to colourise (:func:`colorlab.colorize.job.check_photos`: a path made absolute).
-PHOTO_PARAMETERS = ("photos",)
 
 
 @dataclass(frozen=True)
@@ -222,12 +219,14 @@ def plan_run(request: RunRequest) -> Plan:
     declared = {nb.stem: declared_parameters(nb) for nb in books}
     overrides = _declared_overrides(dict(request.overrides), declared, books, bool(request.only))
     data_spec = _check_data(profile, overrides, request.force, cwd)
-    _check_colorize_params(overrides, cwd)
+    check_colorize_params(overrides, cwd)
     try:
         pick_device(parameters_for(profile, "00", overrides).get("device", "auto"))
     except RuntimeError as e:
         raise UsageError(str(e)) from e
     params = {nb.stem: _notebook_params(profile, nb, declared[nb.stem], overrides) for nb in books}
+    for nb in books:
+        _check_crop(profile, nb, params[nb.stem], overrides)
     root_path = check_results_folder(request.root, cwd)
     if (root_path / profile).exists() and not (root_path / profile).is_dir():
         raise UsageError(f"results folder {root_path / profile} is a file, not a folder")
@@ -301,21 +300,22 @@ def _notebook_params(profile: str, nb: Path, declared: Mapping[str, Any],
     return mine
 
 
-def _check_colorize_params(params: dict[str, Any], cwd: str | os.PathLike | None = None, where: str = "-p ") -> None:
-    """A released weights file, a model spec and a photos spec among ``params`` checked, and any
-    path among them made absolute in place (``UsageError`` naming the parameter)."""
-    from .colorize.job import check_photos
-    from .colorize.model import check_spec
-    from .released import FILE_PARAMETERS, check_file
-
-    checks = {**dict.fromkeys(FILE_PARAMETERS, check_file), **dict.fromkeys(MODEL_PARAMETERS, check_spec),
-              **dict.fromkeys(PHOTO_PARAMETERS, check_photos)}
-    for name, check in checks.items():
-        if params.get(name) is not None:
-            try:
-                params[name] = check(params[name], cwd)
-            except (FileNotFoundError, ValueError) as e:
-                raise UsageError(f"{where}{name}={params[name]!r}: {e.args[0]}") from e
+def _check_crop(profile: str, nb: Path, params: Mapping[str, Any], overrides: Mapping[str, Any]) -> None:
+    """A notebook's crop against the input multiple of every method its paper trains, with the
+    notebook's own arguments (:meth:`colorlab.methods.Method.crop_multiple`)."""
+    paper, crop = papers.for_notebook(nb.stem), params.get("crop")
+    if paper is None or not isinstance(crop, int):
+        return
+    for name in paper.methods:
+        cls = methods.get(name)
+        try:
+            multiple = cls.crop_multiple(None, {k: v for k, v in params.items() if k in cls.defaults})
+        except (KeyError, TypeError, ValueError):
+            continue  # an argument the method refuses: the notebook says so when it builds the model
+        if crop % multiple:
+            where = f"-p crop={crop}" if "crop" in overrides else f"{nb.stem}, profile {profile}, crop={crop}"
+            raise UsageError(f"{where}: notebook {nb.name[:2]} trains {name}, whose crops must be a multiple of "
+                             f"{multiple}")
 
 
 def parameter_table(folder: Path) -> pd.DataFrame:
@@ -346,48 +346,3 @@ def parameter_table(folder: Path) -> pd.DataFrame:
     table = (pd.DataFrame(list(rows.values())).fillna("")
              .reindex(columns=["parameter", "notebooks", "default", *PROFILES]))
     return table.sort_values("parameter", kind="stable").reset_index(drop=True)
-
-
-def _positive_int(params: Mapping[str, Any], name: str, optional: bool = False) -> None:
-    v = params.get(name)
-    if v is None and (optional or name not in params):
-        return
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"parameter {name} must be a positive integer{' or None' if optional else ''}; got {v!r}")
-
-
-def check_params(params: Mapping[str, Any]) -> None:
-    """Check a notebook's shared parameters before any work starts (:func:`colorlab.study.start`).
-
-    Types and ranges, a weights file, a subset's file or folder, a released weights file, a model
-    and photos are checked.
-
-    Args:
-        params: the notebook's parameters.
-
-    Raises:
-        ValueError: a value of the wrong type or range, naming the parameter.
-        FileNotFoundError: a file or folder a parameter names is missing.
-    """
-    profile = params.get("profile")
-    if not isinstance(profile, str) or not profile or any(c in profile for c in "/\\") or profile.startswith("."):
-        raise ValueError(f"parameter profile must be a plain folder name; got {profile!r}")
-    for name in ("steps", "batch_size", "crop"):
-        _positive_int(params, name)
-    for name in ("image_size", "max_tiles"):
-        _positive_int(params, name, optional=True)
-    if "seed" in params and (isinstance(params["seed"], bool) or not isinstance(params["seed"], int)):
-        raise ValueError(f"parameter seed must be an integer; got {params['seed']!r}")
-    if "seeds" in params:
-        seeds = params["seeds"]
-        if (not isinstance(seeds, (list, tuple)) or not seeds or len(set(seeds)) != len(seeds)
-                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds)):
-            raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
-    if "data_spec" in params and not isinstance(params["data_spec"], str):
-        raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
-    for name in WEIGHTS_PARAMETERS:  # a weights file that is not there fails now, not after minutes of work
-        if name in params:
-            check_weights(params[name])
-    if "subset" in params:  # a subset's list file or sub-folder likewise
-        check_subset(params["subset"], params.get("data_spec", "samples"))
-    _check_colorize_params(dict(params), where="parameter ")  # a released weights file, a model and photos likewise
