@@ -19,7 +19,7 @@ from PIL import Image
 from torch import Tensor
 
 from .. import __version__, progress
-from ..data.decode import photo_suffixes
+from ..data.decode import glob_files, photo_suffixes, walk_folder
 from ..errors import UsageError
 from ..files import atomic_write, plain, write_json
 from .core import LEVELS, colorize_images, comparison, model_input, to_uint8, working_size
@@ -34,6 +34,8 @@ IMAGE_SUFFIXES = photo_suffixes()
 OUTPUT_SUFFIX = ".png"
 #: Added to an output's name for its comparison image.
 COMPARE_TAG = "_compare"
+#: The record of a run is JSON.
+RECORD_SUFFIX = ".json"
 #: Photo sets shipped in the installed wheels that :func:`photo_inputs` names by word.
 EMBEDDED = ("historical", "samples")
 #: The prefix of a folder given as a data spec.
@@ -65,17 +67,15 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _has_magic(text: str) -> bool:
-    return glob.has_magic(text)
-
-
 def collect_inputs(inputs: Iterable[str | os.PathLike],
                    skip: str | os.PathLike | None = None) -> list[tuple[Path, Path]]:
     """The photos that the inputs name.
 
     Args:
         inputs: files (whatever their ending), folders (their image files, :data:`IMAGE_SUFFIXES`, recursively,
-            hidden ones left out) and globs (``**`` recursive).
+            hidden ones left out) and globs (``**`` recursive). Folders and globs follow ``folder:``'s rule for links
+            (:func:`~colorlab.data.decode.walk_folder`): followed inside the folder, each real file once; a link
+            leading out is skipped and said on stderr.
         skip: the output folder; its files are left out when it lies inside an input folder or a glob's fixed part.
 
     Returns:
@@ -90,8 +90,7 @@ def collect_inputs(inputs: Iterable[str | os.PathLike],
         ...
         colorlab.errors.UsageError: input '/no/such/photo.jpg' does not exist
     """
-    out: list[tuple[Path, Path]] = []
-    seen: set[Path] = set()
+    out: dict[Path, tuple[Path, Path]] = {}  # by the resolved path: each photo once
     outside = Path(skip).expanduser().resolve() if skip is not None else None
 
     def kept(f: Path, base: Path) -> bool:  # the output folder is skipped when it lies strictly inside ``base``
@@ -99,39 +98,27 @@ def collect_inputs(inputs: Iterable[str | os.PathLike],
         nested = outside is not None and outside != base and outside.is_relative_to(base)
         return not (nested and f.resolve().is_relative_to(outside))
 
-    def add(p: Path, rel: Path) -> None:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            out.append((p, rel))
-
     for raw in inputs:
         text = os.fspath(raw)
         p = Path(text).expanduser()
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts) and kept(f, p))
+        folder = p.is_dir()
+        if folder or (not p.is_file() and glob.has_magic(text)):  # one walk, one rule for links, for both
+            base, walk = (p, walk_folder(p, IMAGE_SUFFIXES)) if folder else glob_files(os.path.expanduser(text))
+            if walk.left_out:
+                progress.say(f"colorlab colorize: {text}: {walk.note()}", warning=True)
+            found = sorted(f for f in (base / n for n in walk.names) if kept(f, base))
             if not found:
-                raise UsageError(f"folder {text!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)")
+                raise UsageError(f"folder {text!r} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES)[:6])}, ...)"
+                                 if folder else f"no file matches {text!r}")
             for f in found:
-                add(f, f.relative_to(p))
+                out.setdefault(f.resolve(), (f, f.relative_to(base) if folder else Path(f.name)))
         elif p.is_file():
-            add(p, Path(p.name))
-        elif _has_magic(text):
-            base = Path(os.path.expanduser(text))
-            while _has_magic(str(base)) and base != base.parent:
-                base = base.parent
-            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)
-                             if Path(m).is_file() and kept(Path(m), base))
-            if not matches:
-                raise UsageError(f"no file matches {text!r}")
-            for f in matches:
-                add(f, Path(f.name))
+            out.setdefault(p.resolve(), (p, Path(p.name)))
         elif p.exists():
             raise UsageError(f"input {text!r} is neither a file nor a folder")
         else:
             raise UsageError(f"input {text!r} does not exist")
-    return out
+    return list(out.values())
 
 
 def photo_inputs(spec: str) -> list[str]:
@@ -268,12 +255,14 @@ def _save_png(path: Path, rgb: Tensor) -> None:
 
 
 def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bool = False, batch: int = 1,
-        compare: bool = False, say: Callable[[str], None] | None = None, progress_bar: bool = True) -> Outcome:
+        compare: bool = False, say: Callable[[str], None] | None = None, progress_bar: bool = True,
+        record: str | None = None) -> Outcome:
     """Colourise every pair of ``job``; a photo that cannot be read, colourised or written gets a line, the rest go on.
 
     Photos are decoded one by one and go through the network up to ``batch`` of one working size at a time; a batch
     that fails is retried one photo at a time. A photo that fails leaves none of its files. Outputs are written
-    atomically; the record of the run goes to ``OUTDIR/colorize-<UTC time>.json``, also when it is interrupted.
+    atomically; the record of the run goes to ``OUTDIR/colorize-<UTC time>.json`` (or ``record``), also when it is
+    interrupted. The progress bar is drawn only on a terminal: a log gets the lines on failures alone.
 
     Args:
         model: the model (:func:`~colorlab.colorize.model.load_model`).
@@ -283,17 +272,24 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
         batch: photos of one working size per forward pass.
         compare: also write each comparison image.
         say: where the lines on failures go (default: stderr, above the progress bar).
-        progress_bar: show a progress bar.
+        progress_bar: show a progress bar when stderr is a terminal.
+        record: the record's file name in the output folder, replaced by each run (a notebook's stable name);
+            ``None``: a new ``colorize-<UTC time>.json`` each run.
+
+    Returns:
+        What was written, failed and kept, the record's path and the wall time.
 
     Raises:
-        UsageError: ``batch`` is not a positive integer.
+        UsageError: ``batch`` is not a positive integer, or ``record`` is not a plain ``.json`` file name.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from ..data.decode import load_image
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise UsageError(f"--batch must be a positive integer; got {batch!r}")
+    if record is not None and (Path(record).name != record or not record.endswith(RECORD_SUFFIX)):
+        raise UsageError(f"the record must be a plain file name ending in {RECORD_SUFFIX}; got {record!r}")
     method = model.method
     decode = method.check_decode(decode)
     result = Outcome()
@@ -301,9 +297,9 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
     progress.phase(f"colorize {method.name}/{method.variant} ({decode})")
     progress.note(f"{total} photo(s) with {describe(model)}")
     start = time.perf_counter()
-    bar = tqdm(total=total, unit="photo", desc="colorize", disable=not progress_bar or not total, file=sys.stderr,
-               dynamic_ncols=True)
-    shown = say or ((lambda line: bar.write(line, file=sys.stderr)) if progress_bar else
+    drawn = progress_bar and bool(total) and getattr(sys.stderr, "isatty", bool)()  # a log gets no \r frames
+    bar = tqdm(total=total, unit="photo", desc="colorize", disable=not drawn, file=sys.stderr, dynamic_ncols=True)
+    shown = say or ((lambda line: bar.write(line, file=sys.stderr)) if drawn else
                     (lambda line: print(line, file=sys.stderr)))
     files: dict[str, Any] = {str(src): {"status": "kept", "why": why} for src, why in job.skipped}
     result.kept += [src for src, _ in job.skipped]
@@ -375,20 +371,21 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
         bar.close()
         result.seconds = time.perf_counter() - start
         if job.pairs or job.skipped:
-            result.manifest = _manifest(model, job, result, files, decode=decode, keep_luminance=keep_luminance,
-                                        interrupted=not finished)
+            result.manifest = _manifest(model, job, result, files, record, decode=decode,
+                                        keep_luminance=keep_luminance, interrupted=not finished)
     return result
 
 
-def _manifest(model: Model, job: Job, result: Outcome, files: Mapping[str, Any], **settings: Any) -> Path:
+def _manifest(model: Model, job: Job, result: Outcome, files: Mapping[str, Any], record: str | None,
+              **settings: Any) -> Path:
     from ..results import environment
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    path = job.outdir / f"colorize-{stamp}.json"
+    path = job.outdir / (record or f"colorize-{stamp}{RECORD_SUFFIX}")
     n = 1
-    while path.exists():
+    while record is None and path.exists():
         n += 1
-        path = job.outdir / f"colorize-{stamp}-{n}.json"
+        path = job.outdir / f"colorize-{stamp}-{n}{RECORD_SUFFIX}"
     dev = next(model.method.parameters()).device
     job.outdir.mkdir(parents=True, exist_ok=True)
     write_json(path, plain({

@@ -30,11 +30,12 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .. import progress
 from ..color import grayscale_mask, rgb_to_lab
-from .decode import load_image, photo_suffixes
-from .images import TRAIN_FRACTION, DataProblems, ImageSet, _prepare
+from .decode import load_image, photo_suffixes, walk_folder
+from .images import NAMED, TRAIN_FRACTION, DataProblems, ImageSet, _prepare
 
-__all__ = ["TEST_FRACTION", "load_folder", "check_folder"]
+__all__ = ["TEST_FRACTION", "MIN_SIDE", "load_folder", "check_folder"]
 
 #: Hold-out rule of ``folder:``: the share of files whose path hash sends them to test.
 TEST_FRACTION = 0.1
@@ -45,22 +46,37 @@ _CHECK_FILES = 20
 #: Up to this many files a folder's headers are all read before training (the rest are found
 #: unreadable lazily, when a batch meets them).
 HEADER_LIMIT = 200_000
+#: A photo needs at least this many pixels on each side to be split by region (the fallback of a folder with
+#: one colour photo: its columns are cut in two).
+MIN_SIDE = 2
 
 
-def _list_folder(root: Path) -> list[Path]:
-    """Image files under ``root`` (recursive, sorted by relative path, hidden ones skipped)."""
+def _list_folder(root: Path) -> tuple[list[Path], list[str], str]:
+    """Image files under ``root`` (:func:`~colorlab.data.decode.walk_folder`: sorted by relative path, hidden
+    ones skipped, links inside followed, each real file once), their names, and the links left out, in words."""
     if not root.exists():
         raise FileNotFoundError(f"folder:{root}: no such file or directory")
     if root.is_file():
-        return [root]
-    exts = photo_suffixes()
-    out = []
-    for d, dirs, files in os.walk(root, followlinks=True):
-        dirs[:] = [x for x in dirs if not x.startswith(".")]
-        out += [Path(d, f) for f in files if not f.startswith(".") and Path(f).suffix.lower() in exts]
-    if not out:
-        raise ValueError(f"folder:{root}: no image files (extensions Pillow reads) found")
-    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+        return [root], [root.name], ""
+    walk = walk_folder(root, photo_suffixes())
+    if not walk.names:
+        raise ValueError(f"folder:{root}: no image files (extensions Pillow reads) found"
+                         + (f"; {walk.note()}" if walk.left_out else ""))
+    return [root / n for n in walk.names], walk.names, walk.note()
+
+
+def _unusable(root: Path, total: int, grayscale: Sequence[str], small: Sequence[tuple[str, int, int]],
+              unreadable: Sequence[tuple[str, str]]) -> str:
+    """Why a folder has too few usable colour photos, in one line naming the files of each kind."""
+    def named(items: Sequence[str]) -> str:
+        more = f", and {len(items) - NAMED} more" if len(items) > NAMED else ""
+        return f"{len(items)} ({', '.join(items[:NAMED])}{more})"
+
+    kinds = [("too small", [f"{n} {h}x{w}" for n, h, w in small]), ("grayscale", list(grayscale)),
+             ("unreadable", [f"{n}: {why}" for n, why in unreadable])]
+    found = "; ".join(f"{what}: {named(items)}" for what, items in kinds if items)
+    return (f"folder:{root}: a folder needs at least two usable colour photos, or one at least {MIN_SIDE}x{MIN_SIDE} "
+            f"pixels to split by region; of its {total} image file{'s' * (total != 1)}, {found}")
 
 
 def _hash01(name: str) -> float:
@@ -97,13 +113,15 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
                 cache_limit: int = 2000, cache_bytes: int = 2**31, colour_only: bool = True) -> ImageSet:
     """Load the images of ``folder:path`` for a split.
 
-    Every image file under ``path`` (recursive, hidden files skipped) is listed in sorted order. A
-    file is a test image when a SHA-1 hash of its relative path falls in the lowest
+    Every image file under ``path`` (recursive, hidden files skipped; symbolic links followed inside
+    the folder, each real file once: :func:`~colorlab.data.decode.walk_folder`) is listed in sorted
+    order. A file is a test image when a SHA-1 hash of its relative path falls in the lowest
     :data:`TEST_FRACTION`, with at least one test and one train image when two or more are
-    readable; a single image is split by region instead. A folder of at most ``cache_limit`` files
-    (and under ``cache_bytes`` of pixels when ``image_size`` is not set) is decoded once into
-    memory; a larger one is decoded lazily, after its headers are checked (up to
-    :data:`HEADER_LIMIT` files). The problems found are in ``.problems`` and in one warning.
+    readable; a single image is split by region instead (it needs :data:`MIN_SIDE` pixels a side).
+    A folder of at most ``cache_limit`` files (and under ``cache_bytes`` of pixels when
+    ``image_size`` is not set) is decoded once into memory; a larger one is decoded lazily, after
+    its headers are checked (up to :data:`HEADER_LIMIT` files). The problems found, and the links
+    left out, are in one warning; the problems also in ``.problems``.
 
     Args:
         path: the folder (or a single image file).
@@ -120,12 +138,13 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: if the folder holds no image file, or no readable colour image.
+        ValueError: if the folder holds no image file, no readable colour image, or a single one too
+            small to split.
     """
     root = Path(path).expanduser()
-    files = _list_folder(root)
-    rel = [f.relative_to(root).as_posix() if f != root else f.name for f in files]
+    files, rel, links = _list_folder(root)
     problems = DataProblems()
+    sizes: dict[int, tuple[int, int]] = {}
     decoded: dict[int, Tensor] = {}
     first = torch.empty(0)
     in_memory = False
@@ -156,17 +175,22 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
             if gray:
                 problems.grayscale.append(rel[i])
                 continue
+            sizes[i] = h, w
             if min(h, w) < min_size:
                 problems.small.append((rel[i], h, w))
             if in_memory:
                 first = img if not decoded else first
                 decoded[i] = prepared
             good.append(i)
-    if problems:
-        warnings.warn(f"folder:{root}: {problems.summary(len(files))}", stacklevel=3)
+    if problems or links:
+        warnings.warn(f"folder:{root}: " + "; ".join(x for x in (problems.summary(len(files)), links) if x),
+                      stacklevel=3)
     if not good:
         raise ValueError(f"folder:{root}: none of the {len(files)} image files is a readable colour image "
                          f"({problems.summary(len(files))})")
+    if split is not None and len(good) == 1 and min(sizes.get(good[0], (MIN_SIDE, MIN_SIDE))) < MIN_SIDE:
+        raise ValueError(_unusable(root, len(files), problems.grayscale,
+                                   [(rel[good[0]], *sizes[good[0]])], problems.unreadable))
     region, rule = (0.0, 1.0), "none"
     if split is not None and len(good) == 1:
         region, rule = ((0.0, TRAIN_FRACTION) if split == "train" else (TRAIN_FRACTION, 1.0)), "region"
@@ -189,8 +213,12 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
 def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) -> Path:
     """Check an image folder before any work starts, and make its path absolute.
 
-    The folder must exist, hold image files, and one of its first 20 files must open. This is
-    quick: it lists the folder and reads a few headers, and decodes nothing.
+    The folder must exist and hold image files, one of its first 20 files must open, and it must hold
+    at least two colour photos, or one of at least :data:`MIN_SIDE` pixels on each side. This is quick:
+    it lists the folder (:func:`~colorlab.data.decode.walk_folder`) and reads headers, and decodes
+    nothing. Headers are read until that many colour photos are found (from the image mode: ``L``,
+    ``LA``, ``I``, ``I;16``, ``1`` and the like are grayscale), at most :data:`HEADER_LIMIT`. Links
+    leading out of the folder are skipped and said on stderr.
 
     Args:
         path: the folder; a relative path is taken from ``cwd``.
@@ -201,7 +229,8 @@ def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) 
 
     Raises:
         FileNotFoundError: if the folder does not exist.
-        ValueError: if the path is empty, or the folder holds no image file that opens.
+        ValueError: if the path is empty, the folder holds no image file that opens, or too few usable
+            colour photos (naming the grayscale, too small and unreadable files).
 
     Example:
         >>> check_folder("/nonexistent/photos")
@@ -215,12 +244,25 @@ def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) 
     if not root.is_absolute():
         root = Path(cwd or os.getcwd()) / root
     root = root.resolve()
-    files = _list_folder(root)
-    reasons = []
-    for f in files[:_CHECK_FILES]:
+    files, rel, links = _list_folder(root)
+    if links:
+        progress.say(f"folder:{root}: {links}", warning=True)
+    gray: list[str] = []
+    small: list[tuple[str, int, int]] = []
+    unreadable: list[tuple[str, str]] = []
+    for i, f in enumerate(files[:HEADER_LIMIT]):
         head = _header(f)
-        if not isinstance(head, str):
+        if isinstance(head, str):
+            unreadable.append((rel[i], head))
+            if len(unreadable) == i + 1 == min(_CHECK_FILES, len(files)):  # none of the first opens
+                raise ValueError(f"folder:{root}: none of the first {len(unreadable)} of its {len(files)} image "
+                                 f"files opens (first: {Path(unreadable[0][0]).name}: {unreadable[0][1]})")
+        elif head[2] in _GRAY_MODES:
+            gray.append(rel[i])
+        elif min(head[:2]) < MIN_SIDE and not small:  # one tiny colour photo: usable with another
+            small.append((rel[i], *head[:2]))
+        else:
             return root
-        reasons.append(f"{f.name}: {head}")
-    raise ValueError(f"folder:{root}: none of the first {len(reasons)} of its {len(files)} image files opens "
-                     f"(first: {reasons[0]})")
+    if len(files) > HEADER_LIMIT:
+        return root  # too many to read every header here: the notebook finds the rest as it loads them
+    raise ValueError(_unusable(root, len(files), gray, small, unreadable))

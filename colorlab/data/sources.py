@@ -180,8 +180,10 @@ def data_root() -> Path:
 def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> str:
     """Check a data spec in seconds, without decoding images, and make it absolute.
 
-    The embedded photos must be installed; a ``folder:`` must exist, hold image files and open; a
-    torchvision set must be under ``root`` or its host reachable.
+    The embedded photos must be installed; a ``folder:`` must exist, hold image files that open, and
+    hold at least two colour photos or one that can be split by region, read from the file headers
+    (:func:`~colorlab.data.folder.check_folder`; symbolic links are followed inside the folder only,
+    each real file once, a loop once); a torchvision set must be under ``root`` or its host reachable.
 
     Args:
         spec: the data spec (:data:`SPECS`).
@@ -194,7 +196,8 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
     Raises:
         KeyError: for an unknown spec.
         FileNotFoundError: for a missing folder, or embedded photos that are not installed.
-        ValueError: for a folder with no image file that opens.
+        ValueError: for a folder with no image file that opens, or with too few usable colour photos
+            (only grayscale ones, or a single one too small to split).
         RuntimeError: for a torchvision set that is neither under ``root`` nor reachable.
 
     Example:
