@@ -60,3 +60,28 @@ def test_a_finished_checkpoint_reused_is_said_as_such(tmp_path, capsys):
     assert any(line.startswith("l1: 2 steps in") for line in lines)
     assert any(line.startswith("l1: its finished checkpoint reused, 2 steps in") for line in lines), lines
     assert not any("resumed at step" in line for line in lines)
+
+
+def test_the_notebooks_are_found_from_any_folder(tmp_path, monkeypatch):
+    """checks is a package: the checkout's notebooks folder is two floors up from it."""
+    from pathlib import Path
+
+    from colorlab.checks import notebooks_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert notebooks_dir() == Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def test_a_gallery_of_grayscale_photos_is_not_refused_as_colour_data(tmp_path):
+    """``historical_spec`` names old photos to colourise: a folder of grayscale ones is what it should be,
+    while the same folder as ``--data`` (colour training and testing) is refused before any work."""
+    from PIL import Image
+
+    old = tmp_path / "old"
+    old.mkdir()
+    for i in range(3):
+        Image.new("L", (40, 30), 60 * i).save(old / f"{i}.png")
+    plan = plan_run(RunRequest("smoke", ["04"], {"historical_spec": f"folder:{old}"}, root=tmp_path / "r"))
+    assert plan.params["04_unet_resnet50"]["historical_spec"] == f"folder:{old}"
+    with pytest.raises(UsageError, match="grayscale: 3"):
+        plan_run(RunRequest("smoke", ["04"], {"data_spec": f"folder:{old}"}, root=tmp_path / "r"))

@@ -102,7 +102,7 @@ def notebooks_dir(path: str | os.PathLike | None = None) -> Path:
         UsageError: no such folder.
     """
     candidates = ([Path(path)] if path else
-                  [Path.cwd() / "notebooks", Path(__file__).resolve().parent.parent / "notebooks"])
+                  [Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"])
     for c in candidates:
         if c.is_dir():
             return c.resolve()
@@ -268,7 +268,7 @@ def _check_data(profile: str, overrides: dict[str, Any], force: bool, cwd: str |
     for name in OTHER_SPECS:
         if name in overrides:
             try:
-                overrides[name] = check_spec(str(overrides[name]), cwd=cwd)
+                overrides[name] = check_spec(str(overrides[name]), cwd=cwd, colour=False)  # old photos: gray
             except (KeyError, FileNotFoundError, ValueError, RuntimeError) as e:
                 raise UsageError(f"-p {name}={overrides[name]!r}: {e.args[0] if e.args else e}") from e
     if "subset" in overrides:  # a list file made absolute, a sub-folder of the data folder checked

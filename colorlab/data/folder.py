@@ -210,7 +210,7 @@ def load_folder(path: str, split: str | None, image_size: int | None, min_size: 
     return ImageSet(f"folder:{path}", split, names, data_path, rule, load=load, **kw)
 
 
-def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) -> Path:
+def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None, *, colour: bool = True) -> Path:
     """Check an image folder before any work starts, and make its path absolute.
 
     The folder must exist and hold image files, one of its first 20 files must open, and it must hold
@@ -223,6 +223,8 @@ def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) 
     Args:
         path: the folder; a relative path is taken from ``cwd``.
         cwd: the directory relative paths start from (``None``: the current directory).
+        colour: whether the folder is for colour training and testing; ``False`` (photos to
+            colourise, a gallery of old ones): only that image files are there and open.
 
     Returns:
         The absolute, resolved path.
@@ -257,6 +259,8 @@ def check_folder(path: str | os.PathLike, cwd: str | os.PathLike | None = None) 
             if len(unreadable) == i + 1 == min(_CHECK_FILES, len(files)):  # none of the first opens
                 raise ValueError(f"folder:{root}: none of the first {len(unreadable)} of its {len(files)} image "
                                  f"files opens (first: {Path(unreadable[0][0]).name}: {unreadable[0][1]})")
+        elif not colour:
+            return root
         elif head[2] in _GRAY_MODES:
             gray.append(rel[i])
         elif min(head[:2]) < MIN_SIDE and not small:  # one tiny colour photo: usable with another

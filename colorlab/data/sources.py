@@ -177,7 +177,8 @@ def data_root() -> Path:
     return (checkout_root() or Path.cwd()) / "data"
 
 
-def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> str:
+def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None, *,
+               colour: bool = True) -> str:
     """Check a data spec in seconds, without decoding images, and make it absolute.
 
     The embedded photos must be installed; a ``folder:`` must exist, hold image files that open, and
@@ -189,6 +190,8 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
         spec: the data spec (:data:`SPECS`).
         root: where torchvision datasets are kept (``None``: :func:`data_root`).
         cwd: the directory a relative ``folder:`` path is taken from (``None``: the current one).
+        colour: whether the data are for colour training and testing (``False``: a gallery of
+            photos to colourise, whose folder only has to hold images that open).
 
     Returns:
         The spec, normalised: lower case, and a ``folder:`` with its absolute path.
@@ -210,7 +213,7 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
     """
     key = spec.strip()
     if key.lower().startswith("folder:"):
-        return f"folder:{check_folder(key[len('folder:'):], cwd)}"
+        return f"folder:{check_folder(key[len('folder:'):], cwd, colour=colour)}"
     if key.lower() in ("samples", "historical"):
         if not embedded_files(key.lower()):
             raise FileNotFoundError(f"{key}: none of its photos is installed (scikit-image, scikit-learn, matplotlib)")
