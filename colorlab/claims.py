@@ -271,28 +271,44 @@ def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
     return seeds, f"{data}: {held}, seeds {seeds}"
 
 
-def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None) -> pd.DataFrame:
+def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
+          stopped: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """Apply every claim's rule to its notebook's rows.
 
-    A claim whose notebook has no rows is :data:`NOT_RUN`. A rule that raises ``KeyError``,
-    ``ValueError`` or ``TypeError`` gives :data:`INCONCLUSIVE`, with the error as its evidence. In
-    the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence still shown.
+    A claim whose notebook has no rows is :data:`NOT_RUN`, or, when its last run failed or was
+    interrupted, ``failed`` or ``interrupted`` with the error as its evidence. A rule that raises
+    ``KeyError``, ``ValueError`` or ``TypeError`` gives :data:`INCONCLUSIVE`, with the error as its
+    evidence. In the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence
+    still shown.
 
     Args:
         df: the per-photo rows of every notebook (:func:`colorlab.results.collect` with
             ``kind="units"``), with a ``notebook`` column.
         claims: the claims (:func:`colorlab.papers.all_claims` gives every source's).
         profile: the profile the rows come from; ``"smoke"`` gives no verdicts.
+        stopped: the notebooks whose last run did not end well (``run.json``), by name
+            (``"01_yuv_regression"``): ``(status, error)``.
 
     Returns:
         One row per claim: ``key, source, notebook, claim, evidence, verdict, interval, seeds,
         measured_on``.
+
+    Example:
+        >>> claim = Claim("demo", "000", "01", "A is more colourful than B", lambda df: Verdict("", REPRODUCED))
+        >>> out = judge(pd.DataFrame(columns=["notebook"]), [claim], stopped={"01_x": ("failed", "OSError: disk")})
+        >>> out[["verdict", "evidence"]].values.tolist()
+        [['failed', 'notebook failed: OSError: disk']]
     """
+    ended = {name.split("_", 1)[0]: how for name, how in (stopped or {}).items()}
     out = []
     for c in claims:
         rows = _notebook_rows(df, c.notebook)
         interval, seeds, measured_on = "", "", ""
-        if rows.empty:
+        if rows.empty and c.notebook in ended:
+            status, error = ended[c.notebook]
+            verdict = status
+            evidence_ = f"notebook {status}" + (f": {str(error).strip().splitlines()[0]}" if str(error).strip() else "")
+        elif rows.empty:
             evidence_, verdict = "notebook not run", NOT_RUN
         else:
             scoped = rows

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import signal
 import sys
 from typing import Any
 
@@ -17,7 +19,12 @@ from .commands import bench as bench_command
 from .commands import colorize as colorize_command
 from .profiles import PROFILES
 
-__all__ = ["main", "parser", "parse_override"]
+__all__ = ["main", "parser", "parse_override", "PIPE_CLOSED"]
+
+#: The exit status when the reader of the output went away before the command ended
+#: (``colorlab run --list-params | head -3``): 128 + SIGPIPE, what a shell reports for a program
+#: that a closed pipe ended, so that ``set -o pipefail`` sees the output was cut short.
+PIPE_CLOSED = 128 + signal.SIGPIPE
 
 _DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded grayscale photos) | "
               "ambiguous (generated positive control) | "
@@ -68,6 +75,21 @@ def _positive(text: str) -> float:
     return value
 
 
+def _results_help() -> str:
+    """``--results``'s help: the folder it defaults to here, and why."""
+    from .files import checkout_root
+    from .results import results_root
+
+    where = results_root()
+    if os.environ.get("COLORLAB_RESULTS"):
+        why = "from $COLORLAB_RESULTS"
+    elif checkout_root(where.parent) == where.parent:
+        why = "results/ of the checkout, wherever you run from"
+    else:
+        why = "./results: colorlab is installed without a checkout"
+    return f"results folder (default: {where}, {why})"
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line, every subcommand included.
 
@@ -84,12 +106,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", default="quick", choices=list(PROFILES), help="parameter profile (default: quick)")
     r.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers to run, e.g. --only 01 03")
     r.add_argument("--data", metavar="SPEC", help=_DATA_HELP)
-    r.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], help="device for every notebook (default: auto)")
+    r.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"],
+                   help="device for every notebook that declares one; the others ignore it (default: auto)")
     r.add_argument("-p", "--param", action="append", type=parse_override, default=[], metavar="KEY=VALUE",
                    help="parameter passed to every notebook that declares it (repeatable; see --list-params)")
     r.add_argument("--timeout", type=_positive, default=None, metavar="SECONDS",
                    help="per-cell timeout for each notebook (default: none)")
-    r.add_argument("--results", default=None, help="results folder (default: results/ of the checkout)")
+    results_help = _results_help()
+    r.add_argument("--results", default=None, help=results_help)
     r.add_argument("--notebooks", default=None, help="notebooks folder (default: notebooks/ of the checkout)")
     r.add_argument("--no-report-notebook", action="store_true", help="with --only, do not also run 99_results_summary")
     r.add_argument("--force", action="store_true", help="run the full profile on the embedded photos anyway")
@@ -98,7 +122,7 @@ def parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="rebuild summary.md / summary.csv from existing results")
     rep.add_argument("--profile", default="quick", help="profile folder under results/ (default: quick)")
-    rep.add_argument("--results", default=None, help="results folder (default: results/ of the checkout)")
+    rep.add_argument("--results", default=None, help=results_help)
 
     colorize_command.add_parser(sub)
     bench_command.add_parser(sub)
@@ -106,13 +130,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from . import report, results
+    from . import report, results, runner
     from .checks import check_profile
     from .errors import UsageError
 
     try:
         check_profile(args.profile)
         folder = results.results_root(args.results) / args.profile
+        holder = runner.running(folder)
+        if holder:  # its notebooks' results and run.json are half written: its own report comes at its end
+            raise UsageError(f"a colorlab run ({holder}) is writing {folder}; its report is written when it ends "
+                             "(run colorlab report after that)")
         if not any(folder.glob("*/metrics.json")):
             raise UsageError(f"no results for profile {args.profile!r} in {folder} "
                              f"(run colorlab run --profile {args.profile})")
@@ -123,6 +151,26 @@ def _report(args: argparse.Namespace) -> int:
     print(path.read_text())
     print(f"report: {path}")
     return 0
+
+
+def _device_declared(args: argparse.Namespace) -> bool:
+    """Whether a notebook to run declares ``device``: ``--device`` is a setting of the whole run,
+    given to the notebooks that declare one; a run of none of them (``--only 99``) checks it only."""
+    from .checks import REPORT_PREFIX, declared_parameters, find_notebooks, notebooks_dir
+    from .device import pick_device
+    from .errors import UsageError
+
+    folder = notebooks_dir(args.notebooks)
+    books = find_notebooks(folder, args.only)
+    if args.only and not args.no_report_notebook:
+        books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX]
+    if any("device" in declared_parameters(nb) for nb in books):
+        return True
+    try:
+        pick_device(args.device)
+    except RuntimeError as e:
+        raise UsageError(str(e)) from e
+    return False
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -141,9 +189,9 @@ def _run(args: argparse.Namespace) -> int:
     overrides = dict(args.param)
     if args.data:
         overrides["data_spec"] = args.data
-    if args.device:
-        overrides["device"] = args.device
     try:
+        if args.device and _device_declared(args):  # unlike -p device=, never refused for want of a taker
+            overrides["device"] = args.device
         runs, summary = runner.run(RunRequest(
             args.profile, args.only, overrides, notebooks=args.notebooks, root=args.results,
             timeout=args.timeout, report_notebook=not args.no_report_notebook, force=args.force,
@@ -169,18 +217,36 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit status: 0 done, 1 a notebook, photo or measurement failed, 2 a request refused
-        before anything ran (one line on stderr says why), 130 interrupted.
+        before anything ran (one line on stderr says why), 130 interrupted, 141
+        (:data:`PIPE_CLOSED`) the output's reader went away first (``| head``), quietly.
     """
     try:
         args = parser().parse_args(argv)
         if args.command == "colorize":
-            return colorize_command.main(args)
-        if args.command == "bench":
-            return bench_command.main(args)
-        return _report(args) if args.command == "report" else _run(args)
+            status = colorize_command.main(args)
+        elif args.command == "bench":
+            status = bench_command.main(args)
+        else:
+            status = _report(args) if args.command == "report" else _run(args)
+        sys.stdout.flush()  # now, not at exit, so that a closed pipe is caught below
+        return status
+    except BrokenPipeError:  # every command, --help and --version included
+        _quiet_stdout()
+        return PIPE_CLOSED
     except KeyboardInterrupt:  # at any moment, imports included: one line, not a traceback
         print("colorlab: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at ``/dev/null`` (the Python docs' recipe for SIGPIPE), so that the
+    interpreter's last flush of what the closed pipe did not take says nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

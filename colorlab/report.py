@@ -79,7 +79,8 @@ def _records(profile: str, root: str | os.PathLike | None) -> dict[str, dict[str
 def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]:
     """The report's tables for one profile.
 
-    A notebook whose last run failed or was interrupted shows no rows, verdicts or records.
+    A notebook whose last run failed or was interrupted shows no rows or records, and its claims
+    read ``failed`` or ``interrupted``, with its error (:func:`colorlab.claims.judge`).
 
     Args:
         profile: the profile's name.
@@ -103,7 +104,10 @@ def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]
         'smoke: not evidence'
     """
     runs = _run_log(profile, root)
-    stale = set(runs.loc[runs["status"] != "ok", "notebook"]) if not runs.empty else set()
+    bad = runs[runs["status"] != "ok"] if not runs.empty else runs
+    stopped = {r["notebook"]: (r["status"], r["error"] if isinstance(r.get("error"), str) else "")
+               for _, r in bad.iterrows()}
+    stale = set(stopped)
     df = results.collect(root, profile=profile)
     units = results.collect(root, profile=profile, kind="units")
     if stale:  # a notebook whose last run failed shows no rows as current
@@ -112,7 +116,7 @@ def build(profile: str, root: str | os.PathLike | None = None) -> dict[str, Any]
     return {
         "main": main_table(df),
         "paper": claims.paper_table(df, papers.all_published()),
-        "claims": claims.judge(units, papers.all_claims(), profile),
+        "claims": claims.judge(units, papers.all_claims(), profile, stopped),
         "runs": runs,
         "records": {k: v for k, v in _records(profile, root).items() if k not in stale},
     }

@@ -34,21 +34,39 @@ _PACKAGES = (
 )
 
 
-def results_root(root: str | os.PathLike | None = None) -> Path:
+#: The top of the checkout this package is installed from (``pip install -e``), if it is one.
+_PACKAGE_TOP = Path(__file__).resolve().parent.parent
+
+
+def results_root(root: str | os.PathLike | None = None, *, notebooks: str | os.PathLike | None = None) -> Path:
     """The results folder.
+
+    The default does not depend on the directory you run in: it is the ``results/`` of the
+    checkout whose notebooks ``colorlab run`` uses.
 
     Args:
         root: the folder, returned as it is when given.
+        notebooks: the notebooks folder a run uses, when it is given (``--notebooks``); its
+            checkout's ``results/`` then comes first.
 
     Returns:
         ``root``, else ``$COLORLAB_RESULTS`` when set (the runner and the test suite set it), else
-        ``results/`` at the top of the checkout that holds the current directory.
+        ``results/`` of the checkout that holds ``notebooks``, else of the checkout whose
+        ``notebooks/`` a run finds (``./notebooks``, else the one beside the installed package:
+        :func:`colorlab.checks.notebooks_dir`'s order), else of the checkout that holds the
+        current directory; ``./results`` when colorlab is installed without a checkout.
     """
     if root is not None:
         return Path(root)
     if os.environ.get("COLORLAB_RESULTS"):
         return Path(os.environ["COLORLAB_RESULTS"])
-    return (checkout_root() or Path.cwd().resolve()) / "results"
+    tops = [checkout_root(notebooks)] if notebooks is not None and Path(notebooks).is_dir() else []
+    for found in (Path.cwd() / "notebooks", _PACKAGE_TOP / "notebooks"):
+        if found.is_dir():
+            tops.append(checkout_root(found))
+            break
+    top = next((t for t in tops if t is not None), None) or checkout_root()
+    return (top or Path.cwd().resolve()) / "results"
 
 
 def _check_name(kind: str, value: str) -> str:

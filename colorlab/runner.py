@@ -10,7 +10,6 @@ does; docs/performance.md how it trains on several GPUs.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,9 @@ from . import distributed, progress, report, results
 from .checks import TOOLS_FROM, RunRequest, find_notebooks, notebooks_dir, plan_run
 from .data.sources import DATA_ENV
 from .errors import UsageError
-from .files import atomic_write, checkout_root
+from .files import Locked, atomic_write, checkout_root, hold_lock, lock_holder
 
-__all__ = ["NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run", "LOCK_NAME"]
+__all__ = ["NotebookRun", "find_notebooks", "notebooks_dir", "ensure_kernel", "run", "running", "LOCK_NAME"]
 
 KERNEL_NAME = "colorlab"
 #: The lock file in ``results/<profile>/`` a run holds.
@@ -97,22 +96,26 @@ def ensure_kernel() -> str:
 
 @contextmanager
 def _lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder/.colorlab.lock`` for the block; another holder means another run is writing there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold ``folder/.colorlab.lock`` for the block (removed at its end); another holder means another
+    run is writing there. A file left by a run killed outright holds nothing and is taken over."""
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = path.read_text().strip() or "another process"
-            raise UsageError(f"another colorlab run ({holder}) is writing {folder}; wait for it to end "
-                             f"or give another --results folder") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} since {_now()}\n".encode())
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+        with hold_lock(folder / LOCK_NAME, f"pid {os.getpid()} since {_now()}\n"):
+            yield
+    except Locked as e:
+        raise UsageError(f"another colorlab run ({e.holder}) is writing {folder}; wait for it to end "
+                         f"or give another --results folder") from None
+
+
+def running(folder: str | os.PathLike) -> str | None:
+    """Whether a ``colorlab run`` is writing a profile's results folder now.
+
+    Args:
+        folder: ``<results>/<profile>``.
+
+    Returns:
+        What the run wrote into its lock (``pid 123 since ...``); ``None`` when no run holds it.
+    """
+    return lock_holder(Path(folder) / LOCK_NAME)
 
 
 @contextmanager
@@ -153,13 +156,14 @@ def _last_status(log: Path, notebook: str) -> str | None:
 
 
 def _set_aside(folder: Path, last_status: str | None) -> str:
-    """Before a notebook runs again: move its finished results (``metrics.json`` is written last,
-    and its last run ended ``ok`` or was not the runner's) to ``<folder>.previous``, replacing an
-    older set-aside copy; move what a failed or interrupted run left to ``<folder>.failed``, so
-    it never replaces the last good results. Returns what was done, for the terminal."""
+    """Before a notebook runs again: move its finished results to ``<folder>.previous``, replacing
+    an older set-aside copy; move what a failed or interrupted run left to ``<folder>.failed``, so
+    it never replaces the last good results. Finished: its last run ended ``ok`` (the report
+    notebook writes no ``metrics.json``), or it was not the runner's and ``metrics.json``, written
+    last, is there. Returns what was done, for the terminal."""
     if not folder.exists():
         return ""
-    finished = (folder / "metrics.json").exists() and last_status in (None, "ok")
+    finished = last_status == "ok" or (last_status is None and (folder / "metrics.json").exists())
     target = results.set_aside_folder(folder) if finished else folder.with_name(folder.name + results.FAILED)
     shutil.rmtree(target, ignore_errors=True)
     folder.rename(target)
@@ -241,6 +245,8 @@ def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> t
         UsageError: anything refused before a notebook starts, in one line (another run holding
             the results folder's lock included).
     """
+    if request.root is None:  # results/ of the checkout whose notebooks run, wherever this runs from
+        request = replace(request, root=results.results_root(notebooks=request.notebooks))
     plan = plan_run(request)
     profile = plan.profile
     rank, world = distributed.rank_world()
@@ -253,11 +259,9 @@ def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> t
     out = plan.root / profile
     with _lock(out), _stop_signals_as_interrupt():
         kernel = ensure_kernel()
-        env = {"COLORLAB_RESULTS": str(plan.root),  # the kernels' results land here,
-               DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),  # their datasets are kept here,
-               results.GIT_COMMIT_ENV: results.git_commit() or ""}  # and they record the code before this run wrote
+        env = _kernel_env(plan)
         shown = os.path.relpath(out) if not os.path.relpath(out).startswith("..") else str(out)
-        echo(f"colorlab run: profile {profile}, {len(plan.books)} notebooks, data {plan.data_spec}, "
+        echo(f"colorlab run: profile {profile}, {_count(len(plan.books), 'notebook')}, data {plan.data_spec}, "
              f"results in {shown}")
         changed = {k: v for k, v in plan.overrides.items() if k != "data_spec"}
         if changed:  # results of other settings land in the profile's folder: say so before they do
@@ -292,6 +296,18 @@ def run(request: RunRequest, *, echo: Callable[[str], None] = progress.say) -> t
         summary = report.write(profile, plan.root)
     echo(f"report: {os.path.relpath(summary) if not os.path.relpath(summary).startswith('..') else summary}")
     return runs, summary
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 notebook"``, ``"2 notebooks"``."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _kernel_env(plan: Any) -> dict[str, str]:
+    """What the kernels get: the results folder, the datasets' folder, and the commit the run started
+    from, taken once (the caller's ``$COLORLAB_GIT_COMMIT`` where git gives none: a tree without ``.git``)."""
+    return {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),
+            results.GIT_COMMIT_ENV: results.git_commit() or os.environ.get(results.GIT_COMMIT_ENV, "")}
 
 
 def _together(nb: Path) -> bool:
@@ -357,8 +373,7 @@ def _follow(plan: Any) -> list[NotebookRun]:
 
     rank, world = distributed.rank_world()
     kernel = ensure_kernel()
-    env = {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),
-           results.GIT_COMMIT_ENV: results.git_commit() or ""}
+    env = _kernel_env(plan)
     runs = []
     with tempfile.TemporaryDirectory(prefix=f"colorlab-rank{rank}-") as tmp, _stop_signals_as_interrupt():
         for nb in plan.books:
