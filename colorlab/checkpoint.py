@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import torch
@@ -68,6 +69,10 @@ def save(
         rng: the random generators' states, for exact resumption.
         history: the loss history, ``{column: [values]}``.
         data: what it was trained on (:meth:`colorlab.data.ColorDataset.describe`).
+
+    Raises:
+        OSError: it cannot be written; a full disk says "no space left on device" and names the folder
+            (:func:`colorlab.files.atomic_write`), and the previous file is kept.
     """
     state = {
         "format": FORMAT, "version": VERSION, "colorlab": __version__,
@@ -80,36 +85,81 @@ def save(
         "history": {k: list(v) for k, v in (history or {}).items()},
         "data": plain(dict(data or {})),
     }
-    atomic_write(path, lambda f: torch.save(state, f))
+    def write(f: BinaryIO) -> None:
+        kept = _KeepsWriteError(f)
+        try:
+            torch.save(state, kept)
+        except RuntimeError as e:  # torch reports a failed write as "unexpected pos": raise what failed
+            if kept.error is not None:
+                raise kept.error from e
+            raise
+
+    atomic_write(path, write)
 
 
-def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """A checkpoint's entries, checked.
+class _KeepsWriteError:
+    """A file for :func:`torch.save` that keeps the ``OSError`` of a failed write (a full disk, say).
 
-    Each error names the file. Errors that say nothing about the file (no permission, out of
-    memory) pass through unchanged.
+    torch's writer replaces it with ``RuntimeError: [enforce fail at inline_container.cc] unexpected
+    pos``, which says nothing of the cause.
+    """
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def read(path: str | os.PathLike, map_location: str | torch.device = "cpu", *, mmap: bool = False) -> dict[str, Any]:
+    """A checkpoint's entries, checked, read with torch's safe loader (``weights_only=True``).
+
+    Each error names the file and says what it is, in colorlab's words: torch's advice to load an
+    untrusted file with the safe loader turned off is never passed on. Errors that say nothing about
+    the file (no permission, out of memory) pass through unchanged.
 
     Args:
         path: the file.
         map_location: where its tensors go.
+        mmap: map the tensors' storage instead of reading it (cheap when only the record is wanted).
 
     Returns:
         The entries.
 
     Raises:
         FileNotFoundError: no such file.
-        UnreadableCheckpoint: empty, truncated, not a torch file, or not weights-only.
+        UnreadableCheckpoint: empty, truncated, not a torch file, or holding objects the safe loader refuses.
         CheckpointError: a foreign file, or a newer format than this code reads.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "noise.pt"
+        >>> _ = path.write_bytes(bytes(range(256)))
+        >>> read(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        colorlab.checkpoint.UnreadableCheckpoint: .../noise.pt: not a readable checkpoint: not a colorlab checkpoint ...
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (torch.OutOfMemoryError, PermissionError):
+        with warnings.catch_warnings():  # nor torch's notes on a pickle's protocol: the file is refused anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+    except (torch.OutOfMemoryError, MemoryError, PermissionError):
         raise
-    except (EOFError, RuntimeError, ValueError, OSError, pickle.UnpicklingError) as e:  # a truncated zip: OSError 22
-        raise UnreadableCheckpoint(f"{path}: not a readable checkpoint ({_first_line(e)})") from e
+    except Exception as e:  # a truncated zip: OSError 22; noise: UnpicklingError, IndexError, KeyError, ...
+        why, foreign = _unreadable(path, e)
+        raise UnreadableCheckpoint(f"{path}: not a readable checkpoint" + (": not a colorlab checkpoint" if foreign
+                                                                           else "") + f" ({why})") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a colorlab checkpoint (it has no 'format': {FORMAT!r} entry)")
     version = state.get("version")
@@ -117,6 +167,26 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is newer than this colorlab reads "
                               f"({VERSION}); upgrade colorlab (this is {__version__})")
     return state
+
+
+#: How the files :func:`torch.save` writes begin: a zip archive, or (before torch 1.6) a pickled magic number.
+_TORCH_HEADS = (b"PK\x03\x04", pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2))
+
+
+def _unreadable(path: Path, e: BaseException) -> tuple[str, bool]:
+    """Why torch could not load ``path``, in a few words, and whether it is no colorlab checkpoint at all."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(max(len(h) for h in _TORCH_HEADS))
+    except OSError:
+        head = b"?"
+    if not head:
+        return "an empty file", False
+    if not head.startswith(_TORCH_HEADS):
+        return "not a file torch.save writes", True
+    if isinstance(e, pickle.UnpicklingError):
+        return "a torch file holding Python objects other than tensors and plain values; they were not loaded", True
+    return f"a truncated or damaged torch file: {type(e).__name__}", False
 
 
 def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") -> Method:

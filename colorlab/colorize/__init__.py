@@ -1,7 +1,7 @@
 """Colourising people's own photos at full resolution with any trained model: ``colorlab colorize``.
 
 The model predicts chroma at a small working size; the chroma is upsampled and joined with the
-photo's own full-resolution luminance. Modules: :mod:`.core` (the functional core), :mod:`.model`
+photo's own full-resolution luminance, band by band. Modules: :mod:`.core` (the functional core), :mod:`.model`
 (finding and loading a model), :mod:`.job` (inputs, outputs, the run and its record) and
 :mod:`.speed` (time and peak memory). docs/colorize.md describes the command.
 
@@ -39,10 +39,11 @@ from .job import (
     plan,
     run,
 )
-from .model import Model, check_spec, describe, find_checkpoint, load_model
+from .model import Model, check_spec, choose_checkpoint, describe, find_checkpoint, list_checkpoints, load_model
 
 __all__ = [
     "DEFAULT_SIZE", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_HEIGHT", "COMPARE_TAG", "Model", "Job", "Outcome",
-    "working_size", "desaturate", "colorize_images", "comparison", "load_model", "find_checkpoint",
+    "working_size", "desaturate", "colorize_images", "comparison", "load_model", "find_checkpoint", "choose_checkpoint",
+    "list_checkpoints",
     "collect_inputs", "plan", "run", "check_spec", "describe", "EMBEDDED", "photo_inputs", "check_photos", "speed",
 ]

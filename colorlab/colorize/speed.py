@@ -58,9 +58,10 @@ def synthetic_photo(size: int, seed: int = 0) -> torch.Tensor:
 
 def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int, device: str,
                   weights: str | None, results: str | None, profile: str | None, decode: str | None,
-                  working_size_: int | None) -> dict[str, Any]:
+                  working_size_: int | None, seed: int = 0) -> dict[str, Any]:
     dev = torch.device(device)
-    model = load_model(spec, weights=weights, results=results, profile=profile, device=dev, size=working_size_)
+    model = load_model(spec, weights=weights, results=results, profile=profile, device=dev, size=working_size_,
+                       seed=seed)
     decode = model.method.check_decode(decode)
     work = size if working == "input" else model.size
     photo = synthetic_photo(size).to(dev)
@@ -90,7 +91,7 @@ def _measure_here(spec: str, size: int, working: str, repeats: int, warmup: int,
 def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, warmup: int = 1,
             device: str = "cpu", weights: str | None = None, results: str | os.PathLike | None = None,
             profile: str | None = None, decode: str | None = None, working_size: int | None = None,
-            isolate: bool = True) -> dict[str, Any]:
+            seed: int = 0, isolate: bool = True) -> dict[str, Any]:
     """Time one model colourising one synthetic ``size`` × ``size`` photo, and its peak memory.
 
     :func:`~colorlab.colorize.core.colorize_images` runs ``repeats`` times after ``warmup`` untimed runs, the device
@@ -108,6 +109,7 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
         profile: the profile ``METHOD/VARIANT`` is taken from.
         decode: the model's decoding (default: its first).
         working_size: the model's working size, instead of its checkpoint's.
+        seed: the training seed ``METHOD/VARIANT`` is taken with.
         isolate: measure in a fresh process, so that the peak memory is its own.
 
     Returns:
@@ -134,10 +136,11 @@ def measure(spec: str, *, size: int, working: str = "model", repeats: int = 3, w
                          f"{warmup}, {working!r}")
     job = dict(spec=spec, size=size, working=working, repeats=repeats, warmup=warmup, device=device,
                weights=None if weights is None else str(weights), results=None if results is None else str(results),
-               profile=profile, decode=decode, working_size_=working_size)
+               profile=profile, decode=decode, working_size_=working_size, seed=seed)
     if not isolate:
         return {**in_this_process(_measure_here, job), "repeats": repeats, "isolated": False}
-    load_model(spec, weights=weights, results=results, profile=profile, size=working_size).method.check_decode(decode)
+    load_model(spec, weights=weights, results=results, profile=profile, size=working_size,
+               seed=seed).method.check_decode(decode)
     measured = in_fresh_process("colorlab.colorize.speed:_measure_here", job, what=f"measuring {spec} at {size}²")
     return {**measured, "repeats": repeats, "isolated": True}
 

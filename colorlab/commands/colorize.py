@@ -27,9 +27,12 @@ def add_parser(sub: Any) -> None:
                                    "at the end); existing outputs are never replaced without --force.")
     c.add_argument("inputs", nargs="*", metavar="INPUT", help="photo files, folders (searched recursively) or globs")
     c.add_argument("-o", "--output", metavar="OUTDIR", help="output folder (made if missing)")
-    c.add_argument("--checkpoint", metavar="PATH|METHOD/VARIANT|NAME", action="append",
-                   help="a checkpoint file; METHOD/VARIANT for the newest one in the results folder (e.g. zhang/full); "
+    c.add_argument("--checkpoint", metavar="PATH|METHOD/VARIANT[@NOTEBOOK]|NAME", action="append",
+                   help="a checkpoint file; METHOD/VARIANT for the profile's photo-trained one of --seed with the "
+                        "most steps (e.g. zhang/full), @NOTEBOOK for the one that notebook trained (zhang/full@00); "
                         "or a released model (see --list-models); several with --speed")
+    c.add_argument("--seed", type=int, default=0, metavar="N", help="the training seed METHOD/VARIANT is taken "
+                                                                   "with (default: 0)")
     c.add_argument("--weights", metavar="FILE", help="a released model's weights file (offline use)")
     c.add_argument("--decode", metavar="NAME", help="the model's decoding (default: its first; see --list-models)")
     c.add_argument("--size", type=int, metavar="PIXELS",
@@ -43,10 +46,11 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--force", action="store_true", help="replace existing outputs")
     c.add_argument("--results", default=None, help="results folder METHOD/VARIANT is looked up in (default: results/)")
     c.add_argument("--profile", default=None,
-                   help="the profile METHOD/VARIANT is taken from (default: full, else quick, else any other, "
-                        "smoke last)")
+                   help="the profile METHOD/VARIANT is taken from, a plain name (default: full, else quick, else any "
+                        "other, smoke last)")
     c.add_argument("--list-models", action="store_true",
-                   help="list the checkpoints in the results folder and the released models, with their decodings")
+                   help="list the checkpoints in the results folder (of --profile) with their notebook, seed, data "
+                        "and steps, the released models, and every decoding")
     c.add_argument("--speed", action="store_true",
                    help="measure instead: seconds per photo and peak memory of each --checkpoint on synthetic "
                         "photos (--speed-sizes), at the model's working size and at the photo's; writes "
@@ -59,13 +63,33 @@ def add_parser(sub: Any) -> None:
 def _list_models(args: argparse.Namespace) -> int:
     from .. import methods
     from ..backbones import skip_weights
+    from ..colorize.model import list_checkpoints, pick
+    from ..errors import UsageError
     from ..results import results_root
 
     base = results_root(args.results).resolve()
-    rows = sorted(base.glob("*/checkpoints/*/*.pt"))
-    print(f"checkpoints in {base} (give a path, or METHOD/VARIANT for the newest of the longest-trained profile):")
-    for p in rows:
-        print(f"  {p}")
+    try:
+        rows = list_checkpoints(base, args.profile)
+    except UsageError as e:
+        print(f"colorlab colorize: {e}", file=sys.stderr)
+        return 2
+    picked = set()
+    for profile, model in {(r["profile"], r["model"]) for r in rows}:
+        try:
+            picked.add(pick([r for r in rows if r["profile"] == profile], model, args.seed)[0]["path"])
+        except UsageError:  # only control-trained ones, or other seeds
+            continue
+    print(f"checkpoints in {base}: * is what METHOD/VARIANT --profile PROFILE takes (the photo-trained one of "
+          f"seed {args.seed} with the most steps); METHOD/VARIANT@NN takes notebook NN's, --seed N another seed")
+    table = [("", "profile", "model", "notebook", "seed", "data", "steps", "file")]
+    for r in rows:
+        data = "unreadable" if r["error"] else (r["data"] or "unrecorded") + (" (generated)" if r["generated"] else "")
+        table.append(("*" if r["path"] in picked else "", r["profile"], r["model"], r["notebook"] or "-",
+                      "" if r["seed"] is None else str(r["seed"]), data, "" if r["steps"] is None else str(r["steps"]),
+                      str(r["path"].relative_to(base)) + (f" ({r['error']})" if r["error"] else "")))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    for row in table if rows else []:
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1])
     if not rows:
         print("  none (train some with: colorlab run)")
     print("released models (--checkpoint NAME, weights from the torch hub cache, a download or --weights FILE):")
@@ -102,7 +126,7 @@ def _speed(args: argparse.Namespace, device: str) -> int:
         raise UsageError(f"{existing[0]} exists (not overwritten; --force replaces it)")
     for spec in args.checkpoint:  # every model and decoding checked before the first is measured
         model = colorize.load_model(spec, weights=args.weights, results=args.results, profile=args.profile,
-                                    size=args.size)
+                                    size=args.size, seed=args.seed)
         if args.decode is not None:
             try:
                 model.method.check_decode(args.decode)
@@ -120,7 +144,7 @@ def _speed(args: argparse.Namespace, device: str) -> int:
     try:
         colorize.speed.table(args.checkpoint, sizes=sizes, repeats=args.repeats, device=str(device),
                              weights=args.weights, results=args.results, profile=args.profile, decode=args.decode,
-                             working_size=args.size, on_row=keep)
+                             working_size=args.size, seed=args.seed, on_row=keep)
     except RuntimeError as e:
         print(f"colorlab colorize --speed: {e}; {len(rows)} measurement(s) kept in {out / 'speed.csv'}",
               file=sys.stderr)
@@ -168,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
         if args.speed:
             return _speed(args, device)
         model = colorize.load_model(args.checkpoint[0], weights=args.weights, results=args.results,
-                                    profile=args.profile, device=device, size=args.size)
+                                    profile=args.profile, device=device, size=args.size, seed=args.seed)
         try:
             decode = model.method.check_decode(args.decode)
         except ValueError as e:
@@ -177,6 +201,8 @@ def main(args: argparse.Namespace) -> int:
     except UsageError as e:
         print(f"colorlab colorize: {e}", file=sys.stderr)
         return 2
+    if "chosen" in model.record:
+        print(f"colorize: {args.checkpoint[0]} is {model.record['chosen']}", file=sys.stderr)
     print(f"colorize: {len(job.pairs)} photo(s) with {colorize.describe(model)}, decoding {decode}, on {device}",
           file=sys.stderr)
     for src, why in job.skipped:
