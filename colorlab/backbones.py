@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from . import progress
 from .data.sources import reachable
+from .errors import unreadable_torch_file
 
 __all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "untrained",
            "is_pretrained", "skip_weights", "cached_file", "state_dict_of", "check_weights"]
@@ -239,9 +240,9 @@ def _file_state(path: str) -> tuple[dict[str, Tensor], str]:
     if key not in _LOADED:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ValueError(
-                f"{path}: not a readable weights file ({type(e).__name__}: {str(e).splitlines()[0]})") from e
+        except Exception as e:  # never torch's advice to load an untrusted file unsafely
+            why, _ = unreadable_torch_file(p, e)
+            raise ValueError(f"{path}: not a readable weights file ({why})") from e
         with open(p, "rb") as f:
             record = f"file:{p.name}@{hashlib.file_digest(f, 'sha1').hexdigest()[:8]}"
         _LOADED[key] = state_dict_of(obj, path), record

@@ -8,7 +8,6 @@ It holds the method's name, variant and every constructor argument beside its we
 from __future__ import annotations
 
 import os
-import pickle
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 
 from . import __version__
 from .backbones import skip_weights
+from .errors import unreadable_torch_file
 from .files import atomic_write, plain
 from .methods import Method, get
 
@@ -157,7 +157,7 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu", *, m
     except (torch.OutOfMemoryError, MemoryError, PermissionError):
         raise
     except Exception as e:  # a truncated zip: OSError 22; noise: UnpicklingError, IndexError, KeyError, ...
-        why, foreign = _unreadable(path, e)
+        why, foreign = unreadable_torch_file(path, e)
         raise UnreadableCheckpoint(f"{path}: not a readable checkpoint" + (": not a colorlab checkpoint" if foreign
                                                                            else "") + f" ({why})") from e
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -167,26 +167,6 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu", *, m
         raise CheckpointError(f"{path}: checkpoint format version {version!r} is newer than this colorlab reads "
                               f"({VERSION}); upgrade colorlab (this is {__version__})")
     return state
-
-
-#: How the files :func:`torch.save` writes begin: a zip archive, or (before torch 1.6) a pickled magic number.
-_TORCH_HEADS = (b"PK\x03\x04", pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2))
-
-
-def _unreadable(path: Path, e: BaseException) -> tuple[str, bool]:
-    """Why torch could not load ``path``, in a few words, and whether it is no colorlab checkpoint at all."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(max(len(h) for h in _TORCH_HEADS))
-    except OSError:
-        head = b"?"
-    if not head:
-        return "an empty file", False
-    if not head.startswith(_TORCH_HEADS):
-        return "not a file torch.save writes", True
-    if isinstance(e, pickle.UnpicklingError):
-        return "a torch file holding Python objects other than tensors and plain values; they were not loaded", True
-    return f"a truncated or damaged torch file: {type(e).__name__}", False
 
 
 def rebuild(state: Mapping[str, Any], path: str | os.PathLike = "<checkpoint>") -> Method:

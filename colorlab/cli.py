@@ -29,7 +29,8 @@ PIPE_CLOSED = 128 + signal.SIGPIPE
 _DATA_HELP = ("samples (embedded colour photos, default) | historical (embedded grayscale photos) | "
               "ambiguous (generated positive control) | "
               "folder:PATH (any folder of images; a relative PATH is taken from here) | "
-              "stl10 | places365 | cifar10 | flowers102 (torchvision, kept in data/)")
+              "stl10 | places365 | cifar10 | flowers102 (torchvision, kept in data/); for every notebook that "
+              "declares data_spec, the others ignore it")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -153,26 +154,6 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_declared(args: argparse.Namespace) -> bool:
-    """Whether a notebook to run declares ``device``: ``--device`` is a setting of the whole run,
-    given to the notebooks that declare one; a run of none of them (``--only 99``) checks it only."""
-    from .checks import REPORT_PREFIX, declared_parameters, find_notebooks, notebooks_dir
-    from .device import pick_device
-    from .errors import UsageError
-
-    folder = notebooks_dir(args.notebooks)
-    books = find_notebooks(folder, args.only)
-    if args.only and not args.no_report_notebook:
-        books += [p for p in find_notebooks(folder) if p.name[:2] == REPORT_PREFIX]
-    if any("device" in declared_parameters(nb) for nb in books):
-        return True
-    try:
-        pick_device(args.device)
-    except RuntimeError as e:
-        raise UsageError(str(e)) from e
-    return False
-
-
 def _run(args: argparse.Namespace) -> int:
     from . import runner
     from .checks import RunRequest, notebooks_dir, parameter_table
@@ -186,15 +167,11 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         print(table.to_string(index=False))
         return 0
-    overrides = dict(args.param)
-    if args.data:
-        overrides["data_spec"] = args.data
     try:
-        if args.device and _device_declared(args):  # unlike -p device=, never refused for want of a taker
-            overrides["device"] = args.device
         runs, summary = runner.run(RunRequest(
-            args.profile, args.only, overrides, notebooks=args.notebooks, root=args.results,
+            args.profile, args.only, dict(args.param), notebooks=args.notebooks, root=args.results,
             timeout=args.timeout, report_notebook=not args.no_report_notebook, force=args.force,
+            settings={"data_spec": args.data, "device": args.device},
         ))
     except UsageError as e:
         print(f"colorlab run: {e}", file=sys.stderr)

@@ -5,10 +5,11 @@ It imports nothing of colorlab, so any module may use it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TypeVar
 
-__all__ = ["UsageError", "check_choice"]
+__all__ = ["UsageError", "check_choice", "unreadable_torch_file"]
 
 T = TypeVar("T")
 
@@ -48,3 +49,41 @@ def check_choice(name: str, value: T, choices: Iterable[T], *, owner: str = "") 
         where = f"{owner}: " if owner else ""
         raise ValueError(f"{where}{name} must be one of {', '.join(map(str, known))}; got {value!r}")
     return value
+
+
+def unreadable_torch_file(path: str | os.PathLike, error: BaseException) -> tuple[str, bool]:
+    """Why :func:`torch.load` (with its safe loader, ``weights_only=True``) could not read a file, in a
+    few words of ours: never torch's advice to turn the safe loader off, which would run whatever
+    code an untrusted file holds.
+
+    Args:
+        path: the file.
+        error: what ``torch.load`` raised.
+
+    Returns:
+        ``(why, foreign)``: the reason, and whether the file is no torch file at all (or one holding
+        Python objects the safe loader refused) rather than an empty or damaged one.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.pt"; _ = p.write_bytes(b"random bytes")
+        >>> unreadable_torch_file(p, RuntimeError("whatever torch says"))
+        ('not a file torch.save writes', True)
+    """
+    import pickle
+
+    import torch
+
+    heads = (b"PK\x03\x04", pickle.dumps(torch.serialization.MAGIC_NUMBER, protocol=2))  # zip, or before torch 1.6
+    try:
+        with open(path, "rb") as f:
+            head = f.read(max(len(h) for h in heads))
+    except OSError:
+        head = b"?"
+    if not head:
+        return "an empty file", False
+    if not head.startswith(heads):
+        return "not a file torch.save writes", True
+    if isinstance(error, pickle.UnpicklingError):
+        return "a torch file holding Python objects other than tensors and plain values; they were not loaded", True
+    return f"a truncated or damaged torch file: {type(error).__name__}", False

@@ -176,7 +176,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
                       "a list of numbers >= 0 that includes 1.0"),
     "temperatures": (_numbers(lambda x: x > 0), "a non-empty list of positive numbers"),
     "checkpoint": (lambda v: isinstance(v, str) and bool(v.strip()),
-                   "a checkpoint file, METHOD/VARIANT (the newest in results/<profile>/) or a released model name"),
+                   "a checkpoint file, METHOD/VARIANT[@NN] (results/<profile>/checkpoints/) or a released model name"),
     "released_weights": (lambda v: v is None or (isinstance(v, str) and bool(v.strip())),
                          "None (the torch hub cache or a download) or a released weights file path"),
     "photos": (lambda v: isinstance(v, str) and bool(v.strip()),

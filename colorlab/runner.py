@@ -304,9 +304,11 @@ def _count(n: int, noun: str) -> str:
 
 
 def _kernel_env(plan: Any) -> dict[str, str]:
-    """What the kernels get: the results folder, the datasets' folder, and the commit the run started
-    from, taken once (the caller's ``$COLORLAB_GIT_COMMIT`` where git gives none: a tree without ``.git``)."""
-    return {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: str((checkout_root(plan.folder) or Path.cwd()) / "data"),
+    """What the kernels get: the results folder, the datasets' folder (the caller's ``$COLORLAB_DATA``,
+    else the checkout's ``data/``), and the commit the run started from, taken once (the caller's
+    ``$COLORLAB_GIT_COMMIT`` where git gives none: a tree without ``.git``)."""
+    data = os.environ.get(DATA_ENV) or str((checkout_root(plan.folder) or Path.cwd()) / "data")
+    return {"COLORLAB_RESULTS": str(plan.root), DATA_ENV: data,
             results.GIT_COMMIT_ENV: results.git_commit() or os.environ.get(results.GIT_COMMIT_ENV, "")}
 
 

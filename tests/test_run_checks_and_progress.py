@@ -85,3 +85,40 @@ def test_a_gallery_of_grayscale_photos_is_not_refused_as_colour_data(tmp_path):
     assert plan.params["04_unet_resnet50"]["historical_spec"] == f"folder:{old}"
     with pytest.raises(UsageError, match="grayscale: 3"):
         plan_run(RunRequest("smoke", ["04"], {"data_spec": f"folder:{old}"}, root=tmp_path / "r"))
+
+
+def test_a_damaged_prior_cache_is_computed_again_and_a_bad_weights_file_gets_no_unsafe_advice(tmp_path, capsys):
+    from colorlab.abgrid import cached_prior
+    from colorlab.backbones import backbone
+
+    (tmp_path / "prior_demo-q2.pt").write_bytes(b"\x80\x02 not a prior")
+    assert cached_prior("demo-q2", lambda: torch.tensor([0.25, 0.75]), tmp_path).tolist() == [0.25, 0.75]
+    assert "prior cache" in capsys.readouterr().err
+    assert cached_prior("demo-q2", lambda: torch.tensor([0.0, 1.0]), tmp_path).tolist() == [0.25, 0.75]  # replaced
+    bad = tmp_path / "r50.pth"
+    bad.write_bytes(b"random bytes, no weights")
+    with pytest.raises(ValueError) as e:
+        backbone("resnet50", str(bad))
+    assert "not a file torch.save writes" in str(e.value) and "weights_only" not in str(e.value)
+
+
+def test_run_settings_go_to_the_notebooks_that_declare_them_and_are_still_checked(tmp_path, monkeypatch):
+    """``--data`` and ``--device`` are settings of the whole run: ``--only 99`` (which declares
+    neither) takes them, a bad one is refused all the same; ``-p`` keeps its strict rule."""
+    plan = plan_run(RunRequest("smoke", ["99"], root=tmp_path, settings={"data_spec": "samples", "device": "cpu"}))
+    assert [b.name[:2] for b in plan.books] == ["99"] and "device" not in plan.params["99_results_summary"]
+    with pytest.raises(UsageError, match="no such file"):
+        plan_run(RunRequest("smoke", ["99"], root=tmp_path, settings={"data_spec": "folder:/no/such"}))
+    with pytest.raises(UsageError, match="declares the parameter"):
+        plan_run(RunRequest("smoke", ["99"], {"device": "cpu"}, root=tmp_path))
+
+
+def test_the_kernels_keep_the_callers_data_folder(tmp_path, monkeypatch):
+    from colorlab import runner
+    from colorlab.data.sources import DATA_ENV
+
+    plan = plan_run(RunRequest("smoke", ["01"], root=tmp_path))
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "datasets"))
+    assert runner._kernel_env(plan)[DATA_ENV] == str(tmp_path / "datasets")
+    monkeypatch.delenv(DATA_ENV)
+    assert runner._kernel_env(plan)[DATA_ENV].endswith("/data")

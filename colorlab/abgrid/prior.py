@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from .. import progress
 from ..color import rgb_to_lab
+from ..errors import unreadable_torch_file
 from ..files import atomic_write
 from .bins import (
     GRAY_THRESHOLD,
@@ -214,7 +216,14 @@ def cached_prior(key: str, compute: Callable[[], Tensor], cache_dir: str | os.Pa
     cache = Path(cache_dir)
     path = cache / f"prior_{key}.pt"
     if path.exists():
-        return torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            cached = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(cached, Tensor) and cached.ndim == 1:
+                return cached
+            why = f"it holds {type(cached).__name__}, not a (Q,) prior"
+        except Exception as e:  # a damaged cache is computed again, never loaded unsafely
+            why = unreadable_torch_file(path, e)[0]
+        progress.say(f"prior cache {path} is unreadable ({why}): computed again and replaced", warning=True)
     prior = compute().detach().cpu()
     if prior.ndim != 1:
         raise ValueError(f"compute() must return a (Q,) prior; got {tuple(prior.shape)}")

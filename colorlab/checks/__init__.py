@@ -54,6 +54,9 @@ class RunRequest:
         report_notebook: with ``only``, also run the report notebook.
         force: run the ``full`` profile on the embedded photos anyway.
         cwd: where relative paths are taken from (``None``: the current directory).
+        settings: settings of the whole run (``--data``, ``--device``: ``data_spec``, ``device``),
+            given to the notebooks that declare them and, unlike ``overrides``, never refused for
+            want of one that does (``--only 99 --device cpu``); checked all the same.
     """
 
     profile: str = "quick"
@@ -65,6 +68,7 @@ class RunRequest:
     report_notebook: bool = True
     force: bool = False
     cwd: str | os.PathLike | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -218,6 +222,10 @@ def plan_run(request: RunRequest) -> Plan:
         raise UsageError(f"no numbered notebooks in {folder}")
     declared = {nb.stem: declared_parameters(nb) for nb in books}
     overrides = _declared_overrides(dict(request.overrides), declared, books, bool(request.only))
+    overrides |= {k: v for k, v in request.settings.items() if v is not None}
+    for name in ("device", "data_spec"):  # their rules first: the checks below use them
+        if name in overrides and not RULES[name][0](overrides[name]):
+            raise UsageError(f"-p {name}={overrides[name]!r}: {name} must be {RULES[name][1]}")
     data_spec = _check_data(profile, overrides, request.force, cwd)
     check_colorize_params(overrides, cwd)
     try:
@@ -235,7 +243,7 @@ def plan_run(request: RunRequest) -> Plan:
 
 def _declared_overrides(overrides: dict[str, Any], declared: Mapping[str, Mapping[str, Any]], books: list[Path],
                         only: bool) -> dict[str, Any]:
-    """``-p`` values that some notebook to run declares, not reserved, the device's and data's rules met."""
+    """``-p`` values that some notebook to run declares, none reserved."""
     for name in overrides:
         if name in RESERVED:
             raise UsageError(f"-p {name}: cannot be set with -p: {RESERVED[name]}")
@@ -243,11 +251,6 @@ def _declared_overrides(overrides: dict[str, Any], declared: Mapping[str, Mappin
     if unknown:
         which = f"none of the notebooks to run ({', '.join(nb.name[:2] for nb in books)})" if only else "no notebook"
         raise UsageError(f"{which} declares the parameter(s) {', '.join(sorted(unknown))} (see --list-params)")
-    for name in ("device", "data_spec"):  # their rules first: the checks below use them
-        if name in overrides:
-            ok, what = RULES[name]
-            if not ok(overrides[name]):
-                raise UsageError(f"-p {name}={overrides[name]!r}: {name} must be {what}")
     return overrides
 
 

@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as TF
 from ..color import rgb_to_lab, rgb_to_yuv
 
 __all__ = ["DEFAULT_SIZE", "COMPARE_HEIGHT", "LEVELS", "BAND_PIXELS", "working_size", "desaturate", "model_input",
-           "colorize_images", "comparison", "to_uint8"]
+           "colorize_images", "comparison", "shrink_to", "to_uint8"]
 
 #: The working size (shorter side, pixels) when the checkpoint records no training image size:
 #: 256, the side of Zhang et al.'s demo input (which squashes a photo to 256 × 256; here the
@@ -258,6 +258,20 @@ def to_uint8(rgb: Tensor) -> Tensor:
     for band, dst in zip(rgb.split(_band_rows(rgb), dim=-2), out.split(_band_rows(rgb), dim=-2), strict=True):
         dst.copy_((band.clamp(0, 1) * LEVELS).round())
     return out
+
+
+def shrink_to(image: Tensor, height: int) -> Tensor:
+    """An image ``(C, H, W)`` scaled down to ``height`` (its aspect kept, antialiased, its dtype kept);
+    one no taller as it is.
+
+    Example:
+        >>> shrink_to(torch.zeros(3, 40, 60, dtype=torch.uint8), 20).shape, shrink_to(torch.zeros(3, 8, 8), 20).shape
+        (torch.Size([3, 20, 30]), torch.Size([3, 8, 8]))
+    """
+    H, W = image.shape[-2:]
+    if H <= height:
+        return image
+    return TF.resize(image[None], [height, max(1, round(W * height / H))], antialias=True)[0]
 
 
 def comparison(original: Tensor, seen: Tensor, result: Tensor, height: int = COMPARE_HEIGHT) -> Tensor:

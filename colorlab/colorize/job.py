@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from PIL import Image
 from torch import Tensor
 
@@ -22,7 +23,7 @@ from .. import __version__, progress
 from ..data.decode import glob_files, photo_suffixes, walk_folder
 from ..errors import UsageError
 from ..files import atomic_write, plain, write_json
-from .core import LEVELS, colorize_images, comparison, model_input, to_uint8, working_size
+from .core import COMPARE_HEIGHT, LEVELS, colorize_images, comparison, model_input, shrink_to, to_uint8, working_size
 from .model import Model, describe
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "COMPARE_TAG", "EMBEDDED", "Job", "Outcome", "photo_inputs",
@@ -320,9 +321,9 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
         try:
             _save_png(dst, out)
             written.append(dst)
-            if compare:
-                rgb = photo.float() / LEVELS
-                _save_png(_comparison_path(dst), comparison(rgb, model_input(method, rgb, keep_luminance), out))
+            if compare:  # drawn at the panels' height: no full-size copy of a large photo
+                rgb, small = shrink_to(photo, COMPARE_HEIGHT).float() / LEVELS, shrink_to(out, COMPARE_HEIGHT)
+                _save_png(_comparison_path(dst), comparison(rgb, model_input(method, rgb, keep_luminance), small))
         except OSError as e:
             for f in written:  # nothing half done: a rerun colourises this photo again
                 f.unlink(missing_ok=True)
@@ -335,7 +336,7 @@ def run(model: Model, job: Job, *, decode: str | None = None, keep_luminance: bo
     def flush(pending: list[tuple[Path, Path, Tensor]]) -> None:
         try:
             outs = colorize_images(method, [p for _, _, p in pending], size=model.size, decode=decode,
-                                   keep_luminance=keep_luminance)
+                                   keep_luminance=keep_luminance, dtype=torch.uint8)  # 8-bit: a quarter of float
         except (RuntimeError, ValueError) as e:  # out of memory, say
             if len(pending) > 1:  # one at a time: only the photos that fail alone are reported
                 for one in pending:
