@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from . import progress
 from .data.sources import reachable
-from .errors import unreadable_torch_file
+from .errors import lookup, unreadable_torch_file
 
 __all__ = ["PRETRAINED", "HOST", "WEIGHTS_PARAMETERS", "RANDOM", "FALLBACK", "Backbone", "backbone", "untrained",
            "is_pretrained", "skip_weights", "cached_file", "state_dict_of", "check_weights"]
@@ -317,8 +317,7 @@ def backbone(name: str, weights: str = "imagenet") -> Backbone:
         ValueError: for an empty ``weights``, or a file that cannot be read or does not fit.
         FileNotFoundError: for a file that does not exist.
     """
-    if name not in PRETRAINED:
-        raise KeyError(f"unknown backbone {name!r}; known: {', '.join(PRETRAINED)}")
+    lookup("backbone", name, PRETRAINED)
     if not isinstance(weights, str) or not weights:
         raise ValueError(f"{name}: weights must be 'imagenet', 'random' or a file path; got {weights!r}")
     net = getattr(torchvision.models, PRETRAINED[name][0])(weights=None)

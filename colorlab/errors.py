@@ -6,10 +6,10 @@ It imports nothing of colorlab, so any module may use it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
-__all__ = ["UsageError", "check_choice", "unreadable_torch_file"]
+__all__ = ["UsageError", "check_choice", "lookup", "unreadable_torch_file"]
 
 T = TypeVar("T")
 
@@ -49,6 +49,28 @@ def check_choice(name: str, value: T, choices: Iterable[T], *, owner: str = "") 
         where = f"{owner}: " if owner else ""
         raise ValueError(f"{where}{name} must be one of {', '.join(map(str, known))}; got {value!r}")
     return value
+
+
+def lookup(what: str, name: str, registry: Mapping[str, T]) -> T:
+    """``registry[name]``; an unknown name raises ``KeyError`` listing the known ones.
+
+    Args:
+        what: what the registry holds (``"method"``), for the message.
+        name: the name asked for.
+        registry: name -> entry.
+
+    Returns:
+        The entry.
+
+    Example:
+        >>> lookup("method", "l3", {"l1": 1, "l2": 2})
+        Traceback (most recent call last):
+        ...
+        KeyError: "unknown method 'l3'; known: l1, l2"
+    """
+    if name not in registry:
+        raise KeyError(f"unknown {what} {name!r}; known: {', '.join(registry) or 'none'}")
+    return registry[name]
 
 
 def unreadable_torch_file(path: str | os.PathLike, error: BaseException) -> tuple[str, bool]:

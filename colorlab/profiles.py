@@ -11,6 +11,8 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .errors import lookup
+
 __all__ = ["PROFILES", "RESERVED", "RULES", "parameters", "parameters_for", "check_parameter"]
 
 
@@ -115,9 +117,7 @@ def parameters_for(profile: str, number: str, overrides: dict[str, Any] | None =
         >>> parameters_for("quick", "03")["profile"]
         'quick'
     """
-    if profile not in PROFILES:
-        raise KeyError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
-    p = PROFILES[profile]
+    p = lookup("profile", profile, PROFILES)
     return {**p["common"], **p["notebooks"].get(number, {}), **(overrides or {})}
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .. import progress
+from ..errors import lookup
 from ..released import ReleasedUnavailable, cached_file, fetch
 from .base import Method, Released, StepMode, Trained, Variant
 
@@ -72,9 +73,7 @@ def get(name: str) -> type[Method]:
         ...
         KeyError: "unknown method 'nope'; known: fusion, larsson, ..."
     """
-    if name not in METHODS:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
-    return METHODS[name]
+    return lookup("method", name, METHODS)
 
 
 def build(name: str, variant: str | None = None, **args: Any) -> Method:
@@ -129,9 +128,7 @@ def load_released(name: str, weights: str | os.PathLike | None = None) -> Method
         ...
         KeyError: "unknown released model 'zhang2018-released'; known: zhang2016-released, ..."
     """
-    if name not in RELEASED:
-        raise KeyError(f"unknown released model {name!r}; known: {', '.join(RELEASED) or 'none'}")
-    _, rel = RELEASED[name]
+    _, rel = lookup("released model", name, RELEASED)
     state, record = fetch(name, rel.url, weights)
     try:
         method = rel.build(RELEASED[name][0], state)

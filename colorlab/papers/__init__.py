@@ -18,6 +18,7 @@ import importlib
 import pkgutil
 
 from ..claims import Claim, Published
+from ..errors import lookup
 from .base import Paper, SourceNetwork
 
 __all__ = ["Paper", "SourceNetwork", "PAPERS", "get", "for_notebook", "source_network", "all_claims",
@@ -60,9 +61,7 @@ def get(name: str) -> Paper:
         ...
         KeyError: "unknown paper 'nope'; known: positive_control, yuv_regression, ..."
     """
-    if name not in PAPERS:
-        raise KeyError(f"unknown paper {name!r}; known: {', '.join(PAPERS)}")
-    return PAPERS[name]
+    return lookup("paper", name, PAPERS)
 
 
 def for_notebook(notebook: str) -> Paper | None:
