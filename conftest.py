@@ -34,11 +34,40 @@ if os.environ.get("PYTEST_XDIST_WORKER") and _WORKERS > 1:
     torch.set_num_threads(int(_THREADS))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Every notebook on one worker, in file order (02 needs 01's results)."""
+    """Every notebook on one worker, in file order (02 needs 01's results).
+
+    First of the hooks: xdist's worker turns the mark into the ``@notebooks`` suffix that groups
+    items, in its own hook (registered later, so otherwise called earlier).
+    """
     for item in items:
         if item.nodeid.startswith("notebooks/"):
             item.add_marker(pytest.mark.xdist_group("notebooks"))
+
+
+_UNGROUPED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """Note whether xdist failed to group the notebooks' cells onto one worker."""
+    grouped = all(item.nodeid.endswith("@notebooks") for item in session.items if "xdist_group" in item.keywords)
+    session.config.stash[_UNGROUPED] = bool(
+        os.environ.get("PYTEST_XDIST_WORKER") and session.config.getoption("loadgroup", False) and not grouped)
+
+
+def pytest_runtest_setup(item):
+    """Fail a notebook's cells with the cause when xdist spread them over workers.
+
+    A notebook's cells share one kernel; a cell sent to another worker fails with ``NameError``,
+    far from the cause. pytest-xdist 3.8 on pytest 9.2 drops the group silently (pytest-xdist#1386).
+    """
+    if item.config.stash.get(_UNGROUPED, False) and "xdist_group" in item.keywords:
+        pytest.fail(
+            f"pytest-xdist did not group the notebooks' cells onto one worker (pytest {pytest.__version__}, "
+            "see pytest-xdist#1386): install the README's versions (pip install -e '.[dev]') or run with -n 0",
+            pytrace=False)
 
 
 def pytest_unconfigure(config):
