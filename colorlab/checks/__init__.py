@@ -34,7 +34,7 @@ REPORT_PREFIX = "99"
 #: reproductions: they judge no claim and add no rows to the summary.
 TOOLS_FROM = "90"
 #: Data specs that are not a dataset: the full profile refuses them unless forced.
-EMBEDDED = ("samples", "historical")
+EMBEDDED = ("samples", "photos", "historical")
 #: Parameters naming more images (no training split: a gallery's photographs), checked like ``data_spec``.
 OTHER_SPECS = ("historical_spec",)
 

@@ -38,7 +38,7 @@ COMPARE_TAG = "_compare"
 #: The record of a run is JSON.
 RECORD_SUFFIX = ".json"
 #: Photo sets shipped in the installed wheels that :func:`photo_inputs` names by word.
-EMBEDDED = ("historical", "samples")
+EMBEDDED = ("historical", "samples", "photos")
 #: The prefix of a folder given as a data spec.
 _FOLDER = "folder:"
 
@@ -166,7 +166,8 @@ def check_photos(spec: str, cwd: str | os.PathLike | None = None) -> str:
         colorlab.errors.UsageError: input '/no/such/folder' does not exist
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise UsageError(f"photos must be historical, samples, folder:PATH, a photo, a folder or a glob; got {spec!r}")
+        raise UsageError(f"photos must be historical, samples, photos, folder:PATH, a photo, a folder or a glob; "
+                         f"got {spec!r}")
     if spec in EMBEDDED:
         if not photo_inputs(spec):
             raise UsageError(f"no {spec} photos are shipped in the installed wheels")

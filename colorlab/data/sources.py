@@ -31,10 +31,16 @@ __all__ = ["SPECS", "TRAIN_FRACTION", "TEST_FRACTION", "DATA_ENV", "FOLDED", "Im
            "reachable", "embedded_files", "data_root"]
 
 #: Spec strings accepted by :func:`load_images` (``folder:PATH`` takes any path).
-SPECS = ("samples", "historical", "ambiguous", "folder:PATH", "stl10", "places365", "cifar10", "flowers102")
+SPECS = ("samples", "photos", "historical", "ambiguous", "folder:PATH", "stl10", "places365", "cifar10",
+         "flowers102")
 #: Specs whose photos are split into folds of whole photos when a fold is asked for (the others have
 #: a fixed test set: ``folder:`` by hash, ``ambiguous`` by seed stream, torchvision by its own split).
-FOLDED = ("samples",)
+FOLDED = ("samples", "photos")
+#: The photos ``photos`` adds to ``samples``: the checkout's ``data/photos/``, taken from Debian packages,
+#: each file's source and licence in its ``SOURCES.csv`` (docs/data.md).
+PHOTOS_DIR = Path(__file__).resolve().parents[2] / "data" / "photos"
+#: The photo files ``photos`` reads from :data:`PHOTOS_DIR`.
+PHOTO_SUFFIXES = (".jpg", ".png")
 #: Where torchvision datasets live when this is set (``colorlab run`` sets it to the checkout's ``data/``).
 DATA_ENV = "COLORLAB_DATA"
 
@@ -54,13 +60,14 @@ _TORCHVISION = {
 
 
 def embedded_files(spec: str) -> dict[str, Path]:
-    """Find the offline photos of ``samples`` or ``historical`` that this install ships.
+    """Find the offline photos of ``samples``, ``photos`` or ``historical`` that this install ships.
 
     The packages are located without importing them. Photos that the installed wheels do not
-    ship are left out with a warning.
+    ship are left out with a warning. ``photos`` is ``samples`` and the files of :data:`PHOTOS_DIR`
+    (named by their stem), in name order.
 
     Args:
-        spec: ``"historical"``, or anything else for ``samples``.
+        spec: ``"historical"``, ``"photos"``, or anything else for ``samples``.
 
     Returns:
         The path of each photo that exists, by name.
@@ -68,6 +75,9 @@ def embedded_files(spec: str) -> dict[str, Path]:
     Example:
         >>> list(embedded_files("samples"))[:3]
         ['astronaut', 'coffee', 'chelsea']
+        >>> photos = embedded_files("photos")
+        >>> len(photos) >= 38, list(photos)[8]
+        (True, 'lomiri_aitzgorri')
     """
     def package_dir(name: str) -> Path:  # located without importing the package
         spec_ = importlib.util.find_spec(name)
@@ -83,6 +93,8 @@ def embedded_files(spec: str) -> dict[str, Path]:
         sl = package_dir("sklearn") / "datasets" / "images"
         paths |= {"china": sl / "china.jpg", "flower": sl / "flower.jpg"}
         paths["grace_hopper"] = package_dir("matplotlib") / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+        if spec == "photos":
+            paths |= {p.stem: p for p in sorted(PHOTOS_DIR.glob("*")) if p.suffix.lower() in PHOTO_SUFFIXES}
     missing = [k for k, p in paths.items() if not p.is_file()]
     if missing:
         warnings.warn(f"{spec}: not shipped in the installed wheels, left out: {missing}", stacklevel=3)
@@ -209,12 +221,15 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
         >>> check_spec("imagenet")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        KeyError: "unknown data spec 'imagenet'; known: samples, historical, ambiguous, folder:PATH, stl10, ..."
+        KeyError: "unknown data spec 'imagenet'; known: samples, photos, historical, ambiguous, folder:PATH, stl10, ..."
     """
     key = spec.strip()
     if key.lower().startswith("folder:"):
         return f"folder:{check_folder(key[len('folder:'):], cwd, colour=colour)}"
-    if key.lower() in ("samples", "historical"):
+    if key.lower() in ("samples", "photos", "historical"):
+        if key.lower() == "photos" and not PHOTOS_DIR.is_dir():
+            raise FileNotFoundError(f"photos: {PHOTOS_DIR} is missing; it comes with a clone of the repository "
+                                    "(pip install -e . from the checkout), or use --data samples")
         if not embedded_files(key.lower()):
             raise FileNotFoundError(f"{key}: none of its photos is installed (scikit-image, scikit-learn, matplotlib)")
         return key.lower()
@@ -290,8 +305,8 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
     if key.lower().startswith("folder:"):
         imgs = load_folder(key[len("folder:"):], split, image_size, min_size, cache_limit=cache_limit,
                            cache_bytes=cache_bytes)
-    elif key.lower() in ("samples", "historical"):
-        key = key.lower()
+    elif key.lower() in ("samples", "photos", "historical"):
+        key = check_spec(key)
         paths = list(embedded_files(key).items())[:max_images]
         region, rule = (0.0, 1.0), "none"
         if split is not None and fold is not None and key in FOLDED:
