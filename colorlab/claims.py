@@ -8,7 +8,7 @@ gives the rules for intervals, margins and the rebalanced AuC.
 
 Example:
     >>> claim = Claim("demo", "000", "01", "A is more colourful than B",
-    ...               lambda df: Verdict("A 30 vs B 20", REPRODUCED))
+    ...               lambda df, margins: Verdict("A 30 vs B 20", REPRODUCED), margins=margins_for("colorfulness"))
     >>> judge(pd.DataFrame(columns=["notebook"]), [claim])["verdict"].tolist()
     ['not run']
 """
@@ -23,12 +23,14 @@ import pandas as pd
 
 from . import evidence, stats
 from .backbones import is_pretrained
+from .margins import MARGINS, Margin, margin_text, margins_for
 from .results import find_row
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
-    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Verdict", "Claim", "Published", "missing", "interval_of", "difference_of",
-    "verdict_of", "combine", "shift", "pretrained", "judge", "paper_table",
+    "PSNR_MARGIN", "MIN_EFF_PIXELS", "Margin", "MARGINS", "margins_for", "margin_text", "Verdict", "Claim",
+    "Published", "missing", "interval_of", "difference_of", "verdict_of", "combine", "shift", "pretrained", "judge",
+    "paper_table",
 ]
 
 REPRODUCED = "reproduced"
@@ -78,17 +80,26 @@ class Claim:
         source: the source document's number (``"000"``).
         notebook: the number prefix of the notebook whose rows test it (``"01"``).
         text: the claim, in words.
-        rule: ``rule(rows) -> Verdict``, given the notebook's per-photo rows.
+        rule: ``rule(rows, margins) -> Verdict``, given the notebook's per-photo rows and the
+            claim's ``margins``.
         scope: column -> values: narrows the rows its "measured on" line describes, when the
             notebook scores some models on another test set.
+        margins: measure -> the smallest effect that counts (:func:`margins_for`), declared before
+            the run; empty for a rule with a protocol of its own (a timing, say).
+        rule_version: raised whenever the rule, its margins or a decoding it reads change; the
+            changes are in docs/results.md's rule history.
+        kind: ``"source"`` (a source's claim), ``"positive control"`` or ``"negative control"``.
     """
 
     key: str
     source: str
     notebook: str
     text: str
-    rule: Callable[[pd.DataFrame], Verdict]
+    rule: Callable[[pd.DataFrame, Mapping[str, float]], Verdict]
     scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    margins: Mapping[str, float] = field(default_factory=dict)
+    rule_version: int = 1
+    kind: str = "source"
 
 
 @dataclass(frozen=True)
@@ -192,10 +203,13 @@ def shift(interval: stats.Interval, by: float) -> stats.Interval:
 def verdict_of(interval: stats.Interval, claimed: str = ">", margin: float = 0.0) -> str:
     """The verdict of a difference's interval: :func:`colorlab.stats.decide` in this module's words.
 
+    Reproduced beyond ``margin`` on the claimed side; not reproduced wholly on the other side of
+    zero or wholly inside ``±margin``; inconclusive otherwise.
+
     Args:
         interval: ``(mean, low, high)`` of the difference.
         claimed: the claimed sign, ``">"`` or ``"<"``.
-        margin: how far beyond zero the interval must lie on the claimed side.
+        margin: the smallest effect that counts (the claim's, :attr:`Claim.margins`).
 
     Returns:
         :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
@@ -259,7 +273,8 @@ def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
 
 
 def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
-    """The seeds and the test set a notebook's per-photo rows come from, in words."""
+    """The seeds and the test set a notebook's per-photo rows come from, in words (with the seeds that
+    scored each photo)."""
     seeds = ",".join(str(x) for x in sorted(set(rows["seed"].dropna().astype(int)))) if "seed" in rows else "?"
     data = ", ".join(sorted(set(rows["data"].dropna().astype(str)))) if "data" in rows else "?"
     photos = rows["unit"].nunique() if "unit" in rows else "?"
@@ -268,7 +283,8 @@ def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
     held = f"{photos} held-out photos"
     if folds:
         held += f" (folds of whole photos: {tested} of {folds} tested)" if tested < folds else f" in {folds} folds"
-    return seeds, f"{data}: {held}, seeds {seeds}"
+    per_photo = evidence.seeds_per_photo(rows) if {"seed", "unit"} <= set(rows.columns) else "?"
+    return seeds, f"{data}: {held}, seeds {seeds} ({per_photo} per photo)"
 
 
 def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
@@ -290,11 +306,11 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
             (``"01_yuv_regression"``): ``(status, error)``.
 
     Returns:
-        One row per claim: ``key, source, notebook, claim, evidence, verdict, interval, seeds,
-        measured_on``.
+        One row per claim: ``key, source, notebook, kind, claim, evidence, verdict, interval, margin,
+        rule_version, seeds, seeds_per_photo, n_photos, measured_on``.
 
     Example:
-        >>> claim = Claim("demo", "000", "01", "A is more colourful than B", lambda df: Verdict("", REPRODUCED))
+        >>> claim = Claim("demo", "000", "01", "A is more colourful than B", lambda df, m: Verdict("", REPRODUCED))
         >>> out = judge(pd.DataFrame(columns=["notebook"]), [claim], stopped={"01_x": ("failed", "OSError: disk")})
         >>> out[["verdict", "evidence"]].values.tolist()
         [['failed', 'notebook failed: OSError: disk']]
@@ -303,7 +319,7 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
     out = []
     for c in claims:
         rows = _notebook_rows(df, c.notebook)
-        interval, seeds, measured_on = "", "", ""
+        interval, seeds, measured_on, per_photo, photos = "", "", "", None, None
         if rows.empty and c.notebook in ended:
             status, error = ended[c.notebook]
             verdict = status
@@ -314,17 +330,21 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
             scoped = rows
             for col, values in c.scope.items():
                 scoped = scoped[scoped[col].astype(str).isin(values)] if col in scoped else scoped.iloc[0:0]
-            seeds, measured_on = _measured_on(scoped if not scoped.empty else rows)
+            measured = scoped if not scoped.empty else rows
+            seeds, measured_on = _measured_on(measured)
+            if {"seed", "unit"} <= set(measured.columns):
+                per_photo, photos = evidence.seeds_per_photo(measured), int(measured["unit"].nunique())
             try:
-                decided = c.rule(rows)
+                decided = c.rule(rows, c.margins)
                 evidence_, verdict, interval = decided.evidence, decided.outcome, decided.interval
             except (KeyError, ValueError, TypeError) as e:
                 evidence_, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
             if profile == "smoke":
                 verdict = NOT_EVIDENCE
-        out.append({"key": c.key, "source": c.source, "notebook": c.notebook, "claim": c.text,
-                    "evidence": evidence_, "verdict": verdict, "interval": interval, "seeds": seeds,
-                    "measured_on": measured_on})
+        out.append({"key": c.key, "source": c.source, "notebook": c.notebook, "kind": c.kind, "claim": c.text,
+                    "evidence": evidence_, "verdict": verdict, "interval": interval, "margin": margin_text(c.margins),
+                    "rule_version": c.rule_version, "seeds": seeds, "seeds_per_photo": per_photo,
+                    "n_photos": photos, "measured_on": measured_on})
     return pd.DataFrame(out)
 
 

@@ -27,8 +27,9 @@ import pandas as pd
 from .metrics import AUC_PRIOR_MIXES, AUC_PRIOR_UNIFORM_MIX, mix_suffix, summarize
 from .stats import Interval, bootstrap, bootstrap_ci, weighted_mean
 
-__all__ = ["ROW_KEYS", "RUN_KEYS", "INTERVAL_METRICS", "MIX_SUFFIXES", "unit_rows", "select", "matrix", "estimate",
-           "difference", "eff_pixels_per_run", "summary", "fmt"]
+__all__ = ["ROW_KEYS", "RUN_KEYS", "INTERVAL_METRICS", "MIX_SUFFIXES", "unit_rows", "select", "matrix", "folds_of",
+           "pack_seeds", "estimate", "difference", "eff_pixels_per_run", "SPREAD_METRICS", "spreads", "seeds_per_photo",
+           "summary", "fmt"]
 
 #: The columns that name a model row (one line of a results table).
 ROW_KEYS = ("method", "variant", "decode")
@@ -37,6 +38,8 @@ RUN_KEYS = ("seed", "unit")
 #: The metrics whose interval the summary shows (``<metric>_lo``, ``<metric>_hi``).
 INTERVAL_METRICS = ("auc", "auc_rebal", "psnr", "ssim", "rmse", "colorfulness", "colorfulness_gap", "chroma_ratio",
                     "ab_roughness", "hist_intersection", "hist_kl")
+#: The metrics whose photo-to-photo and seed-to-seed spreads the summary shows (:func:`spreads`).
+SPREAD_METRICS = ("auc", "psnr")
 #: Suffixes of the rebalanced AuC computed with each uniform mix ("" is the protocol's).
 MIX_SUFFIXES = tuple("" if m == AUC_PRIOR_UNIFORM_MIX else mix_suffix(m) for m in AUC_PRIOR_MIXES)
 _SUMS = tuple(f"rebal_weight{s}" for s in MIX_SUFFIXES) + tuple(f"rebal_weight_sq{s}" for s in MIX_SUFFIXES)
@@ -141,6 +144,53 @@ def matrix(rows: pd.DataFrame, metric: str, seeds: Sequence[object] | None = Non
     return table.reindex(index=seeds, columns=photos).to_numpy(dtype=float)
 
 
+def folds_of(rows: pd.DataFrame, photos: Sequence[object]) -> list[object] | None:
+    """Each photo's fold (the group of photos that the same models scored), or ``None`` without folds.
+
+    Args:
+        rows: units of one or more model rows, with a ``fold`` column where the runs held out folds.
+        photos: the photos, in order.
+
+    Returns:
+        The fold of each photo; ``None`` when the rows have no folds (one fixed test set).
+
+    Example:
+        >>> folds_of(pd.DataFrame({"unit": ["x", "y", "x"], "fold": [0, 1, 0]}), ["y", "x"])
+        [1, 0]
+    """
+    if "fold" not in rows or rows["fold"].isna().all():
+        return None
+    first = rows.drop_duplicates("unit")
+    fold = dict(zip(first["unit"].tolist(), first["fold"].tolist(), strict=True))
+    return [fold.get(p) for p in photos]
+
+
+def pack_seeds(*arrays: np.ndarray) -> list[np.ndarray]:
+    """Move each photo's scored seeds to the top rows, in seed order, for a bootstrap nested in folds.
+
+    With folds that one seed each replicates, each photo has one scored seed: one row is left.
+    A photo's row ``r`` is then the ``r``-th model that scored it, so resampling rows within a fold
+    resamples that fold's models (:func:`colorlab.stats.bootstrap` with ``groups``).
+
+    Args:
+        arrays: ``(seeds, photos)`` each; the first array's NaN cells say which seeds did not
+            score a photo (the others follow it).
+
+    Returns:
+        The arrays packed to ``(most seeds of a photo, photos)``, NaN below a photo's last seed.
+
+    Example:
+        >>> nan = float("nan")
+        >>> pack_seeds(np.array([[1.0, nan], [nan, 2.0], [3.0, nan]]))[0].tolist()
+        [[1.0, 2.0], [3.0, nan]]
+    """
+    scored = ~np.isnan(arrays[0])
+    order = np.argsort(~scored, axis=0, kind="stable")  # scored rows first, in seed order
+    keep = max(1, int(scored.sum(0).max()))
+    return [np.where(np.take_along_axis(scored, order, 0), np.take_along_axis(a, order, 0), np.nan)[:keep]
+            for a in arrays]
+
+
 def _weight(metric: str) -> str | None:
     """The weight column of a pooled metric (the rebalanced AuC), else ``None``."""
     if metric.startswith("auc_rebal"):
@@ -172,10 +222,13 @@ def estimate(units: pd.DataFrame, metric: str, **match: object) -> Interval:
     rows = select(units, **match)
     if rows.empty:
         raise KeyError(f"no rows match {match}")
+    photos = list(dict.fromkeys(rows["unit"]))
+    folds = folds_of(rows, photos)
     w = _weight(metric)
     if w is not None and w in rows:
-        return bootstrap(weighted_mean, matrix(rows, metric), matrix(rows, w))
-    return bootstrap_ci(matrix(rows, metric))
+        packed = pack_seeds(matrix(rows, metric, photos=photos), matrix(rows, w, photos=photos))
+        return bootstrap(weighted_mean, *packed, groups=folds)
+    return bootstrap_ci(pack_seeds(matrix(rows, metric, photos=photos))[0], groups=folds)
 
 
 def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Mapping[str, object]) -> Interval:
@@ -205,11 +258,14 @@ def difference(units: pd.DataFrame, metric: str, a: Mapping[str, object], b: Map
     if not seeds or not photos:
         raise ValueError(f"rows {dict(a)} and {dict(b)} share no seed and photo")
     va, vb = matrix(ra, metric, seeds, photos), matrix(rb, metric, seeds, photos)
+    folds = folds_of(ra, photos)
     w = _weight(metric)
     if w is not None and w in ra and w in rb:
         wa, wb = matrix(ra, w, seeds, photos), matrix(rb, w, seeds, photos)
-        return bootstrap(lambda x, y, p, q: weighted_mean(x, y) - weighted_mean(p, q), va, wa, vb, wb)
-    return bootstrap_ci(va - vb)
+        both = np.where(np.isnan(va) | np.isnan(vb), np.nan, 0.0)  # the seeds that scored a photo in both rows
+        return bootstrap(lambda _, x, y, p, q: weighted_mean(x, y) - weighted_mean(p, q),
+                         *pack_seeds(both, va, wa, vb, wb), groups=folds)
+    return bootstrap_ci(pack_seeds(va - vb)[0], groups=folds)
 
 
 def eff_pixels_per_run(rows: pd.DataFrame, sfx: str = "") -> pd.Series:
@@ -235,6 +291,42 @@ def eff_pixels_per_run(rows: pd.DataFrame, sfx: str = "") -> pd.Series:
     return per_seed[w] ** 2 / per_seed[w2]
 
 
+def seeds_per_photo(rows: pd.DataFrame) -> int:
+    """The fewest seeds (independently trained models) that scored any one photo of a model row.
+
+    With folds that several seeds replicate, the seeds per fold; with one seed per fold, 1.
+
+    Example:
+        >>> seeds_per_photo(pd.DataFrame({"seed": [0, 1, 0, 1, 2], "unit": ["x", "x", "y", "y", "z"]}))
+        1
+    """
+    return int(rows.groupby("unit")["seed"].nunique().min()) if len(rows) else 0
+
+
+def spreads(rows: pd.DataFrame, metric: str) -> tuple[float, float]:
+    """The photo-to-photo and the seed-to-seed standard deviation of a model row's metric.
+
+    The photo spread is that of the photos' means over their seeds; the seed spread is the root
+    mean square of each photo's spread over the seeds that scored it (NaN with one seed a photo).
+
+    Args:
+        rows: the units of one model row.
+        metric: the column.
+
+    Returns:
+        ``(photo sd, seed sd)``.
+
+    Example:
+        >>> rows = pd.DataFrame({"seed": [0, 1, 0, 1], "unit": ["x", "x", "y", "y"], "auc": [0.8, 0.9, 0.6, 0.7]})
+        >>> [round(v, 3) for v in spreads(rows, "auc")]
+        [0.141, 0.071]
+    """
+    by_photo = rows.groupby("unit")[metric]
+    photo_sd = float(by_photo.mean().std(ddof=1)) if by_photo.ngroups > 1 else float("nan")
+    seed_var = by_photo.var(ddof=1).dropna()
+    return photo_sd, float(np.sqrt(seed_var.mean())) if len(seed_var) else float("nan")
+
+
 def summary(units: pd.DataFrame) -> pd.DataFrame:
     """Summarise the units table: one row per model row, with intervals.
 
@@ -245,7 +337,9 @@ def summary(units: pd.DataFrame) -> pd.DataFrame:
         One row per model row (:data:`ROW_KEYS`, in order of appearance): its labels, the mean of
         every metric over seeds and photos (the rebalanced AuC pooled), ``<metric>_lo`` and
         ``<metric>_hi`` for :data:`INTERVAL_METRICS`, ``auc_rebal_eff_pixels`` (the mean over
-        runs), ``seeds``, ``n_seeds``, ``n_photos`` and ``n_tiles``. Empty for an empty table.
+        runs), ``<metric>_sd_photos`` and ``<metric>_sd_seeds`` for :data:`SPREAD_METRICS`
+        (:func:`spreads`), ``seeds``, ``n_seeds``, ``n_photos``, ``seeds_per_photo`` and ``n_tiles``.
+        Empty for an empty table.
     """
     if units.empty:
         return pd.DataFrame()
@@ -270,9 +364,13 @@ def summary(units: pd.DataFrame) -> pd.DataFrame:
         for metric in INTERVAL_METRICS:
             if metric in rows and rows[metric].notna().any():
                 _, row[f"{metric}_lo"], row[f"{metric}_hi"] = estimate(rows, metric)
+        for metric in SPREAD_METRICS:
+            if metric in rows and rows[metric].notna().any():
+                row[f"{metric}_sd_photos"], row[f"{metric}_sd_seeds"] = spreads(rows, metric)
         row["n_tiles"] = int(rows["n_tiles"].sum()) if "n_tiles" in rows else len(rows)
         seeds = list(dict.fromkeys(rows["seed"]))
-        row |= {"seeds": ",".join(map(str, seeds)), "n_seeds": len(seeds), "n_photos": int(rows["unit"].nunique())}
+        row |= {"seeds": ",".join(map(str, seeds)), "n_seeds": len(seeds), "n_photos": int(rows["unit"].nunique()),
+                "seeds_per_photo": seeds_per_photo(rows)}
         out.append(row)
     return pd.DataFrame(out)
 

@@ -150,6 +150,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: _int(v) and v >= 0, "an integer >= 0"),
     "seeds": (lambda v: isinstance(v, list) and len(v) > 0 and all(_int(x) and x >= 0 for x in v)
               and len(set(v)) == len(v), "a non-empty list of distinct integers >= 0"),
+    "folds": (lambda v: v is None or (_int(v) and v >= 2), "None or an integer >= 2"),
     "crop": (lambda v: _int(v) and v >= 8 and v % 8 == 0, "a multiple of 8 (8 or more)"),
     "image_size": (lambda v: v is None or (_int(v) and v >= 8), "None or an integer >= 8"),
     "max_tiles": (lambda v: v is None or (_int(v) and v >= 1), "None or a positive integer"),

@@ -27,7 +27,8 @@ MAIN_COLUMNS = [
     "rmse_lo", "rmse_hi",
     "colorfulness", "colorfulness_lo", "colorfulness_hi", "colorfulness_gap", "colorfulness_gap_lo",
     "colorfulness_gap_hi", "chroma_ratio", "chroma_ratio_lo", "chroma_ratio_hi", "ab_roughness", "params", "steps",
-    "seeds", "n_seeds", "n_photos", "n_tiles", "train_seconds", "images_per_second", "device", "data",
+    "seeds", "n_seeds", "n_photos", "seeds_per_photo", "auc_sd_photos", "auc_sd_seeds", "psnr_sd_photos",
+    "psnr_sd_seeds", "n_tiles", "train_seconds", "images_per_second", "device", "data",
 ]
 #: The metric columns of summary.md: column -> (heading, decimals); those in :data:`WITH_INTERVAL`
 #: are shown as ``mean [low, high]``.
@@ -207,7 +208,9 @@ def _about(notebook: str, rec: dict[str, Any], rows: pd.DataFrame) -> str:
     parts.append(str(data))
     if "n_photos" in rows and rows["n_photos"].notna().any():
         folds = f" in {info['folds']} folds" if info.get("folds") else ""
-        parts.append(f"{int(rows['n_photos'].max())} held-out photos{folds} "
+        per = rows["seeds_per_photo"].dropna() if "seeds_per_photo" in rows else pd.Series(dtype=float)
+        scored = f", each scored by {int(per.min())} seed{'s' * (int(per.min()) != 1)}" if len(per) else ""
+        parts.append(f"{int(rows['n_photos'].max())} held-out photos{folds}{scored} "
                      f"({int(rows['n_tiles'].max())} test crops over all runs)")
     elif "n_images" in rows and rows["n_images"].notna().any():
         parts.append(f"{int(rows['n_images'].dropna().iloc[0])} test crops")
@@ -237,10 +240,15 @@ def _summary(profile: str, tables: dict[str, Any]) -> str:
     parts += ["## Claims", ""]
     for c in tables["claims"].itertuples():
         on = f" Measured on {c.measured_on}." if getattr(c, "measured_on", "") else ""
-        parts += [_wrap(f"- **{c.verdict}**: {c.claim} (source {c.source}, notebook {c.notebook}). {c.evidence}.{on}")]
+        margin = f" Margin: {c.margin} (rule v{c.rule_version})." if getattr(c, "margin", "") else ""
+        kind = f"{c.kind}, " if getattr(c, "kind", "source") not in ("source", "", None) else ""
+        parts += [_wrap(f"- **{c.verdict}**: {c.claim} ({kind}source {c.source}, notebook {c.notebook}). "
+                        f"{c.evidence}.{on}{margin}")]
     parts += ["", "## Results", "",
-              _wrap("Means over seeds and held-out photos, with 95 % bootstrap intervals (photos and seeds "
-                    "resampled) in brackets. AuC and rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors "
+              _wrap("Means over seeds and held-out photos, with 95 % bootstrap intervals (photos resampled, and "
+                    "the seeds within each fold) in brackets; `summary.csv` has the photo-to-photo and the "
+                    "seed-to-seed spread of AuC and PSNR beside them (`*_sd_photos`, `*_sd_seeds`). AuC and "
+                    "rebalanced AuC on [0, 1] (Zhang et al. 2016: ab errors "
                     "0..150; the rebalanced AuC pooled over the test pixels), PSNR in dB on RGB, the colourfulness "
                     "gap (Hasler and Süsstrunk) to the ground truth, chroma ratio prediction / truth. Every column, "
                     "SSIM, RMSE of ab and every interval included, is in `summary.csv`.", ""), ""]

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from .evaluate import Evaluation
 from .files import plain
 from .methods import Method, Trained, get
 from .profiles import parameters
+from .runs import Run
 from .train import TrainConfig, fit, new_method
 
 __all__ = ["parameters", "start", "Study", "Run", "Evaluation"]
@@ -55,57 +55,14 @@ def start(notebook: str, namespace: Mapping[str, Any], *, root: str | os.PathLik
         >>> for run in s.runs("yuv"):  # doctest: +ELLIPSIS
         ...     models = s.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
         ...     ev = s.evaluate(run, models)
-        run 1 of 2 (seed 0): samples (embedded) | split: folds | ... test crops of 4 held-out photos | device cpu
+        run 1 of 2 (fold 1 of 2, seed 0): samples (embedded) | split: folds | ... photos | device cpu
         l1: 2 steps in ... s, final loss ...
-        run 2 of 2 (seed 1): ...
+        run 2 of 2 (fold 2 of 2, seed 1): ...
         l1: 2 steps in ... s, final loss ...
         >>> s.table()[["method", "variant", "n_seeds", "n_photos"]].values.tolist()[:2]
         [['yuv_regression', 'l1', 2, 8], ['reference', 'ground_truth', 2, 8]]
     """
     return Study(notebook, parameters(namespace), root=root)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run of a notebook: its seed, its two splits and the device, fixed for the run.
-
-    Args:
-        index: which run of the study (0 for the first seed).
-        count: how many runs the study has.
-        seed: seeds the model's initialisation, the batch order and the augmentation.
-        train_set: the run's training split.
-        test_set: the run's test split (on a spec with folds, its held-out fold of whole photos).
-        device: where the run trains and evaluates, resolved once for the study.
-        context: the side of the whole photo each item carries, if any.
-        folded: whether the splits are folds of whole photos where the spec has them.
-        subset: what narrow subset the splits were restricted to (:meth:`Study.restrict`), if any.
-    """
-
-    index: int
-    count: int
-    seed: int
-    train_set: data.ColorDataset
-    test_set: data.ColorDataset
-    device: torch.device
-    context: int | None = None
-    folded: bool = True
-    subset: str | None = None
-
-    @property
-    def space(self) -> str:  # "lab" or "yuv": the colour space of the items
-        return self.train_set.space
-
-    @property
-    def fold(self) -> tuple[int, int] | None:  # (held-out fold, folds); None where the test set is no fold
-        return self.test_set.images.fold
-
-    def describe(self) -> str:
-        """One line: the run, its data and split, its sizes and the device."""
-        d = self.train_set.describe()
-        run = f"run {self.index + 1} of {self.count} (seed {self.seed}): " if self.count > 1 else ""
-        photos = f" of {len(self.test_set.images)} held-out photos" if self.fold else ""
-        return (f"{run}{d['data_path']} | split: {d['split_rule']} | {len(self.train_set)} training images, "
-                f"{len(self.test_set)} test crops{photos} | device {self.device}")
 
 
 class Study:
@@ -141,18 +98,40 @@ class Study:
 
     @property
     def folds(self) -> int:
-        """How many folds of whole photos the runs hold out on a spec with folds: ``max(2, len(seeds))``."""
-        return max(2, len(self.seeds))
+        """How many folds of whole photos the runs hold out on a spec with folds.
+
+        The ``folds`` parameter, each fold trained once per seed; without it ``max(2, len(seeds))``, each
+        seed training one fold (the seeds are then the folds)."""
+        return int(self.params["folds"]) if self.params.get("folds") else max(2, len(self.seeds))
+
+    def plan(self, *, folds: bool = True) -> list[tuple[int, int | None]]:
+        """The runs as ``(seed, fold)``: every fold with every seed when the ``folds`` parameter is set, else one fold
+        per seed; ``fold`` is ``None`` (one run per seed, one test set) on a spec without folds or with ``folds``
+        false.
+
+        Example:
+            >>> s = Study("00_x", dict(profile="smoke", data_spec="photos", seeds=[0, 1], folds=3))
+            >>> s.plan()
+            [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+            >>> s.plan(folds=False)
+            [(0, None), (1, None)]
+        """
+        spec = str(self.params.get("data_spec", "")).strip().lower()
+        if not folds or spec not in data.sources.FOLDED:
+            return [(seed, None) for seed in self.seeds]
+        if self.params.get("folds"):
+            return [(seed, fold) for fold in range(self.folds) for seed in self.seeds]
+        return [(seed, index) for index, seed in enumerate(self.seeds)]
 
     def runs(self, space: str, *, context: int | None = None, folds: bool = True) -> Iterator[Run]:
-        """One :class:`Run` per seed (:meth:`datasets`): train and evaluate inside the loop.
+        """One :class:`Run` per seed and fold (:meth:`plan`, :meth:`datasets`): train and evaluate inside the loop.
 
         Args:
             space: the items' colour space, ``"lab"`` or ``"yuv"``.
             context: the side of the whole photo each item carries, if any.
             folds: hold out folds of whole photos where the spec has them.
         """
-        for index in range(len(self.seeds)):
+        for index in range(len(self.plan(folds=folds))):
             yield self.datasets(space, index=index, context=context, folds=folds)
 
     def datasets(self, space: str, *, index: int = 0, context: int | None = None, folds: bool = True) -> Run:
@@ -161,11 +140,12 @@ class Study:
         The test split has at most ``max_tiles`` tiles per photo. On a spec with folds (``data.sources.FOLDED``) the
         run's fold of whole photos is held out, unless ``folds`` is false (``samples``: then by region)."""
         spec, crop, image_size = self._need("data_spec", "crop", "image_size")
-        seed = self.seeds[index]
-        fold = (index, self.folds) if folds and spec.strip().lower() in data.sources.FOLDED else None
+        plan = self.plan(folds=folds)
+        seed, held_out = plan[index]
+        fold = (held_out, self.folds) if held_out is not None else None
         progress.phase("data")
         kw = dict(crop=crop, image_size=image_size, space=space, fold=fold, context=context)
-        run = Run(index, len(self.seeds), seed, data.load_dataset(spec, "train", seed=seed, **kw),
+        run = Run(index, len(plan), seed, data.load_dataset(spec, "train", seed=seed, **kw),
                   data.load_dataset(spec, "test", max_tiles=self.params.get("max_tiles"), **kw), self.device,
                   context, folds)
         return self._begin(run)
@@ -261,10 +241,13 @@ class Study:
                           extra={"batch_size": batch_size, "data": run.train_set.describe()})
         hist = fit(m, lambda start: data.make_loader(run.train_set, batch_size, train=True, seed=run.seed,
                                                      start_step=start), cfg)
+        held_out = run.fold[0] if run.fold else None
         key = f"{m.name}/{variant}/seed{run.seed}"
+        if self.params.get("folds") and run.fold:  # several folds per seed
+            key += f"/fold{held_out}"
         if key in self.models and self.models[key]["checkpoint"] != self._relative(path):
             key += f"/{path.stem.rsplit('-', 1)[-1]}"  # the same variant and seed on other data (a subset, say)
-        self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed,
+        self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed, "fold": held_out,
                             "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
                             "steps": hist.attrs["steps"], **prepared, **m.provenance()}
         resumed = hist.attrs["resumed_from"]
@@ -291,8 +274,9 @@ class Study:
             raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {model!r} model, but {notebook} has "
                                     f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
+        held_out = run.fold[0] if run.fold else None
         keys = [k for k, r in recorded.items() if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}")
-                and r.get("seed", 0) == run.seed]
+                and r.get("seed", 0) == run.seed and r.get("fold", held_out) == held_out]
         if len(keys) != 1:
             why = "several" if keys else "no"
             raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {run.seed}; it has: "
@@ -311,7 +295,8 @@ class Study:
                              + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
-                                "seed": run.seed, "checkpoint": self._relative(path), "from_notebook": notebook,
+                                "seed": run.seed, "fold": held_out, "checkpoint": self._relative(path),
+                                "from_notebook": notebook,
                                 "steps": state["step"]}
         progress.say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
                      f"{self._relative(path)}")

@@ -3,7 +3,8 @@
 Each made-up row is one model row, seed and photo; a photo has its own offset shared by every
 model (so paired differences are exact up to the added noise), and ``noise`` decides whether a
 difference stands out of it. The rules must say reproduced, not reproduced and inconclusive
-(an interval straddling zero) where each is due.
+(an interval straddling zero or the claim's margin) where each is due; an effect wholly inside
+the claim's margin is not reproduced.
 """
 
 import numpy as np
@@ -42,6 +43,67 @@ def _verdict(df, key):
     return out.set_index("key").loc[key, "verdict"]
 
 
+def _claim(key):
+    return next(c for c in all_claims() if c.key == key)
+
+
+@pytest.mark.parametrize(
+    "key, measures",
+    [
+        ("boosting", {"colorfulness", "auc", "psnr", "chroma_ratio"}),
+        ("rebalancing", {"colorfulness", "auc_rebal"}),
+        ("annealed_mean", {"colorfulness", "ab_roughness"}),
+        ("classification_vs_l2", {"colorfulness"}),
+        ("control_regression_desaturates", {"chroma_ratio"}),
+        ("control_classification_mode", {"chroma_ratio"}),
+        ("unet_regression_better", {"auc", "psnr", "abs_gap"}),
+        ("unet_regression_cheaper", set()),  # a timing protocol of its own
+        ("unet_decoding_vividness", {"colorfulness"}),
+        ("fusion_dull_brown", {"chroma_ratio", "tone_spread"}),
+        ("fusion_uv_beats_rgb", {"auc", "psnr"}),
+        ("fusion_homogeneous_easier", {"auc", "psnr"}),
+        ("fusion_improves", {"auc", "colorfulness"}),
+        ("fusion_resnet_improves", {"auc", "colorfulness"}),
+        ("pix2pix_gan_distribution", {"hist_intersection", "hist_kl"}),
+        ("pix2pix_gan_colourful", {"colorfulness"}),
+        ("pix2pix_l1_accurate", {"auc", "psnr"}),
+        ("larsson_histograms_beat_l2", {"rmse", "psnr"}),
+        ("larsson_lab_expectation_best", {"rmse", "psnr"}),
+        ("larsson_hue_chroma_median_best", {"rmse", "psnr"}),
+        ("larsson_fading", {"rmse"}),
+        ("larsson_sparse_cheaper", set()),  # a timing protocol of its own
+    ],
+)
+def test_each_claim_declares_the_practical_margins_of_the_measures_it_reads(key, measures):
+    claim = _claim(key)
+    assert dict(claim.margins) == {m: C.MARGINS[m].value for m in measures}
+    assert claim.rule_version == (2 if measures else 1)  # a margin added is a rule changed
+    assert claim.kind == ("positive control" if key.startswith("control_") else "source")
+
+
+class _Reads(dict):
+    """Margins that remember which were read."""
+
+    def __init__(self, margins):
+        super().__init__(margins)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def test_rules_read_exactly_the_margins_their_claims_declare():
+    zhang, control = _nb03(noise=0.001), _nb00(0.06, 0.1, 1.1)
+    data = {"boosting": _nb02(0.7, (20, 30), (0.90, 0.88), noise=0.001), "rebalancing": zhang, "annealed_mean": zhang,
+            "classification_vs_l2": zhang, "control_regression_desaturates": control,
+            "control_classification_mode": control}
+    for key, rows in data.items():
+        claim, margins = _claim(key), _Reads(_claim(key).margins)
+        assert claim.rule(rows, margins).outcome == C.REPRODUCED, key
+        assert margins.read == set(claim.margins), key
+
+
 def _nb01(l1, l2, inn=0.6, in_auc=0.80, in_psnr=20.0, noise=0.0):
     yuv = lambda ratio, auc, psnr: {"chroma_ratio": ratio, "colorfulness_gap": -10.0, "auc": auc, "psnr": psnr}  # noqa: E731
     return _units("01_yuv", {("yuv_regression", "l1", "direct"): yuv(l1, 0.85, 22.0),
@@ -74,6 +136,16 @@ def test_batchnorm(auc, psnr, noise, expected):
     assert _verdict(_nb01(0.6, 0.6, in_auc=auc, in_psnr=psnr, noise=noise), "batchnorm") == expected
 
 
+@pytest.mark.parametrize(
+    "auc, noise, expected",
+    [(0.845, 0.0, C.NOT_REPRODUCED),  # an AuC gain of 0.005, wholly inside the 0.01 margin: no effect worth the name
+     (0.84, 0.005, C.INCONCLUSIVE)],  # a gain of 0.01 within the noise: the interval straddles the margin
+)
+def test_an_auc_gain_must_clear_the_auc_margin(auc, noise, expected):
+    assert _claim("batchnorm").margins["auc"] == 0.01
+    assert _verdict(_nb01(0.6, 0.6, in_auc=auc, in_psnr=22.0, noise=noise), "batchnorm") == expected
+
+
 def _nb02(ratio, colorfulness, aucs, psnrs=(22.0, 21.0), noise=0.0):
     rows = {}
     for boost, cf, auc, psnr in zip((1.0, 1.5), colorfulness, aucs, psnrs, strict=True):
@@ -95,6 +167,22 @@ def _nb02(ratio, colorfulness, aucs, psnrs=(22.0, 21.0), noise=0.0):
     ],
 )
 def test_boosting(ratio, cf, aucs, psnrs, noise, expected):
+    assert _verdict(_nb02(ratio, cf, aucs, psnrs, noise), "boosting") == expected
+
+
+@pytest.mark.parametrize(
+    "ratio, cf, aucs, psnrs, noise, expected",
+    [
+        (0.7, (20, 30), (0.90, 0.905), (22.0, 22.2), 0.001, C.REPRODUCED),  # gains inside the margins: none
+        (0.7, (20, 30), (0.90, 0.85), (22.0, 22.5), 0.001, C.NOT_REPRODUCED),  # PSNR up beyond its margin
+        (0.7, (20, 30), (0.90, 0.85), (22.0, 22.3), 0.05, C.INCONCLUSIVE),  # PSNR up by the margin, in the noise
+        (0.7, (20, 22), (0.90, 0.88), (22.0, 21.0), 0.001, C.NOT_REPRODUCED),  # colour up, inside its margin
+        (0.7, (20, 23), (0.90, 0.85), (22.0, 21.0), 0.05, C.INCONCLUSIVE),  # colour up by the margin, in the noise
+        (0.96, (20, 30), (0.90, 0.88), (22.0, 21.0), 0.001, C.INCONCLUSIVE),  # desaturated less than the margin
+    ],
+)
+def test_boosting_reads_the_claims_margins(ratio, cf, aucs, psnrs, noise, expected):
+    """The claim of no gain counts gains inside the declared AuC and PSNR margins as none."""
     assert _verdict(_nb02(ratio, cf, aucs, psnrs, noise), "boosting") == expected
 
 
@@ -121,11 +209,22 @@ def _nb03(full=(0.88, 0.66, 35.0), cls=(0.91, 0.63, 25.0), decodes=(40.0, 30.0, 
     [
         ((0.88, 0.66, 35.0), (0.91, 0.63, 25.0), 0.001, C.REPRODUCED),
         ((0.92, 0.60, 20.0), (0.91, 0.63, 25.0), 0.001, C.NOT_REPRODUCED),
-        ((0.88, 0.66, 25.0), (0.91, 0.63, 25.0), 0.5, C.INCONCLUSIVE),  # no more colour, within the noise
+        ((0.88, 0.66, 25.0), (0.91, 0.63, 25.0), 0.5, C.NOT_REPRODUCED),  # no more colour: inside the margin
+        ((0.88, 0.66, 28.0), (0.91, 0.63, 25.0), 0.5, C.INCONCLUSIVE),  # colour up by the margin, within the noise
     ],
 )
 def test_rebalancing(full, cls, noise, expected):
     assert _verdict(_nb03(full, cls, noise=noise), "rebalancing") == expected
+
+
+@pytest.mark.parametrize(
+    "rebal, noise, expected",
+    [(0.635, 0.0, C.NOT_REPRODUCED),  # a rebalanced AuC gain of 0.005: inside the 0.01 margin
+     (0.64, 0.005, C.INCONCLUSIVE)],  # a gain of 0.01 within the noise: the interval straddles the margin
+)
+def test_a_rebalanced_auc_gain_must_clear_its_margin(rebal, noise, expected):
+    out = C.judge(_nb03((0.88, rebal, 35.0), (0.91, 0.63, 25.0), noise=noise), all_claims()).set_index("key")
+    assert out.loc["rebalancing", "verdict"] == expected and "(margin 0.01)" in out.loc["rebalancing", "evidence"]
 
 
 def test_rebalanced_auc_needs_enough_effective_pixels_and_a_sign_that_does_not_depend_on_the_mix():
@@ -143,7 +242,11 @@ def test_rebalanced_auc_needs_enough_effective_pixels_and_a_sign_that_does_not_d
         ((40.0, 30.0, 20.0), (9.0, 5.0, 3.0), C.REPRODUCED),
         ((40.0, 15.0, 20.0), (9.0, 5.0, 3.0), C.NOT_REPRODUCED),  # annealed less vivid than the mean
         ((40.0, 30.0, 20.0), (4.0, 5.0, 3.0), C.NOT_REPRODUCED),  # annealed rougher than the mode
-        ((40.0, 30.0, 20.0), (5.0, 5.0, 3.0), C.INCONCLUSIVE),  # as rough as the mode: smoothness not shown
+        ((40.0, 30.0, 20.0), (5.0, 5.0, 3.0), C.NOT_REPRODUCED),  # as rough as the mode: inside the margin
+        ((40.0, 30.0, 20.0), (5.05, 5.0, 3.0), C.NOT_REPRODUCED),  # smoother by 0.05: inside the 0.1 margin
+        ((40.0, 30.0, 20.0), (5.1, 5.0, 3.0), C.INCONCLUSIVE),  # smoother by the margin, within the noise
+        ((40.0, 22.0, 20.0), (9.0, 5.0, 3.0), C.NOT_REPRODUCED),  # more vivid than the mean by 2: inside the margin
+        ((40.0, 23.0, 20.0), (9.0, 5.0, 3.0), C.INCONCLUSIVE),  # more vivid by the margin, within the noise
     ],
 )
 def test_annealed_mean_measures_vividness_and_smoothness(decodes, rough, expected):
@@ -151,8 +254,12 @@ def test_annealed_mean_measures_vividness_and_smoothness(decodes, rough, expecte
     assert _verdict(df, "annealed_mean") == expected
 
 
-@pytest.mark.parametrize("l2_cf, noise, expected", [(10.0, 0.1, C.REPRODUCED), (50.0, 0.1, C.NOT_REPRODUCED),
-                                                    (29.8, 3.0, C.INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "l2_cf, noise, expected",
+    [(10.0, 0.1, C.REPRODUCED), (50.0, 0.1, C.NOT_REPRODUCED), (29.8, 8.0, C.INCONCLUSIVE),
+     (28.0, 0.1, C.NOT_REPRODUCED),  # 2 more colourful: wholly inside the colourfulness margin of 3
+     (27.0, 0.3, C.INCONCLUSIVE)],  # 3 more colourful, within the noise: the interval straddles the margin
+)
 def test_classification_vs_l2(l2_cf, noise, expected):
     assert (
         _verdict(_nb03((0.9, 0.6, 30.0), (0.9, 0.6, 20.0), l2_cf=l2_cf, noise=noise), "classification_vs_l2")
@@ -186,6 +293,27 @@ def test_positive_control_rules(yuv_l2, zhang_l2, mode, expected_yuv, expected_m
     df = _nb00(yuv_l2, zhang_l2, mode, noise=0.05)
     assert _verdict(df, "control_regression_desaturates") == expected_yuv
     assert _verdict(df, "control_classification_mode") == expected_mode
+
+
+@pytest.mark.parametrize(
+    "yuv_l2, zhang_l2, mode, noise, expected_yuv, expected_mode",
+    [
+        (0.97, 0.9, 0.92, 0.01, C.NOT_REPRODUCED, C.NOT_REPRODUCED),  # both differences inside the 0.05 margin
+        (0.95, 0.9, 0.95, 0.02, C.INCONCLUSIVE, C.INCONCLUSIVE),  # both the size of the margin, in the noise
+        (0.06, 0.97, 1.1, 0.01, C.REPRODUCED, C.NOT_REPRODUCED),  # the L2 head barely desaturated
+    ],
+)
+def test_positive_control_desaturation_must_clear_the_chroma_ratio_margin(yuv_l2, zhang_l2, mode, noise,
+                                                                          expected_yuv, expected_mode):
+    df = _nb00(yuv_l2, zhang_l2, mode, noise=noise)
+    assert _verdict(df, "control_regression_desaturates") == expected_yuv
+    assert _verdict(df, "control_classification_mode") == expected_mode
+
+
+def test_the_control_modes_threshold_is_its_rule_with_no_margin():
+    """The mode's chroma ratio is judged against NOT_DESATURATED_FROM itself: just above it counts."""
+    df = _nb00(0.06, 0.1, C.NOT_DESATURATED_FROM + 0.02, noise=0.001)
+    assert _verdict(df, "control_classification_mode") == C.REPRODUCED
 
 
 def test_positive_control_judges_the_plain_heads_mode_and_shows_the_rebalanced_one():

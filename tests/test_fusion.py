@@ -259,8 +259,9 @@ BROWN_AB = rgb_to_lab(torch.tensor([139, 69, 19]).div(255).view(1, 3, 1, 1))[1].
 
 
 def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallback)", tone=BROWN_AB, ratio=0.4,
-           conc=(0.9, 0.5), spread=0.5):
-    auc = {"rgb/chroma": 0.80, "rgb/rgb": 0.78, "uv": 0.85, "uv_fusion": 0.88, "uv_fusion_resnet": 0.89,
+           conc=(0.9, 0.5), spread=0.5, follow=None):
+    """``follow``: the prediction's mean colour also follows the truth's from photo to photo, scaled by it."""
+    auc = {"rgb/chroma": 0.80, "rgb/rgb": 0.78, "uv": 0.85, "uv_fusion": 0.90, "uv_fusion_resnet": 0.89,
            "uv_whole": 0.80, "uv_subset": 0.86, **(auc or {})}
     rng = np.random.default_rng(0)
     rows = []
@@ -269,44 +270,57 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
             for key, a in auc.items():
                 variant, _, decode = key.partition("/")
                 noise = rng.normal(0, 0.004)
-                rows.append(
-                    {
-                        "method": "fusion",
-                        "variant": variant,
-                        "decode": decode or "direct",
-                        "seed": seed,
-                        "unit": f"p{p}",
-                        "auc": a + noise,
-                        "psnr": 20 + 10 * (a + noise),
-                        "colorfulness": 100 * a + rng.normal(0, 0.3),
-                        "colorfulness_gap": 100 * a - 95,
-                        "chroma_ratio": ratio + rng.normal(0, 0.02),
-                        "backbone_weights": weights,
-                        "tone_a": tone[0] * ratio + rng.normal(0, spread),
-                        "tone_b": tone[1] * ratio + rng.normal(0, spread),
-                        "tone_a_gt": rng.normal(0, 8),
-                        "tone_b_gt": rng.normal(5, 8),
-                        "tone_concentration": conc[0] + rng.normal(0, 0.02),
-                        "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
-                        "tested_on": "the outdoor photos",
-                        "subset_split": "region",
-                    }
-                )
+                row = {
+                    "method": "fusion",
+                    "variant": variant,
+                    "decode": decode or "direct",
+                    "seed": seed,
+                    "unit": f"p{p}",
+                    "auc": a + noise,
+                    "psnr": 20 + 10 * (a + noise),
+                    "colorfulness": 100 * a + rng.normal(0, 0.3),
+                    "colorfulness_gap": 100 * a - 95,
+                    "chroma_ratio": ratio + rng.normal(0, 0.02),
+                    "backbone_weights": weights,
+                    "tone_a": tone[0] * ratio + rng.normal(0, spread),
+                    "tone_b": tone[1] * ratio + rng.normal(0, spread),
+                    "tone_a_gt": rng.normal(0, 8),
+                    "tone_b_gt": rng.normal(5, 8),
+                    "tone_concentration": conc[0] + rng.normal(0, 0.02),
+                    "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
+                    "tested_on": "the outdoor photos",
+                    "subset_split": "region",
+                }
+                if follow is not None:
+                    row["tone_a"] += follow * row["tone_a_gt"]
+                    row["tone_b"] += follow * (row["tone_b_gt"] - 5)
+                rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _rule(key):
+    """The claim's rule with the claim's own margins."""
+    claim = next(c for c in paper.CLAIMS if c.key == key)
+    return lambda rows: claim.rule(rows, claim.margins)
+
+
+dull_brown, uv_beats_rgb = _rule("fusion_dull_brown"), _rule("fusion_uv_beats_rgb")
+homogeneous_easier, fusion_improves = _rule("fusion_homogeneous_easier"), _rule("fusion_improves")
+fusion_resnet_improves = _rule("fusion_resnet_improves")
+
+
 def test_dull_brown_is_measured_not_eyeballed():
-    v = paper.dull_brown(_units())
+    v = dull_brown(_units())
     ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.REPRODUCED and re.match(r"hue 5[6-9]° \[", interval) and "the truth's tone" in ev
     blue = rgb_to_lab(torch.tensor([40, 80, 200]).div(255).view(1, 3, 1, 1))[1].flatten().tolist()
-    assert paper.dull_brown(_units(tone=blue)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
-    assert paper.dull_brown(_units(ratio=1.3)).outcome == claims.NOT_REPRODUCED  # not dull
+    assert dull_brown(_units(tone=blue)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
+    assert dull_brown(_units(ratio=1.3)).outcome == claims.NOT_REPRODUCED  # not dull
     assert (
-        paper.dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED
+        dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED
     )  # its tone varies more than the truth's
     assert paper.tone_spread(_units(), variant="rgb", decode="rgb")[2] < 0.2
-    assert paper.dull_brown(_units().query("variant != 'rgb'")).outcome == claims.INCONCLUSIVE
+    assert dull_brown(_units().query("variant != 'rgb'")).outcome == claims.INCONCLUSIVE
     t = paper.tone_of(_units(), variant="rgb", decode="rgb")
     assert t["hue"][1] <= math.degrees(math.atan2(BROWN_AB[1], BROWN_AB[0])) <= t["hue"][2]
 
@@ -318,23 +332,37 @@ def test_hue_interval_wraps_across_180_degrees():
 
 
 def test_uv_rgb_homogeneous_and_fusion_rules():
-    assert paper.uv_beats_rgb(_units()).outcome == claims.REPRODUCED
-    v = paper.uv_beats_rgb(_units(auc={"uv": 0.79}))
+    assert uv_beats_rgb(_units()).outcome == claims.REPRODUCED
+    v = uv_beats_rgb(_units(auc={"uv": 0.79}))
     ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and "AuC vs chroma" in interval and "its RGB as it is" in ev
-    v = paper.homogeneous_easier(_units())
+    v = homogeneous_easier(_units())
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.REPRODUCED and "tested on the outdoor photos (held out by region)" in ev
-    assert paper.homogeneous_easier(_units(auc={"uv_subset": 0.7})).outcome == claims.NOT_REPRODUCED
-    v = paper.homogeneous_easier(_units().query("variant != 'uv_subset'"))
+    assert homogeneous_easier(_units(auc={"uv_subset": 0.7})).outcome == claims.NOT_REPRODUCED
+    v = homogeneous_easier(_units().query("variant != 'uv_subset'"))
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "not run" in ev
-    assert paper.fusion_improves(_units()).outcome == claims.REPRODUCED
-    assert paper.fusion_improves(_units(auc={"uv_fusion": 0.85})).outcome == claims.INCONCLUSIVE
-    v = paper.fusion_resnet_improves(_units())
+    assert fusion_improves(_units()).outcome == claims.REPRODUCED
+    v = fusion_improves(_units(auc={"uv_fusion": 0.85}))  # AuC and colourfulness as without: inside both margins
+    assert v.outcome == claims.NOT_REPRODUCED and "AuC 0.01, colourfulness 3" in v.evidence
+    # AuC up 0.03, colourfulness up 3.0, the size of its margin: the interval straddles it
+    assert fusion_improves(_units(auc={"uv_fusion": 0.88})).outcome == claims.INCONCLUSIVE
+    v = fusion_resnet_improves(_units())
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
-    assert paper.fusion_resnet_improves(_units(weights="imagenet")).outcome == claims.REPRODUCED
+    assert fusion_resnet_improves(_units(weights="imagenet")).outcome == claims.REPRODUCED
+
+
+def test_dull_and_one_tone_must_clear_their_margins():
+    """Dull: chroma ratio below 1 - 0.05; one tone: spread ratio below 1 - 0.05; brown has no margin."""
+    assert dull_brown(_units(ratio=0.97)).outcome == claims.NOT_REPRODUCED  # desaturated by less than the margin
+    assert dull_brown(_units(ratio=0.95)).outcome == claims.INCONCLUSIVE  # by the margin, within the noise
+    inside = _units(spread=0.0, follow=0.97)  # its tone varies 0.97 times as much as the truth's, on every draw
+    assert paper.tone_spread(inside, variant="rgb", decode="rgb")[1:] == pytest.approx((0.97, 0.97))
+    assert dull_brown(inside).outcome == claims.NOT_REPRODUCED
+    v = dull_brown(_units(spread=1.5, follow=0.93))  # about 0.95, the margin, within the noise
+    assert v.outcome == claims.INCONCLUSIVE and "one tone below 0.95" in v.evidence
 
 
 def test_tone_plot_draws_each_row_where_its_mean_colour_is():
@@ -358,4 +386,5 @@ def test_each_claim_says_which_test_set_it_was_measured_on():
     out = claims.judge(df, paper.CLAIMS).set_index("key")
     assert out.loc["fusion_homogeneous_easier", "measured_on"].startswith("samples (embedded), subset: the outdoor")
     assert out.loc["fusion_homogeneous_easier", "seeds"] == "7"
-    assert out.loc["fusion_improves", "measured_on"] == "samples (embedded): 6 held-out photos, seeds 0,1,2"
+    assert out.loc["fusion_improves", "measured_on"] == ("samples (embedded): 6 held-out photos, seeds 0,1,2 "
+                                                         "(3 per photo)")

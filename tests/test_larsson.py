@@ -353,7 +353,7 @@ def test_checkpoint_rebuilds_the_trunk_record(tmp_path):
 # ----------------------------------------------------------------------------------- the rules
 
 
-def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05, weights=backbones.RANDOM):
+def _units(lab_gap=-2.0, dec_gap=-2.0, fade_cf=-1.0, fade_rmse=-2.0, noise=0.05, weights=backbones.RANDOM):
     """Per-photo rows: RMSE per head and decoding; PSNR moves against RMSE."""
     rng = np.random.default_rng(0)
     base = {("l2", "direct"): 20.0, ("lab", "expectation"): 20.0 + lab_gap, ("lab_joint", "expectation"): 19.0,
@@ -376,8 +376,13 @@ def _units(lab_gap=-2.0, dec_gap=-1.0, fade_cf=-1.0, fade_rmse=-0.2, noise=0.05,
     return pd.DataFrame(rows)
 
 
+def _rules():
+    """Each claim's rule, with the claim's own margins."""
+    return {c.key: (lambda rows, c=c: c.rule(rows, c.margins)) for c in paper.CLAIMS}
+
+
 def test_claim_rules_follow_the_intervals():
-    rules = {c.key: c.rule for c in paper.CLAIMS}
+    rules = _rules()
     clear = _units(weights="imagenet")
     for key in ("larsson_histograms_beat_l2", "larsson_lab_expectation_best", "larsson_hue_chroma_median_best",
                 "larsson_fading"):
@@ -392,15 +397,28 @@ def test_claim_rules_follow_the_intervals():
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in evidence and "random (asked)" in evidence
     v = rules["larsson_fading"](clear)
     evidence = v.evidence
-    assert "the released code's (|z| / K), not judged: RMSE minus the even control -0.9" in evidence
+    assert "the released code's (|z| / K), not judged: RMSE minus the even control -9.9" in evidence
     assert "colourfulness taken away -5.0" in evidence
     # nothing faded: every difference is zero, no verdict
     assert rules["larsson_fading"](_units(fade_cf=0.0, fade_rmse=0.0, noise=0.0)).outcome == claims.INCONCLUSIVE
-    noisy = _units(dec_gap=-0.02, noise=1.0)
+    noisy = _units(dec_gap=-0.02, noise=3.0)
     assert rules["larsson_lab_expectation_best"](noisy).outcome == claims.INCONCLUSIVE
     some = clear[~((clear["variant"] == "lab") & (clear["decode"] == "median"))]
     assert rules["larsson_lab_expectation_best"](some) == claims.missing("larsson/lab/median")
     assert rules["larsson_sparse_cheaper"](clear) == claims.missing("the sparse and dense cost (measure_sampling)")
+
+
+def test_accuracy_gains_must_clear_the_rmse_and_psnr_margins():
+    rules = _rules()
+    inside = _units(dec_gap=-0.2, fade_rmse=-0.5, weights="imagenet")  # RMSE 0.2 and 0.5 lower, PSNR 0.2 higher
+    assert rules["larsson_lab_expectation_best"](inside).outcome == claims.NOT_REPRODUCED
+    assert rules["larsson_fading"](inside).outcome == claims.NOT_REPRODUCED
+    # RMSE lower by 1, the margin, within the noise; PSNR higher by 1 clears its margin of 0.3
+    edge = _units(dec_gap=-1.0, fade_rmse=-1.0, noise=0.5, weights="imagenet")
+    for key in ("larsson_lab_expectation_best", "larsson_hue_chroma_median_best", "larsson_fading"):
+        assert rules[key](edge).outcome == claims.INCONCLUSIVE, key
+    v = rules["larsson_histograms_beat_l2"](_units(lab_gap=-0.25, weights="imagenet"))
+    assert v.outcome == claims.NOT_REPRODUCED and "(each must clear its margin: RMSE 1, PSNR 0.3 dB)" in v.evidence
 
 
 def _cost(sparse=(10.0, 9.0, 11.0), dense=(4.0, 3.0, 5.0), repeats=5):
@@ -412,7 +430,7 @@ def _cost(sparse=(10.0, 9.0, 11.0), dense=(4.0, 3.0, 5.0), repeats=5):
 
 
 def test_sparse_cost_rule():
-    rule = {c.key: c.rule for c in paper.CLAIMS}["larsson_sparse_cheaper"]
+    rule = _rules()["larsson_sparse_cheaper"]
     assert rule(_cost()).outcome == claims.REPRODUCED
     assert rule(_cost(sparse=(4.0, 3.0, 5.0), dense=(10.0, 9.0, 11.0))).outcome == claims.NOT_REPRODUCED
     assert rule(_cost(dense=(9.5, 8.0, 10.0))).outcome == claims.INCONCLUSIVE

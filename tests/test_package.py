@@ -20,12 +20,12 @@ MAX_LINES = 400
 #: The floors of the package, from the bottom (docs/methods.md). A module may import from its own
 #: floor and the floors below it, never from one above.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("errors", "files", "progress", "device", "stats", "color", "distributed", "profiles", "measuring"),
+    ("errors", "files", "progress", "device", "stats", "color", "distributed", "profiles", "measuring", "margins"),
     ("data", "abgrid", "distributions", "metrics", "backbones", "released"),
     ("methods",),
     ("checkpoint", "train", "evaluate", "cost", "evidence", "results", "claims", "viz"),
     ("papers", "colorize"),
-    ("study", "report", "checks", "bench"),
+    ("runs", "study", "report", "checks", "bench"),
     ("runner", "commands", "cli", "__main__", "_execute"),
 )
 

@@ -330,7 +330,9 @@ def test_discriminator_health():
 # --------------------------------------------------------------------------------- claims
 
 
-def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=None):
+def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=None, gan_psnr=0.0, psnr_noise=0.1,
+           hist_noise=0.01):
+    """``gan_psnr``: added to L1 + GAN's PSNR (20 times the AuC, give or take ``psnr_noise``)."""
     rng = np.random.default_rng(0)
     rows = []
     for seed in (0, 1, 2):
@@ -346,23 +348,29 @@ def _units(gan_cf=50.0, gan_auc=0.80, gan_inter=0.6, seed_noise=0.01, gan_kl=Non
                         "colorfulness": cf + rng.normal(0, 1),
                         "chroma_ratio": cf / 40,
                         "auc": auc + rng.normal(0, seed_noise),
-                        "psnr": 20 * auc + rng.normal(0, 0.1),
-                        "hist_intersection": inter + rng.normal(0, 0.01),
-                        "hist_kl": (1 - inter if gan_kl is None or variant == "l1" else gan_kl) + rng.normal(0, 0.01),
+                        "psnr": 20 * auc + rng.normal(0, psnr_noise) + (gan_psnr if variant == "l1_gan" else 0.0),
+                        "hist_intersection": inter + rng.normal(0, hist_noise),
+                        "hist_kl": (1 - inter if gan_kl is None or variant == "l1" else gan_kl)
+                        + rng.normal(0, hist_noise),
                     }
                 )
     return pd.DataFrame(rows)
 
 
+def _rules():
+    """Each claim's rule, with the claim's own margins."""
+    return {c.key: (lambda rows, c=c: c.rule(rows, c.margins)) for c in paper.CLAIMS}
+
+
 def test_claim_rules_follow_the_intervals():
-    rules = {c.key: c.rule for c in paper.CLAIMS}
+    rules = _rules()
     clear = _units()
     assert rules["pix2pix_gan_distribution"](clear).outcome == claims.REPRODUCED
     assert rules["pix2pix_gan_colourful"](clear).outcome == claims.REPRODUCED
     assert rules["pix2pix_l1_accurate"](clear).outcome == claims.REPRODUCED
     reversed_ = _units(gan_cf=20.0, gan_auc=0.9, gan_inter=0.3)
     assert {k: r(reversed_).outcome for k, r in rules.items()} == dict.fromkeys(rules, claims.NOT_REPRODUCED)
-    noisy = _units(gan_auc=0.85, seed_noise=0.05)
+    noisy = _units(gan_auc=0.85, seed_noise=0.05, psnr_noise=1.0)  # as accurate, within noise reaching the margins
     assert rules["pix2pix_l1_accurate"](noisy).outcome == claims.INCONCLUSIVE
     assert rules["pix2pix_gan_colourful"](clear[clear["variant"] == "l1"]) == claims.missing("pix2pix/l1_gan/paper")
     # the parts disagree: intersection up, KL up too; the interval shown is the one that decides
@@ -370,9 +378,30 @@ def test_claim_rules_follow_the_intervals():
     v = rules["pix2pix_gan_distribution"](split)
     evidence_, verdict, decisive = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and decisive.startswith("0.3") and f"KL {decisive}" in evidence_
-    v = rules["pix2pix_l1_accurate"](_units(gan_auc=0.85, seed_noise=0.05))
+    v = rules["pix2pix_l1_accurate"](noisy)
     evidence_, verdict, decisive = v.evidence, v.outcome, v.interval
     assert verdict == claims.INCONCLUSIVE and (f"AuC {decisive}" in evidence_ or f"PSNR {decisive}" in evidence_)
+
+
+@pytest.mark.parametrize(
+    "key, kw, expected",
+    [
+        # L1 minus L1 + GAN: AuC 0.05 higher; PSNR 1.0 - gan_psnr higher, against a margin of 0.3 dB
+        ("pix2pix_l1_accurate", {"gan_psnr": 0.8}, claims.NOT_REPRODUCED),  # PSNR 0.2 higher: inside the margin
+        ("pix2pix_l1_accurate", {"gan_psnr": 0.7}, claims.INCONCLUSIVE),  # 0.3 higher, the margin, in the noise
+        # L1 + GAN minus L1: intersection up 0.2 and KL down 0.3 unless changed, against margins of 0.01
+        ("pix2pix_gan_distribution", {"gan_inter": 0.4, "gan_kl": 0.3, "hist_noise": 0.003},
+         claims.NOT_REPRODUCED),  # intersection as L1's: inside its margin
+        ("pix2pix_gan_distribution", {"gan_inter": 0.41, "gan_kl": 0.3, "hist_noise": 0.003},
+         claims.INCONCLUSIVE),  # intersection up 0.01, the margin: the interval straddles it, above zero
+        ("pix2pix_gan_distribution", {"gan_kl": 0.6, "hist_noise": 0.003}, claims.NOT_REPRODUCED),  # KL as L1's
+        ("pix2pix_gan_distribution", {"gan_kl": 0.59, "hist_noise": 0.003}, claims.INCONCLUSIVE),  # KL down 0.01
+        ("pix2pix_gan_colourful", {"gan_cf": 31.0}, claims.NOT_REPRODUCED),  # 1 more colourful: inside 3
+        ("pix2pix_gan_colourful", {"gan_cf": 33.0}, claims.INCONCLUSIVE),  # 3 more, the margin, in the noise
+    ],
+)
+def test_the_rules_count_effects_inside_their_margins_as_none(key, kw, expected):
+    assert _rules()[key](_units(**kw)).outcome == expected
 
 
 # -------------------------------------------------------------------------------- figures

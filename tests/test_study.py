@@ -233,6 +233,40 @@ def test_runs_hold_out_each_fold_once_and_reuse_finds_each_seeds_model(tmp_path,
         break
 
 
+def test_folds_that_seeds_replicate_score_every_photo_with_every_seed(tmp_path, capsys):
+    """``folds=2`` with two seeds: four runs, each photo held out by one fold and scored by both of its
+    seeds' models; the summary says so, and a later notebook reuses each (fold, seed)'s own model."""
+    a = _study(tmp_path, "01_a", seeds=[0, 1], folds=2)
+    assert a.plan() == [(0, 0), (1, 0), (0, 1), (1, 1)]
+    runs = []
+    for run in a.runs("yuv"):
+        runs.append((run.fold, run.seed, set(run.test_set.images.names), set(run.train_set.images.names)))
+        a.evaluate(run, a.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False))
+    assert [(f, s) for f, s, _, _ in runs] == [((0, 2), 0), ((0, 2), 1), ((1, 2), 0), ((1, 2), 1)]
+    assert runs[0][2] == runs[1][2] and not runs[0][2] & runs[0][3]  # both seeds of a fold hold out the same photos
+    assert "run 2 of 4 (fold 1 of 2, seed 1)" in capsys.readouterr().out
+    row = a.table().query("variant == 'l1'").iloc[0]
+    assert (row["n_seeds"], row["n_photos"], row["seeds_per_photo"]) == (2, 8, 2)
+    assert row["auc_sd_seeds"] >= 0 and row["auc_sd_photos"] > 0
+    assert len(a.models) == 4 and {r["fold"] for r in a.models.values()} == {0, 1}
+    a.save()
+    b = _study(tmp_path, "02_b", seeds=[0, 1], folds=2)
+    for run in b.runs("yuv"):
+        key = next(k for k, r in a.models.items() if (r["seed"], r["fold"]) == (run.seed, run.fold[0]))
+        assert b.reuse(run, "01_a", "l1").checkpoint.name == a.models[key]["checkpoint"].split("/")[-1]
+
+
+def test_folds_on_a_spec_without_folds_is_one_run_per_seed(tmp_path):
+    s = _study(tmp_path, data_spec="ambiguous", seeds=[0, 1], folds=4)
+    assert s.plan() == [(0, None), (1, None)]
+
+
+@pytest.mark.parametrize("folds", [1, 0, 2.5, "4", True])
+def test_bad_folds_are_refused(tmp_path, folds):
+    with pytest.raises(ValueError, match="parameter folds"):
+        _study(tmp_path, folds=folds)
+
+
 @pytest.mark.parametrize("seeds", [[], [0, 0], [-1], "0", [True]])
 def test_bad_seeds_are_refused(tmp_path, seeds):
     with pytest.raises(ValueError, match="parameter seeds"):

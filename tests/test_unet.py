@@ -156,12 +156,13 @@ def test_cost_table_and_labels(monkeypatch):
 # ----------------------------------------------------------------------------------- claims
 
 
-def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos=8):
+def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos=8, cf_reg=30.0):
     rng = np.random.default_rng(0)
     rows = []
     for seed in seeds:
         for p in range(photos):
-            for variant, decode, auc, cf in [("regress", "direct", auc_reg, 30.0), ("class", "annealed", auc_cls, 25.0),
+            for variant, decode, auc, cf in [("regress", "direct", auc_reg, cf_reg),
+                                             ("class", "annealed", auc_cls, 25.0),
                                              ("class", "mode", auc_cls - 0.02, 40.0),
                                              ("class", "expectation", auc_cls + 0.01, 15.0)]:
                 noise = rng.normal(0, 0.005)
@@ -174,21 +175,54 @@ def _units(auc_reg=0.9, auc_cls=0.8, weights="imagenet", seeds=(0, 1, 2), photos
     return pd.DataFrame(rows)
 
 
+def _rule(key):
+    """The claim's rule with the claim's own margins."""
+    claim = next(c for c in paper.CLAIMS if c.key == key)
+    return lambda rows: claim.rule(rows, claim.margins)
+
+
+regression_is_better, regression_is_cheaper = _rule("unet_regression_better"), _rule("unet_regression_cheaper")
+decodings_order_by_vividness = _rule("unet_decoding_vividness")
+
+
 def test_regression_better_is_judged_only_with_a_pretrained_encoder():
-    v = paper.regression_is_better(_units())
+    v = regression_is_better(_units())
     ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.REPRODUCED and "vs mode" in ev and "AuC" in interval
-    v = paper.regression_is_better(_units(auc_reg=0.7))
+    v = regression_is_better(_units(auc_reg=0.7))
     ev, verdict, interval = v.evidence, v.outcome, v.interval
     assert verdict == claims.NOT_REPRODUCED and interval.startswith("AuC vs annealed -0.09")  # the deciding one
     assert "|colourfulness gap| class minus regression" in ev
-    v = paper.regression_is_better(_units(weights="random (offline fallback)"))
+    v = regression_is_better(_units(weights="random (offline fallback)"))
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "would say REPRODUCED" in ev and "not ImageNet-pretrained" in ev
     for record in ("restored", None):  # only imagenet or a file counts as pretrained
-        assert paper.regression_is_better(_units(weights=record)).outcome == claims.INCONCLUSIVE
-    assert paper.regression_is_better(_units(weights="file:r50.pth@ab12")).outcome == claims.REPRODUCED
-    assert paper.regression_is_better(_units().query("variant != 'class'")).outcome == claims.INCONCLUSIVE
+        assert regression_is_better(_units(weights=record)).outcome == claims.INCONCLUSIVE
+    assert regression_is_better(_units(weights="file:r50.pth@ab12")).outcome == claims.REPRODUCED
+    assert regression_is_better(_units().query("variant != 'class'")).outcome == claims.INCONCLUSIVE
+
+
+def test_regression_must_bring_the_colourfulness_closer_by_more_than_the_margin():
+    """|gap| class minus regression: the truth is 32, the annealed class head 25 (|gap| 7), the mode 40 (8)."""
+    v = regression_is_better(_units(cf_reg=26.0))  # |gap| 6: closer than annealed's and the mode's by 1 and 2
+    assert v.outcome == claims.NOT_REPRODUCED and v.interval.startswith("|gap| vs annealed ")
+    v = regression_is_better(_units(cf_reg=28.0))  # |gap| 4: closer than annealed's by 3, the margin, in the noise
+    assert v.outcome == claims.INCONCLUSIVE and v.interval.startswith("|gap| vs annealed")
+
+
+def test_the_cost_claim_keeps_its_own_protocol():
+    claim = next(c for c in paper.CLAIMS if c.key == "unet_regression_cheaper")
+    assert dict(claim.margins) == {} and claim.rule_version == 1
+    # a regression faster by a hair still counts: its intervals do not overlap, and no margin applies
+    assert regression_is_cheaper(_with_cost(_units(), reg=(11.2, 11.1, 11.3))).outcome == claims.REPRODUCED
+
+
+def test_decodings_must_differ_in_colourfulness_by_more_than_the_margin():
+    close = _units()
+    close.loc[close["decode"] == "mode", "colorfulness"] = 27.0  # 2 above the annealed mean's 25: inside 3
+    assert decodings_order_by_vividness(close).outcome == claims.NOT_REPRODUCED
+    close.loc[close["decode"] == "mode", "colorfulness"] = 28.0 + np.random.default_rng(1).normal(0, 0.5, 24)
+    assert decodings_order_by_vividness(close).outcome == claims.INCONCLUSIVE  # 3, the margin, in the noise
 
 
 def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
@@ -207,22 +241,22 @@ def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
 
 
 def test_regression_cheaper_decides_on_non_overlapping_intervals():
-    assert paper.regression_is_cheaper(_with_cost(_units())).outcome == claims.REPRODUCED
-    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12))).outcome == claims.INCONCLUSIVE
-    assert paper.regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6))).outcome == claims.NOT_REPRODUCED
-    v = paper.regression_is_cheaper(_with_cost(_units(), repeats=1))
+    assert regression_is_cheaper(_with_cost(_units())).outcome == claims.REPRODUCED
+    assert regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12))).outcome == claims.INCONCLUSIVE
+    assert regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6))).outcome == claims.NOT_REPRODUCED
+    v = regression_is_cheaper(_with_cost(_units(), repeats=1))
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.INCONCLUSIVE and "fewer than 3" in ev
-    assert paper.regression_is_cheaper(_units()).outcome == claims.INCONCLUSIVE  # not measured
+    assert regression_is_cheaper(_units()).outcome == claims.INCONCLUSIVE  # not measured
 
 
 def test_decoding_vividness_order():
-    v = paper.decodings_order_by_vividness(_units())
+    v = decodings_order_by_vividness(_units())
     ev, verdict = v.evidence, v.outcome
     assert verdict == claims.REPRODUCED and "ground truth 32.0" in ev
     swapped = _units()
     swapped.loc[swapped["decode"] == "mode", "colorfulness"] = 10.0
-    assert paper.decodings_order_by_vividness(swapped).outcome == claims.NOT_REPRODUCED
+    assert decodings_order_by_vividness(swapped).outcome == claims.NOT_REPRODUCED
 
 
 def test_gallery_of_photographs_without_ground_truth():

@@ -71,6 +71,9 @@ def check_params(params: Mapping[str, Any]) -> None:
         if (not isinstance(seeds, (list, tuple)) or not seeds or len(set(seeds)) != len(seeds)
                 or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds)):
             raise ValueError(f"parameter seeds must be a non-empty list of distinct integers >= 0; got {seeds!r}")
+    folds = params.get("folds")
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise ValueError(f"parameter folds must be None or an integer >= 2; got {folds!r}")
     if "data_spec" in params and not isinstance(params["data_spec"], str):
         raise ValueError(f"parameter data_spec must be a string; got {params['data_spec']!r}")
     for name in WEIGHTS_PARAMETERS:  # a weights file that is not there fails now, not after minutes of work

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,6 +34,7 @@ from ..claims import (
     combine,
     difference_of,
     interval_of,
+    margins_for,
     missing,
     pretrained,
     shift,
@@ -149,25 +150,27 @@ def tone_spread(df: pd.DataFrame, **match: object) -> Interval:
     return bootstrap(ratio, *cols)
 
 
-def dull_brown(df: pd.DataFrame) -> Verdict:
+def dull_brown(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether the first network colours "mostly in a dull brown tone".
 
     The first network is R, G, B out with no global features, its colours read as they are, as the
-    source showed them. *Dull*: its chroma ratio's interval is below 1. *Mostly one tone*: its
-    overall colour varies less from photo to photo than the truth's (:func:`tone_spread` below 1).
-    *Brown*: the hue of its mean colour lies within :data:`BROWN_HUES` (interval inside: brown;
-    outside: not). Reproduced when all three hold. The truth's own tone is shown: where it is
-    brownish too, the network has learnt the data's average colour.
+    source showed them. *Dull*: its chroma ratio's interval is below 1 - the chroma-ratio margin.
+    *Mostly one tone*: its overall colour varies less from photo to photo than the truth's
+    (:func:`tone_spread` below 1 - the tone-spread margin). *Brown*: the hue of its mean colour lies
+    within :data:`BROWN_HUES` (interval inside: brown; outside: not; no margin). Reproduced when all
+    three hold. The truth's own tone is shown: where it is brownish too, the network has learnt the
+    data's average colour.
 
     Args:
         df: notebook 05's per-photo result rows.
+        margins: the claim's (``chroma_ratio``, ``tone_spread``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> dull_brown(rows).evidence
+        >>> dull_brown(rows, margins_for("chroma_ratio", "tone_spread")).evidence
         'rows missing: fusion/rgb/rgb'
     """
     row = _row("rgb", "rgb")
@@ -180,22 +183,26 @@ def dull_brown(df: pd.DataFrame) -> Verdict:
     off = [h - centre for h in pred["hue"]]  # tone_of's hue is the offset from this centre, put back
     brown = REPRODUCED if abs(off[1]) < half and abs(off[2]) < half else \
         NOT_REPRODUCED if off[2] < -half or off[1] > half else INCONCLUSIVE
-    verdict = combine(verdict_of(dull, "<"), verdict_of(spread, "<"), brown)
-    evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)}; photo-to-photo spread of the "
-                f"mean colour over the truth's {fmt(shift(spread, -1.0), 2)}; tone {_shown(pred)} (brown: "
-                f"{BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); the truth's tone {_shown(truth)}")
+    verdict = combine(verdict_of(dull, "<", margins["chroma_ratio"]), verdict_of(spread, "<", margins["tone_spread"]),
+                      brown)
+    evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)} (dull below "
+                f"{1 - margins['chroma_ratio']:g}); photo-to-photo spread of the mean colour over the truth's "
+                f"{fmt(shift(spread, -1.0), 2)} (one tone below {1 - margins['tone_spread']:g}); tone {_shown(pred)} "
+                f"(brown: {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); the truth's tone {_shown(truth)}")
     return Verdict(evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]")
 
 
-def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
+def uv_beats_rgb(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether predicting U, V is easier than predicting R, G, B.
 
     The U, V network minus the R, G, B network (same budget, seeds and photos), on AuC and PSNR,
     against the RGB network's colours read both ways: its U, V with the input's Y (``chroma``) and
-    its RGB as it is (``rgb``). Reproduced when U, V is better on all four.
+    its RGB as it is (``rgb``). Reproduced when U, V is better on all four, each difference
+    clearing its margin.
 
     Args:
         df: notebook 05's per-photo result rows.
+        margins: the claim's (``auc``, ``psnr``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -206,23 +213,25 @@ def uv_beats_rgb(df: pd.DataFrame) -> Verdict:
     tests, parts = [], []
     for other, label in ((c, "its U, V with the input's Y"), (r, "its RGB as it is")):
         auc, psnr = difference_of(df, "auc", uv, other), difference_of(df, "psnr", uv, other)
-        tests += [(verdict_of(auc, ">"), f"AuC vs {other['decode']} {fmt(auc)}"),
-                  (verdict_of(psnr, ">"), f"PSNR vs {other['decode']} {fmt(psnr, 2)}")]
+        tests += [(verdict_of(auc, ">", margins["auc"]), f"AuC vs {other['decode']} {fmt(auc)}"),
+                  (verdict_of(psnr, ">", margins["psnr"]), f"PSNR vs {other['decode']} {fmt(psnr, 2)}")]
         parts.append(f"vs the RGB network, {label}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
     verdict = combine(*(v for v, _ in tests))
-    return Verdict("U, V network minus R, G, B network: " + "; ".join(parts), verdict,
-        next(t for v, t in tests if v == verdict))
+    return Verdict("U, V network minus R, G, B network: " + "; ".join(parts)
+                   + f" (each must clear its margin: AuC {margins['auc']:g}, PSNR {margins['psnr']:g} dB)", verdict,
+                   next(t for v, t in tests if v == verdict))
 
 
-def homogeneous_easier(df: pd.DataFrame) -> Verdict:
+def homogeneous_easier(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether a homogeneous subset is an easier problem.
 
     On the subset's held-out images, the U, V network trained on the subset alone minus the same
     network trained on the whole set (same budget and seeds): AuC and PSNR higher. Reproduced when
-    both are, not reproduced when either is lower.
+    both clear their margins, not reproduced when either is lower or lies wholly inside its margin.
 
     Args:
         df: notebook 05's per-photo result rows, with the subset rows (:data:`SUBSET_ROWS`).
+        margins: the claim's (``auc``, ``psnr``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -234,41 +243,44 @@ def homogeneous_easier(df: pd.DataFrame) -> Verdict:
     rows = select(df, **sub)
     what = rows["tested_on"].iloc[0] if "tested_on" in rows else "the subset"
     split = rows["subset_split"].iloc[0] if "subset_split" in rows else "?"
-    verdict = combine(verdict_of(auc, ">"), verdict_of(psnr, ">"))
+    verdict = combine(verdict_of(auc, ">", margins["auc"]), verdict_of(psnr, ">", margins["psnr"]))
     evidence = (f"trained on the subset minus trained on the whole set, tested on {what} (held out by {split}): "
-                f"AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
+                f"AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB (each must clear its margin: AuC {margins['auc']:g}, "
+                f"PSNR {margins['psnr']:g} dB)")
     return Verdict(evidence, verdict, f"AuC difference {fmt(auc)}")
 
 
-def _fusion_vs_none(df: pd.DataFrame, variant: str) -> Verdict:
+def _fusion_vs_none(df: pd.DataFrame, variant: str, margins: Mapping[str, float]) -> Verdict:
     fused, plain = _row(variant), _row("uv")
     if absent := _has(df, fused, plain):
         return missing(*(f"fusion/{a}" for a in absent))
     auc = difference_of(df, "auc", fused, plain)
     cf = difference_of(df, "colorfulness", fused, plain)
     gap = difference_of(df.assign(abs_gap=df["colorfulness_gap"].abs()), "abs_gap", fused, plain)
-    verdict = combine(verdict_of(auc, ">"), verdict_of(cf, ">"))
-    evidence = (f"{variant} minus uv (no fusion): AuC {fmt(auc)}, colourfulness {fmt(cf, 1)} (|gap to the truth's "
+    verdict = combine(verdict_of(auc, ">", margins["auc"]), verdict_of(cf, ">", margins["colorfulness"]))
+    evidence = (f"{variant} minus uv (no fusion): AuC {fmt(auc)}, colourfulness {fmt(cf, 1)} (each must clear its "
+                f"margin: AuC {margins['auc']:g}, colourfulness {margins['colorfulness']:g}; |gap to the truth's "
                 f"colourfulness| {fmt(gap, 1)}: below zero is closer)")
     return Verdict(evidence, verdict, f"AuC {fmt(auc)} | colourfulness {fmt(cf, 1)}")
 
 
-def fusion_improves(df: pd.DataFrame) -> Verdict:
+def fusion_improves(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether a fusion layer with a jointly trained global network improves the U, V network.
 
     With the fusion layer minus without, paired: AuC and colourfulness higher. Reproduced when both
-    are. The gap to the truth's colourfulness is shown.
+    clear their margins. The gap to the truth's colourfulness is shown.
 
     Args:
         df: notebook 05's per-photo result rows.
+        margins: the claim's (``auc``, ``colorfulness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
     """
-    return _fusion_vs_none(df, "uv_fusion")
+    return _fusion_vs_none(df, "uv_fusion", margins)
 
 
-def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
+def fusion_resnet_improves(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge as :func:`fusion_improves` does, with ResNet-50's features (the source's).
 
     The source's green grass and blue sky come from ImageNet semantics: when the ResNet-50 was not
@@ -276,11 +288,12 @@ def fusion_resnet_improves(df: pd.DataFrame) -> Verdict:
 
     Args:
         df: notebook 05's per-photo result rows.
+        margins: the claim's (``auc``, ``colorfulness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
     """
-    out = _fusion_vs_none(df, "uv_fusion_resnet")
+    out = _fusion_vs_none(df, "uv_fusion_resnet", margins)
     if _has(df, _row("uv_fusion_resnet"), _row("uv")):  # rows missing: nothing to qualify
         return out
     evidence, verdict, interval = out.evidence, out.outcome, out.interval
@@ -295,18 +308,22 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("fusion_dull_brown", _SOURCE, _NOTEBOOK,
           "without global features the CNN colours mostly in a dull brown tone (desaturated, the same tone "
           "for every photo, brown)",
-          dull_brown, _MAIN),
+          dull_brown, _MAIN, margins=margins_for("chroma_ratio", "tone_spread"), rule_version=2),
     Claim("fusion_uv_beats_rgb", _SOURCE, _NOTEBOOK,
-          "predicting U, V from Y is easier than predicting R, G, B: higher AuC and PSNR", uv_beats_rgb, _MAIN),
+          "predicting U, V from Y is easier than predicting R, G, B: higher AuC and PSNR", uv_beats_rgb, _MAIN,
+          margins=margins_for("auc", "psnr"), rule_version=2),
     Claim("fusion_homogeneous_easier", _SOURCE, _NOTEBOOK,
           "a homogeneous subset is an easier problem: a model trained on it alone colours its held-out images "
-          "better than one trained on the whole set", homogeneous_easier, _SUBSET),
+          "better than one trained on the whole set", homogeneous_easier, _SUBSET,
+          margins=margins_for("auc", "psnr"), rule_version=2),
     Claim("fusion_improves", _SOURCE, _NOTEBOOK,
           "a fusion layer with global features improves accuracy and colourfulness (a global network trained "
-          "jointly, Iizuka et al.)", fusion_improves, _MAIN),
+          "jointly, Iizuka et al.)", fusion_improves, _MAIN, margins=margins_for("auc", "colorfulness"),
+          rule_version=2),
     Claim("fusion_resnet_improves", _SOURCE, _NOTEBOOK,
           "a fusion layer with a pretrained ResNet-50's global features improves accuracy and colourfulness "
-          "(the source's; needs ImageNet weights)", fusion_resnet_improves, _MAIN),
+          "(the source's; needs ImageNet weights)", fusion_resnet_improves, _MAIN,
+          margins=margins_for("auc", "colorfulness"), rule_version=2),
 )
 
 

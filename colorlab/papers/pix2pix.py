@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..claims import Claim, Verdict, combine, difference_of, missing, verdict_of
+from ..claims import Claim, Verdict, combine, difference_of, margins_for, missing, verdict_of
 from ..color import rgb_to_lab
 from ..distributions import HIST_EDGES, ab_histograms, histogram_intersection, histogram_kl
 from ..evidence import fmt, select
@@ -66,42 +66,47 @@ def _decisive(verdict: str, parts: Sequence[tuple[str, str]]) -> str:
     return next((shown for v, shown in parts if v == verdict), parts[0][1])
 
 
-def gan_distribution(df: pd.DataFrame) -> Verdict:
+def gan_distribution(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether the adversarial term brings the colour distribution closer to the truth's.
 
     L1 + GAN minus L1 alone, paired on seeds and photos, on the ``a`` and ``b`` marginals per photo:
-    the histogram intersection with the truth's (claimed above zero) and the KL divergence from it
-    (claimed below zero). Reproduced when both intervals are on the claimed side.
+    the histogram intersection with the truth's (claimed to rise by more than the intersection
+    margin) and the KL divergence from it (claimed to fall by more than the KL margin). Reproduced
+    when both intervals clear their margins on the claimed side.
 
     Args:
         df: notebook 06's per-photo result rows (decoding :data:`DECODE`).
+        margins: the claim's (``hist_intersection``, ``hist_kl``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> gan_distribution(rows).evidence
+        >>> gan_distribution(rows, margins_for("hist_intersection", "hist_kl")).evidence
         'rows missing: pix2pix/l1_gan/paper, pix2pix/l1/paper'
     """
     if absent := _absent(df, "l1_gan", "l1"):
         return missing(*absent)
     inter = difference_of(df, "hist_intersection", _row("l1_gan"), _row("l1"))
     kl = difference_of(df, "hist_kl", _row("l1_gan"), _row("l1"))
-    parts = ((verdict_of(inter, ">"), fmt(inter)), (verdict_of(kl, "<"), fmt(kl)))
+    parts = ((verdict_of(inter, ">", margins["hist_intersection"]), fmt(inter)),
+             (verdict_of(kl, "<", margins["hist_kl"]), fmt(kl)))
     verdict = combine(*(v for v, _ in parts))
-    return Verdict(f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats", verdict,
+    return Verdict(f"L1 + GAN minus L1: histogram intersection {fmt(inter)}, KL {fmt(kl)} nats (each must clear its "
+                   f"margin: intersection {margins['hist_intersection']:g}, KL {margins['hist_kl']:g} nats)", verdict,
                    _decisive(verdict, parts))
 
 
-def gan_colourful(df: pd.DataFrame) -> Verdict:
+def gan_colourful(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether the results are more colourful with the adversarial term than with L1 alone.
 
-    L1 + GAN minus L1 alone on colourfulness, paired, claimed above zero; the chroma ratio's
-    difference is shown.
+    L1 + GAN minus L1 alone on colourfulness, paired, claimed to clear the colourfulness margin; the
+    chroma ratio's difference is shown.
 
     Args:
         df: notebook 06's per-photo result rows.
+        margins: the claim's (``colorfulness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -110,18 +115,20 @@ def gan_colourful(df: pd.DataFrame) -> Verdict:
         return missing(*absent)
     cf = difference_of(df, "colorfulness", _row("l1_gan"), _row("l1"))
     cr = difference_of(df, "chroma_ratio", _row("l1_gan"), _row("l1"))
-    return Verdict(f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)}, chroma ratio {fmt(cr, 2)}", verdict_of(cf, ">"),
-                   fmt(cf, 1))
+    return Verdict(f"L1 + GAN minus L1: colourfulness {fmt(cf, 1)} (reproduced when it clears "
+                   f"{margins['colorfulness']:g}), chroma ratio {fmt(cr, 2)}",
+                   verdict_of(cf, ">", margins["colorfulness"]), fmt(cf, 1))
 
 
-def l1_accurate(df: pd.DataFrame) -> Verdict:
+def l1_accurate(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether L1 alone is the more accurate per pixel.
 
-    L1 alone minus L1 + GAN on AuC and on PSNR, each claimed above zero: reproduced when both are,
-    not reproduced when either lies below zero.
+    L1 alone minus L1 + GAN on AuC and on PSNR, each claimed to clear its margin: reproduced when
+    both do, not reproduced when either lies below zero or wholly inside its margin.
 
     Args:
         df: notebook 06's per-photo result rows.
+        margins: the claim's (``auc``, ``psnr``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -130,19 +137,23 @@ def l1_accurate(df: pd.DataFrame) -> Verdict:
         return missing(*absent)
     auc = difference_of(df, "auc", _row("l1"), _row("l1_gan"))
     psnr = difference_of(df, "psnr", _row("l1"), _row("l1_gan"))
-    parts = ((verdict_of(auc, ">"), fmt(auc)), (verdict_of(psnr, ">"), fmt(psnr, 2)))
+    parts = ((verdict_of(auc, ">", margins["auc"]), fmt(auc)), (verdict_of(psnr, ">", margins["psnr"]), fmt(psnr, 2)))
     verdict = combine(*(v for v, _ in parts))
-    return Verdict(f"L1 minus L1 + GAN: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB", verdict, _decisive(verdict, parts))
+    return Verdict(f"L1 minus L1 + GAN: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB (each must clear its margin: AuC "
+                   f"{margins['auc']:g}, PSNR {margins['psnr']:g} dB)", verdict, _decisive(verdict, parts))
 
 
 CLAIMS = (
     Claim("pix2pix_gan_distribution", _SOURCE, _NOTEBOOK,
           "The adversarial term brings the colour distribution of the results closer to the truth's than L1 alone "
-          "(histogram intersection up, KL down)", gan_distribution),
+          "(histogram intersection up, KL down)", gan_distribution,
+          margins=margins_for("hist_intersection", "hist_kl"), rule_version=2),
     Claim("pix2pix_gan_colourful", _SOURCE, _NOTEBOOK,
-          "With the adversarial term the results are more colourful than with L1 alone", gan_colourful),
+          "With the adversarial term the results are more colourful than with L1 alone", gan_colourful,
+          margins=margins_for("colorfulness"), rule_version=2),
     Claim("pix2pix_l1_accurate", _SOURCE, _NOTEBOOK,
-          "L1 alone is the more accurate per pixel (AuC and PSNR above L1 + GAN's)", l1_accurate),
+          "L1 alone is the more accurate per pixel (AuC and PSNR above L1 + GAN's)", l1_accurate,
+          margins=margins_for("auc", "psnr"), rule_version=2),
 )
 
 

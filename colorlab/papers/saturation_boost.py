@@ -11,18 +11,19 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from ..claims import (
-    AUC_MARGIN,
     INCONCLUSIVE,
     NOT_REPRODUCED,
-    PSNR_MARGIN,
     REPRODUCED,
     Claim,
     Verdict,
     difference_of,
     interval_of,
+    margins_for,
     missing,
     shift,
     verdict_of,
@@ -33,25 +34,27 @@ from .base import Paper, SourceNetwork
 __all__ = ["CLAIMS", "PAPER", "boosting_adds_no_information"]
 
 
-def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
+def boosting_adds_no_information(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether boosting raises colourfulness without adding accuracy.
 
     For the smallest boost above 1 in each space, paired with the unboosted output on the same
-    seeds and photos: colourfulness rises (interval above zero) while neither AuC nor PSNR rises
-    beyond its margin (:data:`~colorlab.claims.AUC_MARGIN`, :data:`~colorlab.claims.PSNR_MARGIN`:
-    the whole interval below it). Not reproduced when colourfulness falls or accuracy rises
-    (interval above zero). The precondition is a desaturated unboosted output (chroma ratio
-    interval below 1); otherwise there is nothing to compensate, and the claim is inconclusive
-    unless a space's part is not reproduced.
+    seeds and photos: colourfulness rises (interval clears the colourfulness margin) while neither
+    AuC nor PSNR rises beyond its margin (the claim's ``auc`` and ``psnr``: the whole interval below
+    it). Not reproduced when colourfulness falls or changes by less than its margin, or accuracy
+    rises beyond its margin. The precondition is a desaturated unboosted output (chroma ratio
+    interval below 1 - the chroma-ratio margin); otherwise there is nothing to compensate, and the
+    claim is inconclusive unless a space's part is not reproduced.
 
     Args:
         df: notebook 02's per-photo result rows, with ``boost`` and ``space`` columns.
+        margins: the claim's (``colorfulness``, ``auc``, ``psnr``, ``chroma_ratio``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
-        >>> boosting_adds_no_information(pd.DataFrame(columns=["method", "variant"])).evidence
+        >>> rows = pd.DataFrame(columns=["method", "variant"])
+        >>> boosting_adds_no_information(rows, margins_for("colorfulness", "auc", "psnr", "chroma_ratio")).evidence
         'rows missing: saturation_boost rows with a boost column'
     """
     d = select(df, method="saturation_boost")
@@ -70,11 +73,12 @@ def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
         colour = difference_of(df, "colorfulness", boosted, unboosted)
         auc = difference_of(df, "auc", boosted, unboosted)
         psnr = difference_of(df, "psnr", boosted, unboosted)
-        if verdict_of(colour, ">") == NOT_REPRODUCED:
+        raised = verdict_of(colour, ">", margins["colorfulness"])
+        if raised == NOT_REPRODUCED:
             v = NOT_REPRODUCED
-        elif verdict_of(auc, ">") == REPRODUCED or verdict_of(psnr, ">") == REPRODUCED:
-            v = NOT_REPRODUCED  # accuracy rose: boosting did add something
-        elif verdict_of(colour, ">") == REPRODUCED and auc[2] < AUC_MARGIN and psnr[2] < PSNR_MARGIN:
+        elif verdict_of(auc, ">", margins["auc"]) == REPRODUCED or verdict_of(psnr, ">", margins["psnr"]) == REPRODUCED:
+            v = NOT_REPRODUCED  # accuracy rose beyond its margin: boosting did add something
+        elif raised == REPRODUCED and auc[2] < margins["auc"] and psnr[2] < margins["psnr"]:
             v = REPRODUCED
         else:
             v = INCONCLUSIVE
@@ -82,20 +86,23 @@ def boosting_adds_no_information(df: pd.DataFrame) -> Verdict:
         parts.append(
             f"{variant} minus unboosted: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB")
         decisive.append(f"{variant}: colourfulness {fmt(colour, 1)}, AuC {fmt(auc)}")
-    if verdict_of(shift(ratio, 1.0), "<") != REPRODUCED and NOT_REPRODUCED not in verdicts:
+    if verdict_of(shift(ratio, 1.0), "<", margins["chroma_ratio"]) != REPRODUCED and NOT_REPRODUCED not in verdicts:
         verdict = INCONCLUSIVE  # not desaturated to begin with: nothing to compensate
         parts.append("the unboosted output is not measurably desaturated, so there is no gap to close")
     elif NOT_REPRODUCED in verdicts:
         verdict = NOT_REPRODUCED
     else:
         verdict = REPRODUCED if all(v == REPRODUCED for v in verdicts) else INCONCLUSIVE
+    parts.append(f"margins: colourfulness {margins['colorfulness']:g}, AuC {margins['auc']:g}, PSNR "
+                 f"{margins['psnr']:g} dB, chroma ratio {margins['chroma_ratio']:g}")
     return Verdict("; ".join(parts), verdict, " | ".join(decisive))
 
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("boosting", "000", "02",
           "boosting saturation closes the colourfulness gap of a desaturated result without adding information",
-          boosting_adds_no_information),
+          boosting_adds_no_information, margins=margins_for("colorfulness", "auc", "psnr", "chroma_ratio"),
+          rule_version=2),
 )
 
 PAPER = Paper(

@@ -29,6 +29,7 @@ from ..claims import (
     combine,
     difference_of,
     interval_of,
+    margins_for,
     missing,
     pretrained,
     verdict_of,
@@ -65,26 +66,28 @@ def _encoder(df: pd.DataFrame) -> tuple[bool, str]:
 # ------------------------------------------------------------------------------------ claims
 
 
-def regression_is_better(df: pd.DataFrame) -> Verdict:
+def regression_is_better(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether regression gives better results than classification, however it is decoded.
 
     Regression minus each decoding of the class head, paired on seeds and photos: AuC and PSNR
-    higher, and the colourfulness gap to the truth's smaller in size (``|gap|`` of the class head
-    minus the regression's above zero). Reproduced when regression beats every decoding on all
-    three; not reproduced when some decoding beats it on one. The interval shown is the first
+    higher by more than their margins, and the colourfulness gap to the truth's smaller in size
+    (``|gap|`` of the class head minus the regression's clears the ``abs_gap`` margin). Reproduced
+    when regression beats every decoding on all three; not reproduced when some decoding beats it
+    on one, or a difference lies wholly inside its margin. The interval shown is the first
     comparison whose own verdict is the claim's. The source's finding was made with an
     ImageNet-pretrained encoder: with a randomly initialised one, the outcome is shown and the
     verdict is inconclusive.
 
     Args:
         df: notebook 04's per-photo result rows.
+        margins: the claim's (``auc``, ``psnr``, ``abs_gap``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> regression_is_better(rows).evidence
+        >>> regression_is_better(rows, margins_for("auc", "psnr", "abs_gap")).evidence
         'rows missing: unet/regress, unet/class'
     """
     decodes = _class_decodings(df)
@@ -96,13 +99,15 @@ def regression_is_better(df: pd.DataFrame) -> Verdict:
         auc = difference_of(df, "auc", _REGRESS, _cls(d))
         psnr = difference_of(df, "psnr", _REGRESS, _cls(d))
         gap = difference_of(df, "colorfulness_abs_gap", _cls(d), _REGRESS)
-        tests += [(verdict_of(auc, ">"), f"AuC vs {d} {fmt(auc)}"),
-                  (verdict_of(psnr, ">"), f"PSNR vs {d} {fmt(psnr, 2)}"),
-                  (verdict_of(gap, ">"), f"|gap| vs {d} {fmt(gap, 1)}")]
+        tests += [(verdict_of(auc, ">", margins["auc"]), f"AuC vs {d} {fmt(auc)}"),
+                  (verdict_of(psnr, ">", margins["psnr"]), f"PSNR vs {d} {fmt(psnr, 2)}"),
+                  (verdict_of(gap, ">", margins["abs_gap"]), f"|gap| vs {d} {fmt(gap, 1)}")]
         parts.append(f"vs {d}: AuC {fmt(auc)}, PSNR {fmt(psnr, 2)} dB; |colourfulness gap| class minus "
                      f"regression {fmt(gap, 1)}")
     verdict = combine(*(v for v, _ in tests))
-    evidence = "regression minus classification: " + "; ".join(parts)
+    evidence = ("regression minus classification: " + "; ".join(parts)
+                + f" (each must clear its margin: AuC {margins['auc']:g}, PSNR {margins['psnr']:g} dB, "
+                  f"|gap| {margins['abs_gap']:g})")
     interval = next(text for v, text in tests if v == verdict)  # the comparison that decided it
     semantic, weights = _encoder(df)
     if not semantic:
@@ -117,17 +122,19 @@ def _ips(row: pd.Series, phase: str) -> stats.Interval:
     return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
 
 
-def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
+def regression_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether regression is cheaper than classification, in images per second.
 
     Training and inference images per second of the regression head against the class head's,
     measured by :func:`measure_cost` with repeated timed steps. Reproduced when, for both,
     regression's 95 % interval lies wholly above the classification's; not reproduced when it lies
     wholly below for either; inconclusive when they overlap, or with fewer than
-    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged.
+    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged. The timing is its own protocol:
+    the claim declares no margins.
 
     Args:
         df: notebook 04's result rows, with the cost columns of :func:`cost_labels`.
+        margins: the claim's (none; not read).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -158,21 +165,23 @@ def regression_is_cheaper(df: pd.DataFrame) -> Verdict:
     return Verdict(evidence, verdict, "; ".join(p.split(" (")[0] for p in parts))
 
 
-def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
+def decodings_order_by_vividness(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether the class head's decodings order by vividness: mode, annealed mean, expectation.
 
     Paired on seeds and photos: the mode is more colourful than the annealed mean, and the annealed
-    mean more colourful than the expectation. The sample's and the truth's colourfulness are shown.
+    mean more colourful than the expectation, each difference clearing the colourfulness margin.
+    The sample's and the truth's colourfulness are shown.
 
     Args:
         df: notebook 04's per-photo result rows.
+        margins: the claim's (``colorfulness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> decodings_order_by_vividness(rows).evidence
+        >>> decodings_order_by_vividness(rows, margins_for("colorfulness")).evidence
         'rows missing: unet/class/mode, unet/class/annealed, unet/class/expectation'
     """
     need = ("mode", "annealed", "expectation")
@@ -186,21 +195,24 @@ def decodings_order_by_vividness(df: pd.DataFrame) -> Verdict:
     shown = ", ".join(f"{d} {v:.1f}" for d, v in sorted(means.items(), key=lambda kv: -kv[1]))
     if not truth.empty:
         shown += f"; ground truth {interval_of(df, 'colorfulness', method='reference', variant='ground_truth')[0]:.1f}"
-    evidence = f"colourfulness mode minus annealed {fmt(a, 1)}, annealed minus expectation {fmt(b, 1)} ({shown})"
-    return Verdict(evidence, combine(verdict_of(a, ">"), verdict_of(b, ">")), f"{fmt(a, 1)} | {fmt(b, 1)}")
+    margin = margins["colorfulness"]
+    evidence = (f"colourfulness mode minus annealed {fmt(a, 1)}, annealed minus expectation {fmt(b, 1)} ({shown}; "
+                f"each must clear {margin:g})")
+    return Verdict(evidence, combine(verdict_of(a, ">", margin), verdict_of(b, ">", margin)),
+                   f"{fmt(a, 1)} | {fmt(b, 1)}")
 
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("unet_regression_better", _SOURCE, _NOTEBOOK,
           "regression gives better results than classification: higher AuC and PSNR and a colourfulness closer "
           "to the truth's than every decoding of the class head (with a pretrained ResNet-50 encoder)",
-          regression_is_better),
+          regression_is_better, margins=margins_for("auc", "psnr", "abs_gap"), rule_version=2),
     Claim("unet_regression_cheaper", _SOURCE, _NOTEBOOK,
           "regression is cheaper: more training and inference images per second than classification",
           regression_is_cheaper),
     Claim("unet_decoding_vividness", _SOURCE, _NOTEBOOK,
           "the class head's decodings order by vividness: mode, then annealed mean, then expectation",
-          decodings_order_by_vividness),
+          decodings_order_by_vividness, margins=margins_for("colorfulness"), rule_version=2),
 )
 
 

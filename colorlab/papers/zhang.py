@@ -30,6 +30,7 @@ from ..claims import (
     combine,
     difference_of,
     interval_of,
+    margins_for,
     missing,
     verdict_of,
 )
@@ -73,9 +74,11 @@ def _eff_pixels(df: pd.DataFrame, match: dict[str, str]) -> float:
     return float(eff.min()) if len(eff) else float("nan")
 
 
-def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str]) -> tuple[str, str, str]:
+def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str],
+                           margin: float) -> tuple[str, str, str]:
     """Judge "row ``a`` has a higher rebalanced AuC than row ``b``" on the paired pooled difference.
 
+    Reproduced when the difference's interval clears ``margin`` (:func:`~colorlab.claims.verdict_of`).
     Inconclusive below :data:`~colorlab.claims.MIN_EFF_PIXELS` effective pixels per run, or when
     the difference changes sign with the prior's uniform mix (:data:`colorlab.metrics.AUC_PRIOR_MIXES`).
 
@@ -83,6 +86,7 @@ def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str
         df: per-photo result rows.
         a: the columns that find row ``a``.
         b: the columns that find row ``b``.
+        margin: the smallest rebalanced AuC gain that counts (the claim's ``auc_rebal``).
 
     Returns:
         ``(verdict, evidence, interval)``, in words.
@@ -92,10 +96,10 @@ def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str
               for sfx in MIX_SUFFIXES if f"auc_rebal{sfx}" in df}
     eff = min(_eff_pixels(df, a), _eff_pixels(df, b))
     signs = {v > 0 for v in by_mix.values()}
-    text = (f"rebalanced AuC difference {fmt(diff)} on {eff:,.0f} effective pixels per run (floor "
-            f"{MIN_EFF_PIXELS:,}); by the prior's uniform mix: "
+    text = (f"rebalanced AuC difference {fmt(diff)} (margin {margin:g}) on {eff:,.0f} effective pixels per run "
+            f"(floor {MIN_EFF_PIXELS:,}); by the prior's uniform mix: "
             + ", ".join(f"{k[1:]} {v:+.3f}" for k, v in by_mix.items()))
-    verdict = verdict_of(diff, ">")
+    verdict = verdict_of(diff, ">", margin)
     if not eff >= MIN_EFF_PIXELS:
         verdict, text = INCONCLUSIVE, text + " (too few effective pixels: no verdict rests on it)"
     elif len(signs) > 1:
@@ -103,22 +107,24 @@ def rebalanced_auc_verdict(df: pd.DataFrame, a: dict[str, str], b: dict[str, str
     return verdict, text, f"rebalanced AuC {fmt(diff)}"
 
 
-def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
+def rebalancing_is_more_vivid(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether class rebalancing gives more vivid colours and a higher rebalanced AuC.
 
     Full (rebalanced) minus plain classification, both decoded by the annealed mean, paired on
-    seeds and photos: colourfulness rises, and the rebalanced AuC rises
-    (:func:`rebalanced_auc_verdict`). The raw AuC is shown; the paper reports that it falls.
+    seeds and photos: colourfulness rises by more than the colourfulness margin, and the rebalanced
+    AuC by more than its margin (:func:`rebalanced_auc_verdict`). The raw AuC is shown; the paper
+    reports that it falls.
 
     Args:
         df: notebook 03's per-photo result rows.
+        margins: the claim's (``colorfulness``, ``auc_rebal``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> rebalancing_is_more_vivid(rows).evidence
+        >>> rebalancing_is_more_vivid(rows, margins_for("colorfulness", "auc_rebal")).evidence
         'rows missing: zhang/full/annealed, zhang/class/annealed'
     """
     full = {"method": "zhang", "variant": "full", "decode": "annealed"}
@@ -127,29 +133,31 @@ def rebalancing_is_more_vivid(df: pd.DataFrame) -> Verdict:
         return missing("zhang/full/annealed", "zhang/class/annealed")
     vivid = difference_of(df, "colorfulness", full, cls)
     raw = difference_of(df, "auc", full, cls)
-    rebal, rebal_text, rebal_interval = rebalanced_auc_verdict(df, full, cls)
-    evidence = (f"rebalanced minus plain classification: colourfulness {fmt(vivid, 1)}; {rebal_text}; "
-                f"raw AuC {fmt(raw)}")
-    return Verdict(evidence, combine(verdict_of(vivid, ">"), rebal),
+    rebal, rebal_text, rebal_interval = rebalanced_auc_verdict(df, full, cls, margins["auc_rebal"])
+    evidence = (f"rebalanced minus plain classification: colourfulness {fmt(vivid, 1)} (margin "
+                f"{margins['colorfulness']:g}); {rebal_text}; raw AuC {fmt(raw)}")
+    return Verdict(evidence, combine(verdict_of(vivid, ">", margins["colorfulness"]), rebal),
                    f"colourfulness {fmt(vivid, 1)} | {rebal_interval}")
 
 
-def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
+def annealed_mean_in_between(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether the annealed mean keeps the mode's vividness and the mean's smoothness.
 
     On the ``full`` model, paired on seeds and photos: the annealed mean is more colourful than the
-    mean (colourfulness annealed − mean above zero) and smoother than the mode (ab roughness mode −
-    annealed above zero). The evidence says where it lies on each scale (0: the mean, 1: the mode).
+    mean (colourfulness annealed − mean clears the colourfulness margin) and smoother than the mode
+    (ab roughness mode − annealed clears the roughness margin). The evidence says where it lies on
+    each scale (0: the mean, 1: the mode).
 
     Args:
         df: notebook 03's per-photo result rows.
+        margins: the claim's (``colorfulness``, ``ab_roughness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> annealed_mean_in_between(rows).evidence
+        >>> annealed_mean_in_between(rows, margins_for("colorfulness", "ab_roughness")).evidence
         'rows missing: zhang/full/mode, zhang/full/annealed, zhang/full/mean'
     """
     rows = {d: {"method": "zhang", "variant": "full", "decode": d} for d in ("mode", "annealed", "mean")}
@@ -166,22 +174,26 @@ def annealed_mean_in_between(df: pd.DataFrame) -> Verdict:
         return f"{(x['annealed'] - x['mean']) / span:.2f}" if abs(span) > 1e-9 else "n/a"
 
     T = select(df, **rows["annealed"]).get("temperature", pd.Series([float("nan")])).iloc[0]
-    evidence = (f"annealed (T = {float(T):g}) minus mean: colourfulness {fmt(vivid, 1)}; mode minus annealed: ab "
-                f"roughness {fmt(smooth, 2)}; colourfulness mode {cf['mode']:.1f}, annealed {cf['annealed']:.1f}, mean "
-                f"{cf['mean']:.1f} (position {position(cf)} from mean to mode); roughness mode {rough['mode']:.2f}, "
-                f"annealed {rough['annealed']:.2f}, mean {rough['mean']:.2f} (position {position(rough)})")
-    return Verdict(evidence, combine(verdict_of(vivid, ">"), verdict_of(smooth, ">")),
+    evidence = (f"annealed (T = {float(T):g}) minus mean: colourfulness {fmt(vivid, 1)} (margin "
+                f"{margins['colorfulness']:g}); mode minus annealed: ab roughness {fmt(smooth, 2)} (margin "
+                f"{margins['ab_roughness']:g}); colourfulness mode {cf['mode']:.1f}, annealed {cf['annealed']:.1f}, "
+                f"mean {cf['mean']:.1f} (position {position(cf)} from mean to mode); roughness mode "
+                f"{rough['mode']:.2f}, annealed {rough['annealed']:.2f}, mean {rough['mean']:.2f} "
+                f"(position {position(rough)})")
+    return Verdict(evidence, combine(verdict_of(vivid, ">", margins["colorfulness"]),
+                                     verdict_of(smooth, ">", margins["ab_roughness"])),
         f"colourfulness {fmt(vivid, 1)} | roughness {fmt(smooth, 2)}")
 
 
-def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
+def classification_beats_regression_on_colour(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     """Judge whether classification is more colourful than L2 regression with the same network.
 
     Full classification (annealed mean) minus the L2 head, paired on seeds and photos: colourfulness
-    rises. The chroma ratio's difference is shown.
+    rises by more than the colourfulness margin. The chroma ratio's difference is shown.
 
     Args:
         df: notebook 03's per-photo result rows.
+        margins: the claim's (``colorfulness``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
@@ -192,19 +204,21 @@ def classification_beats_regression_on_colour(df: pd.DataFrame) -> Verdict:
         return missing("zhang/l2", "zhang/full/annealed")
     vivid = difference_of(df, "colorfulness", full, l2)
     ratio = difference_of(df, "chroma_ratio", full, l2)
-    return Verdict(f"full classification minus L2: colourfulness {fmt(vivid, 1)}, chroma ratio {fmt(ratio, 2)}",
-            verdict_of(vivid, ">"), f"colourfulness {fmt(vivid, 1)}")
+    return Verdict(f"full classification minus L2: colourfulness {fmt(vivid, 1)} (reproduced when it clears "
+                   f"{margins['colorfulness']:g}), chroma ratio {fmt(ratio, 2)}",
+                   verdict_of(vivid, ">", margins["colorfulness"]), f"colourfulness {fmt(vivid, 1)}")
 
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("rebalancing", "000", "03",
-          "class rebalancing gives more vivid colours and a higher rebalanced AuC", rebalancing_is_more_vivid),
+          "class rebalancing gives more vivid colours and a higher rebalanced AuC", rebalancing_is_more_vivid,
+          margins=margins_for("colorfulness", "auc_rebal"), rule_version=2),
     Claim("annealed_mean", "000", "03",
           "the annealed mean (T = 0.38) lies between the mode's vividness and the mean's smoothness",
-          annealed_mean_in_between),
+          annealed_mean_in_between, margins=margins_for("colorfulness", "ab_roughness"), rule_version=2),
     Claim("classification_vs_l2", "000", "03",
           "classification gives more colourful results than L2 regression with the same network",
-          classification_beats_regression_on_colour),
+          classification_beats_regression_on_colour, margins=margins_for("colorfulness"), rule_version=2),
 )
 
 
