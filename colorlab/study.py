@@ -276,7 +276,9 @@ class Study:
         recorded = rec.get("info", {}).get("models", {})
         held_out = run.fold[0] if run.fold else None
         keys = [k for k, r in recorded.items() if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}")
-                and r.get("seed", 0) == run.seed and r.get("fold", held_out) == held_out]
+                and r.get("seed", 0) == run.seed]
+        if len(keys) > 1:  # several folds per seed: this run's fold (the data check below catches other data)
+            keys = [k for k in keys if recorded[k].get("fold") == held_out]
         if len(keys) != 1:
             why = "several" if keys else "no"
             raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {run.seed}; it has: "

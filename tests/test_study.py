@@ -256,6 +256,17 @@ def test_folds_that_seeds_replicate_score_every_photo_with_every_seed(tmp_path, 
         assert b.reuse(run, "01_a", "l1").checkpoint.name == a.models[key]["checkpoint"].split("/")[-1]
 
 
+def test_reuse_of_a_model_trained_without_folds_names_the_other_data(tmp_path, capsys):
+    """01 trained on a region split (no fold), 02 on folds: the model is found, and refused for its data."""
+    a = _study(tmp_path, "01_a")
+    run = next(a.runs("yuv", folds=False))
+    a.train(run, "yuv_regression", ["l1"], base=4, progress_bar=False)
+    a.save()
+    b = _study(tmp_path, "02_b")
+    with pytest.raises(ValueError, match="split_rule='region'.*this run has split_rule='folds'"):
+        b.reuse(next(b.runs("yuv")), "01_a", "l1")
+
+
 def test_folds_on_a_spec_without_folds_is_one_run_per_seed(tmp_path):
     s = _study(tmp_path, data_spec="ambiguous", seeds=[0, 1], folds=4)
     assert s.plan() == [(0, None), (1, None)]
