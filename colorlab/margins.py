@@ -44,6 +44,7 @@ MARGINS: dict[str, Margin] = {
     "abs_gap": Margin(3.0, "Hasler-Suesstrunk colourfulness", "as colourfulness"),
     "chroma_ratio": Margin(0.05, "prediction over truth", "5 % of the truth's chroma"),
     "tone_spread": Margin(0.05, "prediction over truth", "5 % of the truth's spread"),
+    "cast_chroma": Margin(2.3, "Lab units", "the CIE76 just-noticeable difference"),
     "ab_roughness": Margin(0.1, "Lab units per pixel step", "a tenth of a Lab unit between neighbours"),
     "hist_intersection": Margin(0.01, "intersection (0-1)", "1 % of the histogram's mass"),
     "hist_kl": Margin(0.01, "nats", "the KL of moving about 1 % of the mass"),

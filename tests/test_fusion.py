@@ -259,7 +259,7 @@ BROWN_AB = rgb_to_lab(torch.tensor([139, 69, 19]).div(255).view(1, 3, 1, 1))[1].
 
 
 def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallback)", tone=BROWN_AB, ratio=0.4,
-           conc=(0.9, 0.5), spread=0.5, follow=None):
+           conc=(0.9, 0.5), spread=0.5, follow=None, truth_b=0.0, truth_sd=8.0):
     """``follow``: the prediction's mean colour also follows the truth's from photo to photo, scaled by it."""
     auc = {"rgb/chroma": 0.80, "rgb/rgb": 0.78, "uv": 0.85, "uv_fusion": 0.90, "uv_fusion_resnet": 0.89,
            "uv_whole": 0.80, "uv_subset": 0.86, **(auc or {})}
@@ -284,8 +284,8 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
                     "backbone_weights": weights,
                     "tone_a": tone[0] * ratio + rng.normal(0, spread),
                     "tone_b": tone[1] * ratio + rng.normal(0, spread),
-                    "tone_a_gt": rng.normal(0, 8),
-                    "tone_b_gt": rng.normal(5, 8),
+                    "tone_a_gt": rng.normal(0, truth_sd),
+                    "tone_b_gt": rng.normal(truth_b, truth_sd),
                     "tone_concentration": conc[0] + rng.normal(0, 0.02),
                     "tone_concentration_gt": conc[1] + rng.normal(0, 0.02),
                     "tested_on": "the outdoor photos",
@@ -293,7 +293,7 @@ def _units(seeds=(0, 1, 2), photos=6, auc=None, weights="random (offline fallbac
                 }
                 if follow is not None:
                     row["tone_a"] += follow * row["tone_a_gt"]
-                    row["tone_b"] += follow * (row["tone_b_gt"] - 5)
+                    row["tone_b"] += follow * (row["tone_b_gt"] - truth_b)
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -310,11 +310,11 @@ fusion_resnet_improves = _rule("fusion_resnet_improves")
 
 
 def test_dull_brown_is_measured_not_eyeballed():
-    v = dull_brown(_units())
+    v = dull_brown(_units(truth_sd=4.0))
     ev, verdict, interval = v.evidence, v.outcome, v.interval
-    assert verdict == claims.REPRODUCED and re.match(r"hue 5[6-9]° \[", interval) and "the truth's tone" in ev
+    assert verdict == claims.REPRODUCED and re.match(r"cast hue [56]\d° \[", interval) and "the truth's tone" in ev
     blue = rgb_to_lab(torch.tensor([40, 80, 200]).div(255).view(1, 3, 1, 1))[1].flatten().tolist()
-    assert dull_brown(_units(tone=blue)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
+    assert dull_brown(_units(tone=blue, truth_sd=4.0)).outcome == claims.NOT_REPRODUCED  # a blue cast is not brown
     assert dull_brown(_units(ratio=1.3)).outcome == claims.NOT_REPRODUCED  # not dull
     assert (
         dull_brown(_units(spread=20.0)).outcome == claims.NOT_REPRODUCED
@@ -323,6 +323,17 @@ def test_dull_brown_is_measured_not_eyeballed():
     assert dull_brown(_units().query("variant != 'rgb'")).outcome == claims.INCONCLUSIVE
     t = paper.tone_of(_units(), variant="rgb", decode="rgb")
     assert t["hue"][1] <= math.degrees(math.atan2(BROWN_AB[1], BROWN_AB[0])) <= t["hue"][2]
+
+
+def test_brown_is_a_cast_against_the_truths_own_tone():
+    """Rule v3: a network that keeps the photos' own brownish average colour has no brown cast."""
+    brownish = [BROWN_AB[0] * 0.4, BROWN_AB[1] * 0.4]
+    keeps = _units(truth_b=brownish[1]).assign(tone_a_gt=lambda d: d["tone_a"] + np.random.default_rng(1).normal(
+        0, 0.5, len(d)), tone_b_gt=lambda d: d["tone_b"] + np.random.default_rng(2).normal(0, 0.5, len(d)))
+    v = dull_brown(keeps)
+    assert v.outcome == claims.NOT_REPRODUCED and "cast against the truth" in v.evidence, v.evidence
+    cast = paper.cast_of(keeps, variant="rgb", decode="rgb")
+    assert cast["chroma"][2] < 2.3 <= paper.cast_of(_units(), variant="rgb", decode="rgb")["chroma"][1]
 
 
 def test_hue_interval_wraps_across_180_degrees():

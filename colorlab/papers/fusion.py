@@ -44,8 +44,8 @@ from ..evidence import fmt, matrix, select
 from ..stats import Interval, bootstrap, bootstrap_ci
 from .base import Paper, SourceNetwork
 
-__all__ = ["CLAIMS", "PAPER", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "tone_spread",
-           "tone_plot"]
+__all__ = ["CLAIMS", "PAPER", "BROWN_HUES", "MAIN_ROWS", "SUBSET_ROWS", "hue_interval", "tone_of", "cast_of",
+           "tone_spread", "tone_plot"]
 
 _SOURCE = "002"
 _NOTEBOOK = "05"
@@ -119,6 +119,23 @@ def tone_of(df: pd.DataFrame, *, truth: bool = False, **match: object) -> dict[s
     return {"hue": hue, "chroma": chroma, "concentration": conc}  # type: ignore[dict-item]
 
 
+def cast_of(df: pd.DataFrame, **match: object) -> dict[str, Interval]:
+    """A row's colour cast relative to the truth's own tone: the mean of each photo's mean ab minus its truth's.
+
+    Zero for a network that keeps every photo's average colour, whatever that colour is.
+
+    Args:
+        df: per-photo result rows with the ``tone_*`` columns and their ``_gt``.
+        **match: the columns that find the row.
+
+    Returns:
+        ``{"hue", "chroma"}``: the cast's hue in degrees and chroma in Lab units, each ``(mean, low, high)``.
+    """
+    relative = df.assign(tone_a=df["tone_a"] - df["tone_a_gt"], tone_b=df["tone_b"] - df["tone_b_gt"])
+    t = tone_of(relative.assign(tone_concentration=0.0), **match)
+    return {"hue": t["hue"], "chroma": t["chroma"]}
+
+
 def _shown(t: dict[str, Interval]) -> str:
     return (f"hue {t['hue'][0]:.0f}° [{t['hue'][1]:.0f}, {t['hue'][2]:.0f}], chroma {t['chroma'][0]:.1f}, "
             f"concentration {t['concentration'][0]:.2f}")
@@ -156,21 +173,22 @@ def dull_brown(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     The first network is R, G, B out with no global features, its colours read as they are, as the
     source showed them. *Dull*: its chroma ratio's interval is below 1 - the chroma-ratio margin.
     *Mostly one tone*: its overall colour varies less from photo to photo than the truth's
-    (:func:`tone_spread` below 1 - the tone-spread margin). *Brown*: the hue of its mean colour lies
-    within :data:`BROWN_HUES` (interval inside: brown; outside: not; no margin). Reproduced when all
-    three hold. The truth's own tone is shown: where it is brownish too, the network has learnt the
-    data's average colour.
+    (:func:`tone_spread` below 1 - the tone-spread margin). *Brown* (rule v3): a brown cast relative
+    to the truth's own tone (:func:`cast_of`): the mean of prediction minus truth has a chroma beyond
+    the ``cast_chroma`` margin and a hue within :data:`BROWN_HUES`; not brown when its chroma lies
+    within the margin (the network keeps the truth's average colour, brownish or not) or its hue
+    outside. Reproduced when all three hold. The truth's own tone is shown.
 
     Args:
         df: notebook 05's per-photo result rows.
-        margins: the claim's (``chroma_ratio``, ``tone_spread``).
+        margins: the claim's (``chroma_ratio``, ``tone_spread``, ``cast_chroma``).
 
     Returns:
         The :class:`~colorlab.claims.Verdict`.
 
     Example:
         >>> rows = pd.DataFrame(columns=["method", "variant", "decode"])
-        >>> dull_brown(rows, margins_for("chroma_ratio", "tone_spread")).evidence
+        >>> dull_brown(rows, margins_for("chroma_ratio", "tone_spread", "cast_chroma")).evidence
         'rows missing: fusion/rgb/rgb'
     """
     row = _row("rgb", "rgb")
@@ -179,17 +197,21 @@ def dull_brown(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
     dull = shift(interval_of(df, "chroma_ratio", **row), 1.0)
     spread = shift(tone_spread(df, **row), 1.0)
     centre, half = sum(BROWN_HUES) / 2, (BROWN_HUES[1] - BROWN_HUES[0]) / 2
-    pred, truth = tone_of(df, **row), tone_of(df, truth=True, **row)
-    off = [h - centre for h in pred["hue"]]  # tone_of's hue is the offset from this centre, put back
-    brown = REPRODUCED if abs(off[1]) < half and abs(off[2]) < half else \
-        NOT_REPRODUCED if off[2] < -half or off[1] > half else INCONCLUSIVE
+    pred, truth, cast = tone_of(df, **row), tone_of(df, truth=True, **row), cast_of(df, **row)
+    off = [h - centre for h in cast["hue"]]  # tone_of's hue is the offset from this centre, put back
+    weak = cast["chroma"][2] < margins["cast_chroma"]  # no cast worth the name
+    inside = cast["chroma"][1] > margins["cast_chroma"] and abs(off[1]) < half and abs(off[2]) < half
+    brown = REPRODUCED if inside else NOT_REPRODUCED if weak or off[2] < -half or off[1] > half else INCONCLUSIVE
     verdict = combine(verdict_of(dull, "<", margins["chroma_ratio"]), verdict_of(spread, "<", margins["tone_spread"]),
                       brown)
     evidence = (f"RGB network's colours: chroma ratio {fmt(shift(dull, -1.0), 2)} (dull below "
                 f"{1 - margins['chroma_ratio']:g}); photo-to-photo spread of the mean colour over the truth's "
-                f"{fmt(shift(spread, -1.0), 2)} (one tone below {1 - margins['tone_spread']:g}); tone {_shown(pred)} "
-                f"(brown: {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°); the truth's tone {_shown(truth)}")
-    return Verdict(evidence, verdict, f"hue {pred['hue'][0]:.0f}° [{pred['hue'][1]:.0f}, {pred['hue'][2]:.0f}]")
+                f"{fmt(shift(spread, -1.0), 2)} (one tone below {1 - margins['tone_spread']:g}); cast against the "
+                f"truth: hue {cast['hue'][0]:.0f}° [{cast['hue'][1]:.0f}, {cast['hue'][2]:.0f}], chroma "
+                f"{fmt(cast['chroma'], 1)} (brown: {BROWN_HUES[0]:.0f}-{BROWN_HUES[1]:.0f}°, chroma beyond "
+                f"{margins['cast_chroma']:g}); its tone {_shown(pred)}; the truth's tone {_shown(truth)}")
+    return Verdict(evidence, verdict, f"cast hue {cast['hue'][0]:.0f}° [{cast['hue'][1]:.0f}, "
+                   f"{cast['hue'][2]:.0f}], chroma {fmt(cast['chroma'], 1)}")
 
 
 def uv_beats_rgb(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
@@ -308,7 +330,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("fusion_dull_brown", _SOURCE, _NOTEBOOK,
           "without global features the CNN colours mostly in a dull brown tone (desaturated, the same tone "
           "for every photo, brown)",
-          dull_brown, _MAIN, margins=margins_for("chroma_ratio", "tone_spread"), rule_version=2),
+          dull_brown, _MAIN, margins=margins_for("chroma_ratio", "tone_spread", "cast_chroma"), rule_version=3),
     Claim("fusion_uv_beats_rgb", _SOURCE, _NOTEBOOK,
           "predicting U, V from Y is easier than predicting R, G, B: higher AuC and PSNR", uv_beats_rgb, _MAIN,
           margins=margins_for("auc", "psnr"), rule_version=2),
