@@ -60,6 +60,8 @@ class Verdict:
         evidence: the measurements the decision rests on, in words.
         outcome: :data:`REPRODUCED`, :data:`NOT_REPRODUCED` or :data:`INCONCLUSIVE`.
         interval: the decisive interval(s), in words (``claims.csv``'s ``interval``).
+        measured_on: what it was measured on, when not the notebook's photos and seeds (a timing
+            protocol, say): ``claims.csv``'s ``measured_on``, with no seeds or photos.
 
     Example:
         >>> Verdict("A 30 vs B 20", REPRODUCED).outcome
@@ -69,6 +71,7 @@ class Verdict:
     evidence: str
     outcome: str
     interval: str = ""
+    measured_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -337,6 +340,8 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
             try:
                 decided = c.rule(rows, c.margins)
                 evidence_, verdict, interval = decided.evidence, decided.outcome, decided.interval
+                if decided.measured_on:  # its own protocol, not the photos and seeds
+                    measured_on, seeds, per_photo, photos = decided.measured_on, "", None, None
             except (KeyError, ValueError, TypeError) as e:
                 evidence_, verdict = f"could not evaluate: {e!r}", INCONCLUSIVE
             if profile == "smoke":

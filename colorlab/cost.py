@@ -1,12 +1,14 @@
-"""What a method costs to train and to run: images per second and peak memory, measured.
+"""What a method costs to train and to run: images per second and peak memory, measured like a benchmark.
 
 Notebook 04 compares its heads' costs with it, and notebook 07 its sparse and dense training
-(through :mod:`colorlab.papers`). docs/performance.md says how each figure is measured.
+(through :mod:`colorlab.papers`). :func:`compare` times the configurations interleaved, step by step,
+in several fresh processes, with an A/A check; docs/performance.md says how each figure is measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,13 @@ from .color import rgb_to_lab, rgb_to_yuv
 from .device import pick_device
 from .measuring import MB, in_fresh_process, in_this_process, peak_rss_mb, reset_peak, rss_mb, timed
 
-__all__ = ["measure", "compare", "on_device", "synthetic_batch"]
+__all__ = ["MIN_REPEATS", "MIN_PROCESSES", "AA_LABEL", "measure", "interleaved", "compare", "speed_ratio",
+           "on_device", "synthetic_batch"]
+
+#: The fewest timed repeats per process, and processes, a cost claim's verdict rests on.
+MIN_REPEATS, MIN_PROCESSES = 20, 3
+#: The label of the A/A twin: the first configuration built and timed a second time.
+AA_LABEL = "A/A twin"
 
 
 def synthetic_batch(space: str, batch_size: int, size: int, device: torch.device, seed: int = 0) -> dict[str, Any]:
@@ -146,42 +154,153 @@ def measure(name: str, variant: str, args: Mapping[str, Any], *, batch_size: int
     return {**measured, "repeats": repeats, "isolated": True}
 
 
-def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
-            repeats: int = 5, devices: tuple[str, ...] | list[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
-    """The cost of several configurations of one method on each device, each by :func:`measure`.
+def _step(method: Any, batch: dict[str, Any], optimizers: Any, phase: str, index: int) -> None:
+    if phase == "infer":
+        method.colorize(batch)
+    else:
+        method.train_step(batch, optimizers, index)
+
+
+def _interleaved_here(name: str, configs: Mapping[str, list[Any]], batch_size: int, size: int, repeats: int,
+                      warmup: int, device: str) -> dict[str, dict[str, list[float]]]:
+    from .methods import get
+
+    dev = torch.device(device)
+    built = {}
+    for label, (variant, args) in configs.items():
+        torch.manual_seed(0)
+        with skip_weights():
+            method = get(name)(variant, **args)
+        method.to(dev)
+        built[label] = (method, synthetic_batch(method.space, batch_size, size, dev), method.configure_optimizers())
+    labels, out = list(built), {label: {"train_seconds": [], "infer_seconds": []} for label in built}
+    for phase in ("infer", "train"):
+        for method, _, _ in built.values():
+            method.train(phase == "train")
+        for r in range(warmup + repeats):
+            for label in labels if r % 2 == 0 else labels[::-1]:  # ABBA: a drift hits both alike
+                seconds = timed(partial(_step, *built[label], phase, r), 1, dev)[0]
+                if r >= warmup:
+                    out[label][f"{phase}_seconds"].append(seconds)
+    return out
+
+
+def interleaved(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
+                repeats: int = MIN_REPEATS, processes: int = MIN_PROCESSES, warmup: int = 1, device: str = "cpu",
+                isolate: bool = True) -> dict[str, dict[str, np.ndarray]]:
+    """Time configurations of one method step by step, interleaved, in several processes, with an A/A twin.
+
+    In each process every configuration and a second copy of the first (:data:`AA_LABEL`) are
+    built, then their inference steps and then their training steps are timed in turn, A B B A
+    (alternate repeats reversed), after ``warmup`` untimed rounds: a machine that slows down or
+    speeds up slows all alike.
 
     Args:
         name: the method's registered name.
         configs: ``(variant, args)`` by label.
         batch_size: the crops in the batch.
         size: their side.
-        repeats: the timed steps of each phase.
+        repeats: the timed steps of each configuration and phase in each process.
+        processes: the fresh processes (``isolate``) or runs in this process.
+        warmup: the untimed rounds.
+        device: where it runs.
+        isolate: run each in a fresh process.
+
+    Returns:
+        ``{label: {"train_seconds", "infer_seconds"}}``, each ``(processes, repeats)``.
+
+    Example:
+        >>> t = interleaved("yuv_regression", {"narrow": ("l2", {"base": 2}), "wide": ("l2", {"base": 4})},
+        ...                 batch_size=2, size=16, repeats=2, processes=1, isolate=False)
+        >>> sorted(t), t["wide"]["train_seconds"].shape
+        (['A/A twin', 'narrow', 'wide'], (1, 2))
+    """
+    if repeats < 1 or processes < 1 or warmup < 0 or not configs:
+        raise ValueError(f"need configs, repeats and processes >= 1 and warmup >= 0; got {len(configs)} configs, "
+                         f"{repeats}, {processes}, {warmup}")
+    twin = {**{k: [v, dict(a)] for k, (v, a) in configs.items()}, AA_LABEL: list(next(iter(configs.values())))}
+    twin[AA_LABEL][1] = dict(twin[AA_LABEL][1])
+    job = dict(name=name, configs=twin, batch_size=batch_size, size=size, repeats=repeats, warmup=warmup,
+               device=device)
+    runs = [in_fresh_process("colorlab.cost:_interleaved_here", job, what=f"timing {name}") if isolate
+            else in_this_process(_interleaved_here, job) for _ in range(processes)]
+    phases = ("train_seconds", "infer_seconds")
+    return {label: {k: np.array([run[label][k] for run in runs], dtype=float) for k in phases} for label in twin}
+
+
+def speed_ratio(a: np.ndarray, b: np.ndarray) -> stats.Interval:
+    """How many times faster ``a``'s steps are than ``b``'s: ``mean(b) / mean(a)``, with its bootstrap interval.
+
+    Args:
+        a: seconds per step ``(processes, repeats)``, timed interleaved with ``b``.
+        b: the same shape.
+
+    Returns:
+        ``(ratio, low, high)``: processes and repeats resampled, the pairs together.
+
+    Example:
+        >>> r = speed_ratio(np.full((3, 20), 0.5), np.full((3, 20), 1.0))
+        >>> r
+        (2.0, 2.0, 2.0)
+    """
+    return stats.bootstrap(lambda x, y: np.nanmean(y, -1) / np.nanmean(x, -1), a, b)
+
+
+def compare(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]], *, batch_size: int, size: int,
+            repeats: int = 5, processes: int = 1, devices: tuple[str, ...] | list[str] = ("cpu",),
+            isolate: bool = True) -> pd.DataFrame:
+    """The cost of several configurations of one method on each device: speed interleaved, memory each alone.
+
+    The speed comes from :func:`interleaved`; the peak memory from :func:`measure`, each
+    configuration in a process of its own (``isolate``) with one timed step.
+
+    Args:
+        name: the method's registered name.
+        configs: ``(variant, args)`` by label; the first is the reference of the ratios.
+        batch_size: the crops in the batch.
+        size: their side.
+        repeats: the timed steps of each phase in each process.
+        processes: the processes (or runs in this process without ``isolate``).
         devices: the devices (duplicates dropped).
-        isolate: measure each in a fresh process.
+        isolate: measure in fresh processes.
 
     Returns:
         One row per configuration and device, ``variant`` holding the label: the training and
-        inference images per second over the mean of the timed steps with their 95 % bootstrap
-        intervals over the repeats (``_lo``, ``_hi``; none with one repeat), and peak memory.
+        inference images per second with their 95 % intervals (``_lo``, ``_hi``), each phase's
+        ``<phase>_ratio`` (this configuration's speed over the first's, with its interval) and
+        ``<phase>_aa_ratio`` (the first's over its A/A twin's: its interval must hold 1), peak
+        memory, ``repeats``, ``processes`` and ``protocol``.
 
     Example:
         >>> t = compare("yuv_regression", {"narrow": ("l2", {"base": 2}), "wide": ("l2", {"base": 4})},
         ...             batch_size=2, size=16, repeats=2, isolate=False)
-        >>> t["variant"].tolist(), bool((t["train_images_per_second_lo"] <= t["train_images_per_second"]).all())
-        (['narrow', 'wide'], True)
+        >>> t["variant"].tolist(), float(t["train_ratio"].iloc[0]), bool((t["train_images_per_second_lo"] > 0).all())
+        (['narrow', 'wide'], 1.0, True)
     """
     rows = []
+    first = next(iter(configs))
     for device in dict.fromkeys(str(pick_device(d)) for d in devices):
+        progress.phase(f"cost {name} on {device}: {', '.join(configs)} interleaved, {processes} x {repeats} steps")
+        times = interleaved(name, configs, batch_size=batch_size, size=size, repeats=repeats, processes=processes,
+                            device=device, isolate=isolate)
+        protocol = (f"interleaved steps (A B B A), {repeats} timed repeats in each of {processes} "
+                    f"{'fresh processes' if isolate else 'runs in one process'}, A/A check on {first}")
         for label, (variant, args) in configs.items():
-            progress.phase(f"cost {name}/{label} on {device}")
-            r = measure(name, variant, args, batch_size=batch_size, size=size, repeats=repeats, device=device,
+            progress.phase(f"cost {name}/{label} on {device}: memory")
+            r = measure(name, variant, args, batch_size=batch_size, size=size, repeats=1, device=device,
                         isolate=isolate)
             for phase in ("train", "infer"):
-                mean, lo, hi = stats.bootstrap_ci(r.pop(f"{phase}_seconds"))
-                r[f"{phase}_images_per_second"] = batch_size / mean
-                r[f"{phase}_images_per_second_lo"] = batch_size / hi
-                r[f"{phase}_images_per_second_hi"] = batch_size / lo
-            rows.append({**r, "variant": label})
+                r.pop(f"{phase}_seconds")
+                seconds = times[label][f"{phase}_seconds"]
+                mean, lo, hi = stats.bootstrap_ci(seconds)
+                r |= {f"{phase}_images_per_second": batch_size / mean, f"{phase}_images_per_second_lo": batch_size / hi,
+                      f"{phase}_images_per_second_hi": batch_size / lo}
+                for key, (a, b) in {"ratio": (seconds, times[first][f"{phase}_seconds"]),
+                                    "aa_ratio": (times[first][f"{phase}_seconds"],
+                                                 times[AA_LABEL][f"{phase}_seconds"])}.items():
+                    m, lo, hi = speed_ratio(a, b)
+                    r |= {f"{phase}_{key}": m, f"{phase}_{key}_lo": lo, f"{phase}_{key}_hi": hi}
+            rows.append({**r, "variant": label, "repeats": repeats, "processes": processes, "protocol": protocol})
     return pd.DataFrame(rows)
 
 

@@ -405,7 +405,8 @@ def test_claim_rules_follow_the_intervals():
     assert rules["larsson_lab_expectation_best"](noisy).outcome == claims.INCONCLUSIVE
     some = clear[~((clear["variant"] == "lab") & (clear["decode"] == "median"))]
     assert rules["larsson_lab_expectation_best"](some) == claims.missing("larsson/lab/median")
-    assert rules["larsson_sparse_cheaper"](clear) == claims.missing("the sparse and dense cost (measure_sampling)")
+    assert rules["larsson_sparse_cheaper"](clear) == claims.missing("the interleaved sparse and dense cost "
+                                                                     "(measure_sampling)")
 
 
 def test_accuracy_gains_must_clear_the_rmse_and_psnr_margins():
@@ -421,27 +422,37 @@ def test_accuracy_gains_must_clear_the_rmse_and_psnr_margins():
     assert v.outcome == claims.NOT_REPRODUCED and "(each must clear its margin: RMSE 1, PSNR 0.3 dB)" in v.evidence
 
 
-def _cost(sparse=(10.0, 9.0, 11.0), dense=(4.0, 3.0, 5.0), repeats=5):
+def _cost(speedup=(2.5, 2.2, 2.8), aa=(1.0, 0.96, 1.04), repeats=20, processes=3):
+    """Made-up interleaved timing: sparse ``speedup`` times faster than dense, sparse's A/A ratio ``aa``."""
+    inverse = (1 / speedup[0], 1 / speedup[2], 1 / speedup[1])
     t = pd.DataFrame([{"variant": v, "device": "cpu", "head": "lab", "samples": 16, "batch_size": 4, "size": 32,
-                       "repeats": repeats, "train_images_per_second": x[0], "train_images_per_second_lo": x[1],
-                       "train_images_per_second_hi": x[2], "peak_train_mb": 10.0}
-                      for v, x in (("sparse", sparse), ("dense", dense))])
+                       "repeats": repeats, "processes": processes, "protocol": "interleaved steps (A B B A)",
+                       "train_images_per_second": x, "train_images_per_second_lo": x, "train_images_per_second_hi": x,
+                       **dict(zip(("train_ratio", "train_ratio_lo", "train_ratio_hi"), ratio, strict=True)),
+                       **dict(zip(("train_aa_ratio", "train_aa_ratio_lo", "train_aa_ratio_hi"), aa, strict=True)),
+                       "peak_train_mb": 10.0}
+                      for v, x, ratio in (("sparse", 10.0, (1.0, 1.0, 1.0)), ("dense", 4.0, inverse))])
     return _units().assign(**paper.sampling_labels(t, "cpu"))
 
 
 def test_sparse_cost_rule():
     rule = _rules()["larsson_sparse_cheaper"]
-    assert rule(_cost()).outcome == claims.REPRODUCED
-    assert rule(_cost(sparse=(4.0, 3.0, 5.0), dense=(10.0, 9.0, 11.0))).outcome == claims.NOT_REPRODUCED
-    assert rule(_cost(dense=(9.5, 8.0, 10.0))).outcome == claims.INCONCLUSIVE
-    v = rule(_cost(repeats=1))
-    evidence, verdict = v.evidence, v.outcome
-    assert verdict == claims.INCONCLUSIVE and "1 timed repeat" in evidence
+    v = rule(_cost())
+    assert v.outcome == claims.REPRODUCED and v.interval == "x2.50 [2.20, 2.80]"
+    assert v.measured_on == "synthetic batches: interleaved steps (A B B A)"
+    assert rule(_cost(speedup=(0.5, 0.4, 0.6))).outcome == claims.NOT_REPRODUCED
+    assert rule(_cost(speedup=(1.05, 0.95, 1.15))).outcome == claims.INCONCLUSIVE
+    v = rule(_cost(aa=(1.2, 1.1, 1.3)))  # the same code twice is not equally fast: nothing to conclude
+    assert v.outcome == claims.INCONCLUSIVE and "A/A check failed" in v.evidence
+    for few in (dict(repeats=5), dict(processes=1)):
+        v = rule(_cost(**few))
+        assert v.outcome == claims.INCONCLUSIVE and "no verdict" in v.evidence
 
 
 def test_measure_sampling_times_both_in_process():
-    t = paper.measure_sampling(SMALL, batch_size=2, size=32, repeats=2, isolate=False)
+    t = paper.measure_sampling(SMALL, batch_size=2, size=32, repeats=2, processes=2, isolate=False)
     assert t["variant"].tolist() == ["sparse", "dense"] and (t["train_images_per_second"] > 0).all()
+    assert (t["processes"] == 2).all() and t["train_ratio"].iloc[0] == 1.0 and t["train_aa_ratio"].notna().all()
     labels = paper.sampling_labels(t, "cpu")
     assert labels["sampling_variant"] == "lab" and labels["sampling_samples"] == 16
     assert {"sampling_sparse_train_images_per_second", "sampling_dense_peak_train_mb"} <= set(labels)

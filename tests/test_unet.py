@@ -132,25 +132,42 @@ def test_cost_in_a_fresh_process_and_its_errors(monkeypatch):
 
 
 def test_cost_table_and_labels(monkeypatch):
-    calls = []
+    calls, timings = [], []
 
-    def fake(name, variant, args, **kw):
+    def fake_memory(name, variant, args, **kw):
         calls.append((variant, kw["device"]))
-        fast = variant == "regress"
         return {"method": name, "variant": variant, "device": kw["device"], "batch_size": kw["batch_size"],
-                "size": kw["size"], "threads": 2, "train_seconds": [0.1, 0.11, 0.12] if fast else [0.2, 0.21, 0.22],
-                "infer_seconds": [0.05, 0.05, 0.06] if fast else [0.1, 0.1, 0.11], "train_images_per_second": 1.0,
-                "infer_images_per_second": 1.0, "peak_train_mb": 10.0, "peak_infer_mb": 5.0, "memory": "m",
-                "repeats": 3, "isolated": True}
+                "size": kw["size"], "threads": 2, "train_seconds": [1.0], "infer_seconds": [1.0],
+                "peak_train_mb": 10.0, "peak_infer_mb": 5.0, "memory": "m", "repeats": 1, "isolated": True}
 
-    monkeypatch.setattr(cost, "measure", fake)
-    t = paper.measure_cost({}, batch_size=4, size=32, repeats=3, devices=["cpu", "cpu"])
-    assert calls == [("regress", "cpu"), ("class", "cpu")]  # the same device once
+    def fake_timing(name, configs, **kw):
+        timings.append((list(configs), kw["repeats"], kw["processes"]))
+        rng = np.random.default_rng(0)
+        steps = {"regress": 0.1, "class": 0.2, cost.AA_LABEL: 0.1}
+        return {k: {f"{p}_seconds": v * (0.5 if p == "infer" else 1) * (1 + 0.01 * rng.standard_normal((3, 20)))
+                    for p in ("train", "infer")} for k, v in steps.items()}
+
+    monkeypatch.setattr(cost, "measure", fake_memory)
+    monkeypatch.setattr(cost, "interleaved", fake_timing)
+    t = paper.measure_cost({}, batch_size=4, size=32, repeats=20, processes=3, devices=["cpu", "cpu"])
+    assert calls == [("regress", "cpu"), ("class", "cpu")] and timings == [(["regress", "class"], 20, 3)]  # once
     lo, hi = t.loc[0, "train_images_per_second_lo"], t.loc[0, "train_images_per_second_hi"]
-    assert 4 / 0.12 <= lo <= hi <= 4 / 0.1
+    assert 4 / 0.102 <= lo <= hi <= 4 / 0.098
+    assert t.loc[0, "train_ratio"] == 1.0 and 0.49 < t.loc[1, "train_ratio_lo"] <= t.loc[1, "train_ratio_hi"] < 0.51
+    assert t.loc[0, "train_aa_ratio_lo"] <= 1.0 <= t.loc[0, "train_aa_ratio_hi"]
+    assert t.loc[0, "protocol"].startswith("interleaved steps (A B B A), 20 timed repeats in each of 3 fresh")
     labels = paper.cost_labels(t, "cpu")
-    assert set(labels) == {"regress", "class"} and "cost_train_images_per_second_lo" in labels["class"]
+    assert set(labels) == {"regress", "class"} and "cost_train_ratio_lo" in labels["class"]
     assert not any(k.endswith("_seconds") for k in labels["class"])
+
+
+def test_interleaved_timing_gives_each_configuration_and_the_a_a_twin_its_steps():
+    t = cost.interleaved("yuv_regression", {"a": ("l2", {"base": 2}), "b": ("l2", {"base": 4})}, batch_size=2,
+                         size=16, repeats=3, processes=2, isolate=False)
+    assert set(t) == {"a", "b", cost.AA_LABEL} and t["b"]["infer_seconds"].shape == (2, 3)
+    assert (t[cost.AA_LABEL]["train_seconds"] > 0).all()
+    with pytest.raises(ValueError, match="repeats and processes >= 1"):
+        cost.interleaved("yuv_regression", {"a": ("l2", {})}, batch_size=2, size=16, processes=0)
 
 
 # ----------------------------------------------------------------------------------- claims
@@ -213,8 +230,11 @@ def test_regression_must_bring_the_colourfulness_closer_by_more_than_the_margin(
 def test_the_cost_claim_keeps_its_own_protocol():
     claim = next(c for c in paper.CLAIMS if c.key == "unet_regression_cheaper")
     assert dict(claim.margins) == {} and claim.rule_version == 1
-    # a regression faster by a hair still counts: its intervals do not overlap, and no margin applies
-    assert regression_is_cheaper(_with_cost(_units(), reg=(11.2, 11.1, 11.3))).outcome == claims.REPRODUCED
+    # a regression faster by a hair still counts: its interval lies above 1, and no margin applies
+    v = regression_is_cheaper(_with_cost(_units(), speedup=(1.02, 1.01, 1.03)))
+    assert v.outcome == claims.REPRODUCED and v.measured_on.startswith("synthetic batches on cpu: interleaved")
+    out = claims.judge(_with_cost(_units()).assign(notebook="04_unet_resnet50"), [claim])
+    assert out.loc[0, "measured_on"].startswith("synthetic batches") and out.loc[0, "seeds"] == ""  # not photos
 
 
 def test_decodings_must_differ_in_colourfulness_by_more_than_the_margin():
@@ -225,28 +245,33 @@ def test_decodings_must_differ_in_colourfulness_by_more_than_the_margin():
     assert decodings_order_by_vividness(close).outcome == claims.INCONCLUSIVE  # 3, the margin, in the noise
 
 
-def _with_cost(df, reg=(20.0, 19.0, 21.0), cls=(10.0, 9.0, 11.0), repeats=5):
+def _with_cost(df, speedup=(2.0, 1.8, 2.2), aa=(1.0, 0.97, 1.03), repeats=20, processes=3):
+    """Made-up interleaved timing: regression ``speedup`` times faster than the class head, its A/A ratio ``aa``."""
     df = df.copy()
-    for variant, (m, lo, hi) in (("regress", reg), ("class", cls)):
+    inverse = (1 / speedup[0], 1 / speedup[2], 1 / speedup[1])  # the class head's speed over regression's
+    for variant, ips, ratio in (("regress", 20.0, (1.0, 1.0, 1.0)), ("class", 10.0, inverse)):
         sel = df["variant"] == variant
         for phase in ("train", "infer"):
-            df.loc[sel, f"cost_{phase}_images_per_second"] = m
-            df.loc[sel, f"cost_{phase}_images_per_second_lo"] = lo
-            df.loc[sel, f"cost_{phase}_images_per_second_hi"] = hi
+            for suffix, i in (("", 0), ("_lo", 1), ("_hi", 2)):
+                df.loc[sel, f"cost_{phase}_images_per_second{suffix}"] = ips
+                df.loc[sel, f"cost_{phase}_ratio{suffix}"] = ratio[i]
+                df.loc[sel, f"cost_{phase}_aa_ratio{suffix}"] = aa[i]
         df.loc[sel, ["cost_peak_train_mb", "cost_peak_infer_mb", "cost_batch_size", "cost_size"]] = [100, 50, 8, 64]
-        df.loc[sel, "cost_device"] = "cpu"
-        df.loc[sel, "cost_repeats"] = repeats
-        df.loc[sel, "cost_isolated"] = True
+        df.loc[sel, ["cost_device", "cost_protocol"]] = ["cpu", "interleaved steps (A B B A)"]
+        df.loc[sel, ["cost_repeats", "cost_processes"]] = [repeats, processes]
     return df
 
 
-def test_regression_cheaper_decides_on_non_overlapping_intervals():
-    assert regression_is_cheaper(_with_cost(_units())).outcome == claims.REPRODUCED
-    assert regression_is_cheaper(_with_cost(_units(), reg=(10, 8, 12))).outcome == claims.INCONCLUSIVE
-    assert regression_is_cheaper(_with_cost(_units(), reg=(5, 4, 6))).outcome == claims.NOT_REPRODUCED
-    v = regression_is_cheaper(_with_cost(_units(), repeats=1))
-    ev, verdict = v.evidence, v.outcome
-    assert verdict == claims.INCONCLUSIVE and "fewer than 3" in ev
+def test_regression_cheaper_decides_on_the_interleaved_speed_ratio():
+    v = regression_is_cheaper(_with_cost(_units()))
+    assert v.outcome == claims.REPRODUCED and v.interval == "train x2.00 [1.80, 2.20]; infer x2.00 [1.80, 2.20]"
+    assert regression_is_cheaper(_with_cost(_units(), speedup=(1.0, 0.9, 1.1))).outcome == claims.INCONCLUSIVE
+    assert regression_is_cheaper(_with_cost(_units(), speedup=(0.5, 0.45, 0.55))).outcome == claims.NOT_REPRODUCED
+    v = regression_is_cheaper(_with_cost(_units(), aa=(0.9, 0.85, 0.95)))  # the same head twice, unequal: unreliable
+    assert v.outcome == claims.INCONCLUSIVE and "A/A check failed" in v.evidence
+    for few in (dict(repeats=5), dict(processes=1)):
+        v = regression_is_cheaper(_with_cost(_units(), **few))
+        assert v.outcome == claims.INCONCLUSIVE and "fewer than 20 x 3: no verdict" in v.evidence
     assert regression_is_cheaper(_units()).outcome == claims.INCONCLUSIVE  # not measured
 
 

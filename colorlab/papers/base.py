@@ -2,7 +2,8 @@
 
 A :class:`Paper` ties one source to its notebook: its claims, its published values and the
 methods the notebook trains. Where the source trains a network of its own, a
-:class:`SourceNetwork` says how ``colorlab bench`` builds it.
+:class:`SourceNetwork` says how ``colorlab bench`` builds it. :func:`cost_verdict` decides a cost
+claim measured as a benchmark.
 
 Example:
     >>> Paper("demo", "09", "a demo", "000_x.txt", ("zhang",)).methods
@@ -15,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..claims import Claim, Published
+from ..claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Published
+from ..stats import Interval
 
-__all__ = ["Paper", "SourceNetwork"]
+__all__ = ["Paper", "SourceNetwork", "cost_verdict"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,24 @@ class Paper:
         if stray:
             raise ValueError(f"paper {self.name} (notebook {self.notebook}) declares claims or published values "
                              f"of another notebook: {', '.join(stray)}")
+
+
+def cost_verdict(speedup: Interval, aa: Interval) -> tuple[str, str]:
+    """The verdict of a speed-up measured as a benchmark: its interval against 1, if the A/A check holds.
+
+    Args:
+        speedup: how many times faster the claimed-cheaper configuration is, with its interval.
+        aa: the reference against its A/A twin (:func:`colorlab.cost.compare`).
+
+    Returns:
+        ``(verdict, note)``: inconclusive with "A/A check failed" when the A/A interval excludes 1
+        (the measurement is unreliable); else reproduced above 1, not reproduced below, inconclusive
+        across it.
+
+    Example:
+        >>> cost_verdict((1.3, 1.2, 1.4), (1.0, 0.97, 1.03)), cost_verdict((1.3, 1.2, 1.4), (1.1, 1.05, 1.15))[0]
+        (('reproduced', ''), 'inconclusive at this scale')
+    """
+    if not aa[1] <= 1.0 <= aa[2]:
+        return INCONCLUSIVE, f"A/A check failed ({aa[0]:.2f} [{aa[1]:.2f}, {aa[2]:.2f}]): the timing is unreliable"
+    return (REPRODUCED if speedup[1] > 1 else NOT_REPRODUCED if speedup[2] < 1 else INCONCLUSIVE), ""

@@ -26,8 +26,6 @@ from torch import Tensor
 from .. import cost, viz
 from ..claims import (
     INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
     Claim,
     Published,
     Verdict,
@@ -51,9 +49,9 @@ from ..methods.larsson.histograms import (
     hue_expectation,
 )
 from ..methods.larsson.network import INPUT_MULTIPLE
-from .base import Paper, SourceNetwork
+from .base import Paper, SourceNetwork, cost_verdict
 
-__all__ = ["CLAIMS", "PAPER", "PUBLISHED", "SAMPLING_PREFIX", "MIN_REPEATS", "measure_sampling", "sampling_labels",
+__all__ = ["CLAIMS", "PAPER", "PUBLISHED", "SAMPLING_PREFIX", "measure_sampling", "sampling_labels",
            "sampling_plot", "histogram_plot", "certainty_plot"]
 
 _SOURCE = "004"
@@ -61,8 +59,6 @@ _NOTEBOOK = "07"
 _M = "larsson"
 #: Prefix of the sparse-versus-dense cost columns in the result rows.
 SAMPLING_PREFIX = "sampling_"
-#: Timed repeats below which the cost claim gets no verdict.
-MIN_REPEATS = 3
 #: The decoding of each histogram head the paper prefers (the L2 head's only one is ``direct``).
 PREFERRED = {"l2": "direct", "lab": "expectation", "lab_joint": "expectation", "hue_chroma": "median_fading"}
 _MARGINS_SHOWN = " (each must clear its margin: RMSE {rmse:g}, PSNR {psnr:g} dB)"  # .format(**margins)
@@ -174,32 +170,35 @@ def fading_removes_uncertain_colour(df: pd.DataFrame, margins: Mapping[str, floa
     return Verdict(evidence, verdict, f"RMSE minus the even control {fmt(rmse, 3)}")
 
 
-def _ips(row: pd.Series, which: str, phase: str) -> tuple[float, float, float]:
-    c = f"{SAMPLING_PREFIX}{which}_{phase}_images_per_second"
+def _ips(row: pd.Series, which: str, phase: str, what: str = "images_per_second") -> tuple[float, float, float]:
+    c = f"{SAMPLING_PREFIX}{which}_{phase}_{what}"
     return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
 
 
 def sparse_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
-    """Judge sparse against dense hypercolumn reading, by training images per second.
+    """Judge sparse against dense hypercolumn reading by training speed, timed interleaved as a benchmark.
 
-    Reproduced when the sparse interval lies wholly above the dense one; no verdict with overlap or
-    fewer than :data:`MIN_REPEATS` repeats. A protocol of its own: no margins (``margins`` is not read).
+    Sparse's speed over dense's (:func:`colorlab.cost.compare`) by :func:`~colorlab.papers.base.cost_verdict`; no
+    verdict under :data:`colorlab.cost.MIN_REPEATS` x :data:`colorlab.cost.MIN_PROCESSES`. No margins.
     """
-    col = f"{SAMPLING_PREFIX}sparse_train_images_per_second"
-    rows = select(df, method=_M)
-    if col not in rows or rows[col].isna().all():
-        return missing("the sparse and dense cost (measure_sampling)")
-    r = rows.dropna(subset=[col]).iloc[0]
-    s, d = _ips(r, "sparse", "train"), _ips(r, "dense", "train")
-    verdict = REPRODUCED if s[1] > d[2] else NOT_REPRODUCED if s[2] < d[1] else INCONCLUSIVE
-    shown = f"{s[0]:.1f} [{s[1]:.1f}, {s[2]:.1f}] vs {d[0]:.1f} [{d[1]:.1f}, {d[2]:.1f}] images/s (x{s[0] / d[0]:.2f})"
     p = SAMPLING_PREFIX
-    evidence = (f"training, sparse ({int(r[p + 'samples'])} pixels per image) vs dense on {r[p + 'device']}, batch "
-                f"{int(r[p + 'batch_size'])} of {int(r[p + 'size'])}², {r[p + 'variant']} head: {shown}; peak memory "
-                f"{r[p + 'sparse_peak_train_mb']:.0f} vs {r[p + 'dense_peak_train_mb']:.0f} MiB")
-    if int(r[p + "repeats"]) < MIN_REPEATS:
-        verdict, evidence = INCONCLUSIVE, evidence + f" ({int(r[p + 'repeats'])} timed repeat(s): no verdict)"
-    return Verdict(evidence, verdict, shown)
+    rows = select(df, method=_M)
+    if f"{p}dense_train_ratio" not in rows or rows[f"{p}dense_train_ratio"].isna().all():
+        return missing("the interleaved sparse and dense cost (measure_sampling)")
+    r = rows.dropna(subset=[f"{p}dense_train_ratio"]).iloc[0]
+    ratio = _ips(r, "dense", "train", "ratio")  # dense's speed over sparse's
+    speedup = (1 / ratio[0], 1 / ratio[2], 1 / ratio[1])
+    verdict, note = cost_verdict(speedup, _ips(r, "sparse", "train", "aa_ratio"))
+    s, d = _ips(r, "sparse", "train"), _ips(r, "dense", "train")
+    shown = f"x{speedup[0]:.2f} [{speedup[1]:.2f}, {speedup[2]:.2f}] ({s[0]:.1f} vs {d[0]:.1f} images/s)"
+    evidence = (f"training, sparse ({int(r[p + 'samples'])} pixels per image) over dense on {r[p + 'device']}, batch "
+                f"{int(r[p + 'batch_size'])} of {int(r[p + 'size'])}², {r[p + 'variant']} head: {shown}"
+                f"{'; ' + note if note else ''}; peak memory {r[p + 'sparse_peak_train_mb']:.0f} vs "
+                f"{r[p + 'dense_peak_train_mb']:.0f} MiB")
+    repeats, processes = int(r[p + "repeats"]), int(r[p + "processes"])
+    if repeats < cost.MIN_REPEATS or processes < cost.MIN_PROCESSES:
+        verdict, evidence = INCONCLUSIVE, evidence + f" ({repeats} repeats x {processes} processes: no verdict)"
+    return Verdict(evidence, verdict, shown.split(" (")[0], measured_on=f"synthetic batches: {r[p + 'protocol']}")
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -236,7 +235,7 @@ PUBLISHED: tuple[Published, ...] = (
 
 
 def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_size: int, size: int, repeats: int = 5,
-                     devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
+                     processes: int = 1, devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
     """Measure the cost of ``variant`` reading the hypercolumn sparsely and densely, the same network.
 
     Args:
@@ -250,15 +249,16 @@ def measure_sampling(args: Mapping[str, Any], variant: str = "lab", *, batch_siz
         raise ValueError(f"{_M}: the crop must be a multiple of {INPUT_MULTIPLE}; got {size}")
     samples = get(_M).resolve(variant, args)[1]["samples"]
     configs = {s: (variant, {**args, "sampling": s}) for s in ("sparse", "dense")}
-    return cost.compare(_M, configs, batch_size=batch_size, size=size, repeats=repeats, devices=list(devices),
-                        isolate=isolate).assign(head=variant, samples=samples)
+    return cost.compare(_M, configs, batch_size=batch_size, size=size, repeats=repeats, processes=processes,
+                        devices=list(devices), isolate=isolate).assign(head=variant, samples=samples)
 
 
 def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
     """Turn the sparse and dense cost on ``device`` into ``sampling_`` columns (``{}`` if none).
 
     Example:
-        >>> common = {"device": "cpu", "head": "lab", "samples": 8, "batch_size": 2, "size": 32, "repeats": 3}
+        >>> common = {"device": "cpu", "head": "lab", "samples": 8, "batch_size": 2, "size": 32, "repeats": 3,
+        ...           "processes": 1, "protocol": "interleaved"}
         >>> t = pd.DataFrame([{"variant": v, **common, "train_images_per_second": x}
         ...                   for v, x in (("sparse", 9.0), ("dense", 3.0))])
         >>> sorted(sampling_labels(t, "cpu"))[:3]
@@ -268,7 +268,8 @@ def sampling_labels(table: pd.DataFrame, device: str) -> dict[str, Any]:
     if mine.empty:
         return {}
     first = mine.iloc[0]
-    out = {f"{SAMPLING_PREFIX}{k}": first[k] for k in ("device", "batch_size", "size", "repeats", "samples")}
+    out = {f"{SAMPLING_PREFIX}{k}": first[k] for k in ("device", "batch_size", "size", "repeats", "processes",
+                                                        "protocol", "samples")}
     out[f"{SAMPLING_PREFIX}variant"] = first["head"]
     for r in mine.to_dict("records"):
         for k, v in r.items():
@@ -290,8 +291,7 @@ def sampling_plot(table: pd.DataFrame) -> Figure:
 def _pixels(p: Tensor, n: int) -> list[tuple[int, int]]:
     """``n`` pixels of a histogram map ``(K, H, W)``: the most and least certain and one between, by entropy."""
     ent = -(p.clamp_min(1e-12).log() * p).sum(0).flatten()
-    order = ent.argsort()
-    picks = order[torch.linspace(0, len(order) - 1, n).round().long()]
+    picks = ent.argsort()[torch.linspace(0, ent.numel() - 1, n).round().long()]
     w = p.shape[-1]
     return [(int(i) // w, int(i) % w) for i in picks]
 

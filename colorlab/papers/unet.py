@@ -22,8 +22,6 @@ from matplotlib.figure import Figure
 from .. import cost, stats, viz
 from ..claims import (
     INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
     Claim,
     Verdict,
     combine,
@@ -37,16 +35,14 @@ from ..claims import (
 from ..data import ImageSet
 from ..evaluate import colorize_images
 from ..evidence import fmt, select
-from .base import Paper, SourceNetwork
+from .base import Paper, SourceNetwork, cost_verdict
 
-__all__ = ["CLAIMS", "PAPER", "COST_PREFIX", "MIN_REPEATS", "measure_cost", "cost_labels", "cost_plot", "gallery"]
+__all__ = ["CLAIMS", "PAPER", "COST_PREFIX", "measure_cost", "cost_labels", "cost_plot", "gallery"]
 
 _SOURCE = "001"
 _NOTEBOOK = "04"
 #: Prefix of the cost columns in the result rows.
 COST_PREFIX = "cost_"
-#: Timed repeats per head below which the cost claim gets no verdict.
-MIN_REPEATS = 3
 _REGRESS = {"method": "unet", "variant": "regress"}
 
 
@@ -122,15 +118,21 @@ def _ips(row: pd.Series, phase: str) -> stats.Interval:
     return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
 
 
-def regression_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
-    """Judge whether regression is cheaper than classification, in images per second.
+def _col(row: pd.Series, name: str) -> stats.Interval:
+    c = COST_PREFIX + name
+    return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
 
-    Training and inference images per second of the regression head against the class head's,
-    measured by :func:`measure_cost` with repeated timed steps. Reproduced when, for both,
-    regression's 95 % interval lies wholly above the classification's; not reproduced when it lies
-    wholly below for either; inconclusive when they overlap, or with fewer than
-    :data:`MIN_REPEATS` repeats. Peak memory is shown, not judged. The timing is its own protocol:
-    the claim declares no margins.
+
+def regression_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
+    """Judge whether regression is cheaper than classification, in images per second, measured as a benchmark.
+
+    For training and for inference: regression's speed over the class head's, timed interleaved
+    step by step in several processes (:func:`colorlab.cost.compare`), with its interval. Reproduced
+    when both intervals lie above 1; not reproduced when either lies below; inconclusive across 1,
+    when the A/A check fails (:func:`cost_verdict`), or with fewer than
+    :data:`colorlab.cost.MIN_REPEATS` repeats in :data:`colorlab.cost.MIN_PROCESSES` processes. Peak
+    memory is shown, not judged. The timing is its own protocol: the claim declares no margins, and
+    ``claims.csv`` says the protocol instead of photos and seeds.
 
     Args:
         df: notebook 04's result rows, with the cost columns of :func:`cost_labels`.
@@ -140,29 +142,32 @@ def regression_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Ver
         The :class:`~colorlab.claims.Verdict`.
     """
     reg, cls = select(df, **_REGRESS), select(df, method="unet", variant="class")
-    col = f"{COST_PREFIX}train_images_per_second"
+    col = f"{COST_PREFIX}train_ratio"
     if reg.empty or cls.empty or col not in df or reg[col].isna().all() or cls[col].isna().all():
-        return missing("cost of unet/regress and unet/class (measure_cost)")
+        return missing("the interleaved cost of unet/regress and unet/class (measure_cost)")
     r, c = reg.dropna(subset=[col]).iloc[0], cls.dropna(subset=[col]).iloc[0]
-    parts, verdicts = [], []
+    parts, verdicts, notes = [], [], []
     for phase in ("train", "infer"):
-        a, b = _ips(r, phase), _ips(c, phase)
-        v = REPRODUCED if a[1] > b[2] else NOT_REPRODUCED if a[2] < b[1] else INCONCLUSIVE
+        ratio = _col(c, f"{phase}_ratio")  # the class head's speed over regression's
+        speedup = (1 / ratio[0], 1 / ratio[2], 1 / ratio[1])
+        v, note = cost_verdict(speedup, _col(r, f"{phase}_aa_ratio"))
         verdicts.append(v)
-        parts.append(f"{phase} {a[0]:.1f} [{a[1]:.1f}, {a[2]:.1f}] vs {b[0]:.1f} [{b[1]:.1f}, {b[2]:.1f}] images/s "
-                     f"(x{a[0] / b[0]:.2f})")
+        notes += [f"{phase}: {note}"] if note else []
+        a, b = _ips(r, phase), _ips(c, phase)
+        parts.append(f"{phase} x{speedup[0]:.2f} [{speedup[1]:.2f}, {speedup[2]:.2f}] ({a[0]:.1f} vs {b[0]:.1f} "
+                     f"images/s)")
     mem = (f"peak memory training {r[COST_PREFIX + 'peak_train_mb']:.0f} vs {c[COST_PREFIX + 'peak_train_mb']:.0f} "
            f"MiB, inference {r[COST_PREFIX + 'peak_infer_mb']:.0f} vs {c[COST_PREFIX + 'peak_infer_mb']:.0f} MiB")
     where = (f"{r[COST_PREFIX + 'device']}, batch {int(r[COST_PREFIX + 'batch_size'])} of "
              f"{int(r[COST_PREFIX + 'size'])}²")
-    evidence = f"regression vs classification on {where}: " + "; ".join(parts) + f"; {mem}"
-    if not r.get(COST_PREFIX + "isolated", False):
-        evidence += " (memory measured in the notebook's own process: not each head's alone)"
-    verdict, repeats = combine(*verdicts), int(min(r[COST_PREFIX + "repeats"], c[COST_PREFIX + "repeats"]))
-    if repeats < MIN_REPEATS:
-        verdict, evidence = (INCONCLUSIVE,
-                             evidence + f" ({repeats} timed repeat(s), fewer than {MIN_REPEATS}: no verdict)")
-    return Verdict(evidence, verdict, "; ".join(p.split(" (")[0] for p in parts))
+    evidence = f"regression's speed over classification's on {where}: " + "; ".join(parts + notes) + f"; {mem}"
+    verdict = combine(*verdicts)
+    repeats, processes = int(r[COST_PREFIX + "repeats"]), int(r[COST_PREFIX + "processes"])
+    if repeats < cost.MIN_REPEATS or processes < cost.MIN_PROCESSES:
+        verdict, evidence = INCONCLUSIVE, evidence + (f" ({repeats} repeats x {processes} processes, fewer than "
+                                                      f"{cost.MIN_REPEATS} x {cost.MIN_PROCESSES}: no verdict)")
+    return Verdict(evidence, verdict, "; ".join(p.split(" (")[0] for p in parts),
+                   measured_on=f"synthetic batches on {r[COST_PREFIX + 'device']}: {r[COST_PREFIX + 'protocol']}")
 
 
 def decodings_order_by_vividness(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict:
@@ -220,24 +225,26 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 def measure_cost(args: Mapping[str, Any], variants: Sequence[str] = ("regress", "class"), *, batch_size: int,
-                 size: int, repeats: int = 5, devices: Sequence[str] = ("cpu",), isolate: bool = True) -> pd.DataFrame:
-    """Measure each head's cost on each device (:func:`colorlab.cost.compare`).
+                 size: int, repeats: int = 5, processes: int = 1, devices: Sequence[str] = ("cpu",),
+                 isolate: bool = True) -> pd.DataFrame:
+    """Measure each head's cost on each device, the heads timed interleaved (:func:`colorlab.cost.compare`).
 
     Args:
         args: the U-Net's arguments.
-        variants: the heads to measure.
+        variants: the heads to measure; the first is the reference of the speed ratios.
         batch_size: images per timed step.
         size: the crop side in pixels.
-        repeats: timed steps.
+        repeats: timed steps per head and phase in each process.
+        processes: the processes the timing is repeated in.
         devices: the devices; duplicates are dropped.
-        isolate: measure each in a fresh process.
+        isolate: measure in fresh processes.
 
     Returns:
         One row per head and device: the images per second of training and inference with their
-        95 % bootstrap intervals over the timed steps (none with one repeat), and peak memory.
+        95 % intervals, the speed over the first head's and the A/A check, and peak memory.
     """
     return cost.compare("unet", {v: (v, args) for v in variants}, batch_size=batch_size, size=size, repeats=repeats,
-                        devices=devices, isolate=isolate)
+                        processes=processes, devices=devices, isolate=isolate)
 
 
 def cost_labels(table: pd.DataFrame, device: str) -> dict[str, dict[str, Any]]:
