@@ -3,7 +3,8 @@
 Each source's claims are :class:`Claim` objects: a rule that reads a notebook's per-photo rows and
 gives a :class:`Verdict`. A verdict rests on a 95 % bootstrap interval, never on two means
 (:func:`interval_of`, :func:`difference_of`, :func:`verdict_of`). :func:`judge` applies the rules,
-and :func:`paper_table` sets a source's :class:`Published` values beside ours. ``docs/metrics.md``
+and :func:`paper_table` (:mod:`colorlab.published`) sets a source's :class:`Published` values
+beside ours. ``docs/metrics.md``
 gives the rules for intervals, margins and the rebalanced AuC.
 
 Example:
@@ -15,16 +16,15 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from . import evidence, stats
 from .backbones import is_pretrained
 from .margins import MARGINS, Margin, margin_text, margins_for
-from .results import find_row
+from .published import Published, paper_table
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
@@ -103,30 +103,6 @@ class Claim:
     margins: Mapping[str, float] = field(default_factory=dict)
     rule_version: int = 1
     kind: str = "source"
-
-
-@dataclass(frozen=True)
-class Published:
-    """A row of a published table, and how to find our row to set beside it.
-
-    Args:
-        source: the paper and table, in words.
-        label: the row's label there.
-        values: the published values, by our metric name.
-        notebook: the number prefix of the notebook with our row.
-        match: the columns that find our row.
-        measured_on: what the paper measured it on.
-        scale: by metric, the factor that turns our metric into the published unit (100 for
-            percent); 1 where not given.
-    """
-
-    source: str
-    label: str
-    values: Mapping[str, float]
-    notebook: str
-    match: Mapping[str, str]
-    measured_on: str
-    scale: Mapping[str, float] = field(default_factory=dict)
 
 
 def missing(*names: str) -> Verdict:
@@ -290,11 +266,28 @@ def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
     return seeds, f"{data}: {held}, seeds {seeds} ({per_photo} per photo)"
 
 
+def _stable(claim: Claim, rows: pd.DataFrame) -> Verdict:
+    """A claim's verdict that does not depend on the bootstrap's draws: decided again with another
+    resampling seed, and on ten times the replicates when the two disagree."""
+    decided = claim.rule(rows, claim.margins)
+    with stats.resampling(seed=1):
+        again = claim.rule(rows, claim.margins)
+    if again.outcome == decided.outcome:
+        return decided
+    more = 10 * stats.N_BOOT
+    with stats.resampling(n_boot=more):
+        decided = claim.rule(rows, claim.margins)
+    return replace(decided, evidence=f"{decided.evidence} (decided on {more:,} bootstrap replicates: on "
+                                     f"{stats.N_BOOT:,} the verdict depended on the resampling's seed)")
+
+
 def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
           stopped: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """Apply every claim's rule to its notebook's rows.
 
-    A claim whose notebook has no rows is :data:`NOT_RUN`, or, when its last run failed or was
+    Each rule is applied twice, with two resampling seeds; where the verdicts differ, it is
+    decided on ten times the replicates, and its evidence says so. A claim whose notebook has no
+    rows is :data:`NOT_RUN`, or, when its last run failed or was
     interrupted, ``failed`` or ``interrupted`` with the error as its evidence. A rule that raises
     ``KeyError``, ``ValueError`` or ``TypeError`` gives :data:`INCONCLUSIVE`, with the error as its
     evidence. In the smoke profile every claim that ran gets :data:`NOT_EVIDENCE`, its evidence
@@ -338,7 +331,7 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
             if {"seed", "unit"} <= set(measured.columns):
                 per_photo, photos = evidence.seeds_per_photo(measured), int(measured["unit"].nunique())
             try:
-                decided = c.rule(rows, c.margins)
+                decided = _stable(c, rows)
                 evidence_, verdict, interval = decided.evidence, decided.outcome, decided.interval
                 if decided.measured_on:  # its own protocol, not the photos and seeds
                     measured_on, seeds, per_photo, photos = decided.measured_on, "", None, None
@@ -351,43 +344,3 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
                     "rule_version": c.rule_version, "seeds": seeds, "seeds_per_photo": per_photo,
                     "n_photos": photos, "measured_on": measured_on})
     return pd.DataFrame(out)
-
-
-def paper_table(df: pd.DataFrame, published: Sequence[Published]) -> pd.DataFrame:
-    """Set each published row beside ours.
-
-    Our row is found in its notebook's rows by the ``match`` columns.
-
-    Args:
-        df: the summary rows of every notebook, with a ``notebook`` column.
-        published: the published rows (:func:`colorlab.papers.all_published` gives every source's).
-
-    Returns:
-        One row per published row: ``paper_<metric>``, ``ours_<metric>`` and ``diff_<metric>`` in
-        the published unit (``NaN`` where we have no such row), and what each was measured on;
-        rounded to 2 digits.
-
-    Example:
-        >>> p = Published("Demo 2020, Table 1", "gray", {"auc": 89.1}, "03", {"variant": "gray"},
-        ...               "ImageNet val", scale={"auc": 100.0})
-        >>> ours = pd.DataFrame([{"notebook": "03_x", "variant": "gray", "auc": 0.874, "data": "samples",
-        ...                       "n_images": 32}])
-        >>> paper_table(ours, [p])[["method", "paper_auc", "ours_auc", "diff_auc"]].values.tolist()
-        [['gray', 89.1, 87.4, -1.7]]
-    """
-    out = []
-    for p in published:
-        r = find_row(_notebook_rows(df, p.notebook), **p.match)
-        row: dict[str, object] = {"source": p.source, "method": p.label}
-        for metric, value in p.values.items():
-            ours = float(r[metric]) * p.scale.get(metric, 1.0) if r is not None and metric in r else math.nan
-            row |= {f"paper_{metric}": value, f"ours_{metric}": ours, f"diff_{metric}": ours - value}
-        scale = "not run"
-        if r is not None:
-            n = r.get("n_images")
-            photos = r.get("n_photos")
-            scale = (f"{r.get('data', '?')}, {int(photos)} held-out photos, seeds {r.get('seeds')}"
-                     if photos is not None and pd.notna(photos) else
-                     f"{r.get('data', '?')}, {int(n) if n is not None and pd.notna(n) else '?'} test crops")
-        out.append(row | {"paper_measured_on": p.measured_on, "ours_measured_on": scale})
-    return pd.DataFrame(out).round(2)

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["N_BOOT", "LEVEL", "Interval", "per_unit", "bootstrap", "expanded_tail", "bootstrap_ci", "weighted_mean",
-           "decide",
-           "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE"]
+__all__ = ["N_BOOT", "LEVEL", "Interval", "resampling", "per_unit", "bootstrap", "expanded_tail", "bootstrap_ci",
+           "weighted_mean", "decide", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE"]
 
 #: Bootstrap replicates; enough for a stable 95 % percentile interval.
 N_BOOT = 2000
@@ -34,6 +34,33 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inco
 
 Interval = tuple[float, float, float]
 """``(mean, low, high)``."""
+
+_RESAMPLING = {"n_boot": N_BOOT, "seed": 0}
+
+
+@contextmanager
+def resampling(*, n_boot: int | None = None, seed: int | None = None) -> Iterator[None]:
+    """Use other bootstrap replicates or another resampling seed inside the block, where none is given.
+
+    :func:`colorlab.claims.judge` decides every claim a second time with another seed, and again on
+    ten times the replicates when the two disagree: a verdict never rests on the draws.
+
+    Args:
+        n_boot: the replicates.
+        seed: the seed of the resampling.
+
+    Example:
+        >>> with resampling(n_boot=100, seed=3):
+        ...     _, lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0])
+        >>> lo < hi
+        True
+    """
+    before = dict(_RESAMPLING)
+    _RESAMPLING.update({k: v for k, v in (("n_boot", n_boot), ("seed", seed)) if v is not None})
+    try:
+        yield
+    finally:
+        _RESAMPLING.update(before)
 
 
 def per_unit(per_image: pd.DataFrame, units: Sequence[object], column: str) -> pd.Series:
@@ -95,7 +122,7 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def bootstrap(stat: Callable[..., np.ndarray], *arrays: np.ndarray | Sequence[Sequence[float]],
-              n_boot: int = N_BOOT, level: float = LEVEL, seed: int = 0,
+              n_boot: int | None = None, level: float = LEVEL, seed: int | None = None,
               groups: Sequence[object] | None = None) -> Interval:
     """A statistic of several arrays with its bootstrap interval over seeds and units.
 
@@ -111,9 +138,9 @@ def bootstrap(stat: Callable[..., np.ndarray], *arrays: np.ndarray | Sequence[Se
     Args:
         stat: reduces the last axis of each of its arguments, e.g. :func:`weighted_mean`.
         arrays: ``(seeds, units)`` each, of one shape (or ``(units,)``: one seed).
-        n_boot: the number of replicates.
+        n_boot: the number of replicates (``None``: :func:`resampling`'s, :data:`N_BOOT` by default).
         level: the coverage of the interval, in (0, 1).
-        seed: the seed of the resampling.
+        seed: the seed of the resampling (``None``: :func:`resampling`'s, 0 by default).
         groups: each unit's group (its fold), ``units`` long; ``None``: one group.
 
     Returns:
@@ -135,6 +162,8 @@ def bootstrap(stat: Callable[..., np.ndarray], *arrays: np.ndarray | Sequence[Se
     """
     if not 0 < level < 1:
         raise ValueError(f"bootstrap: level must be in (0, 1); got {level}")
+    n_boot = _RESAMPLING["n_boot"] if n_boot is None else n_boot
+    seed = _RESAMPLING["seed"] if seed is None else seed
     ms = [_as_matrix(a) for a in arrays]
     if not ms or any(m.shape != ms[0].shape for m in ms):
         raise ValueError(f"bootstrap: arrays must share one (seeds, units) shape; got {[m.shape for m in ms]}")
@@ -188,8 +217,8 @@ def _nanmean(v: np.ndarray) -> np.ndarray:
     return np.nanmean(v, axis=-1)
 
 
-def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int = N_BOOT, level: float = LEVEL,
-                 seed: int = 0, groups: Sequence[object] | None = None) -> Interval:
+def bootstrap_ci(values: np.ndarray | Sequence[float], *, n_boot: int | None = None, level: float = LEVEL,
+                 seed: int | None = None, groups: Sequence[object] | None = None) -> Interval:
     """The mean of ``values`` with its bootstrap interval over seeds and units.
 
     Args:

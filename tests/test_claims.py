@@ -372,3 +372,25 @@ def test_paper_table_sets_published_values_beside_ours():
     assert missing["ours_measured_on"] == "not run" and pd.isna(missing["ours_auc"])
     ours["n_photos"], ours["seeds"] = 8, "0,1,2"
     assert C.paper_table(ours, [p]).iloc[0]["ours_measured_on"] == "samples, 8 held-out photos, seeds 0,1,2"
+
+
+def test_a_verdict_that_depends_on_the_resampling_is_decided_on_ten_times_the_replicates():
+    """The rule reads the bootstrap's current seed and replicates: its verdict flips with the seed, so judge
+    decides it again on 20,000 replicates and says so."""
+    from colorlab import stats
+
+    seen = []
+
+    def fickle(rows, margins):
+        seen.append((stats._RESAMPLING["seed"], stats._RESAMPLING["n_boot"]))
+        outcome = C.REPRODUCED if stats._RESAMPLING["seed"] == 0 or stats._RESAMPLING["n_boot"] > 2000 else \
+            C.INCONCLUSIVE
+        return C.Verdict("made up", outcome)
+
+    claim = C.Claim("fickle", "000", "01", "a claim", fickle)
+    out = C.judge(pd.DataFrame({"notebook": ["01_x"], "seed": [0], "unit": ["a"]}), [claim])
+    assert seen == [(0, 2000), (1, 2000), (0, 20000)]
+    assert out.loc[0, "verdict"] == C.REPRODUCED and "decided on 20,000 bootstrap replicates" in out.loc[0, "evidence"]
+    steady = C.Claim("steady", "000", "01", "a claim", lambda rows, m: C.Verdict("made up", C.REPRODUCED))
+    out = C.judge(pd.DataFrame({"notebook": ["01_x"], "seed": [0], "unit": ["a"]}), [steady])
+    assert out.loc[0, "evidence"] == "made up"

@@ -23,7 +23,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("errors", "files", "progress", "device", "stats", "color", "distributed", "profiles", "measuring", "margins"),
     ("data", "abgrid", "distributions", "metrics", "backbones", "released"),
     ("methods",),
-    ("checkpoint", "train", "evaluate", "cost", "evidence", "results", "claims", "viz"),
+    ("checkpoint", "train", "evaluate", "cost", "evidence", "results", "published", "claims", "viz"),
     ("papers", "colorize"),
     ("runs", "study", "report", "checks", "bench"),
     ("runner", "commands", "cli", "__main__", "_execute"),
