@@ -75,6 +75,8 @@ def test_cli_parses_overrides():
             "--data folder:/nonexistent/photos: folder:/nonexistent/photos: no such file",
         ),
         (["--data", "imagenet"], "unknown data spec 'imagenet'; known: samples, photos, historical, ambiguous"),
+        (["--data", "photos", "-p", "folds=41"], "-p folds=41: photos has 40 photos; each fold needs at least one"),
+        (["-p", "folds=1"], "-p folds=1: folds must be None or an integer >= 2"),
         (["--data", "folder:"], "folder: needs a path"),
         (["-p", "device=none"], "-p device=None: device must be one of auto, cpu, cuda, mps or cuda:N"),
         (["--only", "01", "-p", "width=0.5"], "none of the notebooks to run (01, 99) declares the parameter(s) width"),

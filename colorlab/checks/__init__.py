@@ -20,6 +20,7 @@ import pandas as pd
 from .. import methods, papers, results
 from ..backbones import WEIGHTS_PARAMETERS, check_weights
 from ..data import check_spec, check_subset
+from ..data.sources import FOLDED, embedded_files
 from ..device import pick_device
 from ..errors import UsageError
 from ..profiles import PROFILES, RESERVED, RULES, check_parameter, parameters_for
@@ -268,6 +269,9 @@ def _check_data(profile: str, overrides: dict[str, Any], force: bool, cwd: str |
         if profile == "full" and data_spec in EMBEDDED and not force:
             raise UsageError(f"the full profile is meant for a dataset folder on a GPU (--data folder:PATH); "
                              f"on the {data_spec} photos add --force")
+        folds = common.get("folds")
+        if folds and data_spec in FOLDED and folds > (n := len(embedded_files(data_spec))):
+            raise UsageError(f"-p folds={folds}: {data_spec} has {n} photos; each fold needs at least one")
     for name in OTHER_SPECS:
         if name in overrides:
             try:
