@@ -64,14 +64,6 @@ def mixed(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-@pytest.fixture(scope="module")
-def zhang_ckpt(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ckpt") / "zhang.pt"
-    m = build("zhang", "class", width=0.125)
-    checkpoint.save(path, m, step=3, run={"steps": 3}, data={"spec": "samples", "image_size": 48, "crop": 32})
-    return path
-
-
 def _expected_size(path: Path) -> tuple[int, int]:
     """(W, H) of a photo once its EXIF orientation is applied."""
     from PIL import ImageOps

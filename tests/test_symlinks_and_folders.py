@@ -22,11 +22,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlab import checkpoint, colorize
+from colorlab import colorize
 from colorlab import data as D
 from colorlab.cli import main
 from colorlab.errors import UsageError
-from colorlab.methods import build
 
 #: A walk that takes longer than this hangs (a linear walk of these trees takes milliseconds).
 HANG_LIMIT = 20.0
@@ -83,14 +82,6 @@ def looped(tmp_path) -> Path:
     (d / "sub").mkdir()
     (d / "sub" / "up").symlink_to("..")
     return d
-
-
-@pytest.fixture(scope="module")
-def zhang_ckpt(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ckpt") / "zhang.pt"
-    m = build("zhang", "class", width=0.125)
-    checkpoint.save(path, m, step=3, run={"steps": 3}, data={"spec": "samples", "image_size": 48, "crop": 32})
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ item 1
