@@ -78,6 +78,9 @@ def embedded_files(spec: str) -> dict[str, Path]:
         >>> photos = embedded_files("photos")
         >>> len(photos) >= 38, list(photos)[8]
         (True, 'lomiri_aitzgorri')
+
+    Raises:
+        FileNotFoundError: ``photos`` without :data:`PHOTOS_DIR` (it comes with the checkout).
     """
     def package_dir(name: str) -> Path:  # located without importing the package
         spec_ = importlib.util.find_spec(name)
@@ -94,6 +97,9 @@ def embedded_files(spec: str) -> dict[str, Path]:
         paths |= {"china": sl / "china.jpg", "flower": sl / "flower.jpg"}
         paths["grace_hopper"] = package_dir("matplotlib") / "mpl-data" / "sample_data" / "grace_hopper.jpg"
         if spec == "photos":
+            if not PHOTOS_DIR.is_dir():
+                raise FileNotFoundError(f"photos: {PHOTOS_DIR} is missing; it comes with a clone of the repository "
+                                        "(pip install -e . from the checkout), or use --data samples")
             paths |= {p.stem: p for p in sorted(PHOTOS_DIR.glob("*")) if p.suffix.lower() in PHOTO_SUFFIXES}
     missing = [k for k, p in paths.items() if not p.is_file()]
     if missing:
@@ -227,9 +233,6 @@ def check_spec(spec: str, root: str | os.PathLike | None = None, cwd: str | os.P
     if key.lower().startswith("folder:"):
         return f"folder:{check_folder(key[len('folder:'):], cwd, colour=colour)}"
     if key.lower() in ("samples", "photos", "historical"):
-        if key.lower() == "photos" and not PHOTOS_DIR.is_dir():
-            raise FileNotFoundError(f"photos: {PHOTOS_DIR} is missing; it comes with a clone of the repository "
-                                    "(pip install -e . from the checkout), or use --data samples")
         if not embedded_files(key.lower()):
             raise FileNotFoundError(f"{key}: none of its photos is installed (scikit-image, scikit-learn, matplotlib)")
         return key.lower()
@@ -306,7 +309,7 @@ def load_images(spec: str = "samples", split: str | None = None, *, root: str | 
         imgs = load_folder(key[len("folder:"):], split, image_size, min_size, cache_limit=cache_limit,
                            cache_bytes=cache_bytes)
     elif key.lower() in ("samples", "photos", "historical"):
-        key = check_spec(key)
+        key = key.lower()
         paths = list(embedded_files(key).items())[:max_images]
         region, rule = (0.0, 1.0), "none"
         if split is not None and fold is not None and key in FOLDED:
