@@ -24,7 +24,7 @@ import pandas as pd
 from . import evidence, stats
 from .backbones import is_pretrained
 from .margins import MARGINS, Margin, margin_text, margins_for
-from .published import Published, paper_table
+from .published import Published, notebook_rows, paper_table
 
 __all__ = [
     "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_RUN", "NOT_EVIDENCE", "NOT_DESATURATED_FROM", "AUC_MARGIN",
@@ -247,13 +247,9 @@ def pretrained(rows: pd.DataFrame, column: str) -> tuple[bool, str]:
             ", ".join(sorted({str(w) for w in seen})) or "not recorded")
 
 
-def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
-    return df[df["notebook"].astype(str).str.startswith(number + "_")] if "notebook" in df else df.iloc[0:0]
-
-
-def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
+def _measured_on(rows: pd.DataFrame) -> tuple[str, str, int | None, int | None]:
     """The seeds and the test set a notebook's per-photo rows come from, in words (with the seeds that
-    scored each photo)."""
+    scored each photo); the fewest seeds that scored a photo, and the photos (``None`` without them)."""
     seeds = ",".join(str(x) for x in sorted(set(rows["seed"].dropna().astype(int)))) if "seed" in rows else "?"
     data = ", ".join(sorted(set(rows["data"].dropna().astype(str)))) if "data" in rows else "?"
     photos = rows["unit"].nunique() if "unit" in rows else "?"
@@ -262,8 +258,10 @@ def _measured_on(rows: pd.DataFrame) -> tuple[str, str]:
     held = f"{photos} held-out photos"
     if folds:
         held += f" (folds of whole photos: {tested} of {folds} tested)" if tested < folds else f" in {folds} folds"
-    per_photo = evidence.seeds_per_photo(rows) if {"seed", "unit"} <= set(rows.columns) else "?"
-    return seeds, f"{data}: {held}, seeds {seeds} ({per_photo} per photo)"
+    scored = {"seed", "unit"} <= set(rows.columns)
+    per_photo = evidence.seeds_per_photo(rows) if scored else None
+    text = f"{data}: {held}, seeds {seeds} ({'?' if per_photo is None else per_photo} per photo)"
+    return seeds, text, per_photo, int(photos) if scored else None
 
 
 def _stable(claim: Claim, rows: pd.DataFrame) -> Verdict:
@@ -314,7 +312,7 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
     ended = {name.split("_", 1)[0]: how for name, how in (stopped or {}).items()}
     out = []
     for c in claims:
-        rows = _notebook_rows(df, c.notebook)
+        rows = notebook_rows(df, c.notebook)
         interval, seeds, measured_on, per_photo, photos = "", "", "", None, None
         if rows.empty and c.notebook in ended:
             status, error = ended[c.notebook]
@@ -327,9 +325,7 @@ def judge(df: pd.DataFrame, claims: Sequence[Claim], profile: str | None = None,
             for col, values in c.scope.items():
                 scoped = scoped[scoped[col].astype(str).isin(values)] if col in scoped else scoped.iloc[0:0]
             measured = scoped if not scoped.empty else rows
-            seeds, measured_on = _measured_on(measured)
-            if {"seed", "unit"} <= set(measured.columns):
-                per_photo, photos = evidence.seeds_per_photo(measured), int(measured["unit"].nunique())
+            seeds, measured_on, per_photo, photos = _measured_on(measured)
             try:
                 decided = _stable(c, rows)
                 evidence_, verdict, interval = decided.evidence, decided.outcome, decided.interval

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .results import find_row
 
-__all__ = ["Published", "paper_table"]
+__all__ = ["Published", "notebook_rows", "paper_table"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,13 @@ class Published:
     scale: Mapping[str, float] = field(default_factory=dict)
 
 
-def _notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
+def notebook_rows(df: pd.DataFrame, number: str) -> pd.DataFrame:
+    """The rows of the notebook numbered ``number`` (``"03"``) in a table with a ``notebook`` column.
+
+    Example:
+        >>> notebook_rows(pd.DataFrame({"notebook": ["03_zhang", "04_unet"], "x": [1, 2]}), "03")["x"].tolist()
+        [1]
+    """
     return df[df["notebook"].astype(str).str.startswith(number + "_")] if "notebook" in df else df.iloc[0:0]
 
 
@@ -69,7 +75,7 @@ def paper_table(df: pd.DataFrame, published: Sequence[Published]) -> pd.DataFram
     """
     out = []
     for p in published:
-        r = find_row(_notebook_rows(df, p.notebook), **p.match)
+        r = find_row(notebook_rows(df, p.notebook), **p.match)
         row: dict[str, object] = {"source": p.source, "method": p.label}
         for metric, value in p.values.items():
             ours = float(r[metric]) * p.scale.get(metric, 1.0) if r is not None and metric in r else math.nan
