@@ -218,8 +218,8 @@ def interleaved(name: str, configs: Mapping[str, tuple[str, Mapping[str, Any]]],
     if repeats < 1 or processes < 1 or warmup < 0 or not configs:
         raise ValueError(f"need configs, repeats and processes >= 1 and warmup >= 0; got {len(configs)} configs, "
                          f"{repeats}, {processes}, {warmup}")
-    twin = {**{k: [v, dict(a)] for k, (v, a) in configs.items()}, AA_LABEL: list(next(iter(configs.values())))}
-    twin[AA_LABEL][1] = dict(twin[AA_LABEL][1])
+    first = next(iter(configs))
+    twin = {k: [v, dict(a)] for k, (v, a) in {**configs, AA_LABEL: configs[first]}.items()}
     job = dict(name=name, configs=twin, batch_size=batch_size, size=size, repeats=repeats, warmup=warmup,
                device=device)
     runs = [in_fresh_process("colorlab.cost:_interleaved_here", job, what=f"timing {name}") if isolate

@@ -3,7 +3,7 @@
 A :class:`Paper` ties one source to its notebook: its claims, its published values and the
 methods the notebook trains. Where the source trains a network of its own, a
 :class:`SourceNetwork` says how ``colorlab bench`` builds it. :func:`cost_verdict` decides a cost
-claim measured as a benchmark.
+claim measured as a benchmark, on the speed-up :func:`reciprocal` reads from a speed ratio.
 
 Example:
     >>> Paper("demo", "09", "a demo", "000_x.txt", ("zhang",)).methods
@@ -19,7 +19,7 @@ from typing import Any
 from ..claims import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Claim, Published
 from ..stats import Interval
 
-__all__ = ["Paper", "SourceNetwork", "cost_verdict"]
+__all__ = ["Paper", "SourceNetwork", "reciprocal", "cost_verdict"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,16 @@ class Paper:
         if stray:
             raise ValueError(f"paper {self.name} (notebook {self.notebook}) declares claims or published values "
                              f"of another notebook: {', '.join(stray)}")
+
+
+def reciprocal(ratio: Interval) -> Interval:
+    """The other configuration's speed-up over this one, from this one's speed over the other's.
+
+    Example:
+        >>> reciprocal((0.5, 0.4, 0.8))
+        (2.0, 1.25, 2.5)
+    """
+    return 1 / ratio[0], 1 / ratio[2], 1 / ratio[1]
 
 
 def cost_verdict(speedup: Interval, aa: Interval) -> tuple[str, str]:

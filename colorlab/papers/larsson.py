@@ -49,7 +49,7 @@ from ..methods.larsson.histograms import (
     hue_expectation,
 )
 from ..methods.larsson.network import INPUT_MULTIPLE
-from .base import Paper, SourceNetwork, cost_verdict
+from .base import Paper, SourceNetwork, cost_verdict, reciprocal
 
 __all__ = ["CLAIMS", "PAPER", "PUBLISHED", "SAMPLING_PREFIX", "measure_sampling", "sampling_labels",
            "sampling_plot", "histogram_plot", "certainty_plot"]
@@ -186,8 +186,7 @@ def sparse_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Verdict
     if f"{p}dense_train_ratio" not in rows or rows[f"{p}dense_train_ratio"].isna().all():
         return missing("the interleaved sparse and dense cost (measure_sampling)")
     r = rows.dropna(subset=[f"{p}dense_train_ratio"]).iloc[0]
-    ratio = _ips(r, "dense", "train", "ratio")  # dense's speed over sparse's
-    speedup = (1 / ratio[0], 1 / ratio[2], 1 / ratio[1])
+    speedup = reciprocal(_ips(r, "dense", "train", "ratio"))  # from dense's speed over sparse's
     verdict, note = cost_verdict(speedup, _ips(r, "sparse", "train", "aa_ratio"))
     s, d = _ips(r, "sparse", "train"), _ips(r, "dense", "train")
     shown = f"x{speedup[0]:.2f} [{speedup[1]:.2f}, {speedup[2]:.2f}] ({s[0]:.1f} vs {d[0]:.1f} images/s)"

@@ -35,7 +35,7 @@ from ..claims import (
 from ..data import ImageSet
 from ..evaluate import colorize_images
 from ..evidence import fmt, select
-from .base import Paper, SourceNetwork, cost_verdict
+from .base import Paper, SourceNetwork, cost_verdict, reciprocal
 
 __all__ = ["CLAIMS", "PAPER", "COST_PREFIX", "measure_cost", "cost_labels", "cost_plot", "gallery"]
 
@@ -113,11 +113,6 @@ def regression_is_better(df: pd.DataFrame, margins: Mapping[str, float]) -> Verd
     return Verdict(evidence + f" (encoder: {weights})", verdict, interval)
 
 
-def _ips(row: pd.Series, phase: str) -> stats.Interval:
-    c = f"{COST_PREFIX}{phase}_images_per_second"
-    return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
-
-
 def _col(row: pd.Series, name: str) -> stats.Interval:
     c = COST_PREFIX + name
     return float(row[c]), float(row[c + "_lo"]), float(row[c + "_hi"])
@@ -148,12 +143,11 @@ def regression_is_cheaper(df: pd.DataFrame, margins: Mapping[str, float]) -> Ver
     r, c = reg.dropna(subset=[col]).iloc[0], cls.dropna(subset=[col]).iloc[0]
     parts, verdicts, notes = [], [], []
     for phase in ("train", "infer"):
-        ratio = _col(c, f"{phase}_ratio")  # the class head's speed over regression's
-        speedup = (1 / ratio[0], 1 / ratio[2], 1 / ratio[1])
+        speedup = reciprocal(_col(c, f"{phase}_ratio"))  # from the class head's speed over regression's
         v, note = cost_verdict(speedup, _col(r, f"{phase}_aa_ratio"))
         verdicts.append(v)
         notes += [f"{phase}: {note}"] if note else []
-        a, b = _ips(r, phase), _ips(c, phase)
+        a, b = _col(r, f"{phase}_images_per_second"), _col(c, f"{phase}_images_per_second")
         parts.append(f"{phase} x{speedup[0]:.2f} [{speedup[1]:.2f}, {speedup[2]:.2f}] ({a[0]:.1f} vs {b[0]:.1f} "
                      f"images/s)")
     mem = (f"peak memory training {r[COST_PREFIX + 'peak_train_mb']:.0f} vs {c[COST_PREFIX + 'peak_train_mb']:.0f} "
