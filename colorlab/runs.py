@@ -48,6 +48,10 @@ class Run:
     def fold(self) -> tuple[int, int] | None:  # (held-out fold, folds); None where the test set is no fold
         return self.test_set.images.fold
 
+    @property
+    def held_out(self) -> int | None:  # the held-out fold's index; None where the test set is no fold
+        return self.fold[0] if self.fold else None
+
     def describe(self) -> str:
         """One line: the run, its data and split, its sizes and the device."""
         d = self.train_set.describe()

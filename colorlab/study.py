@@ -241,14 +241,14 @@ class Study:
                           extra={"batch_size": batch_size, "data": run.train_set.describe()})
         hist = fit(m, lambda start: data.make_loader(run.train_set, batch_size, train=True, seed=run.seed,
                                                      start_step=start), cfg)
-        held_out = run.fold[0] if run.fold else None
         key = f"{m.name}/{variant}/seed{run.seed}"
         if self.params.get("folds") and run.fold:  # several folds per seed
-            key += f"/fold{held_out}"
+            key += f"/fold{run.held_out}"
         if key in self.models and self.models[key]["checkpoint"] != self._relative(path):
             key += f"/{path.stem.rsplit('-', 1)[-1]}"  # the same variant and seed on other data (a subset, say)
-        self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed, "fold": held_out,
-                            "checkpoint": self._relative(path), "resumed_from": hist.attrs["resumed_from"],
+        self.models[key] = {"method": m.name, "variant": m.variant, "args": m.args, "seed": run.seed,
+                            "fold": run.held_out, "checkpoint": self._relative(path),
+                            "resumed_from": hist.attrs["resumed_from"],
                             "steps": hist.attrs["steps"], **prepared, **m.provenance()}
         resumed = hist.attrs["resumed_from"]
         how = ("its finished checkpoint reused, " if resumed is not None and resumed == hist.attrs["steps"] else
@@ -274,11 +274,10 @@ class Study:
             raise FileNotFoundError(f"{self.notebook} uses notebook {notebook}'s {model!r} model, but {notebook} has "
                                     f"no results in profile {self.profile!r}: {hint}") from e
         recorded = rec.get("info", {}).get("models", {})
-        held_out = run.fold[0] if run.fold else None
         keys = [k for k, r in recorded.items() if model in (r.get("variant"), f"{r.get('method')}/{r.get('variant')}")
                 and r.get("seed", 0) == run.seed]
         if len(keys) > 1:  # several folds per seed: this run's fold (the data check below catches other data)
-            keys = [k for k in keys if recorded[k].get("fold") == held_out]
+            keys = [k for k in keys if recorded[k].get("fold") == run.held_out]
         if len(keys) != 1:
             why = "several" if keys else "no"
             raise KeyError(f"{notebook} recorded {why} {model!r} model(s) for seed {run.seed}; it has: "
@@ -297,7 +296,7 @@ class Study:
                              + f": run {notebook} with the same data first")
         trained = Trained(checkpoint.rebuild(state, path), checkpoint.history(state), path)
         self.models[keys[0]] = {"method": state["method"], "variant": state["variant"], "args": state["args"],
-                                "seed": run.seed, "fold": held_out, "checkpoint": self._relative(path),
+                                "seed": run.seed, "fold": run.held_out, "checkpoint": self._relative(path),
                                 "from_notebook": notebook,
                                 "steps": state["step"]}
         progress.say(f"{model}: notebook {notebook}'s model, {state['step']} steps, loaded read-only from "
@@ -327,7 +326,7 @@ class Study:
         names = run.test_set.images.names
         tile_units = [str(names[i]) for i, _, _ in run.test_set.tiles]
         fold = run.fold
-        head = {"data": run.test_set.data_path, "seed": run.seed, "fold": fold[0] if fold else None,
+        head = {"data": run.test_set.data_path, "seed": run.seed, "fold": run.held_out,
                 "folds": fold[1] if fold else None}
         for label, trained in models.items():
             for dec in decodings or trained.method.decodings:
